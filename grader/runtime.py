@@ -1,0 +1,65 @@
+"""The student runtime: a Python with only the packages the course's students had.
+
+Real 2020 hand-ins rely on NumPy 1.x behaviour (`np.zeros(None)`, `np.float`), so they run under the
+assignment's pinned NumPy, not the service's. The runtime is a virtual environment without pip,
+made once per pinned set by `mlpgrade runtime install`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.errors import InfrastructureError
+from grader.settings import GraderSettings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def runtime_dir(packages: tuple[str, ...], settings: GraderSettings | None = None) -> Path:
+    """Folder of the venv for this pinned package set, e.g. runtimes/py3.11-numpy-1.23.5-...."""
+    settings = settings or load_settings()
+    tag = "-".join(p.replace("==", "-") for p in sorted(packages))
+    return settings.runtimes_root / f"py{sys.version_info.major}.{sys.version_info.minor}-{tag}"
+
+
+def runtime_python(packages: tuple[str, ...], settings: GraderSettings | None = None) -> Path:
+    """The python executable of the installed runtime; InfrastructureError if it is not installed."""
+    settings = settings or load_settings()
+    if settings.runtime_python is not None:
+        return settings.runtime_python
+    python = runtime_dir(packages, settings) / "bin" / "python"
+    if not python.exists():
+        raise InfrastructureError(
+            f"the student runtime ({', '.join(packages)}) is not installed: "
+            "run `mlpgrade runtime install`"
+        )
+    return python
+
+
+def install_runtime(packages: tuple[str, ...], settings: GraderSettings | None = None) -> Path:
+    """Create the runtime venv (idempotent) and return its python."""
+    target = runtime_dir(packages, settings)
+    python = target / "bin" / "python"
+    if python.exists() and (target / ".complete").exists():
+        return python
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = target.with_name(target.name + ".tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    # --copies: the sandbox mounts this folder alone, so the interpreter must not be a symlink
+    # into the host's Python installation.
+    subprocess.run([sys.executable, "-m", "venv", "--copies", str(work)], check=True)
+    pip = [str(work / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input"]
+    subprocess.run([*pip, *packages], check=True)
+    # The students had no pip; neither does the runtime once it is built.
+    subprocess.run([str(work / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "pip"],
+                   check=True)
+    work.rename(target)
+    (target / ".complete").write_text("\n".join(packages) + "\n")
+    log.info("installed student runtime %s", target)
+    return python

@@ -1,0 +1,99 @@
+"""Scoring as pure functions: a test's run + its golden outputs → a TestResult with feedback."""
+
+from __future__ import annotations
+
+import signal as signals
+from collections.abc import Iterable
+
+from grader.assignment import Assignment, TestSpec
+from grader.compare import MISSING, compare_output
+from grader.execute import TestRun
+from grader.golden import GoldenSet
+from grader.results import OutputCheck, TestResult
+from grader.sandbox.base import VERDICT_MESSAGES, Verdict
+
+#: Which hand-in file each bare module name comes from (to name a missing file).
+MODULE_FILES = {"activation": "mytorch/activation.py", "loss": "mytorch/loss.py",
+                "linear": "mytorch/linear.py", "batchnorm": "mytorch/batchnorm.py",
+                "hw1": "hw1/hw1.py", "mc": "hw1/mc.py"}
+
+
+def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assignment, *,
+               verdict: Verdict = Verdict.COMPLETED, missing: Iterable[str] = ()) -> TestResult:
+    """Grade one test: pass/fail as the course did, or the matching share under `partial`."""
+    expected = golden.outputs[spec.id]
+    names = list(spec.outputs) if spec.outputs is not None else list(expected)
+    base = dict(id=spec.id, name=spec.name, max_points=spec.points, status=run.status,
+                seconds=run.seconds)
+    if run.status != "ok":
+        return TestResult(points=0.0, passed=False,
+                          feedback=run_feedback(run, assignment, verdict, set(missing)), **base)
+    batch = assignment.scenario_module().BATCH.get(spec.scenario)
+    sigs = golden.signatures.get(spec.id, {})
+    checks = tuple(
+        compare_output(name, expected[name], run.outputs.get(name, MISSING), rtol=assignment.rtol,
+                       atol=assignment.atol, batch=batch, signatures=sigs.get(name, ()))
+        for name in names)
+    passed = all(c.passed for c in checks)
+    share = sum(c.passed for c in checks) / len(checks)
+    points = spec.points if passed else 0.0
+    if assignment.policy == "partial":
+        points = round(spec.points * share, 2)
+    return TestResult(points=points, passed=passed, feedback=checks_feedback(checks, run.log),
+                      checks=checks, **base)
+
+
+def checks_feedback(checks: tuple[OutputCheck, ...], log: str) -> str:
+    failed = [c for c in checks if not c.passed]
+    if not failed:
+        return ""
+    lines = [f"{len(failed)} of {len(checks)} outputs wrong."] + [c.message for c in failed]
+    return "\n".join(lines) + _log_tail(log)
+
+
+def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing: set[str]) -> str:
+    """Why the hand-in's code did not produce outputs for this test, in the student's terms."""
+    if run.status == "error":
+        err = run.error or {}
+        kind, message = err.get("type", "Error"), err.get("message", "")
+        text = f"Your code raised {kind}: {message}".rstrip(": ")
+        if kind in ("ModuleNotFoundError", "ImportError"):
+            gone = [f for mod, f in MODULE_FILES.items() if f in missing and f"'{mod}'" in message]
+            if gone:
+                text = f"{gone[0]} is missing from your hand-in ({kind}: {message})."
+        elif kind == "NotImplementedError":
+            text = "Not implemented yet (your code raised NotImplementedError)."
+        if err.get("traceback"):
+            text += "\nTraceback (your files):\n" + "\n".join(err["traceback"])
+        return text + _log_tail(run.log)
+    if run.status == "timeout":
+        return (f"Your code took longer than {assignment.test_seconds:g} s on this test and was "
+                "stopped (an endless loop?)." + _log_tail(run.log))
+    if run.status == "crashed":
+        if run.signal is not None:
+            name = _signal_name(run.signal)
+            why = " (out of memory?)" if run.signal == signals.SIGKILL else ""
+            return f"Your code crashed: killed by {name}{why}." + _log_tail(run.log)
+        return (f"Your code ended the process (exit status {run.exit_code}) before the test "
+                "finished: do not call exit() or os._exit()." + _log_tail(run.log))
+    if run.status == "too_big":
+        return "Your code returned far more data than this test expects."
+    if run.status == "malformed":
+        return ("The results of this test could not be read back: did your code write into or "
+                "delete files it does not own?")
+    return f"This test did not run. {VERDICT_MESSAGES[verdict]}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signals.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _log_tail(log: str, limit: int = 800) -> str:
+    log = log.strip()
+    if not log:
+        return ""
+    tail = log[-limit:]
+    return "\nYour code printed:\n" + ("…" if len(log) > limit else "") + tail

@@ -1,0 +1,40 @@
+"""The grader library's settings: environment variables prefixed `MLPGRADE_`, read once.
+
+| variable            | meaning                                             | default                      |
+| ------------------- | --------------------------------------------------- | ---------------------------- |
+| MLPGRADE_HOME       | data folder: runtimes, golden sets, service data    | ~/.local/share/mlpgrade      |
+| MLPGRADE_SANDBOX    | sandbox backend: bwrap, docker or process           | bwrap                        |
+| MLPGRADE_RUNTIME    | student runtime python, overriding the installed one | (the one `runtime install` made) |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GraderSettings:
+    home: Path
+    sandbox: str
+    runtime_python: Path | None
+
+    @property
+    def golden_root(self) -> Path:
+        return self.home / "golden"
+
+    @property
+    def runtimes_root(self) -> Path:
+        return self.home / "runtimes"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:
+    env = os.environ if environ is None else environ
+    home = Path(env.get("MLPGRADE_HOME") or Path.home() / ".local" / "share" / "mlpgrade")
+    runtime = env.get("MLPGRADE_RUNTIME")
+    return GraderSettings(
+        home=home.expanduser().resolve(),
+        sandbox=env.get("MLPGRADE_SANDBOX", "bwrap"),
+        runtime_python=Path(runtime) if runtime else None,
+    )
