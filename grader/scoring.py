@@ -47,7 +47,9 @@ def checks_feedback(checks: tuple[OutputCheck, ...], log: str) -> str:
     failed = [c for c in checks if not c.passed]
     if not failed:
         return ""
-    lines = [f"{len(failed)} of {len(checks)} outputs wrong."] + [c.message for c in failed]
+    lines = [f"{len(failed)} of {len(checks)} outputs wrong."] + [c.message for c in failed[:5]]
+    if len(failed) > 5:
+        lines.append(f"… and {len(failed) - 5} more outputs wrong in the same way or another.")
     return "\n".join(lines) + _log_tail(log)
 
 

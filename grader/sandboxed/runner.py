@@ -60,6 +60,10 @@ def student_traceback(exc):
             lines.append(f'File "{rel}", line {frame.lineno}, in {frame.name}')
             if frame.line:
                 lines.append("    " + frame.line.strip())
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(root):
+        lines.append(f'File "{exc.filename[len(root):]}", line {exc.lineno}')
+        if exc.text:
+            lines.append("    " + exc.text.strip())
     return lines
 
 
@@ -71,6 +75,8 @@ def run_child(scenario, write_fd, log_path):
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
+    sys.stdout.reconfigure(line_buffering=True)  # keep what was printed before a hang or crash
+    sys.stderr.reconfigure(line_buffering=True)
     resource.setrlimit(resource.RLIMIT_FSIZE, (LOG_BYTES, LOG_BYTES))
     header, blob = {"status": "ok"}, b""
     try:

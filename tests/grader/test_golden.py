@@ -1,0 +1,59 @@
+"""Golden sets are content-addressed: same content, same sha256; any change, another."""
+
+import numpy as np
+import pytest
+
+from grader.errors import GraderError
+from grader.golden import GoldenSet, content_sha256, load_golden, save_golden
+
+
+def outputs():
+    rng = np.random.RandomState(1)
+    return {"mcq": {"question_1()": "b"}, "linear": {"dW": rng.randn(4, 3), "db": rng.randn(1, 3)}}
+
+
+def test_content_sha256_is_deterministic_and_order_independent():
+    a = outputs()
+    b = {"linear": dict(reversed(list(a["linear"].items()))), "mcq": a["mcq"]}
+    assert content_sha256(a) == content_sha256(b)
+
+
+@pytest.mark.parametrize("change", ["value", "dtype", "shape", "answer"])
+def test_content_sha256_changes_with_content(change):
+    a, b = outputs(), outputs()
+    if change == "value":
+        b["linear"]["dW"][0, 0] += 1e-12
+    elif change == "dtype":
+        b["linear"]["dW"] = b["linear"]["dW"].astype(np.float32)
+    elif change == "shape":
+        b["linear"]["dW"] = b["linear"]["dW"].reshape(3, 4)
+    else:
+        b["mcq"]["question_1()"] = "c"
+    assert content_sha256(a) != content_sha256(b)
+
+
+def test_save_and_load_round_trip_with_signatures(tmp_path):
+    out = outputs()
+    sha = content_sha256(out)
+    sig = out["linear"]["dW"] * 2
+    golden = GoldenSet("hw1p1-s20", sha[:12], sha, out, {"linear": {"dW": [("doubled", sig)]}},
+                       {"assignment": "hw1p1-s20", "version": sha[:12], "sha256": sha})
+    path = save_golden(golden, tmp_path, numpy_version="1.23.5")
+    loaded = load_golden(path)
+    assert loaded.sha256 == sha and loaded.manifest["numpy"] == "1.23.5"
+    assert np.array_equal(loaded.outputs["linear"]["dW"], out["linear"]["dW"])
+    assert loaded.outputs["mcq"]["question_1()"] == "b"
+    assert loaded.signatures["linear"]["dW"][0][0] == "doubled"
+    assert not (path / "outputs.npz").read_bytes().count(b"pickle")
+
+
+def test_load_golden_detects_corruption(tmp_path):
+    out = outputs()
+    sha = content_sha256(out)
+    path = save_golden(GoldenSet("hw1p1-s20", sha[:12], sha, out, {},
+                                 {"assignment": "hw1p1-s20", "version": sha[:12], "sha256": sha}),
+                       tmp_path, numpy_version="x")
+    out["linear"]["dW"][0, 0] += 1
+    np.savez(path / "outputs.npz", k0=out["linear"]["dW"], k1=out["linear"]["db"])
+    with pytest.raises(GraderError, match="corrupt"):
+        load_golden(path)
