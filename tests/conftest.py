@@ -1,0 +1,31 @@
+"""Shared fixtures: golden sets made once per session in a temporary MLPGRADE_HOME-like folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(scope="session")
+def golden_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("golden")
+
+
+@pytest.fixture(scope="session")
+def golden_s20(golden_root):
+    from grader.canary import generate_golden
+
+    return generate_golden(load_assignment("hw1p1-s20"), golden_root)
+
+
+@pytest.fixture(scope="session")
+def golden_s21(golden_root):
+    from grader.canary import generate_golden
+
+    return generate_golden(load_assignment("hw1p1-s21"), golden_root)

@@ -1,0 +1,28 @@
+"""Hand-ins for tests: our reference, with known mistakes or arbitrary edits, as handin.tar bytes."""
+
+from __future__ import annotations
+
+from grader.assignment import load_assignment
+from grader.handins import Files, apply_bug, load_bugs, make_tar, reference_files
+
+
+def edited_files(edits: dict[str, tuple[str, str]] | None = None, *, bugs: tuple[str, ...] = (),
+                 assignment: str = "hw1p1-s20") -> Files:
+    """The reference's files with the named catalogue bugs applied and `edits`
+    ({file: (find, replace)}, find must occur exactly once) made."""
+    files = reference_files()
+    catalogue = {b.id: b for b in load_bugs(load_assignment(assignment))}
+    for bug_id in bugs:
+        files = apply_bug(files, catalogue[bug_id])
+    for name, (find, replace) in (edits or {}).items():
+        assert files[name].count(find) == 1, f"{find!r} must occur once in {name}"
+        files[name] = files[name].replace(find, replace)
+    return files
+
+
+def make_handin_tar(edits: dict[str, tuple[str, str]] | None = None, *, bugs: tuple[str, ...] = (),
+                    extra: dict[str, str] | None = None, assignment: str = "hw1p1-s20") -> bytes:
+    """handin.tar bytes of the reference with bugs/edits applied and `extra` files added."""
+    files = edited_files(edits, bugs=bugs, assignment=assignment)
+    files.update(extra or {})
+    return make_tar(files)
