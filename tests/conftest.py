@@ -29,3 +29,11 @@ def golden_s21(golden_root):
     from grader.canary import generate_golden
 
     return generate_golden(load_assignment("hw1p1-s21"), golden_root)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The backend grading tests run through (MLPGRADE_TEST_SANDBOX, default bwrap)."""
+    from grader.sandbox import get_sandbox
+
+    return get_sandbox(os.environ.get("MLPGRADE_TEST_SANDBOX", "bwrap"))
