@@ -42,9 +42,13 @@ def render_table(report: GradeReport) -> str:
     return "\n".join(lines)
 
 
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
 def autolab_line(report: GradeReport) -> str:
     """The course server's last line: {"scores": {display name: points}}."""
-    return json.dumps({"scores": {t.name: t.points for t in report.tests}})
+    return json.dumps({"scores": {t.name: _number(t.points) for t in report.tests}})
 
 
 def gradescope_results(report: GradeReport) -> dict[str, Any]:

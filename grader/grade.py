@@ -32,8 +32,8 @@ def grade_handin(data: bytes, *, assignment: str | Assignment = "hw1p1-s20",
     `golden` defaults to the assignment's current verified set; `sandbox` to the configured one.
     """
     a = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
-    golden = golden or current_golden(a)
     sandbox = sandbox or get_sandbox()
+    golden = golden or current_golden(a, sandbox)
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
         start = time.perf_counter()
@@ -93,8 +93,8 @@ def _verdict_message(verdict: Verdict) -> str:
     return "" if verdict == Verdict.COMPLETED else VERDICT_MESSAGES[verdict]
 
 
-def current_golden(a: Assignment) -> GoldenSet:
+def current_golden(a: Assignment, sandbox: Sandbox) -> GoldenSet:
     """The assignment's current verified golden set, made and verified on first use."""
-    from grader.canary import ensure_current_golden
+    from grader.canary import ensure_current_golden  # canary grades hand-ins: it imports us
 
-    return ensure_current_golden(a)
+    return ensure_current_golden(a, sandbox)
