@@ -21,7 +21,8 @@ from grader.sandbox.base import Sandbox, SandboxJob, SandboxResult
 MAX_HEADER_BYTES = 1_000_000
 MAX_NPZ_BYTES = 32 * 1024 * 1024
 MAX_LOG_BYTES = 64 * 1024
-STATUSES = ("ok", "error", "timeout", "crashed", "too_big", "malformed", "not_run")
+STATUSES = ("ok", "error", "timeout", "crashed", "too_big", "output_limit", "malformed",
+            "not_run")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,6 @@ def run_handin(handin_dir: Path, assignment: Assignment, sandbox: Sandbox, runti
     wanted = [t["id"] for t in json.loads(plan)["tests"]]
     with tempfile.TemporaryDirectory(prefix="mlpgrade-out-") as out:
         out_dir = Path(out)
-        out_dir.chmod(0o777)  # the sandbox's unprivileged uid writes here
         job = SandboxJob(handin_dir=handin_dir, output_dir=out_dir, runtime_python=runtime_python,
                          args=("--plan", plan), limits=assignment.limits)
         result = sandbox.run(job)

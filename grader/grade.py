@@ -36,6 +36,7 @@ def grade_handin(data: bytes, *, assignment: str | Assignment = "hw1p1-s20",
     golden = golden or current_golden(a, sandbox)
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
+        Path(tmp).chmod(0o711)  # the sandbox's uid may pass through to the hand-in, not list
         start = time.perf_counter()
         try:
             intake = unpack_handin(data, Path(tmp))

@@ -7,6 +7,7 @@ made once per pinned set by `mlpgrade runtime install`.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
@@ -58,13 +59,36 @@ def install_runtime(packages: tuple[str, ...], settings: GraderSettings | None =
     pip = [str(work / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input"]
     subprocess.run([*pip, *packages], check=True)
     # The students had no pip; neither does the runtime once it is built.
-    subprocess.run([str(work / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "pip"],
-                   check=True)
+    subprocess.run([str(work / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q",
+                    "setuptools", "pip"], check=True)
+    _copy_base(work)
     work.rename(target)
     _build_font_cache(target)
     (target / ".complete").write_text("\n".join(packages) + "\n")
     log.info("installed student runtime %s", target)
     return python
+
+
+def _copy_base(venv: Path) -> None:
+    """Copy what the venv needs from the base interpreter (its standard library, without
+    site-packages, and libpython) into venv/base/, recorded in venv/base/origin.json.
+
+    The sandbox binds these copies at their original paths: the originals may sit where the
+    sandbox's unprivileged uid cannot reach them (e.g. under /root), and the base's
+    site-packages (the service's own packages) must stay out of the student's reach."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    base = Path(sys.base_prefix)
+    stdlib = base / "lib" / f"python{version}"
+    skip = {"site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3"}
+    shutil.copytree(stdlib, venv / "base" / "stdlib", symlinks=True,
+                    ignore=lambda d, names: [n for n in names if Path(d) == stdlib and n in skip])
+    (venv / "base" / "stdlib" / "site-packages").mkdir()  # empty: the base's packages stay out
+    libs = []
+    for lib in (base / "lib").glob(f"libpython{version}*.so*"):
+        shutil.copy2(lib, venv / "base" / lib.name)
+        libs.append(lib.name)
+    (venv / "base" / "origin.json").write_text(json.dumps(
+        {"prefix": str(base), "version": version, "libs": libs}))
 
 
 def _build_font_cache(target: Path) -> None:

@@ -74,10 +74,14 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
     if run.status == "crashed":
         if run.signal is not None:
             name = _signal_name(run.signal)
-            why = " (out of memory?)" if run.signal == signals.SIGKILL else ""
+            why = {signals.SIGKILL: " (out of memory?)",
+                   signals.SIGXFSZ: " (it wrote a file larger than allowed)",
+                   signals.SIGXCPU: " (it used more CPU time than allowed)"}.get(run.signal, "")
             return f"Your code crashed: killed by {name}{why}." + _log_tail(run.log)
         return (f"Your code ended the process (exit status {run.exit_code}) before the test "
                 "finished: do not call exit() or os._exit()." + _log_tail(run.log))
+    if run.status == "output_limit":
+        return "Your code printed far too much on this test (over 64 MB) and was stopped."
     if run.status == "too_big":
         return "Your code returned far more data than this test expects."
     if run.status == "malformed":

@@ -2,7 +2,7 @@
 
 | variable            | meaning                                             | default                      |
 | ------------------- | --------------------------------------------------- | ---------------------------- |
-| MLPGRADE_HOME       | data folder: runtimes, golden sets, service data    | ~/.local/share/mlpgrade      |
+| MLPGRADE_HOME       | data folder: runtimes, golden sets, service data    | /var/lib/mlpgrade as root, else ~/.local/share/mlpgrade |
 | MLPGRADE_SANDBOX    | sandbox backend: bwrap, docker or process           | bwrap                        |
 | MLPGRADE_RUNTIME    | student runtime python, overriding the installed one | (the one `runtime install` made) |
 """
@@ -31,7 +31,10 @@ class GraderSettings:
 
 def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:
     env = os.environ if environ is None else environ
-    home = Path(env.get("MLPGRADE_HOME") or Path.home() / ".local" / "share" / "mlpgrade")
+    # As root the sandbox's unprivileged uids must reach the runtime, which /root does not allow.
+    default = Path("/var/lib/mlpgrade") if os.geteuid() == 0 else \
+        Path.home() / ".local" / "share" / "mlpgrade"
+    home = Path(env.get("MLPGRADE_HOME") or default)
     runtime = env.get("MLPGRADE_RUNTIME")
     return GraderSettings(
         home=home.expanduser().resolve(),

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
 
-if [ -x .ci/install-system.sh ] || [ -f .ci/install-system.sh ]; then
+if [ -f .ci/install-system.sh ]; then
     bash .ci/install-system.sh
 fi
 python3 -m venv .venv

@@ -12,6 +12,10 @@ __all__ = ["Limits", "Sandbox", "SandboxJob", "SandboxResult", "Verdict", "get_s
 def get_sandbox(name: str | None = None) -> Sandbox:
     """The configured backend (`MLPGRADE_SANDBOX`, default bwrap). `process` only when asked for."""
     name = name or load_settings().sandbox
+    if name == "bwrap":
+        from grader.sandbox.bwrap import BwrapSandbox
+
+        return BwrapSandbox()
     if name == "process":
         from grader.sandbox.process import ProcessSandbox
 

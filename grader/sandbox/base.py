@@ -6,7 +6,10 @@ wrote: reading the outputs, as untrusted data, is `grader.execute`'s job.
 
 Inside every backend the runner is started as
 
-    <runtime python> -I -B <code dir>/runner.py --out <output dir> [--data <data dir>] *job.args
+    <runtime python> -I -B <code dir>/<entry> --out <output dir> [--isolated] [--data <dir>] *args
+
+`--isolated` tells the runner it is alone in its own process namespace (bwrap, docker), so it
+may kill every other process there between tests.
 
 with the working directory at the hand-in root. The paths are wherever the backend mounts them.
 """
@@ -17,6 +20,10 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+
+#: Where the runner's code lives on the host; every backend mounts this folder read-only.
+CODE_DIR = Path(__file__).resolve().parent.parent / "sandboxed"
 
 
 class Verdict(enum.StrEnum):
@@ -73,6 +80,10 @@ class SandboxJob:
     limits: Limits = field(default_factory=Limits)
     data_dir: Path | None = None
     """Optional read-only input data (e.g. MNIST for the training statistics)."""
+    code_dir: Path = CODE_DIR
+    """The folder of the script to start, mounted read-only (tests use their own probes)."""
+    entry: str = "runner.py"
+    """The script in `code_dir` to start."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,3 @@ class Sandbox(Protocol):
 
     def run(self, job: SandboxJob) -> SandboxResult: ...
 
-
-#: Where the runner's code lives on the host; every backend mounts this folder read-only.
-CODE_DIR = Path(__file__).resolve().parent.parent / "sandboxed"

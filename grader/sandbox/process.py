@@ -14,7 +14,7 @@ import subprocess
 import time
 
 from grader.errors import InfrastructureError
-from grader.sandbox.base import CODE_DIR, SandboxJob, SandboxResult, Verdict
+from grader.sandbox.base import SandboxJob, SandboxResult, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class ProcessSandbox:
 
     def run(self, job: SandboxJob) -> SandboxResult:
         limits = job.limits
-        argv = [str(job.runtime_python), "-I", "-B", str(CODE_DIR / "runner.py"),
+        argv = [str(job.runtime_python), "-I", "-B", str(job.code_dir / job.entry),
                 "--out", str(job.output_dir)]
         if job.data_dir is not None:
             argv += ["--data", str(job.data_dir)]

@@ -26,6 +26,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_PAYLOAD = 32 * 1024 * 1024   # one test's outputs; the parent refuses more
 LOG_BYTES = 64 * 1024            # one test's own prints kept for feedback
+MAX_LOG_BYTES = 64 * 1024 * 1024  # printing more than this fails the test (output limit)
+FILE_BYTES = 16 * 1024 * 1024    # largest file the student's code may write
 STUDENT_MODULES = ("activation", "loss", "linear", "batchnorm", "hw1", "mc")
 
 
@@ -67,17 +69,16 @@ def student_traceback(exc):
     return lines
 
 
-def run_child(scenario, kwargs, write_fd, log_path):
+def run_child(scenario, kwargs, write_fd, log_fd):
     """In the forked child: run one scenario and send header + npz through the pipe."""
     import numpy as np
 
     os.setpgid(0, 0)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 1)  # what the student prints goes to the parent, which keeps the start
     os.dup2(log_fd, 2)
     sys.stdout.reconfigure(line_buffering=True)  # keep what was printed before a hang or crash
     sys.stderr.reconfigure(line_buffering=True)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (LOG_BYTES, LOG_BYTES))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_BYTES, FILE_BYTES))
     header, blob = {"status": "ok"}, b""
     try:
         outputs = scenario(HandinModules(), **kwargs)
@@ -106,35 +107,47 @@ def run_child(scenario, kwargs, write_fd, log_path):
     os._exit(0)
 
 
-def read_child(pid, read_fd, timeout):
-    """Collect a child's payload within its time limit; kill its process group when it is over."""
+def read_child(pid, read_fd, log_fd, timeout):
+    """Collect a child's payload and prints within its time limit; then kill its group.
+
+    Returns (payload, log, wait status, how it ended: None, "timeout", "too_big" or
+    "output_limit")."""
     deadline = time.monotonic() + timeout
-    chunks, size, timed_out = [], 0, False
-    while True:
+    chunks, size, log, log_size, ended = [], 0, [], 0, None
+    open_fds = [read_fd, log_fd]
+    while read_fd in open_fds:
         left = deadline - time.monotonic()
         if left <= 0:
-            timed_out = True
+            ended = "timeout"
             break
-        ready, _, _ = select.select([read_fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        size += len(chunk)
+        ready, _, _ = select.select(open_fds, [], [], left)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_fds.remove(fd)
+            elif fd == read_fd:
+                size += len(chunk)
+                chunks.append(chunk)
+            else:
+                if log_size < LOG_BYTES:
+                    log.append(chunk[:LOG_BYTES - log_size])
+                log_size += len(chunk)
         if size > MAX_PAYLOAD + 8:
+            ended = "too_big"
             break
-        chunks.append(chunk)
+        if log_size > MAX_LOG_BYTES:
+            ended = "output_limit"
+            break
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     _, status = os.waitpid(pid, 0)
-    return b"".join(chunks), status, timed_out, size > MAX_PAYLOAD + 8
+    return b"".join(chunks), b"".join(log), status, ended
 
 
-def run_test(test, module, out_dir):
-    """Fork, run, collect, and write OUT/<id>.json (+ .npz) for one test.
+def run_test(test, module, out_dir, isolated):
+    """Fork, run, collect, and write OUT/<id>.json (+ .npz, + .log) for one test.
 
     A test may name its own scenario module ("module") and keyword arguments ("kwargs", plain
     JSON) for its scenario function.
@@ -143,21 +156,26 @@ def run_test(test, module, out_dir):
     if test.get("module"):
         module = importlib.import_module(test["module"])
     scenario = getattr(module, test.get("scenario", test_id))
-    log_path = os.path.join(out_dir, test_id + ".log")
     read_fd, write_fd = os.pipe()
+    log_r, log_w = os.pipe()
     start = time.monotonic()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        run_child(scenario, test.get("kwargs", {}), write_fd, log_path)
+        os.close(log_r)
+        run_child(scenario, test.get("kwargs", {}), write_fd, log_w)
     os.close(write_fd)
-    payload, status, timed_out, too_big = read_child(pid, read_fd, float(test["timeout"]))
+    os.close(log_w)
+    payload, log, status, ended = read_child(pid, read_fd, log_r, float(test["timeout"]))
     os.close(read_fd)
+    os.close(log_r)
+    if isolated:
+        kill_leftovers()
     result = {"id": test_id, "seconds": round(time.monotonic() - start, 4)}
-    header = None
-    if len(payload) >= 8 and not timed_out and not too_big:
+    header = blob = None
+    if len(payload) >= 8 and ended is None:
         hlen, blen = struct.unpack("!II", payload[:8])
         if len(payload) == 8 + hlen + blen:
             try:
@@ -165,10 +183,8 @@ def run_test(test, module, out_dir):
             except ValueError:
                 header = None
             blob = payload[8 + hlen:]
-    if timed_out:
-        result["status"] = "timeout"
-    elif too_big:
-        result["status"] = "too_big"
+    if ended is not None:
+        result["status"] = ended
     elif header is None:
         result["status"] = "crashed"
         if os.WIFSIGNALED(status):
@@ -180,8 +196,26 @@ def run_test(test, module, out_dir):
         if blob:
             with open(os.path.join(out_dir, test_id + ".npz"), "wb") as f:
                 f.write(blob)
+    if log:
+        with open(os.path.join(out_dir, test_id + ".log"), "wb") as f:
+            f.write(log)
     with open(os.path.join(out_dir, test_id + ".json"), "w") as f:
         json.dump(result, f)
+
+
+def kill_leftovers():
+    """Alone in our process namespace: whatever a test left running (a daemon) dies here, so
+    it cannot touch the next test. kill(-1) spares only ourselves and the namespace's init."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
 
 
 def mentions(root, word):
@@ -207,6 +241,8 @@ def main(argv=None):
     parser.add_argument("--out", required=True)
     parser.add_argument("--data")
     parser.add_argument("--plan", required=True)
+    parser.add_argument("--isolated", action="store_true",
+                        help="alone in a process namespace: kill leftovers between tests")
     args = parser.parse_args(argv)
     plan = json.loads(args.plan)
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -235,7 +271,7 @@ def main(argv=None):
     if args.data:
         os.environ["MLPGRADE_DATA"] = args.data
     for test in plan["tests"]:
-        run_test(test, module, args.out)
+        run_test(test, module, args.out, args.isolated)
     with open(os.path.join(args.out, "runner.json"), "w") as f:
         json.dump({"done": True, "python": sys.version.split()[0],
                    "numpy": numpy.__version__}, f)
