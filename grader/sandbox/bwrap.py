@@ -66,8 +66,14 @@ class BwrapSandbox:
         out_mount = _OutputArea(job.output_dir, limits.disk_mb, uid, self.root)
         seccomp_fd = isolation.seccomp_filter_file()
         info_r, info_w = os.pipe()
+        # The code may live where the slot uid cannot reach (a clone under /root): stage a copy.
+        code = Path(tempfile.mkdtemp(prefix="mlpgrade-code-"))
         try:
-            argv = self._argv(job, out_mount.path, seccomp_fd, info_w)
+            code.chmod(0o755)
+            for script in job.code_dir.glob("*.py"):
+                shutil.copyfile(script, code / script.name)
+                (code / script.name).chmod(0o644)
+            argv = self._argv(job, code, out_mount.path, seccomp_fd, info_w)
             preexec = _Preexec(limits, uid if self.root else None, cgroup)
             start = time.monotonic()
             try:
@@ -93,12 +99,13 @@ class BwrapSandbox:
                 raise InfrastructureError("bubblewrap failed: "
                                           + watch.stderr[:2000].decode("utf-8", "replace"))
             out_mount.collect()
-            code = proc.returncode
-            sig = -code if code is not None and code < 0 else None
-            return SandboxResult(verdict=verdict, exit_code=None if sig else code, signal=sig,
+            sig = _signal_of(proc.returncode)
+            return SandboxResult(verdict=verdict, exit_code=None if sig else proc.returncode,
+                                 signal=sig,
                                  stdout=watch.stdout, stderr=watch.stderr, wall_seconds=wall,
                                  cpu_seconds=cpu, backend=self.name)
         finally:
+            shutil.rmtree(code, ignore_errors=True)
             for fd in (seccomp_fd, info_r, info_w):
                 if fd >= 0:
                     os.close(fd)
@@ -120,16 +127,17 @@ class BwrapSandbox:
             return Verdict.PROCESS_LIMIT
         if out_mount.full():
             return Verdict.DISK_LIMIT
-        code = watch.proc.returncode
-        if code is not None and code < 0:
-            if -code == signal.SIGXCPU:
-                return Verdict.CPU_LIMIT
-            if -code == signal.SIGXFSZ:
-                return Verdict.DISK_LIMIT
+        sig = _signal_of(watch.proc.returncode)
+        if sig == signal.SIGXCPU:
+            return Verdict.CPU_LIMIT
+        if sig == signal.SIGXFSZ:
+            return Verdict.DISK_LIMIT
+        if sig is not None:
             return Verdict.KILLED
         return Verdict.COMPLETED
 
-    def _argv(self, job: SandboxJob, out_path: Path, seccomp_fd: int, info_fd: int) -> list[str]:
+    def _argv(self, job: SandboxJob, code: Path, out_path: Path, seccomp_fd: int, info_fd: int
+              ) -> list[str]:
         limits = job.limits
         argv = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
                 "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox",
@@ -138,7 +146,7 @@ class BwrapSandbox:
                 "--size", str(limits.disk_mb * 1024 * 1024), "--tmpfs", "/tmp"]
         for _kind, source, dest in isolation.runtime_mounts(str(job.runtime_python)):
             argv += ["--ro-bind", source, dest]
-        argv += ["--ro-bind", str(job.code_dir), INSIDE_CODE,
+        argv += ["--ro-bind", str(code), INSIDE_CODE,
                  "--ro-bind", str(job.handin_dir), INSIDE_HANDIN,
                  "--bind", str(out_path), INSIDE_OUT]
         if job.data_dir is not None:
@@ -152,6 +160,18 @@ class BwrapSandbox:
         if job.data_dir is not None:
             argv += ["--data", INSIDE_DATA]
         return argv + list(job.args)
+
+
+def _signal_of(code: int | None) -> int | None:
+    """The signal that ended the runner. bwrap reports its command's death by signal N as exit
+    status 128 + N (the runner itself only ever exits 0 or 1)."""
+    if code is None:
+        return None
+    if code < 0:
+        return -code
+    if 128 < code <= 128 + 64:
+        return code - 128
+    return None
 
 
 class _Preexec:
@@ -173,7 +193,10 @@ class _Preexec:
             mem = lim.memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         if self.uid is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
+            # With a cgroup, pids.max is the limit (its hits are counted for the verdict); the
+            # per-uid rlimit stays a looser backstop.
+            nproc = lim.processes * (2 if self.cgroup is not None else 1)
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
             os.setgroups([])
             os.setresgid(self.uid, self.uid, self.uid)
             os.setresuid(self.uid, self.uid, self.uid)
