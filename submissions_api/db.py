@@ -1,0 +1,49 @@
+"""The database engine and sessions; `SessionDep` is what routes take."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import cache
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; SQLite gets WAL and a busy timeout so the API and workers can share the file."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record) -> None:  # noqa: ANN001
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@cache
+def _factory(url: str, pid: int) -> sessionmaker[Session]:
+    # Keyed by pid: a forked Celery pool child must not reuse its parent's connections.
+    return sessionmaker(make_engine(url), expire_on_commit=False)
+
+
+def session_factory(url: str) -> sessionmaker[Session]:
+    """The process's session factory for this database URL."""
+    return _factory(url, os.getpid())
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request, from the app's factory."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
