@@ -31,6 +31,8 @@ def runtime_python(packages: tuple[str, ...], settings: GraderSettings | None = 
     """The python executable of the installed runtime; InfrastructureError if it is not installed."""
     settings = settings or load_settings()
     if settings.runtime_python is not None:
+        if not settings.runtime_python.exists():
+            raise InfrastructureError(f"MLPGRADE_RUNTIME={settings.runtime_python} does not exist")
         return settings.runtime_python
     python = runtime_dir(packages, settings) / "bin" / "python"
     if not python.exists():

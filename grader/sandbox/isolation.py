@@ -62,6 +62,25 @@ def acquire_slot(timeout: float = 60.0) -> Slot:
         time.sleep(0.05)
 
 
+def idle_slot_processes() -> list[int]:
+    """Processes of slot uids whose slot nobody holds: what a finished job left behind."""
+    left = []
+    for index in range(SLOTS):
+        path = LOCK_DIR / f"{index}.lock"
+        if not path.exists():
+            continue
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a job is running in this slot right now
+        else:
+            left += processes_of(SLOT_UID_BASE + index)
+        finally:
+            os.close(fd)
+    return left
+
+
 def kill_uid(uid: int, timeout: float = 5.0) -> int:
     """SIGKILL every process whose real uid is `uid`, until none is left; returns how many."""
     killed = 0

@@ -18,11 +18,14 @@ import pytest
 
 from grader.assignment import load_assignment
 from grader.grade import grade_handin
-from grader.sandbox.isolation import SLOT_UID_BASE, SLOTS, processes_of
+from grader.sandbox.isolation import idle_slot_processes
 from tests.handins import make_handin_tar
 
-# A short per-test limit keeps hangs cheap; everything else is the course's rubric.
-QUICK = dataclasses.replace(load_assignment("hw1p1-s20"), test_seconds=3.0)
+# A short per-test limit keeps hangs cheap and a smaller memory cap makes the out-of-memory
+# cases quick; everything else is the course's rubric.
+S20 = load_assignment("hw1p1-s20")
+QUICK = dataclasses.replace(S20, test_seconds=3.0,
+                            limits=dataclasses.replace(S20.limits, memory_mb=768))
 Q1 = "def question_1():\n    return 'b'"
 
 
@@ -46,7 +49,7 @@ def at_import(code: str, file: str = "hw1/mc.py") -> dict:
 def grade(edits, golden, bwrap, **kw):
     report = grade_handin(make_handin_tar(edits, **kw), assignment=QUICK, golden=golden,
                           sandbox=bwrap)
-    left = [p for uid in range(SLOT_UID_BASE, SLOT_UID_BASE + SLOTS) for p in processes_of(uid)]
+    left = idle_slot_processes()
     assert left == [], f"sandbox processes survived the job: {left}"
     return report
 

@@ -20,7 +20,7 @@ import pytest
 from grader.assignment import load_assignment
 from grader.runtime import runtime_python
 from grader.sandbox.base import Limits, SandboxJob, Verdict
-from grader.sandbox.isolation import SLOT_UID_BASE, SLOTS, processes_of
+from grader.sandbox.isolation import idle_slot_processes
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT and os.environ.get("CI") != "true",
@@ -65,7 +65,7 @@ def probe(bwrap, tmp_path, code: str, limits: Limits = Limits(wall_seconds=10, c
     job = SandboxJob(handin_dir=handin, output_dir=out, runtime_python=PY, limits=limits,
                      code_dir=code_dir, entry="probe.py")
     result = bwrap.run(job)
-    left = [pid for uid in range(SLOT_UID_BASE, SLOT_UID_BASE + SLOTS) for pid in processes_of(uid)]
+    left = idle_slot_processes()
     assert left == [], f"sandbox processes left behind: {left}"
     return result
 

@@ -1,0 +1,105 @@
+"""Safe intake: real-looking archives unpack; everything dangerous is refused with a message."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+
+import pytest
+
+from grader.errors import SubmissionError
+from grader.handins import make_tar, reference_files
+from grader.intake import IntakeLimits, unpack_handin
+
+
+def tar_of(entries, gz=False) -> bytes:
+    """entries: (name, bytes | None for a dir | TarInfo attributes dict)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz" if gz else "w") as tar:
+        for name, body in entries:
+            info = tarfile.TarInfo(name)
+            if isinstance(body, dict):
+                for key, value in body.items():
+                    setattr(info, key, value)
+                tar.addfile(info)
+            elif body is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(body)
+                tar.addfile(info, io.BytesIO(body))
+    return buf.getvalue()
+
+
+def test_intake_keeps_code_and_drops_real_world_junk(tmp_path):
+    files = {k: v.encode() for k, v in reference_files().items()}
+    junk = {"hw1/__pycache__/hw1.cpython-36.pyc": b"\x33\x0d\x0d\x0a",
+            "mytorch/__pycache__/linear.cpython-38.pyc": b"x", "hw1/train_loss.png": b"\x89PNG",
+            "hw1/.cm_data/state": b"x", "hw1/.DS_Store": b"x"}
+    report = unpack_handin(tar_of(list({**files, **junk}.items())), tmp_path)
+    assert sorted(report.files) == sorted(files) and report.missing == ()
+    assert set(report.dropped) == set(junk)
+    assert (report.root / "hw1" / "hw1.py").read_bytes() == files["hw1/hw1.py"]
+    assert not (report.root / "hw1" / "__pycache__").exists()
+
+
+def test_intake_accepts_gzip_by_content_not_name(tmp_path):
+    data = gzip.compress(make_tar(reference_files()))
+    assert len(unpack_handin(data, tmp_path).files) == 6
+
+
+def test_intake_names_missing_files_without_refusing(tmp_path):
+    files = reference_files()
+    del files["mytorch/batchnorm.py"]
+    report = unpack_handin(make_tar(files), tmp_path)
+    assert report.missing == ("mytorch/batchnorm.py",)
+
+
+def test_intake_accepts_one_wrapper_folder_with_a_note(tmp_path):
+    entries = [(f"handout/{k}", v.encode()) for k, v in reference_files().items()]
+    report = unpack_handin(tar_of(entries), tmp_path)
+    assert report.missing == () and "wraps" in report.notes[0]
+
+
+@pytest.mark.parametrize("entries,message", [
+    ([("/etc/hw1/hw1.py", b"x")], "absolute path"),
+    ([("hw1/../../evil.py", b"x")], "'..'"),
+    ([("hw1/link.py", {"type": tarfile.SYMTYPE, "linkname": "/etc/passwd"})], "link"),
+    ([("hw1/hard.py", {"type": tarfile.LNKTYPE, "linkname": "hw1/hw1.py"})], "link"),
+    ([("hw1/dev", {"type": tarfile.CHRTYPE, "devmajor": 1, "devminor": 3})], "device or pipe"),
+    ([("hw1/fifo", {"type": tarfile.FIFOTYPE})], "device or pipe"),
+    ([("notes.txt", b"hello")], "none of the files"),
+])
+def test_intake_refuses_dangerous_archives(tmp_path, entries, message):
+    with pytest.raises(SubmissionError, match=message):
+        unpack_handin(tar_of(entries), tmp_path)
+
+
+def test_intake_refuses_what_is_not_a_tar(tmp_path):
+    with pytest.raises(SubmissionError, match="not a tar archive"):
+        unpack_handin(b"PK\x03\x04 this is a zip", tmp_path)
+
+
+def test_intake_refuses_too_many_members(tmp_path):
+    entries = [(f"hw1/f{i}.py", b"x") for i in range(20)]
+    with pytest.raises(SubmissionError, match="more than 10 entries"):
+        unpack_handin(tar_of(entries), tmp_path, limits=IntakeLimits(members=10))
+
+
+def test_intake_refuses_an_upload_over_the_course_limit(tmp_path):
+    with pytest.raises(SubmissionError, match="limit is 2.0 MB"):
+        unpack_handin(b"\0" * (2 * 1024 * 1024 + 1), tmp_path)
+
+
+def test_intake_refuses_a_gzip_bomb_while_inflating(tmp_path):
+    bomb = gzip.compress(tar_of([("hw1/hw1.py", b"\0" * (30 * 1024 * 1024))]))
+    assert len(bomb) < 100_000
+    with pytest.raises(SubmissionError, match="unpacks to more than"):
+        unpack_handin(bomb, tmp_path)
+
+
+def test_intake_refuses_a_file_over_the_per_file_cap(tmp_path):
+    data = tar_of([("hw1/hw1.py", b"x" * 2000)])
+    with pytest.raises(SubmissionError, match="hw1/hw1.py is larger"):
+        unpack_handin(data, tmp_path, limits=IntakeLimits(file_bytes=1000))
