@@ -1,0 +1,66 @@
+"""A small HTTP client for `mlpgrade submit`: upload, wait, print the per-test feedback."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+EXIT_USAGE, EXIT_INFRA, EXIT_TIMEOUT = 2, 3, 4
+
+
+def submit_and_wait(server: str, token: str, path: Path, *, assignment: str, wait: bool,
+                    timeout: float, clock: Callable[[], float] = time.monotonic) -> int:
+    base = server.rstrip("/") + "/api/v1"
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(headers=headers, timeout=60) as client:
+        reply = client.post(f"{base}/assignments/{assignment}/submissions",
+                            files={"file": (path.name, path.read_bytes(), "application/x-tar")})
+        if reply.status_code != 202:
+            print(f"mlpgrade: the server refused the upload ({reply.status_code}): "
+                  f"{_detail(reply)}", file=sys.stderr)
+            return EXIT_USAGE
+        accepted = reply.json()
+        print(f"submission {accepted['id']} received at {accepted['received_at']} "
+              f"sha256 {accepted['sha256'][:12]}, queue position {accepted['queue_position']}"
+              + (f", late (penalty {accepted['late_penalty']:.0%})" if accepted["late"] else ""),
+              flush=True)
+        if not wait:
+            return 0
+        deadline, sub = clock() + timeout, accepted
+        while clock() < deadline:
+            sub = client.get(f"{base}/submissions/{accepted['id']}").json()
+            if sub["status"] in ("graded", "failed"):
+                return _print_result(sub)
+            time.sleep(1.0)
+    print(f"mlpgrade: still {sub['status']} after {timeout:g} s", file=sys.stderr)
+    return EXIT_TIMEOUT
+
+
+def _detail(reply: httpx.Response) -> str:
+    try:
+        return str(reply.json().get("detail"))
+    except ValueError:
+        return reply.text[:200]
+
+
+def _print_result(sub: dict) -> int:
+    if sub["status"] == "failed":
+        print("grading failed on our side (not your fault; it does not count toward your "
+              "limit): please submit again later", file=sys.stderr)
+        return EXIT_INFRA
+    result = sub.get("result") or {}
+    for test in result.get("tests", []):
+        if not test["passed"] and test.get("feedback"):
+            print(f"- {test['name']}: {test['feedback']}")
+    print(f"{'TEST':<40}{'SCORE':>8}{'MAX':>6}")
+    for test in result.get("tests", []):
+        print(f"{test['name']:<40}{test['points']:>8g}{test['max_points']:>6g}")
+    score = f"{sub['score']:g}/{sub['max_score']:g}"
+    if sub["late"]:
+        score += f" (late: {sub['final_score']:g} after the penalty)"
+    print(f"TOTAL {score}")
+    return 0

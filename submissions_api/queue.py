@@ -1,0 +1,119 @@
+"""Publishing jobs to Celery by task name: the API never imports `worker/`.
+
+`celery_config` is the one Celery configuration; the worker's app (worker/app.py) uses it too.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from submissions_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GRADE_TASK = "worker.grade_submission"
+GOLDEN_TASK = "worker.prepare_golden_set"
+REAP_TASK = "worker.reap"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Durable-ish delivery: ack after the task, one message at a time, time limits above the
+    sandbox's; the database (leases, reaper) is what makes delivery reliable."""
+    options: dict[str, Any] = {}
+    if settings.broker_url.startswith(("redis", "rediss")):
+        # Unacknowledged tasks are redelivered after this; above the task time limit.
+        options = {"visibility_timeout": settings.visibility_timeout}
+        if settings.queue_prefix:
+            options["global_keyprefix"] = settings.queue_prefix
+    if settings.broker_url.startswith("sqla+"):
+        # The sqla transport passes transport options to create_engine(): the polling interval
+        # has to be set on the Transport class instead (see worker/app.py).
+        options = {}
+    return {
+        "broker_url": settings.broker_url,
+        "broker_transport_options": options,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 5,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "task_time_limit": settings.task_time_limit,
+        "task_soft_time_limit": settings.task_time_limit - 30,
+        "task_default_queue": settings.live_queue,
+        "task_default_exchange": settings.live_queue,
+        "task_default_routing_key": settings.live_queue,
+        "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name)
+                        for name in (settings.live_queue, settings.bulk_queue)],
+        "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0.2,
+                                      "interval_step": 0.5, "interval_max": 1},
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+    }
+
+
+def configure_transport(settings: Settings) -> None:
+    if settings.broker_url.startswith("sqla+"):
+        from kombu.transport.sqlalchemy import Transport
+
+        Transport.polling_interval = settings.polling_interval
+
+
+class Dispatcher:
+    """Sends grading and golden-set jobs. A failed send is logged, not raised: the submission is
+    already committed, and the reaper re-sends what stays queued."""
+
+    def __init__(self, settings: Settings, app: Celery | None = None) -> None:
+        self.settings = settings
+        if app is None:
+            configure_transport(settings)
+            app = Celery("mlpgrade-api", set_as_current=False)
+            app.conf.update(celery_config(settings))
+        self.app = app
+
+    def queue_name(self, kind: str) -> str:
+        return self.settings.bulk_queue if kind == "bulk" else self.settings.live_queue
+
+    def send_grade(self, submission_id: int, attempt: int, *, kind: str = "live",
+                   countdown: float = 0) -> bool:
+        return self._send(GRADE_TASK, [submission_id, attempt], self.queue_name(kind), countdown)
+
+    def send_golden(self, golden_id: int, action: str) -> bool:
+        return self._send(GOLDEN_TASK, [golden_id, action], self.settings.bulk_queue, 0)
+
+    def _send(self, name: str, args: list[Any], queue: str, countdown: float) -> bool:
+        try:
+            self.app.send_task(name, args=args, queue=queue, countdown=countdown or None)
+            return True
+        except Exception:  # noqa: BLE001 - broker down: the reaper will re-send
+            log.exception("could not send %s%s to %s", name, args, queue)
+            return False
+
+    def queue_size(self, kind: str) -> int | None:
+        """Messages waiting in a queue, or None when the broker cannot say."""
+        try:
+            with self.app.connection_for_write() as conn:
+                return conn.default_channel.queue_declare(
+                    queue=self.queue_name(kind), passive=True).message_count
+        except Exception:  # noqa: BLE001
+            return None
+
+    def declare_queues(self) -> None:
+        """Create both queues (and, embedded, the broker's tables) once, before workers start."""
+        with self.app.connection_for_write() as conn:
+            for kind in ("live", "bulk"):
+                conn.default_channel.queue_declare(queue=self.queue_name(kind), durable=True,
+                                                   auto_delete=False)
+
+    def ping(self) -> bool:
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            return True
+        except Exception:  # noqa: BLE001
+            return False

@@ -1,0 +1,145 @@
+"""Request and response bodies (what /docs shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class UserOut(Out):
+    id: int
+    login: str
+    name: str
+    role: str
+
+
+class UserIn(BaseModel):
+    login: str = Field(min_length=1, max_length=100)
+    name: str = ""
+    role: Literal["student", "ta", "instructor"] = "student"
+
+
+class TokenOut(BaseModel):
+    user: UserOut
+    token: str = Field(description="shown once; only its hash is stored")
+
+
+class AssignmentOut(Out):
+    slug: str
+    title: str
+    max_score: float
+    rubric_version: str
+    active_golden_id: int | None
+    deadline: datetime | None
+    late_deadline: datetime | None
+    late_penalty: float
+    submission_limit: int | None
+    cooldown_seconds: int
+
+
+class AssignmentUpdate(BaseModel):
+    deadline: datetime | None = None
+    late_deadline: datetime | None = None
+    late_penalty: float | None = Field(default=None, ge=0, le=1)
+    submission_limit: int | None = Field(default=None, ge=1)
+    cooldown_seconds: int | None = Field(default=None, ge=0)
+
+
+class ExtensionIn(BaseModel):
+    deadline: datetime
+    late_deadline: datetime | None = None
+    reason: str = ""
+
+
+class ExtensionOut(BaseModel):
+    login: str
+    deadline: datetime
+    late_deadline: datetime | None
+    reason: str
+
+
+class SubmissionAccepted(BaseModel):
+    id: int
+    sha256: str
+    size: int
+    status: str
+    server_time: datetime
+    received_at: datetime
+    late: bool
+    late_penalty: float
+    queue_position: int
+
+
+class SubmissionOut(BaseModel):
+    id: int
+    assignment: str
+    login: str
+    sha256: str
+    size: int
+    received_at: datetime
+    status: str
+    late: bool
+    late_penalty: float
+    score: float | None = Field(description="before the late penalty")
+    final_score: float | None = Field(description="after the late penalty")
+    max_score: float
+    queue_position: int
+    counts_toward_limit: bool
+    result: dict[str, Any] | None = None
+    staff: dict[str, Any] | None = Field(default=None, description="attempts, lease, error")
+
+
+class RunOut(Out):
+    id: int
+    attempt: int
+    reason: str
+    regrade_id: int | None
+    outcome: str
+    score: float | None
+    max_score: float | None
+    golden_version: str
+    grader_version: str
+    error: str
+    worker: str
+    started_at: datetime | None
+    finished_at: datetime
+    report: dict[str, Any] | None = None
+
+
+class RegradeIn(BaseModel):
+    latest_only: bool = True
+
+
+class RegradeOut(BaseModel):
+    id: int
+    assignment: str
+    scope: str
+    created_at: datetime
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    pending: int
+    finished: bool
+    changed: int
+    items: list[dict[str, Any]]
+
+
+class GoldenSetOut(Out):
+    id: int
+    status: str
+    version: str | None
+    sha256: str | None
+    numpy_version: str | None
+    canary_passed: bool | None
+    canary: dict[str, Any] | None
+    error: str
+    created_at: datetime
+    activated_at: datetime | None
+    active: bool = False

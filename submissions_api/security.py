@@ -1,0 +1,52 @@
+"""Bearer tokens and roles: who is calling, and may they?"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from submissions_api import crud
+from submissions_api.db import SessionDep
+from submissions_api.models import Role, User
+
+RANK = {Role.STUDENT: 0, Role.TA: 1, Role.INSTRUCTOR: 2}
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    user = crud.user_for_token(session, token=token.strip())
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def has_role(user: User, role: Role) -> bool:
+    return RANK[Role(user.role)] >= RANK[role]
+
+
+def is_staff(user: User) -> bool:
+    return has_role(user, Role.TA)
+
+
+def require_role(user: User, role: Role) -> None:
+    """403 unless `user` has at least `role` (student < ta < instructor)."""
+    if not has_role(user, role):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role")
+
+
+def require_owner_or_staff(user: User, owner_id: int) -> None:
+    if user.id != owner_id and not is_staff(user):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not your submission")
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no such {what}")

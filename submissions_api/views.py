@@ -1,0 +1,47 @@
+"""What each role sees of a stored grading report.
+
+Students see per test: id, name, points, passed, status, feedback and the check messages; the
+sandbox's verdict message; what intake kept and dropped. Staff see the whole report, including check
+`details`, sandbox stderr and timings. Reports never hold golden (expected) values at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STUDENT_TEST_FIELDS = ("id", "name", "points", "max_points", "passed", "status", "feedback")
+STUDENT_INTAKE_FIELDS = ("files", "dropped", "missing", "notes", "refused")
+
+
+def student_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The student's view of a report (an allow-list: new TA fields stay hidden by default)."""
+    tests = [{**{k: t.get(k) for k in STUDENT_TEST_FIELDS},
+              "checks": [{"name": c.get("name"), "passed": c.get("passed"),
+                          "message": c.get("message", "")} for c in t.get("checks", [])]}
+             for t in report.get("tests", [])]
+    manual = [{k: m.get(k) for k in ("id", "name", "max_points", "points", "comment")}
+              for m in report.get("manual", [])]
+    sandbox = report.get("sandbox") or {}
+    intake = report.get("intake") or {}
+    return {"assignment": report.get("assignment"), "score": report.get("score"),
+            "max_score": report.get("max_score"), "tests": tests, "manual": manual,
+            "sandbox": {"verdict": sandbox.get("verdict"), "message": sandbox.get("message", "")},
+            "intake": {k: intake[k] for k in STUDENT_INTAKE_FIELDS if k in intake}}
+
+
+def report_for(report: dict[str, Any] | None, *, staff: bool) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return report if staff else student_report(report)
+
+
+def test_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Tests whose points changed between two reports."""
+    old = {t["id"]: t for t in (before or {}).get("tests", [])}
+    changes = []
+    for t in (after or {}).get("tests", []):
+        prev = old.get(t["id"])
+        if prev is None or prev["points"] != t["points"]:
+            changes.append({"id": t["id"], "name": t["name"],
+                            "before": prev["points"] if prev else None, "after": t["points"]})
+    return changes

@@ -1,0 +1,1 @@
+"""Celery workers: thin tasks (tasks.py) around plain functions (grading, golden, reaper)."""

@@ -1,0 +1,24 @@
+"""Celery tasks: a few lines of glue each, taking ids; the work is in plain functions."""
+
+from __future__ import annotations
+
+from worker import golden_jobs, grading, reaper
+from worker.app import app
+from worker.context import get_context, lease_owner
+
+
+@app.task(name="worker.grade_submission")
+def grade_submission(submission_id: int, attempt: int) -> str:
+    """Grade one attempt; idempotent, since results are keyed by (submission, attempt)."""
+    return grading.grade_submission(get_context(), submission_id=submission_id, attempt=attempt,
+                                    owner=lease_owner())
+
+
+@app.task(name="worker.prepare_golden_set")
+def prepare_golden_set(golden_id: int, action: str) -> str:
+    return golden_jobs.prepare_golden_set(get_context(), golden_id=golden_id, action=action)
+
+
+@app.task(name="worker.reap")
+def reap() -> dict:
+    return reaper.reap_once(get_context())
