@@ -280,6 +280,36 @@ def mentions(root, word):
     return False
 
 
+def precompile(root):
+    """Compile the hand-in's sources once, here, so no forked child compiles them again.
+
+    Only compiling: nothing of the hand-in runs in the runner itself. A file that does not
+    compile is left out, so the child that imports it raises the SyntaxError as usual."""
+    import importlib.machinery
+
+    cache = {}
+    for folder in ("mytorch", "hw1"):
+        try:
+            names = sorted(os.listdir(os.path.join(root, folder)))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(root, folder, name)
+            if name.endswith(".py") and os.path.isfile(path):
+                try:
+                    with open(path, "rb") as f:
+                        cache[path] = compile(f.read(), path, "exec", dont_inherit=True)
+                except (SyntaxError, ValueError, OSError):
+                    pass
+    original = importlib.machinery.SourceFileLoader.get_code
+
+    def get_code(self, fullname):
+        code = cache.get(self.path)
+        return code if code is not None else original(self, fullname)
+
+    importlib.machinery.SourceFileLoader.get_code = get_code
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -312,6 +342,7 @@ def main(argv=None):
         except ImportError:
             pass
     sys.path[:0] = [os.path.join(root, "mytorch"), os.path.join(root, "hw1")]
+    precompile(root)
     if args.data:
         os.environ["MLPGRADE_DATA"] = args.data
     results = {}

@@ -1,0 +1,124 @@
+"""Time grading one hand-in: the scenarios bare in one process vs through each sandbox backend.
+
+    .venv/bin/python bench/grade_one.py [--runs 20] [--backends process,bwrap] [--handin reference]
+
+The hand-in is our reference with `import matplotlib.pyplot` at the top of hw1.py, as real
+hand-ins have. `bare` runs every scenario of the rubric on the hand-in in ONE student-runtime process, without
+forks, limits or sandbox (the floor). Each backend row is a full `grade_handin` (intake, sandboxed
+run with a fork per test, comparison outside). Prints a table (medians and p95 over the runs) and
+writes it to docs/benchmarks.md between markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grader.assignment import load_assignment  # noqa: E402
+from grader.canary import generate_golden  # noqa: E402
+from grader.grade import grade_handin  # noqa: E402
+from grader.handins import make_tar, reference_files, write_tree  # noqa: E402
+from grader.runtime import runtime_python  # noqa: E402
+from grader.sandbox import get_sandbox  # noqa: E402
+from grader.sandbox.base import CODE_DIR  # noqa: E402
+
+BARE = """
+import sys, os, importlib
+sys.path.insert(0, {code!r})
+import numpy, scenarios_hw1p1 as s
+import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot
+sys.path[:0] = [os.path.join(os.getcwd(), "mytorch"), os.path.join(os.getcwd(), "hw1")]
+class M:
+    def __getattr__(self, name): return importlib.import_module(name)
+for test in {tests!r}:
+    getattr(s, test)(M())
+"""
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def realistic_files():
+    """Our reference as real 2020 hand-ins look: hw1.py imports matplotlib at the top."""
+    files = reference_files()
+    files["hw1/hw1.py"] = "import matplotlib.pyplot as plt\n" + files["hw1/hw1.py"]
+    return files
+
+
+def bench_bare(a, runs):
+    tests = [t.scenario for t in a.tests]
+    python = str(runtime_python(a.packages))
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        write_tree(realistic_files(), Path(tmp))
+        code = BARE.format(code=str(CODE_DIR), tests=tests)
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([python, "-I", "-c", code], cwd=tmp, check=True)
+            times.append(time.perf_counter() - start)
+    return times, {}
+
+
+def bench_backend(a, golden, name, runs):
+    sandbox = get_sandbox(name)
+    data = make_tar(realistic_files())
+    times, parts = [], {"intake": [], "run": [], "compare": [], "sandbox wall": []}
+    for _ in range(runs):
+        start = time.perf_counter()
+        report = grade_handin(data, assignment=a, golden=golden, sandbox=sandbox)
+        times.append(time.perf_counter() - start)
+        assert report.score == report.max_score, report.score
+        for key in ("intake", "run", "compare"):
+            parts[key].append(report.timings[key])
+        parts["sandbox wall"].append(report.sandbox["wall_seconds"])
+    return times, parts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--backends", default="process,bwrap")
+    args = parser.parse_args()
+    a = load_assignment()
+    with tempfile.TemporaryDirectory() as tmp:
+        golden = generate_golden(a, Path(tmp))
+        rows = [("bare (one process)", *bench_bare(a, args.runs))]
+        for name in args.backends.split(","):
+            rows.append((f"grade_handin via {name}", *bench_backend(a, golden, name, args.runs)))
+    floor = statistics.median(rows[0][1])
+    lines = ["| path | median s | p95 s | × bare | intake | run (sandbox wall) | compare |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label, times, parts in rows:
+        med = statistics.median(times)
+        split = ("", "", "") if not parts else (
+            f"{statistics.median(parts['intake']) * 1000:.1f} ms",
+            f"{statistics.median(parts['run']):.3f} s ({statistics.median(parts['sandbox wall']):.3f} s)",
+            f"{statistics.median(parts['compare']) * 1000:.1f} ms")
+        lines.append(f"| {label} | {med:.3f} | {percentile(times, 0.95):.3f} | "
+                     f"{med / floor:.2f} | {split[0]} | {split[1]} | {split[2]} |")
+    table = "\n".join(lines)
+    print(table)
+    doc = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+    start, end = "<!-- grade_one:start -->", "<!-- grade_one:end -->"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    block = (f"{start}\n`.venv/bin/python bench/grade_one.py --runs {args.runs} --backends "
+             f"{args.backends}` (reference hand-in importing matplotlib, {len(a.tests)} tests, {args.runs} runs):\n\n"
+             f"{table}\n{end}")
+    if start in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text += "\n## Grading one hand-in\n\n" + block + "\n"
+    doc.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
