@@ -27,8 +27,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     if settings.broker_url.startswith(("redis", "rediss")):
         # Unacknowledged tasks are redelivered after this; above the task time limit.
         options = {"visibility_timeout": settings.visibility_timeout}
-        if settings.queue_prefix:
-            options["global_keyprefix"] = settings.queue_prefix
     if settings.broker_url.startswith("sqla+"):
         # The sqla transport passes transport options to create_engine(): the polling interval
         # has to be set on the Transport class instead (see worker/app.py).
@@ -98,8 +96,14 @@ class Dispatcher:
         """Messages waiting in a queue, or None when the broker cannot say."""
         try:
             with self.app.connection_for_write() as conn:
-                return conn.default_channel.queue_declare(
-                    queue=self.queue_name(kind), passive=True).message_count
+                channel = conn.default_channel
+                # kombu's virtual transports (Redis, sqla) count with _size(); a passive
+                # declare would fail on Redis for an empty (absent) list.
+                size = getattr(channel, "_size", None)
+                if size is not None:
+                    return int(size(self.queue_name(kind)))
+                return channel.queue_declare(queue=self.queue_name(kind),
+                                             passive=True).message_count
         except Exception:  # noqa: BLE001
             return None
 

@@ -1,0 +1,150 @@
+"""Uploads: committed before the 202, queue position, deadlines, late penalty, extensions,
+submission limit and cooldown (infrastructure failures do not count)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from submissions_api import crud
+from submissions_api.models import Status, utcnow
+
+A = "/api/v1"
+
+
+def upload(client, users, login, data=b"tar bytes"):
+    return client.post(f"{A}/assignments/hw1p1-s20/submissions", headers=users.headers(login),
+                       files={"file": ("handin.tar", data)})
+
+
+def configure(client, users, **fields):
+    reply = client.patch(f"{A}/assignments/hw1p1-s20", headers=users.headers("prof"),
+                         json={k: v.isoformat() if hasattr(v, "isoformat") else v
+                               for k, v in fields.items()})
+    assert reply.status_code == 200, reply.text
+
+
+def test_upload_is_committed_and_published(client, users, sessions, dispatcher):
+    data = b"some tar" * 100
+    reply = upload(client, users, "alice", data)
+    assert reply.status_code == 202
+    body = reply.json()
+    assert body["sha256"] == hashlib.sha256(data).hexdigest() and body["size"] == len(data)
+    assert body["status"] == "queued" and body["queue_position"] == 1
+    with sessions() as session:  # a fresh session: it is in the database
+        sub = crud.get_submission(session, submission_id=body["id"])
+        assert crud.get_blob(session, sha256=sub.blob_sha256) == data
+    assert dispatcher.queue_size("live") == 1  # and its message is on the broker
+
+
+def test_queue_position_counts_those_ahead(client, users):
+    positions = [upload(client, users, login).json()["queue_position"]
+                 for login in ("alice", "bob", "alice")]
+    assert positions == [1, 2, 3]
+
+
+def test_upload_refuses_empty_and_oversized(client, users, backend):
+    assert upload(client, users, "alice", b"").status_code == 422
+    big = b"x" * (backend.max_upload_bytes + 1)
+    assert upload(client, users, "alice", big).status_code == 413
+
+
+def test_submission_limit_counts_only_what_we_did_not_fail(client, users, sessions):
+    configure(client, users, submission_limit=2)
+    first = upload(client, users, "alice").json()["id"]
+    assert upload(client, users, "alice").status_code == 202
+    refused = upload(client, users, "alice")
+    assert refused.status_code == 429 and "limit" in refused.json()["detail"]
+    assert upload(client, users, "bob").status_code == 202  # per student
+    with sessions() as session:  # our infrastructure failed the first one: it does not count
+        assert crud.fail_submission(session, submission_id=first, attempt=1,
+                                    from_status=Status.QUEUED, error="InfrastructureError")
+        session.commit()
+    assert upload(client, users, "alice").status_code == 202
+    assert upload(client, users, "alice").status_code == 429
+
+
+def test_cooldown_between_submissions(client, users, sessions):
+    configure(client, users, cooldown_seconds=600)
+    first = upload(client, users, "alice").json()["id"]
+    refused = upload(client, users, "alice")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 590
+    with sessions() as session:
+        sub = crud.get_submission(session, submission_id=first)
+        sub.received_at = utcnow() - timedelta(seconds=601)
+        session.commit()
+    assert upload(client, users, "alice").status_code == 202
+
+
+def test_staff_are_not_held_to_limits_or_deadlines(client, users):
+    configure(client, users, submission_limit=1, deadline=utcnow() - timedelta(days=2),
+              late_deadline=None)
+    assert upload(client, users, "ta1").status_code == 202
+    assert upload(client, users, "ta1").status_code == 202
+    assert upload(client, users, "alice").status_code == 403
+
+
+def test_late_submission_gets_the_penalty_and_after_late_deadline_refused(client, users):
+    now = utcnow()
+    configure(client, users, deadline=now - timedelta(hours=1),
+              late_deadline=now + timedelta(hours=1), late_penalty=0.25)
+    late = upload(client, users, "alice").json()
+    assert late["late"] is True and late["late_penalty"] == 0.25
+    configure(client, users, late_deadline=now - timedelta(minutes=1))
+    closed = upload(client, users, "alice")
+    assert closed.status_code == 403 and "closed" in closed.json()["detail"]
+
+
+def test_on_time_submission_has_no_penalty(client, users):
+    configure(client, users, deadline=utcnow() + timedelta(hours=1), late_penalty=0.5)
+    body = upload(client, users, "alice").json()
+    assert body["late"] is False and body["late_penalty"] == 0
+
+
+def test_extension_moves_one_students_deadline(client, users):
+    now = utcnow()
+    configure(client, users, deadline=now - timedelta(hours=2),
+              late_deadline=now - timedelta(hours=1), late_penalty=0.1)
+    reply = client.put(f"{A}/assignments/hw1p1-s20/extensions/alice",
+                       headers=users.headers("ta1"),
+                       json={"deadline": (now + timedelta(hours=1)).isoformat(), "reason": "ill"})
+    assert reply.status_code == 200
+    ok = upload(client, users, "alice").json()
+    assert ok["late"] is False
+    assert upload(client, users, "bob").status_code == 403
+    listed = client.get(f"{A}/assignments/hw1p1-s20/extensions", headers=users.headers("ta1"))
+    assert [e["login"] for e in listed.json()] == ["alice"]
+    assert client.delete(f"{A}/assignments/hw1p1-s20/extensions/alice",
+                         headers=users.headers("ta1")).status_code == 204
+    assert upload(client, users, "alice").status_code == 403
+
+
+def test_student_view_hides_staff_details(client, users, sessions):
+    sub_id = upload(client, users, "alice").json()["id"]
+    report = {"assignment": "hw1p1-s20", "golden_version": "g1", "score": 3.0, "max_score": 95.0,
+              "grader_version": "0", "timings": {"run": 1.0},
+              "sandbox": {"verdict": "completed", "message": "", "stderr": "SECRET-STDERR"},
+              "intake": {"files": ["hw1/hw1.py"], "dropped": [], "missing": [], "notes": []},
+              "manual": [{"id": "m", "name": "M", "max_points": 5, "points": None, "comment": "",
+                          "evidence": {"loss": 1}}],
+              "tests": [{"id": "t", "name": "T", "points": 3.0, "max_points": 5.0,
+                         "passed": False, "feedback": "dW has the wrong shape", "status": "ok",
+                         "seconds": 0.1, "checks": [{"name": "dW", "passed": False,
+                                                     "message": "shape (2, 3), expected (3, 2)",
+                                                     "details": {"max_error": "SECRET"}}]}]}
+    with sessions() as session:
+        sub = crud.get_submission(session, submission_id=sub_id)
+        assert crud.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
+                                     lease_seconds=30)
+        session.commit()
+        crud.record_run(session, submission=sub, attempt=1, owner="w", report=report, error="",
+                        started_at=utcnow(), next_status=Status.GRADED)
+        session.commit()
+    student = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice"))
+    text = student.text
+    assert student.json()["score"] == 3.0
+    assert "dW has the wrong shape" in text and "expected (3, 2)" in text
+    assert "SECRET" not in text and "details" not in text and "evidence" not in text
+    assert student.json()["staff"] is None
+    staff = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("ta1")).text
+    assert "SECRET-STDERR" in staff and "max_error" in staff

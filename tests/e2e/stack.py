@@ -1,0 +1,83 @@
+"""A running service for end-to-end tests: the API (uvicorn) and worker processes over HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from submissions_api.db import session_factory
+from tests.api.services import REPO, Proc, free_port, start_api, start_worker, wait_for
+
+
+@dataclass
+class Stack:
+    name: str
+    env: dict[str, str]
+    url: str
+    tmp: Path
+    procs: list[Proc] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def api(self, login: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url + "/api/v1", timeout=30,
+                            headers={"Authorization": f"Bearer {self.tokens[login]}"})
+
+    def sessions(self):
+        return session_factory(self.env["MLPGRADE_DATABASE_URL"])
+
+    def worker(self, queues: str = "live,bulk") -> Proc:
+        proc = start_worker(self.env, self.tmp / f"worker-{len(self.procs)}.log", queues)
+        self.procs.append(proc)
+        return proc
+
+    def mlpgrade(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "grader.cli", *args], env=self.env, cwd=REPO,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def wait_submission(self, login: str, sub_id: int, statuses=("graded", "failed"),
+                        timeout: float = 120) -> dict:
+        with self.api(login) as client:
+            def done():
+                sub = client.get(f"/submissions/{sub_id}").json()
+                return sub if sub["status"] in statuses else None
+            return wait_for(done, timeout, f"submission {sub_id} {statuses}", 0.1,
+                            tuple(self.procs))
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+
+
+def start_stack(name: str, env: dict[str, str], tmp: Path) -> Stack:
+    """Migrate, import a roster through the CLI, start the API; workers are started by tests."""
+    port = free_port()
+    stack = Stack(name=name, env=env, url=f"http://127.0.0.1:{port}", tmp=tmp)
+    roster = tmp / "roster.csv"
+    roster.write_text("login,name,role\nprof,Prof,instructor\nta1,TA One,ta\n"
+                      "alice,Alice,student\nbob,Bob,student\n")
+    out = stack.mlpgrade("users", "import", str(roster))
+    assert out.returncode == 0, out.stderr
+    for line in out.stdout.splitlines()[1:]:
+        login, _role, token = line.split(",")
+        stack.tokens[login] = token
+    stack.procs.append(start_api(env, tmp / "api.log", port))
+    wait_for(lambda: _healthy(stack.url), 30, "the API", 0.2, tuple(stack.procs))
+    return stack
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def copy_home(service_home: Path, dest: Path) -> Path:
+    """A private data folder holding the session's golden set."""
+    shutil.copytree(service_home / "golden", dest / "golden")
+    return dest

@@ -1,0 +1,119 @@
+"""The worker's plain functions on the real grader, a real hand-in and both real stacks:
+one result per attempt, stale messages dropped, lost leases dropped, infrastructure failures
+retried with backoff and then failed without counting."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from submissions_api import crud
+from submissions_api.models import GradingRun, Status, utcnow
+from tests.api.services import SANDBOX, service_env
+from tests.handins import make_handin_tar
+from worker.context import WorkerContext
+from worker.grading import grade_submission
+from worker.reaper import reap_once
+
+
+@pytest.fixture
+def ctx(backend, service_home, sessions, dispatcher, monkeypatch) -> WorkerContext:
+    env = service_env(service_home, backend.database_url, backend.broker_url)
+    for key in ("MLPGRADE_HOME", "MLPGRADE_RUNTIME"):
+        monkeypatch.setenv(key, env[key])
+    monkeypatch.setenv("MLPGRADE_SANDBOX", SANDBOX)
+    settings = dataclasses.replace(backend, home=service_home)
+    return WorkerContext(settings=settings, sessions=sessions, dispatcher=dispatcher)
+
+
+def submit(ctx, data: bytes, login: str = "alice") -> int:
+    with ctx.sessions() as session:
+        user = crud.get_user_by_login(session, login=login) or \
+            crud.create_user(session, login=login)
+        sub = crud.create_submission(session, user=user,
+                                     assignment=crud.get_assignment(session, slug="hw1p1-s20"),
+                                     data=data, filename="handin.tar", received_at=utcnow(),
+                                     late=False, penalty=0.0)
+        session.commit()
+        return sub.id
+
+
+def runs(ctx, sub_id):
+    with ctx.sessions() as session:
+        return list(crud.list_runs(session, submission_id=sub_id))
+
+
+def state(ctx, sub_id):
+    with ctx.sessions() as session:
+        return crud.get_submission(session, submission_id=sub_id)
+
+
+def test_grading_reference_records_full_marks_once(ctx):
+    sub_id = submit(ctx, make_handin_tar())
+    assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w1") == "graded"
+    sub = state(ctx, sub_id)
+    assert sub.status == Status.GRADED and sub.score == 95.0 and sub.lease_owner is None
+    [run] = runs(ctx, sub_id)
+    assert run.outcome == "graded" and run.report["score"] == 95.0 and run.golden_version
+    # the same message delivered again (acks_late redelivery) is stale: nothing more recorded
+    assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w2") == "stale"
+    assert len(runs(ctx, sub_id)) == 1
+
+
+def test_grading_buggy_handin_scores_its_partial_marks(ctx):
+    sub_id = submit(ctx, make_handin_tar(edits={"hw1/mc.py": ("return 'b'", "return 'a'")}))
+    assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w") == "graded"
+    assert state(ctx, sub_id).score == 95.0 - 5.0  # the multiple-choice test alone fails
+
+
+def test_grading_refused_tar_is_a_zero_not_an_error(ctx):
+    sub_id = submit(ctx, b"this is not a tar file at all")
+    assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w") == "graded"
+    sub = state(ctx, sub_id)
+    assert sub.status == Status.GRADED and sub.score == 0.0 and sub.counts_toward_limit
+
+
+def test_grading_result_of_a_lost_lease_is_dropped(ctx):
+    sub_id = submit(ctx, make_handin_tar())
+    with ctx.sessions() as session:  # worker A claims, then its lease expires and is reaped
+        assert crud.claim_submission(session, submission_id=sub_id, attempt=1, owner="A",
+                                     lease_seconds=0.01)
+        session.commit()
+    assert reap_once(ctx, now=utcnow() + timedelta(seconds=1))["requeued"] == [sub_id]
+    assert grade_submission(ctx, submission_id=sub_id, attempt=2, owner="B") == "graded"
+    with ctx.sessions() as session:  # A comes back with its result: refused, nothing written
+        sub = crud.get_submission(session, submission_id=sub_id)
+        assert crud.record_run(session, submission=sub, attempt=1, owner="A",
+                               report={"score": 0.0, "max_score": 95.0}, error="",
+                               started_at=utcnow(), next_status=Status.GRADED) is None
+        session.rollback()
+    assert [(r.attempt, r.score) for r in runs(ctx, sub_id)] == [(2, 95.0)]
+    assert state(ctx, sub_id).score == 95.0
+
+
+def test_grading_infrastructure_error_retries_then_fails_without_counting(ctx, monkeypatch):
+    monkeypatch.setenv("MLPGRADE_SANDBOX", "no-such-backend")  # ours: grade_handin raises
+    sub_id = submit(ctx, make_handin_tar())
+    outcomes = [grade_submission(ctx, submission_id=sub_id, attempt=n, owner=f"w{n}")
+                for n in (1, 2, 3)]
+    assert outcomes == ["retry", "retry", "failed"]  # infra_retries = 2
+    sub = state(ctx, sub_id)
+    assert sub.status == Status.FAILED and sub.counts_toward_limit is False
+    assert sub.score is None and "no-such-backend" in sub.error
+    recorded = runs(ctx, sub_id)
+    assert [(r.attempt, r.outcome, r.score) for r in recorded] == [
+        (1, "infrastructure_error", None), (2, "infrastructure_error", None),
+        (3, "infrastructure_error", None)]
+    # the retries were sent with backoff (delayed messages on the live queue)
+    assert ctx.dispatcher.queue_size("live") >= 2 or ctx.settings.broker_url.startswith("redis")
+
+
+def test_grading_never_writes_two_results_for_one_attempt(ctx, sessions):
+    sub_id = submit(ctx, make_handin_tar())
+    assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w") == "graded"
+    with sessions() as session:
+        session.add(GradingRun(submission_id=sub_id, attempt=1, outcome="graded", score=1.0))
+        with pytest.raises(Exception):  # the (submission, attempt) unique constraint
+            session.commit()

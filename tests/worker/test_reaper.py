@@ -1,0 +1,81 @@
+"""The reaper on both real stacks: expired leases and lost messages are re-queued once."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from submissions_api import crud
+from submissions_api.models import Status, utcnow
+from worker.context import WorkerContext
+from worker.reaper import reap_once
+
+
+@pytest.fixture
+def ctx(backend, sessions, dispatcher) -> WorkerContext:
+    return WorkerContext(settings=dataclasses.replace(backend, infra_retries=2),
+                         sessions=sessions, dispatcher=dispatcher)
+
+
+def submit(ctx) -> int:
+    with ctx.sessions() as session:
+        user = crud.create_user(session, login=f"s{utcnow().timestamp()}")
+        sub = crud.create_submission(session, user=user,
+                                     assignment=crud.get_assignment(session, slug="hw1p1-s20"),
+                                     data=b"tar", filename="handin.tar", received_at=utcnow(),
+                                     late=False, penalty=0.0)
+        session.commit()
+        return sub.id
+
+
+def claim(ctx, sub_id, attempt, lease=0.01):
+    with ctx.sessions() as session:
+        ok = crud.claim_submission(session, submission_id=sub_id, attempt=attempt, owner="dead",
+                                   lease_seconds=lease)
+        session.commit()
+        return ok
+
+
+def test_reaper_requeues_expired_lease_once(ctx):
+    sub_id = submit(ctx)
+    assert claim(ctx, sub_id, 1)
+    later = utcnow() + timedelta(seconds=1)
+    assert reap_once(ctx, now=later) == {"requeued": [sub_id], "failed": []}
+    assert reap_once(ctx, now=later) == {"requeued": [], "failed": []}  # CAS: nothing twice
+    with ctx.sessions() as session:
+        sub = crud.get_submission(session, submission_id=sub_id)
+        assert (sub.status, sub.attempts, sub.infra_failures) == (Status.QUEUED, 2, 1)
+    assert ctx.dispatcher.queue_size("live") == 1
+    assert not claim(ctx, sub_id, 1)  # the old attempt's message is stale now
+    assert claim(ctx, sub_id, 2, lease=60)
+
+
+def test_reaper_leaves_live_leases_alone(ctx):
+    sub_id = submit(ctx)
+    assert claim(ctx, sub_id, 1, lease=60)
+    assert reap_once(ctx) == {"requeued": [], "failed": []}
+
+
+def test_reaper_resends_lost_message_only_when_its_queue_is_empty(ctx):
+    sub_id = submit(ctx)  # committed, but its message never reached the broker
+    later = utcnow() + timedelta(seconds=ctx.settings.requeue_after + 1)
+    ctx.dispatcher.send_grade(999999, 1)  # some other message waits in the queue
+    assert reap_once(ctx, now=later)["requeued"] == []
+    ctx.dispatcher.app.control.purge()
+    assert ctx.dispatcher.queue_size("live") == 0
+    assert reap_once(ctx, now=later)["requeued"] == [sub_id]
+    assert ctx.dispatcher.queue_size("live") == 1
+
+
+def test_reaper_gives_up_after_repeated_worker_loss_without_charging(ctx):
+    sub_id = submit(ctx)
+    for attempt in (1, 2):
+        assert claim(ctx, sub_id, attempt)
+        assert reap_once(ctx, now=utcnow() + timedelta(seconds=1))["requeued"] == [sub_id]
+    assert claim(ctx, sub_id, 3)
+    assert reap_once(ctx, now=utcnow() + timedelta(seconds=1))["failed"] == [sub_id]
+    with ctx.sessions() as session:
+        sub = crud.get_submission(session, submission_id=sub_id)
+        assert sub.status == Status.FAILED and not sub.counts_toward_limit
