@@ -93,6 +93,18 @@ def cmd_runtime(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_image(args: argparse.Namespace) -> int:
+    from grader.runtime import runtime_python
+    from grader.sandbox.image import build_image, write_rootfs
+
+    python = runtime_python(load_assignment(args.assignment).packages)
+    if args.rootfs:
+        print(write_rootfs(python, Path(args.rootfs)))
+    else:
+        print(build_image(python, args.tag))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlpgrade", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
@@ -127,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                                             required=True)
     p = rt.add_parser("install", parents=[assignment], help="create the student runtime venv")
     p.set_defaults(func=cmd_runtime)
+    p = rt.add_parser("image", parents=[assignment], help="build the docker grading image")
+    p.add_argument("--tag", default="mlpgrade-runtime:hw1p1")
+    p.add_argument("--rootfs", help="only write the root filesystem tarball here (for docker build)")
+    p.set_defaults(func=cmd_image)
 
     try:  # the service's commands (serve, worker, users, submit), when it is installed
         from submissions_api.cli import register

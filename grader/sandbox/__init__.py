@@ -16,6 +16,10 @@ def get_sandbox(name: str | None = None) -> Sandbox:
         from grader.sandbox.bwrap import BwrapSandbox
 
         return BwrapSandbox()
+    if name == "docker":
+        from grader.sandbox.docker import DockerSandbox
+
+        return DockerSandbox()
     if name == "process":
         from grader.sandbox.process import ProcessSandbox
 
