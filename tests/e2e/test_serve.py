@@ -1,0 +1,41 @@
+"""The embedded default as a user runs it: `mlpgrade serve` then `mlpgrade submit`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.api.services import REPO, Proc, free_port, service_env, wait_for
+from tests.e2e.stack import _healthy, copy_home
+from tests.handins import make_handin_tar
+
+
+def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
+    home = copy_home(service_home, tmp_path / "home")
+    env = service_env(home, "", "")
+    del env["MLPGRADE_DATABASE_URL"], env["MLPGRADE_BROKER_URL"]  # the embedded defaults
+    port = free_port()
+    log = tmp_path / "serve.log"
+    serve = Proc([sys.executable, "-m", "grader.cli", "serve", "--port", str(port)], env, log)
+    try:
+        token = wait_for(lambda: re.search(r"instructor token: (\S+)", log.read_text()), 60,
+                         "serve to print a token", 0.2, (serve,)).group(1)
+        assert f"http://127.0.0.1:{port}" in log.read_text()
+        wait_for(lambda: _healthy(f"http://127.0.0.1:{port}"), 30, "the API", 0.2, (serve,))
+        assert (home / "service.db").is_file()
+        tar = tmp_path / "handin.tar"
+        tar.write_bytes(make_handin_tar())
+        out = subprocess.run([sys.executable, "-m", "grader.cli", "submit", str(tar), "--server",
+                              f"http://127.0.0.1:{port}", "--token", token, "--timeout", "120"],
+                             env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
+        assert out.returncode == 0, out.stdout + out.stderr + serve.tail()
+        assert "TOTAL 95/95" in out.stdout
+        assert (home / "broker.db").is_file()  # the embedded sqla broker carried it
+        serve.popen.terminate()  # SIGTERM to serve alone: it must stop its workers itself
+        serve.popen.wait(timeout=30)
+        wait_for(lambda: subprocess.run(["pgrep", "-g", str(serve.popen.pid)],
+                                        capture_output=True).stdout == b"", 40,
+                 "serve's workers to exit", 0.5, (serve,))
+    finally:
+        serve.stop()
