@@ -1,0 +1,93 @@
+"""docker-compose.yml: a schema-level check (no Docker engine needed), plus `docker compose
+config` when the compose plugin is installed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.api.services import REPO
+
+COMPOSE = REPO / "docker-compose.yml"
+SECRETS = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "MLPGRADE_INSTRUCTOR_TOKEN", "FLOWER_BASIC_AUTH")
+TOP_LEVEL = {"services", "networks", "volumes", "configs", "secrets", "name", "version"}
+SERVICE_KEYS = {"image", "build", "restart", "networks", "environment", "depends_on", "volumes",
+                "command", "entrypoint", "ports", "deploy", "healthcheck", "network_mode"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_compose_shape(compose):
+    assert {k for k in compose if not k.startswith("x-")} <= TOP_LEVEL
+    services = compose["services"]
+    assert {"postgres", "redis", "migrate", "api", "worker", "worker-bulk", "docker-proxy",
+            "grading-image", "flower"} <= set(services)
+    for name, svc in services.items():
+        assert set(svc) <= SERVICE_KEYS, (name, set(svc) - SERVICE_KEYS)
+        assert "image" in svc, name
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            assert dep in services, (name, dep)
+            assert cond["condition"] in {"service_started", "service_healthy",
+                                         "service_completed_successfully"}
+        for net in svc.get("networks", []):
+            assert net in compose["networks"], (name, net)
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source.startswith("/") or source in compose["volumes"], (name, volume)
+
+
+def test_compose_runs_migrations_once_before_api_and_workers(compose):
+    services = compose["services"]
+    assert services["migrate"]["command"] == ["mlpgrade", "migrate"]
+    assert services["migrate"]["restart"] == "no"
+    for name in ("api", "worker", "worker-bulk"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == \
+            "service_completed_successfully"
+
+
+def test_compose_workers_use_docker_sandbox_through_the_proxy_only(compose):
+    services = compose["services"]
+    for name in ("worker", "worker-bulk"):
+        env = services[name]["environment"]
+        assert env["MLPGRADE_SANDBOX"] == "docker"
+        assert env["DOCKER_HOST"].startswith("tcp://docker-proxy:")
+    holders = [n for n, s in services.items()
+               if any("docker.sock" in v for v in s.get("volumes", []))]
+    assert holders == ["docker-proxy"]
+    assert compose["networks"]["sandbox"]["internal"] is True
+    assert "sandbox" not in services["api"]["networks"]
+    assert services["worker"]["deploy"]["replicas"]
+    assert services["grading-image"]["build"]["target"] == "grading"
+
+
+def test_compose_has_no_default_secrets():
+    text = COMPOSE.read_text()
+    for secret in SECRETS:
+        uses = re.findall(r"\$\{" + secret + r"([^}]*)\}", text)
+        assert uses, secret
+        assert all(u.startswith(":?") for u in uses), (secret, uses)  # required, no default
+
+
+def test_dockerfile_targets_exist():
+    text = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM .* AS grading$", text, re.M)
+    assert re.search(r"^FROM .* AS service$", text, re.M)
+    assert "USER 10001" in text and "USER mlpgrade" in text
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client")
+def test_compose_config_validates_with_docker(tmp_path):
+    env = {s: "x" for s in SECRETS} | {"PATH": "/usr/bin:/bin:/usr/local/bin"}
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, env=env)
+    if probe.returncode != 0:
+        pytest.skip("the docker compose plugin is not installed")
+    out = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
