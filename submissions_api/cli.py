@@ -10,6 +10,7 @@ import argparse
 import csv
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -75,6 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"mlpgrade service at {url}  (API docs {url}/docs)")
     print(f"data folder {settings.home}; database {_redact(settings.database_url)}")
     print(f"instructor token: {token}", flush=True)
+    # uvicorn re-raises SIGTERM once it has shut down; make that an exit that runs `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run("submissions_api.main:create_app", factory=True, host=args.host,
                     port=args.port, log_level="warning")
@@ -84,8 +87,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for proc in workers:
             try:
                 proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # nothing is lost: the reaper re-queues its work
                 proc.kill()
+                proc.wait()
     return 0
 
 
@@ -101,7 +105,6 @@ def _spawn_worker(queues: str, concurrency: int) -> subprocess.Popen:
 def _die_with_parent() -> None:
     try:
         import ctypes
-        import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:  # not Linux: `serve`'s finally still stops the workers on a clean exit

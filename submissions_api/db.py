@@ -47,3 +47,10 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def dispose(url: str) -> None:
+    """Close this process's pooled connections to `url` (tests, shutdown)."""
+    factory = _factory(url, os.getpid())
+    factory.kw["bind"].dispose()
+    _factory.cache_clear()

@@ -10,6 +10,7 @@ import io
 import json
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 
 FILES = ("manifest.json", "outputs.npz")
@@ -31,6 +32,13 @@ def pack_golden(folder: Path) -> bytes:
 
 def unpack_golden(data: bytes, dest: Path) -> Path:
     """Extract the two files of an archive into `dest` (created) and return it."""
+    try:
+        return _unpack(data, dest)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise GoldenArchiveError(f"cannot read the archive: {exc}") from exc
+
+
+def _unpack(data: bytes, dest: Path) -> Path:
     try:
         tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
     except tarfile.TarError as exc:

@@ -40,7 +40,7 @@ def upload_golden_set(slug: str, request: Request, user: CurrentUser, session: S
     try:
         manifest = inspect_golden(data, assignment.slug)
     except GoldenArchiveError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(422, str(exc)) from exc
     sha = crud.put_blob(session, data=data)
     golden = crud.create_golden_set(session, assignment=assignment, created_by=user,
                                     status="verifying", values={

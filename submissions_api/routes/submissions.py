@@ -26,10 +26,10 @@ def upload(slug: str, request: Request, response: Response, user: CurrentUser,
     settings = request.app.state.settings
     data = file.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        raise HTTPException(413,
                             f"handin.tar is larger than {settings.max_upload_bytes} bytes")
     if not data:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "empty upload")
+        raise HTTPException(422, "empty upload")
     now = utcnow()
     late, penalty = False, 0.0
     if not is_staff(user):

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from submissions_api import crud
-from submissions_api.db import session_factory
+from submissions_api.db import dispose, session_factory
 from submissions_api.main import create_app
 from submissions_api.queue import Dispatcher
 from submissions_api.settings import Settings
@@ -36,7 +36,7 @@ def service_home(tmp_path_factory):
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request, tmp_path) -> Settings:
+def backend(request, tmp_path):
     """Settings on one of the two real stacks: SQLite + embedded sqla broker, or PostgreSQL +
     Redis. The database is fresh and migrated; the queues are this test's own."""
     prefix = f"t{uuid.uuid4().hex[:8]}-"
@@ -53,7 +53,8 @@ def backend(request, tmp_path) -> Settings:
     with session_factory(url)() as session:
         crud.sync_assignments(session)
         session.commit()
-    return settings
+    yield settings
+    dispose(url)  # PostgreSQL has a connection budget; every test has its own database
 
 
 @dataclass

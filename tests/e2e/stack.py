@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from submissions_api.db import session_factory
+from submissions_api.db import dispose, session_factory
 from tests.api.services import REPO, Proc, free_port, start_api, start_worker, wait_for
 
 
@@ -51,6 +51,7 @@ class Stack:
     def stop(self) -> None:
         for proc in self.procs:
             proc.stop()
+        dispose(self.env["MLPGRADE_DATABASE_URL"])
 
 
 def start_stack(name: str, env: dict[str, str], tmp: Path) -> Stack:
