@@ -66,13 +66,8 @@ class BwrapSandbox:
         out_mount = _OutputArea(job.output_dir, limits.disk_mb, uid, self.root)
         seccomp_fd = isolation.seccomp_filter_file()
         info_r, info_w = os.pipe()
-        # The code may live where the slot uid cannot reach (a clone under /root): stage a copy.
-        code = Path(tempfile.mkdtemp(prefix="mlpgrade-code-"))
+        code = isolation.stage_code(job.code_dir)
         try:
-            code.chmod(0o755)
-            for script in job.code_dir.glob("*.py"):
-                shutil.copyfile(script, code / script.name)
-                (code / script.name).chmod(0o644)
             argv = self._argv(job, code, out_mount.path, seccomp_fd, info_w)
             preexec = _Preexec(limits, uid if self.root else None, cgroup)
             start = time.monotonic()

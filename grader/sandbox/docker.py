@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 from grader.errors import InfrastructureError
 from grader.sandbox.base import SandboxJob, SandboxResult, Verdict
 from grader.sandbox.bwrap import _OutputArea
+from grader.sandbox.isolation import stage_code
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,9 @@ class DockerSandbox:
     def run(self, job: SandboxJob) -> SandboxResult:
         limits = job.limits
         area = _OutputArea(job.output_dir, limits.disk_mb, USER_UID, self.root)
-        code = Path(tempfile.mkdtemp(prefix="mlpgrade-code-"))
+        code = stage_code(job.code_dir)
         container = None
         try:
-            code.chmod(0o755)
-            for script in job.code_dir.glob("*.py"):
-                shutil.copyfile(script, code / script.name)
-                (code / script.name).chmod(0o644)
             if not self.root:
                 job.output_dir.chmod(0o777)
             container = self._create(job, code, area.path)

@@ -62,6 +62,21 @@ def acquire_slot(timeout: float = 60.0) -> Slot:
         time.sleep(0.05)
 
 
+def stage_code(code_dir: Path) -> Path:
+    """A world-readable temporary copy of the runner's code folder (its *.py files).
+
+    The code may live where an unprivileged uid cannot reach (a clone under /root); the caller
+    removes the copy when the job is done."""
+    import shutil
+
+    staged = Path(tempfile.mkdtemp(prefix="mlpgrade-code-"))
+    staged.chmod(0o755)
+    for script in code_dir.glob("*.py"):
+        shutil.copyfile(script, staged / script.name)
+        (staged / script.name).chmod(0o644)
+    return staged
+
+
 def idle_slot_processes() -> list[int]:
     """Processes of slot uids whose slot nobody holds: what a finished job left behind."""
     left = []

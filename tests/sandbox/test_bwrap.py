@@ -7,8 +7,6 @@ the verdict the parent derives, and that no process of the sandbox uids is left 
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
