@@ -4,9 +4,11 @@
 # docker-compose.yml builds both.
 
 # -- the student runtime: only what the course's students had (NumPy 1.x, matplotlib) -----------
+# The docker backend (grader/sandbox/docker.py) runs /runtime/bin/python as uid 10001.
 FROM python:3.11-slim-bookworm AS grading
-RUN pip install --no-cache-dir numpy==1.23.5 matplotlib==3.8.4 \
-    && python -c "import matplotlib.pyplot" \
+RUN python -m venv /runtime \
+    && /runtime/bin/pip install --no-cache-dir numpy==1.23.5 matplotlib==3.8.4 \
+    && MPLCONFIGDIR=/runtime/mpl /runtime/bin/python -c "import matplotlib.pyplot" \
     && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin student
 USER 10001:10001
 WORKDIR /handin

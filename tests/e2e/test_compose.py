@@ -40,7 +40,7 @@ def test_compose_shape(compose):
             assert net in compose["networks"], (name, net)
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
-            assert source.startswith("/") or source in compose["volumes"], (name, volume)
+            assert source.startswith(("/", "${")) or source in compose["volumes"], (name, volume)
 
 
 def test_compose_runs_migrations_once_before_api_and_workers(compose):
@@ -65,6 +65,10 @@ def test_compose_workers_use_docker_sandbox_through_the_proxy_only(compose):
     assert "sandbox" not in services["api"]["networks"]
     assert services["worker"]["deploy"]["replicas"]
     assert services["grading-image"]["build"]["target"] == "grading"
+    # job folders are bind-mounted by the host's daemon: same path inside and outside
+    for name in ("worker", "worker-bulk"):
+        assert services[name]["environment"]["TMPDIR"] == "/var/lib/mlpgrade-jobs"
+        assert any(v.endswith(":/var/lib/mlpgrade-jobs") for v in services[name]["volumes"])
 
 
 def test_compose_has_no_default_secrets():
@@ -80,6 +84,7 @@ def test_dockerfile_targets_exist():
     assert re.search(r"^FROM .* AS grading$", text, re.M)
     assert re.search(r"^FROM .* AS service$", text, re.M)
     assert "USER 10001" in text and "USER mlpgrade" in text
+    assert "venv /runtime" in text  # the docker backend runs /runtime/bin/python
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client")
