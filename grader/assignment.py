@@ -50,6 +50,8 @@ class Assignment:
     limits: Limits
     tests: tuple[TestSpec, ...]
     manual: tuple[ManualSpec, ...]
+    training: dict | None = None
+    """The `[training]` section as written (see grader.training), or None."""
 
     @property
     def max_score(self) -> float:
@@ -106,6 +108,7 @@ def load_assignment(slug: str = DEFAULT_ASSIGNMENT) -> Assignment:
         tests=tests,
         manual=tuple(ManualSpec(id=m["id"], name=m["name"], points=float(m["points"]))
                      for m in raw.get("manual", [])),
+        training=raw.get("training"),
     )
     _check(assignment)
     return assignment

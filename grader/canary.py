@@ -23,25 +23,29 @@ from grader.handins import Files, apply_bug, load_bugs, make_tar, reference_file
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.process import ProcessSandbox
+from grader.training import TEST_ID as TRAINING_ID
+from grader.training import TrainingConfig, assess
 
 log = logging.getLogger(__name__)
 
 
-def run_trusted(files: Files, a: Assignment) -> RunOutcome:
+def run_trusted(files: Files, a: Assignment, *, training: bool = False) -> RunOutcome:
     """Run OUR code (reference or a known mistake) under the student runtime, unsandboxed."""
     with tempfile.TemporaryDirectory(prefix="mlpgrade-ref-") as tmp:
         root = Path(tmp)
         for name, text in files.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_text(text)
-        return run_handin(root, a, ProcessSandbox(trusted=True), runtime_python(a.packages))
+        return run_handin(root, a, ProcessSandbox(trusted=True), runtime_python(a.packages),
+                          training=training)
 
 
 def generate_golden(a: Assignment, out: Path | None = None) -> GoldenSet:
     """Make the golden set from the reference and save it under `out` (default: MLPGRADE_HOME)."""
     ref_files = reference_files()
-    outcome = run_trusted(ref_files, a)
+    outcome = run_trusted(ref_files, a, training=True)
     reference = outputs_of(outcome, "the reference")
+    _check_reference_training(a, outcome)
     mistakes = []
     for bug in load_bugs(a):
         bugged = run_trusted(apply_bug(ref_files, bug), a)
@@ -52,6 +56,18 @@ def generate_golden(a: Assignment, out: Path | None = None) -> GoldenSet:
     path = save_golden(golden, out or golden_root(), numpy_version=outcome.runtime.get("numpy", "?"))
     log.info("golden set %s %s written to %s", a.slug, golden.version, path)
     return load_golden(path)
+
+
+def _check_reference_training(a: Assignment, outcome: RunOutcome) -> None:
+    """Our own curves must pass every advisory check, or the checks are wrong."""
+    cfg = TrainingConfig.of(a)
+    if cfg is None:
+        return
+    run = outcome.tests[TRAINING_ID]
+    failed = [c["message"] for c in assess(run, dict(run.outputs), cfg)["checks"]
+              if not c["passed"]]
+    if failed:
+        raise InfrastructureError(f"the reference's training run fails its checks: {failed}")
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,8 @@ def verify_golden(a: Assignment, golden: GoldenSet, sandbox: Sandbox | None = No
     cases += [(f"bug:{b.id}", apply_bug(ref, b), b.fails) for b in load_bugs(a)]
     results = []
     for name, files, fails in cases:
-        report = grade_handin(make_tar(files), assignment=a, golden=golden, sandbox=sandbox)
+        report = grade_handin(make_tar(files), assignment=a, golden=golden, sandbox=sandbox,
+                              training=False)
         failed = sorted(t.id for t in report.tests if not t.passed)
         expected = a.max_score - sum(t.points for t in a.tests if t.id in fails)
         results.append(CanaryCase(handin=name, expected_score=expected, score=report.score,

@@ -32,7 +32,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     a = load_assignment(args.assignment)
     golden = load_golden(Path(args.golden)) if args.golden else None
     report = grade_handin(path.read_bytes(), assignment=a, golden=golden,
-                          sandbox=get_sandbox(args.sandbox))
+                          sandbox=get_sandbox(args.sandbox), training=not args.no_training)
+    if args.plots:
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+        for name, png in report.artifacts.items():
+            (Path(args.plots) / name).write_bytes(png)
     if args.format == "json":
         print(json.dumps(json_document(report), indent=1))
     elif args.format == "gradescope":
@@ -119,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--golden", help="a golden set folder (default: the current verified one)")
     p.add_argument("--output", default="results.json", help="where --format gradescope writes")
+    p.add_argument("--plots", help="write the four training plots (PNG) into this folder")
+    p.add_argument("--no-training", action="store_true",
+                   help="skip the training run (get_training_stats) and its advisory checks")
     p.set_defaults(func=cmd_grade)
 
     ref = sub.add_parser("reference", help="golden sets").add_subparsers(dest="action",

@@ -17,6 +17,7 @@ import numpy as np
 
 from grader.assignment import Assignment
 from grader.sandbox.base import Sandbox, SandboxJob, SandboxResult
+from grader.training import TrainingConfig, prepare_data
 
 MAX_HEADER_BYTES = 1_000_000
 MAX_NPZ_BYTES = 32 * 1024 * 1024
@@ -55,22 +56,29 @@ class RunOutcome:
     runtime: dict[str, Any]
 
 
-def plan_for(assignment: Assignment, test_ids: list[str] | None = None) -> str:
-    """The runner's plan: scenario module and the tests with their time limits (no host paths)."""
+def plan_for(assignment: Assignment, test_ids: list[str] | None = None,
+             training: TrainingConfig | None = None) -> str:
+    """The runner's plan: scenario module and the tests with their time limits (no host paths);
+    the training run last, when asked for."""
     tests = [{"id": t.id, "scenario": t.scenario, "timeout": assignment.test_seconds}
              for t in assignment.tests if test_ids is None or t.id in test_ids]
+    if training is not None:
+        tests.append(training.plan_entry())
     return json.dumps({"module": assignment.scenarios, "tests": tests})
 
 
 def run_handin(handin_dir: Path, assignment: Assignment, sandbox: Sandbox, runtime_python: Path,
-               *, test_ids: list[str] | None = None) -> RunOutcome:
-    """Run the assignment's scenarios on an unpacked hand-in inside `sandbox`."""
-    plan = plan_for(assignment, test_ids)
+               *, test_ids: list[str] | None = None, training: bool = False) -> RunOutcome:
+    """Run the assignment's scenarios on an unpacked hand-in inside `sandbox` (and the training
+    run when `training` and the assignment has one)."""
+    cfg = TrainingConfig.of(assignment) if training else None
+    data_dir = prepare_data(cfg) if cfg is not None else None
+    plan = plan_for(assignment, test_ids, cfg)
     wanted = [t["id"] for t in json.loads(plan)["tests"]]
     with tempfile.TemporaryDirectory(prefix="mlpgrade-out-") as out:
         out_dir = Path(out)
         job = SandboxJob(handin_dir=handin_dir, output_dir=out_dir, runtime_python=runtime_python,
-                         args=("--plan", plan), limits=assignment.limits)
+                         args=("--plan", plan), limits=assignment.limits, data_dir=data_dir)
         result = sandbox.run(job)
         tests = {test_id: read_test(out_dir, test_id) for test_id in wanted}
         runtime = _read_json(out_dir / "runner.json") or {}

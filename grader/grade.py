@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import time
@@ -18,18 +19,22 @@ from grader.runtime import runtime_python
 from grader.sandbox import Sandbox, get_sandbox
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 from grader.scoring import score_test
+from grader.training import TEST_ID, TrainingConfig, assess, plot_curves
 
 log = logging.getLogger(__name__)
 
 
 def grade_handin(data: bytes, *, assignment: str | Assignment = "hw1p1-s20",
-                 golden: GoldenSet | None = None, sandbox: Sandbox | None = None) -> GradeReport:
+                 golden: GoldenSet | None = None, sandbox: Sandbox | None = None,
+                 training: bool = True) -> GradeReport:
     """Grade the bytes of a handin.tar against a golden set.
 
     Raises InfrastructureError when we are at fault (no runtime, sandbox broken, no golden set).
     A refused tar (SubmissionError at intake) is not raised: it yields a report in which every
     test failed with the refusal as feedback, because the student's fault is a grade, not an error.
     `golden` defaults to the assignment's current verified set; `sandbox` to the configured one.
+    `training` also runs get_training_stats (when the assignment has a training run) and attaches
+    its checks to the manual item and its plots to `report.artifacts`.
     """
     a = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
     sandbox = sandbox or get_sandbox()
@@ -44,7 +49,8 @@ def grade_handin(data: bytes, *, assignment: str | Assignment = "hw1p1-s20",
             return refused_report(a, golden, str(exc))
         timings["intake"] = time.perf_counter() - start
         start = time.perf_counter()
-        outcome = run_handin(intake.root, a, sandbox, runtime_python(a.packages))
+        outcome = run_handin(intake.root, a, sandbox, runtime_python(a.packages),
+                             training=training)
         timings["run"] = time.perf_counter() - start
     start = time.perf_counter()
     report = score_outcome(a, golden, outcome, missing=intake.missing)
@@ -71,10 +77,18 @@ def score_outcome(a: Assignment, golden: GoldenSet, outcome: RunOutcome, *,
                "signal": box.signal, "wall_seconds": round(box.wall_seconds, 3),
                "cpu_seconds": round(box.cpu_seconds, 3), "message": _verdict_message(box.verdict),
                "runtime": outcome.runtime, "stderr": box.stderr[-4000:].decode("utf-8", "replace")}
+    manual, artifacts = manual_items(a), {}
+    cfg = TrainingConfig.of(a)
+    if cfg is not None and TEST_ID in outcome.tests:
+        reference = golden.outputs.get(TEST_ID)
+        evidence = assess(outcome.tests[TEST_ID], reference, cfg)
+        manual = tuple(dataclasses.replace(m, evidence=evidence) if m.id == TEST_ID else m
+                       for m in manual)
+        artifacts = plot_curves(evidence["curves"], reference)
     return GradeReport(assignment=a.slug, golden_version=golden.version,
                        score=round(sum(t.points for t in tests), 2), max_score=a.max_score,
-                       tests=tests, manual=manual_items(a), sandbox=sandbox,
-                       grader_version=__version__)
+                       tests=tests, manual=manual, sandbox=sandbox, grader_version=__version__,
+                       artifacts=artifacts)
 
 
 def refused_report(a: Assignment, golden: GoldenSet, reason: str) -> GradeReport:

@@ -64,10 +64,13 @@ class GradeReport:
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent in intake, run, compare."""
     grader_version: str = ""
+    artifacts: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """Files for people, not for the JSON document: the training plots (name → PNG bytes)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The `--format json` document (and what the service stores)."""
+        """The `--format json` document (and what the service stores); artifacts excluded."""
         data = asdict(self)
+        del data["artifacts"]
         for test in data["tests"]:
             test["checks"] = list(test["checks"])
         data["tests"] = list(data["tests"])

@@ -1,0 +1,90 @@
+"""Training statistics: the hand-in's get_training_stats runs in the sandbox; its curves become
+advisory evidence for the TA (never automatic points) and four plots."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from grader.assignment import load_assignment
+from grader.canary import generate_golden
+from grader.grade import grade_handin
+from grader.training import TrainingConfig, prepare_data
+from tests.handins import make_handin_tar
+
+S20 = load_assignment("hw1p1-s20")
+# Fewer epochs keep the tests quick; everything else is the rubric's training run.
+QUICK = dataclasses.replace(S20, training={**S20.training, "epochs": 8, "seconds": 8,
+                                           "max_final_val_error": 0.9})
+LOOP = "hw1/hw1.py"
+
+
+@pytest.fixture(scope="module")
+def golden_quick(tmp_path_factory):
+    return generate_golden(QUICK, tmp_path_factory.mktemp("golden-training"))
+
+
+def evidence(edits, golden, sandbox):
+    report = grade_handin(make_handin_tar(edits), assignment=QUICK, golden=golden,
+                          sandbox=sandbox)
+    item = next(m for m in report.manual if m.id == "training_statistics")
+    assert item.points is None  # a TA decides; nothing automatic
+    assert report.score == 95  # the training run never costs automatic points
+    return item.evidence, report
+
+
+def failed(ev) -> dict[str, str]:
+    return {c["name"]: c["message"] for c in ev["checks"] if not c["passed"]}
+
+
+def test_training_data_is_split_standardised_and_one_hot():
+    cfg = TrainingConfig.of(S20)
+    folder = prepare_data(cfg)
+    for part, n in zip(("train", "val", "test"), cfg.split):
+        x, y = np.load(folder / f"{part}_data.npy"), np.load(folder / f"{part}_labels.npy")
+        assert x.shape == (n, 784) and y.shape == (n, 10) and x.dtype == np.float64
+        assert abs(x.mean()) < 1e-9 and abs(x.std() - 1) < 1e-9
+        assert np.array_equal(y.sum(axis=1), np.ones(n)) and set(np.unique(y)) == {0.0, 1.0}
+
+
+def test_training_reference_passes_every_check_and_draws_four_plots(golden_quick, sandbox):
+    ev, report = evidence({}, golden_quick, sandbox)
+    assert failed(ev) == {}
+    assert {c["name"] for c in ev["checks"]} >= {"shapes", "finite", "training_losses fall",
+                                                "final validation error", "matches reference"}
+    assert len(ev["curves"]["validation_errors"]) == 8
+    assert sorted(report.artifacts) == ["training_errors.png", "training_losses.png",
+                                        "validation_errors.png", "validation_losses.png"]
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in report.artifacts.values())
+    assert "artifacts" not in report.to_dict()
+
+
+def test_training_without_step_is_flagged(golden_quick, sandbox):
+    ev, _ = evidence({LOOP: ("            mlp.step()\n", "")}, golden_quick, sandbox)
+    bad = failed(ev)
+    assert "step()" in bad["training_losses fall"]
+    assert "matches reference" in bad
+
+
+def test_training_without_shuffle_differs_from_the_reference(golden_quick, sandbox):
+    ev, _ = evidence({LOOP: ("        np.random.shuffle(idxs)\n", "")}, golden_quick, sandbox)
+    assert set(failed(ev)) == {"matches reference"}
+    assert "np.random.shuffle" in failed(ev)["matches reference"]
+
+
+def test_training_lists_of_the_wrong_length_are_named(golden_quick, sandbox):
+    ev, _ = evidence({LOOP: ("    return training_losses, training_errors,",
+                             "    return list(training_losses)[:-1], training_errors,")},
+                     golden_quick, sandbox)
+    assert "training_losses is a list" in failed(ev)["training_losses shape"]
+    assert "length 8" in failed(ev)["training_losses shape"]
+
+
+def test_training_that_hangs_is_stopped_and_reported(golden_quick, sandbox):
+    ev, report = evidence({LOOP: ("    for e in range(nepochs):\n",
+                                  "    while True:\n        pass\n    for e in range(nepochs):\n")},
+                          golden_quick, sandbox)
+    assert "did not finish within 8 s" in failed(ev)["ran"]
+    assert report.sandbox["verdict"] == "completed"
