@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from submissions_api.models import (ApiToken, Assignment, Blob, Extension, GoldenSet, GradingRun,
@@ -137,8 +138,12 @@ def put_blob(session: Session, *, data: bytes) -> str:
     """Store bytes under their sha256 (once) and return it."""
     sha = hashlib.sha256(data).hexdigest()
     if session.get(Blob, sha) is None:
-        session.add(Blob(sha256=sha, size=len(data), data=data))
-        session.flush()
+        # Two uploads of the same bytes at once (a deadline rush, identical training plots)
+        # both miss the get(): the second insert must yield, not fail the upload.
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
+            session.get_bind().dialect.name]
+        session.execute(insert(Blob).values(sha256=sha, size=len(data), data=data)
+                        .on_conflict_do_nothing(index_elements=[Blob.sha256]))
     return sha
 
 
