@@ -401,6 +401,16 @@ def activate_golden_set(session: Session, *, assignment: Assignment, golden: Gol
     session.flush()
 
 
+def recent_grading_seconds(session: Session, *, last: int = 20) -> float | None:
+    """Mean wall time of the last graded runs (for wait estimates), or None without any."""
+    runs = session.execute(select(GradingRun.started_at, GradingRun.finished_at)
+                           .where(GradingRun.outcome == "graded",
+                                  GradingRun.started_at.is_not(None))
+                           .order_by(GradingRun.id.desc()).limit(last)).all()
+    spans = [(f - s).total_seconds() for s, f in runs if s and f]
+    return sum(spans) / len(spans) if spans else None
+
+
 # -- gradebook and statistics -------------------------------------------------------------------
 
 def gradebook_rows(session: Session, *, assignment: Assignment) -> Sequence[tuple[User, Submission]]:

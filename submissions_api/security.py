@@ -28,6 +28,23 @@ def current_user(request: Request, session: SessionDep) -> User:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
+# The pages' sign-in: the same token, kept in an HTTP-only, Secure, SameSite=Lax cookie (browsers
+# treat http://127.0.0.1 and localhost as secure, so Secure works there too).
+SESSION_COOKIE = "mlpgrade_token"
+
+
+def page_user(request: Request, session: SessionDep) -> User:
+    """The signed-in user of a page request; 401 (the pages redirect to sign-in) otherwise."""
+    token = request.cookies.get(SESSION_COOKIE, "").strip()
+    user = crud.user_for_token(session, token=token) if token else None
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
+    request.state.user = user  # for the pages' header, error pages included
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
 
 def has_role(user: User, role: Role) -> bool:
     return RANK[Role(user.role)] >= RANK[role]

@@ -1,0 +1,16 @@
+"""Server-rendered pages for students, TAs and instructors (Jinja2 over the JSON API's functions).
+
+Sign-in keeps the API token in an HTTP-only cookie; every page reuses the API's route functions and
+crud, so permissions and queries live in one place. Charts are inline SVG; a little plain
+JavaScript only polls status and sorts tables. Nothing is fetched from another site.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from submissions_api.pages import auth, instructor, staff, student
+
+router = APIRouter(include_in_schema=False)
+for _module in (auth, student, staff, instructor):
+    router.include_router(_module.router)

@@ -1,0 +1,87 @@
+"""What every page shares: rendering, the error pages, and a same-origin check on form posts.
+
+Page routes reuse the JSON API's route functions (they hold the permission checks), so an
+`HTTPException` from them becomes an HTML page here: 401 sends the visitor to sign in, anything
+else renders `error.html` with the same status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+
+TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
+          409: "Conflict", 413: "Too large", 422: "Not accepted", 429: "Please wait"}
+
+
+class PageRoute(APIRoute):
+    """An APIRoute whose HTTP errors are pages, and whose POSTs must come from our own origin
+    (with the SameSite=Lax cookie this stops cross-site form posts)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                if request.method == "POST" and not same_origin(request):
+                    raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                        "this form was posted from another site")
+                return await handler(request)
+            except HTTPException as exc:
+                return error_page(request, exc)
+
+        return page_handler
+
+
+def page_router() -> APIRouter:
+    return APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+def same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # old browsers and non-browser clients send none; the cookie is Lax anyway
+    return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def error_page(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status.HTTP_303_SEE_OTHER)
+    title = TITLES.get(exc.status_code, "Something went wrong")
+    return render(request, "error.html", status_code=exc.status_code, title=title,
+                  message=str(exc.detail), code=exc.status_code)
+
+
+def when(value: datetime | None) -> str:
+    """Times as the server keeps them (UTC), to the second."""
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def points(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g}"
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context: Any
+           ) -> HTMLResponse:
+    templates = request.app.state.templates
+    env = templates.env
+    if "when" not in env.filters:
+        env.filters.update(when=when, points=points)
+    user = context.pop("user", None) or getattr(request.state, "user", None)
+    return templates.TemplateResponse(request, template, {"user": user, **context},
+                                      status_code=status_code)
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,90 @@
+// mlpgrade pages: live status polling, drag-and-drop upload, sortable/filterable tables.
+"use strict";
+
+function badge(status) {
+  const span = document.createElement("span");
+  span.className = "badge status-" + status;
+  span.dataset.status = status;
+  span.textContent = status;
+  return span;
+}
+
+function poll(el) {
+  const url = el.dataset.live;
+  const tick = async () => {
+    let data;
+    try {
+      const reply = await fetch(url, {credentials: "same-origin", cache: "no-store"});
+      if (!reply.ok) return setTimeout(tick, 3000);
+      data = await reply.json();
+    } catch (e) { return setTimeout(tick, 3000); }
+    const status = el.querySelector(".js-status") || (el.classList.contains("js-status") ? el : null);
+    if (status) status.replaceChildren(badge(data.status));
+    const queue = el.querySelector(".js-queue");
+    if (queue) {
+      queue.textContent = data.queue_position
+        ? `Position ${data.queue_position} in the queue` + (data.wait_seconds ? `, about ${data.wait_seconds} s to wait.` : ".")
+        : "Being graded now…";
+    }
+    if (data.status === "queued" || data.status === "running") return setTimeout(tick, 1000);
+    if (el.dataset.reload) return window.location.reload();
+    const score = el.querySelector(".js-score");
+    if (score && data.final_score !== null) score.textContent = `${data.final_score}/${data.max_score}`;
+  };
+  setTimeout(tick, 1000);
+}
+
+function dropzone(zone) {
+  const input = zone.querySelector("input[type=file]");
+  const name = document.getElementById("file-name");
+  const show = () => { name.textContent = input.files.length ? input.files[0].name : ""; };
+  input.addEventListener("change", show);
+  ["dragenter", "dragover"].forEach(ev => zone.addEventListener(ev, e => {
+    e.preventDefault(); zone.classList.add("over");
+  }));
+  ["dragleave", "drop"].forEach(ev => zone.addEventListener(ev, e => {
+    e.preventDefault(); zone.classList.remove("over");
+  }));
+  zone.addEventListener("drop", e => {
+    if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; show(); }
+  });
+}
+
+function sortable(table) {
+  table.querySelectorAll("th[data-sort]").forEach((th, col) => {
+    th.tabIndex = 0;
+    th.addEventListener("click", () => {
+      const numeric = th.dataset.sort === "num";
+      const dir = th.dataset.dir === "asc" ? -1 : 1;
+      table.querySelectorAll("th[data-sort]").forEach(h => delete h.dataset.dir);
+      th.dataset.dir = dir === 1 ? "asc" : "desc";
+      const body = table.tBodies[0];
+      const key = row => {
+        const cell = row.cells[col];
+        return numeric ? parseFloat(cell.dataset.value ?? cell.textContent) : cell.textContent.trim().toLowerCase();
+      };
+      [...body.rows].sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * dir)
+        .forEach(row => body.appendChild(row));
+    });
+  });
+}
+
+function filter(input) {
+  const table = document.getElementById(input.dataset.table);
+  input.addEventListener("input", () => {
+    const q = input.value.trim().toLowerCase();
+    [...table.tBodies[0].rows].forEach(row => {
+      row.hidden = q !== "" && !row.textContent.toLowerCase().includes(q);
+    });
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-live]").forEach(el => { if (el.dataset.live) poll(el); });
+  document.querySelectorAll(".dropzone").forEach(dropzone);
+  document.querySelectorAll("table.sortable").forEach(sortable);
+  document.querySelectorAll("input.filter").forEach(filter);
+  document.querySelectorAll("form[data-confirm]").forEach(form => form.addEventListener("submit", e => {
+    if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+  }));
+});
