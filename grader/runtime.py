@@ -44,8 +44,18 @@ def runtime_python(packages: tuple[str, ...], settings: GraderSettings | None = 
 
 
 def install_runtime(packages: tuple[str, ...], settings: GraderSettings | None = None) -> Path:
-    """Create the runtime venv (idempotent) and return its python."""
+    """Create the runtime venv (idempotent, and safe when two installs run at once: the second
+    waits for the first) and return its python."""
+    import fcntl
+
     target = runtime_dir(packages, settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install_locked(target, packages)
+
+
+def _install_locked(target: Path, packages: tuple[str, ...]) -> Path:
     python = target / "bin" / "python"
     if python.exists() and (target / ".complete").exists():
         _build_font_cache(target)

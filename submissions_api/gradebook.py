@@ -11,8 +11,11 @@ from typing import Any
 
 from submissions_api.policy import final_score
 
-COLUMNS = ("login", "name", "score", "raw_score", "late_penalty", "max_score", "submission_id",
-           "received_at", "late", "graded_submissions", "status")
+COLUMNS = ("login", "name", "score", "raw_score", "manual_score", "late_penalty", "max_score",
+           "submission_id", "received_at", "late", "graded_submissions", "manual_pending",
+           "status")
+"""`score` = (`raw_score` + `manual_score`) × (1 − `late_penalty`); `max_score` counts the manual
+points too; `manual_pending` says the counted submission still waits for a TA's manual points."""
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,11 @@ class Entry:
     received_at: datetime | None
     status: str | None
     raw_score: float | None
+    """The automatic tests' score."""
     late_penalty: float
     late: bool
+    manual_score: float | None = None
+    manual_pending: bool = False
 
 
 def choose(entries: list[Entry], policy: str) -> Entry | None:
@@ -34,7 +40,8 @@ def choose(entries: list[Entry], policy: str) -> Entry | None:
         return None
     if policy == "latest":
         return max(graded, key=lambda e: e.submission_id)
-    return max(graded, key=lambda e: (final_score(e.raw_score, e.late_penalty), -e.submission_id))
+    return max(graded, key=lambda e: (final_score(e.raw_score, e.late_penalty, e.manual_score),
+                                      -e.submission_id))
 
 
 def gradebook(students: dict[str, list[Entry]], *, policy: str, max_score: float
@@ -48,16 +55,20 @@ def gradebook(students: dict[str, list[Entry]], *, policy: str, max_score: float
             status = "no graded submission" if any(e.submission_id for e in entries) else \
                 "no submission"
             rows.append({"login": login, "name": name, "score": "", "raw_score": "",
-                         "late_penalty": "", "max_score": max_score, "submission_id": "",
-                         "received_at": "", "late": "", "graded_submissions": graded,
-                         "status": status})
+                         "manual_score": "", "late_penalty": "", "max_score": max_score,
+                         "submission_id": "", "received_at": "", "late": "",
+                         "graded_submissions": graded, "manual_pending": "", "status": status})
             continue
         rows.append({"login": login, "name": name,
-                     "score": final_score(chosen.raw_score, chosen.late_penalty),
-                     "raw_score": chosen.raw_score, "late_penalty": chosen.late_penalty,
+                     "score": final_score(chosen.raw_score, chosen.late_penalty,
+                                          chosen.manual_score),
+                     "raw_score": chosen.raw_score,
+                     "manual_score": "" if chosen.manual_score is None else chosen.manual_score,
+                     "late_penalty": chosen.late_penalty,
                      "max_score": max_score, "submission_id": chosen.submission_id,
                      "received_at": chosen.received_at.isoformat(), "late": chosen.late,
-                     "graded_submissions": graded, "status": "graded"})
+                     "graded_submissions": graded, "manual_pending": chosen.manual_pending,
+                     "status": "graded"})
     return rows
 
 
@@ -76,7 +87,8 @@ def stats(rows: list[dict[str, Any]], reports: list[dict[str, Any]],
     summary: dict[str, Any] = {"students": len(rows), "graded_students": len(scores),
                                "submissions": status_counts}
     if scores:
-        summary.update(mean=round(statistics.fmean(scores), 2),
+        summary.update(manual_pending=sum(1 for r in rows if r["manual_pending"] is True),
+                       mean=round(statistics.fmean(scores), 2),
                        median=statistics.median(scores), min=min(scores), max=max(scores),
                        full_marks=sum(1 for r in rows if r["score"] != "" and
                                       r["score"] >= r["max_score"]))

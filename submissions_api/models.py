@@ -167,6 +167,8 @@ class Submission(Base):
         nullable=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     """Score of the current run, before any late penalty."""
+    manual_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """Sum of the manual points a TA gave (None until the first); kept across regrades."""
     error: Mapped[str] = mapped_column(Text, default="")
     """Why the last attempt failed (ours): staff only."""
     user: Mapped[User] = relationship(foreign_keys=[user_id])
@@ -189,10 +191,29 @@ class GradingRun(Base):
     golden_version: Mapped[str] = mapped_column(String(64), default="")
     grader_version: Mapped[str] = mapped_column(String(40), default="")
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    artifacts: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    """Files made for people (the training plots): name → sha256 of a blob."""
     error: Mapped[str] = mapped_column(Text, default="")
     worker: Mapped[str] = mapped_column(String(200), default="")
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ManualGrade(Base):
+    """A TA's points and comment for one manual rubric item of a submission (e.g. the training
+    statistics). Attached to the submission, not to a run: a regrade keeps it."""
+
+    __tablename__ = "manual_grades"
+    __table_args__ = (UniqueConstraint("submission_id", "item_id", name="uq_manual_item"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               index=True)
+    item_id: Mapped[str] = mapped_column(String(50))
+    points: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    graded_by: Mapped[User | None] = relationship()
 
 
 class Regrade(Base):

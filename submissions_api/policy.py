@@ -61,8 +61,9 @@ def limit_refusal(*, counted: int, last_received: datetime | None, limit: int | 
     return None
 
 
-def final_score(score: float | None, penalty: float) -> float | None:
-    """The score after the late penalty (a fraction of the score taken off)."""
+def final_score(score: float | None, penalty: float, manual: float | None = None) -> float | None:
+    """The score after the late penalty (a fraction of the score taken off): the automatic
+    tests' score plus the manual points a TA gave, if any."""
     if score is None:
         return None
-    return round(score * (1.0 - penalty), 2)
+    return round((score + (manual or 0.0)) * (1.0 - penalty), 2)

@@ -86,13 +86,26 @@ class SubmissionOut(BaseModel):
     status: str
     late: bool
     late_penalty: float
-    score: float | None = Field(description="before the late penalty")
-    final_score: float | None = Field(description="after the late penalty")
-    max_score: float
+    score: float | None = Field(description="the automatic tests' score, before the late penalty")
+    final_score: float | None = Field(
+        description="automatic score plus manual points, after the late penalty")
+    max_score: float = Field(description="of the automatic tests")
+    manual_score: float | None = Field(description="manual points a TA gave (None: none yet)")
+    manual_max_score: float
+    manual: list[dict[str, Any]] = Field(
+        description="manual rubric items: id, name, max_points, points (None: waiting for a TA), "
+                    "comment, graded_at")
+    manual_pending: bool = Field(description="graded automatically, manual points still to give")
+    run_id: int | None = Field(description="the grading run whose result this is")
     queue_position: int
     counts_toward_limit: bool
     result: dict[str, Any] | None = None
     staff: dict[str, Any] | None = Field(default=None, description="attempts, lease, error")
+
+
+class ManualGradeIn(BaseModel):
+    points: float = Field(ge=0, description="between 0 and the item's maximum")
+    comment: str = Field(default="", max_length=5000)
 
 
 class RunOut(Out):
@@ -110,6 +123,8 @@ class RunOut(Out):
     started_at: datetime | None
     finished_at: datetime
     report: dict[str, Any] | None = None
+    artifacts: dict[str, str] | None = Field(default=None,
+                                             description="plot name → sha256")
 
 
 class RegradeIn(BaseModel):

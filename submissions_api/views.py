@@ -26,7 +26,20 @@ def student_report(report: dict[str, Any]) -> dict[str, Any]:
     return {"assignment": report.get("assignment"), "score": report.get("score"),
             "max_score": report.get("max_score"), "tests": tests, "manual": manual,
             "sandbox": {"verdict": sandbox.get("verdict"), "message": sandbox.get("message", "")},
-            "intake": {k: intake[k] for k in STUDENT_INTAKE_FIELDS if k in intake}}
+            "intake": {k: intake[k] for k in STUDENT_INTAKE_FIELDS if k in intake},
+            "artifacts": list(report.get("artifacts", []))}
+
+
+def manual_view(items: list[dict[str, Any]], grades: list[Any]) -> list[dict[str, Any]]:
+    """The manual rubric items with the points and comment a TA recorded (None: not yet)."""
+    by_id = {g.item_id: g for g in grades}
+    out = []
+    for item in items:
+        g = by_id.get(item["id"])
+        out.append({"id": item["id"], "name": item["name"], "max_points": item["max_points"],
+                    "points": g.points if g else None, "comment": g.comment if g else "",
+                    "graded_at": g.graded_at if g else None})
+    return out
 
 
 def report_for(report: dict[str, Any] | None, *, staff: bool) -> dict[str, Any] | None:

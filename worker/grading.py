@@ -41,9 +41,9 @@ def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, ow
     started = utcnow()
     with LeaseKeeper(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
                      lease_seconds=ctx.settings.lease_seconds):
-        report, error = run_grader(ctx, job)
+        report, artifacts, error = run_grader(ctx, job)
     return record(ctx, job, submission_id=submission_id, attempt=attempt, owner=owner,
-                  report=report, error=error, started_at=started)
+                  report=report, error=error, started_at=started, artifacts=artifacts)
 
 
 def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -> Job | None:
@@ -64,8 +64,9 @@ def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -
                    if golden else None, queue=sub.queue, infra_failures=sub.infra_failures)
 
 
-def run_grader(ctx: WorkerContext, job: Job) -> tuple[dict | None, str]:
-    """The report as JSON, or None and why we failed (never the student's fault)."""
+def run_grader(ctx: WorkerContext, job: Job) -> tuple[dict | None, dict[str, bytes], str]:
+    """The report as JSON with its files (the training plots), or None and why we failed
+    (never the student's fault)."""
     from grader.grade import grade_handin
     from grader.sandbox import get_sandbox
 
@@ -76,21 +77,24 @@ def run_grader(ctx: WorkerContext, job: Job) -> tuple[dict | None, str]:
                                  version=job.golden_version, archive=job.golden_archive)
         report = grade_handin(job.data, assignment=job.assignment, golden=golden,
                               sandbox=get_sandbox())
-        return report.to_dict(), ""
+        data = report.to_dict()
+        data["artifacts"] = sorted(report.artifacts)
+        return data, dict(report.artifacts), ""
     except Exception as exc:  # noqa: BLE001 - InfrastructureError or our own bug: retried
         log.exception("grading failed on our side")
-        return None, f"{type(exc).__name__}: {exc}"[:4000]
+        return None, {}, f"{type(exc).__name__}: {exc}"[:4000]
 
 
 def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, owner: str,
-           report: dict | None, error: str, started_at) -> str:  # noqa: ANN001
+           report: dict | None, error: str, started_at,  # noqa: ANN001
+           artifacts: dict[str, bytes] | None = None) -> str:
     settings = ctx.settings
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=submission_id)
         if report is not None:
             run = crud.record_run(session, submission=sub, attempt=attempt, owner=owner,
                                   report=report, error="", started_at=started_at,
-                                  next_status=Status.GRADED)
+                                  next_status=Status.GRADED, artifacts=artifacts)
             outcome = "graded"
         else:
             failures = job.infra_failures + 1

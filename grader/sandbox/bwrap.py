@@ -67,8 +67,9 @@ class BwrapSandbox:
         seccomp_fd = isolation.seccomp_filter_file()
         info_r, info_w = os.pipe()
         code = isolation.stage_code(job.code_dir)
+        data = isolation.stage_data(job.data_dir) if job.data_dir is not None else None
         try:
-            argv = self._argv(job, code, out_mount.path, seccomp_fd, info_w)
+            argv = self._argv(job, code, out_mount.path, seccomp_fd, info_w, data)
             preexec = _Preexec(limits, uid if self.root else None, cgroup)
             start = time.monotonic()
             try:
@@ -101,6 +102,8 @@ class BwrapSandbox:
                                  cpu_seconds=cpu, backend=self.name)
         finally:
             shutil.rmtree(code, ignore_errors=True)
+            if data is not None:
+                shutil.rmtree(data, ignore_errors=True)
             for fd in (seccomp_fd, info_r, info_w):
                 if fd >= 0:
                     os.close(fd)
@@ -131,8 +134,8 @@ class BwrapSandbox:
             return Verdict.KILLED
         return Verdict.COMPLETED
 
-    def _argv(self, job: SandboxJob, code: Path, out_path: Path, seccomp_fd: int, info_fd: int
-              ) -> list[str]:
+    def _argv(self, job: SandboxJob, code: Path, out_path: Path, seccomp_fd: int, info_fd: int,
+              staged_data: Path | None = None) -> list[str]:
         limits = job.limits
         argv = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
                 "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox",
@@ -145,7 +148,7 @@ class BwrapSandbox:
                  "--ro-bind", str(job.handin_dir), INSIDE_HANDIN,
                  "--bind", str(out_path), INSIDE_OUT]
         if job.data_dir is not None:
-            argv += ["--ro-bind", str(job.data_dir), INSIDE_DATA]
+            argv += ["--ro-bind", str(staged_data or job.data_dir), INSIDE_DATA]
         argv += ["--remount-ro", "/", "--chdir", INSIDE_HANDIN,
                  "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
                  "--setenv", "LANG", "C.UTF-8", "--setenv", "MPLBACKEND", "Agg",

@@ -77,6 +77,32 @@ def stage_code(code_dir: Path) -> Path:
     return staged
 
 
+def reachable_by_others(path: Path) -> bool:
+    """Whether an unprivileged uid can reach `path`: every folder on the way is searchable by
+    others."""
+    path = path.resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in (path, *path.parents))
+
+
+def stage_data(data_dir: Path) -> Path | None:
+    """The training data folder as a slot's uid can read it: the folder itself when it is
+    reachable, else a world-readable temporary folder of hard links (copies across file systems)
+    that the caller removes (returned; None when nothing was staged)."""
+    import shutil
+
+    if reachable_by_others(data_dir):
+        return None
+    staged = Path(tempfile.mkdtemp(prefix="mlpgrade-data-"))
+    staged.chmod(0o755)
+    for item in data_dir.iterdir():
+        try:
+            os.link(item, staged / item.name)
+        except OSError:
+            shutil.copyfile(item, staged / item.name)
+            (staged / item.name).chmod(0o644)
+    return staged
+
+
 def idle_slot_processes() -> list[int]:
     """Processes of slot uids whose slot nobody holds: what a finished job left behind."""
     left = []

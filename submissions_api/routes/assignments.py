@@ -9,7 +9,7 @@ from submissions_api.db import SessionDep
 from submissions_api.models import Role
 from submissions_api.schemas import AssignmentOut, AssignmentUpdate, ExtensionIn, ExtensionOut
 from submissions_api.security import CurrentUser, not_found, require_role
-from submissions_api.routes.common import assignment_or_404
+from submissions_api.routes.common import assignment_or_404, manual_items, total_max_score
 
 router = APIRouter(tags=["assignments"])
 
@@ -79,16 +79,21 @@ def delete_extension(slug: str, login: str, user: CurrentUser, session: SessionD
 
 
 def _gradebook(session, assignment, policy: str) -> list[dict]:  # noqa: ANN001
+    items = {i["id"] for i in manual_items(assignment.slug)}
+    rows = crud.gradebook_rows(session, assignment=assignment)
+    grades = crud.manual_grades(session, submission_ids=[s.id for _, s in rows if s is not None])
     students: dict[str, list[gradebook.Entry]] = {}
-    for user, sub in crud.gradebook_rows(session, assignment=assignment):
+    for user, sub in rows:
         entries = students.setdefault(user.login, [])
         if sub is None:
             entries.append(gradebook.Entry(user.login, user.name, None, None, None, None, 0.0,
                                            False))
         else:
+            pending = bool(items - {g.item_id for g in grades[sub.id]})
             entries.append(gradebook.Entry(user.login, user.name, sub.id, sub.received_at,
-                                           sub.status, sub.score, sub.late_penalty, sub.late))
-    return gradebook.gradebook(students, policy=policy, max_score=assignment.max_score)
+                                           sub.status, sub.score, sub.late_penalty, sub.late,
+                                           sub.manual_score, pending))
+    return gradebook.gradebook(students, policy=policy, max_score=total_max_score(assignment))
 
 
 @router.get("/assignments/{slug}/gradebook.csv", response_class=Response)
@@ -110,5 +115,6 @@ def assignment_stats(slug: str, user: CurrentUser, session: SessionDep,
     rows = _gradebook(session, assignment, policy)
     ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
     reports = crud.current_reports(session, submission_ids=ids)
-    return {"assignment": slug, "policy": policy, "max_score": assignment.max_score,
+    return {"assignment": slug, "policy": policy,
+            "max_score": total_max_score(assignment),
             **gradebook.stats(rows, reports, crud.status_counts(session, assignment=assignment))}

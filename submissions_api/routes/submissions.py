@@ -7,11 +7,11 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, Response, Up
 from submissions_api import crud
 from submissions_api.db import SessionDep
 from submissions_api.policy import classify, limit_refusal, window_for
-from submissions_api.schemas import RunOut, SubmissionAccepted, SubmissionOut
+from submissions_api.schemas import ManualGradeIn, RunOut, SubmissionAccepted, SubmissionOut
 from submissions_api.models import Role, utcnow
 from submissions_api.security import (CurrentUser, is_staff, not_found, require_owner_or_staff,
                                       require_role)
-from submissions_api.routes.common import assignment_or_404, submission_out
+from submissions_api.routes.common import assignment_or_404, manual_items, submission_out
 
 router = APIRouter(tags=["submissions"])
 
@@ -82,7 +82,8 @@ def list_submissions(user: CurrentUser, session: SessionDep, assignment: str | N
         raise HTTPException(status.HTTP_403_FORBIDDEN, "students see only their own submissions")
     rows = crud.list_submissions(session, assignment_id=assignment_id, user_id=user_id,
                                  status=status_, limit=min(limit, 1000), offset=offset)
-    return [submission_out(session, s, staff=staff) for s in rows]
+    grades = crud.manual_grades(session, submission_ids=[s.id for s in rows])
+    return [submission_out(session, s, staff=staff, grades=grades[s.id]) for s in rows]
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
@@ -114,3 +115,41 @@ def list_runs(submission_id: int, user: CurrentUser, session: SessionDep) -> lis
         raise not_found("submission")
     require_role(user, Role.TA)
     return [RunOut.model_validate(r) for r in crud.list_runs(session, submission_id=sub.id)]
+
+
+@router.put("/submissions/{submission_id}/manual/{item_id}", response_model=SubmissionOut)
+def set_manual_grade(submission_id: int, item_id: str, body: ManualGradeIn, user: CurrentUser,
+                     session: SessionDep) -> SubmissionOut:
+    """A TA records the points (0 to the item's maximum) and a comment for a manual rubric item,
+    e.g. the training statistics; the submission's final score then includes them. Recording
+    again replaces the points; regrades keep them."""
+    require_role(user, Role.TA)
+    sub = crud.get_submission(session, submission_id=submission_id)
+    if sub is None:
+        raise not_found("submission")
+    item = next((i for i in manual_items(sub.assignment.slug) if i["id"] == item_id), None)
+    if item is None:
+        raise not_found("manual item")
+    if body.points > item["max_points"]:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            f"{item['name']} is worth at most {item['max_points']:g} points")
+    crud.set_manual_grade(session, submission=sub, item_id=item_id, points=body.points,
+                          comment=body.comment, grader=user)
+    session.commit()
+    return submission_out(session, sub, staff=True, with_result=True)
+
+
+@router.get("/runs/{run_id}/plots/{name}", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}})
+def get_plot(run_id: int, name: str, user: CurrentUser, session: SessionDep) -> Response:
+    """A training plot (PNG) of a grading run: the hand-in's curve with the reference's."""
+    run = crud.get_run(session, run_id=run_id)
+    if run is None:
+        raise not_found("run")
+    sub = crud.get_submission(session, submission_id=run.submission_id)
+    require_owner_or_staff(user, sub.user_id)
+    sha = (run.artifacts or {}).get(name)
+    if sha is None:
+        raise not_found("plot")
+    return Response(crud.get_blob(session, sha256=sha) or b"", media_type="image/png",
+                    headers={"Cache-Control": "private, max-age=86400"})

@@ -117,3 +117,51 @@ def test_grading_never_writes_two_results_for_one_attempt(ctx, sessions):
         session.add(GradingRun(submission_id=sub_id, attempt=1, outcome="graded", score=1.0))
         with pytest.raises(Exception):  # the (submission, attempt) unique constraint
             session.commit()
+
+
+def test_training_plots_stored_and_manual_points_counted(ctx, client, users):
+    """The run keeps the four training plots; a TA's manual points (0-5, with a comment) join
+    the score, survive a regrade's new run, and the gradebook says who still waits for them."""
+    sub_id = submit(ctx, make_handin_tar())
+    assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w1") == "graded"
+    [run] = runs(ctx, sub_id)
+    names = {"training_losses.png", "training_errors.png", "validation_losses.png",
+             "validation_errors.png"}
+    assert set(run.artifacts) == names and set(run.report["artifacts"]) == names
+    A = "/api/v1"
+    png = client.get(f"{A}/runs/{run.id}/plots/validation_errors.png", headers=users.headers("alice"))
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert client.get(f"{A}/runs/{run.id}/plots/validation_errors.png",
+                      headers=users.headers("bob")).status_code == 403
+    assert client.get(f"{A}/runs/{run.id}/plots/x.png",
+                      headers=users.headers("ta1")).status_code == 404
+
+    mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()
+    assert mine["manual_pending"] and mine["final_score"] == 95.0
+    assert mine["manual"][0]["id"] == "training_statistics" and mine["manual"][0]["points"] is None
+    book = client.get(f"{A}/assignments/hw1p1-s20/gradebook.csv", headers=users.headers("ta1"))
+    alice = next(line for line in book.text.splitlines() if line.startswith("alice,"))
+    assert ",True,graded" in alice and ",100.0," in alice  # pending; out of 95 + 5
+
+    url = f"{A}/submissions/{sub_id}/manual/training_statistics"
+    assert client.put(url, json={"points": 5}, headers=users.headers("alice")).status_code == 403
+    assert client.put(url, json={"points": 6}, headers=users.headers("ta1")).status_code == 422
+    assert client.put(f"{A}/submissions/{sub_id}/manual/nope", json={"points": 1},
+                      headers=users.headers("ta1")).status_code == 404
+    reply = client.put(url, json={"points": 4.5, "comment": "curves fall; val error 0.7"},
+                       headers=users.headers("ta1"))
+    assert reply.status_code == 200, reply.text
+    mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()
+    assert (mine["final_score"], mine["manual_score"], mine["manual_pending"]) == (99.5, 4.5, False)
+    assert mine["manual"][0]["comment"] == "curves fall; val error 0.7"
+    assert mine["result"]["artifacts"]  # the student sees which plots exist
+
+    with ctx.sessions() as session:  # a regrade's new run keeps the TA's points
+        assert crud.requeue(session, submission_id=sub_id, attempt=1, from_status=Status.GRADED)
+        session.commit()
+    assert grade_submission(ctx, submission_id=sub_id, attempt=2, owner="w1") == "graded"
+    mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()
+    assert mine["final_score"] == 99.5 and mine["run_id"] != run.id
+    book = client.get(f"{A}/assignments/hw1p1-s20/gradebook.csv", headers=users.headers("ta1"))
+    alice = next(line for line in book.text.splitlines() if line.startswith("alice,"))
+    assert alice.startswith("alice,Alice,99.5,95.0,4.5,") and ",False,graded" in alice
