@@ -10,8 +10,10 @@ import importlib
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 
 from submissions_api.db import session_factory
 from submissions_api.queue import Dispatcher
@@ -21,6 +23,7 @@ from submissions_api.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+DATABASE_DOWN = "the database is unavailable; try again in a minute"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -35,11 +38,22 @@ def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None =
     app.state.sessions = session_factory(settings.database_url)
     app.state.dispatcher = dispatcher or Dispatcher(settings)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.include_router(health.router)
     for module in (users, assignments, submissions, regrades, golden):
         app.include_router(module.router, prefix=API_PREFIX)
     _include_pages(app)
     return app
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is down or unreachable (or SQLite is locked past its timeout): ours and
+    temporary, so 503 with Retry-After instead of a 500. Nothing was accepted: an upload is
+    answered 202 only after its commit."""
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path,
+                str(exc).splitlines()[0][:200])
+    return JSONResponse({"detail": DATABASE_DOWN}, status_code=503,
+                        headers={"Retry-After": "60"})
 
 
 def _include_pages(app: FastAPI) -> None:
