@@ -159,8 +159,9 @@ def plot_curves(curves: dict[str, list[float]], reference: dict[str, Any] | None
         fig = Figure(figsize=(5, 3.2), dpi=100)
         ax = fig.add_subplot()
         if reference is not None and name in reference:
-            ax.plot(np.arange(1, len(reference[name]) + 1), reference[name], color="#999999",
-                    linestyle="--", label="reference")
+            # wide and pale beneath: a hand-in that matches the reference still shows both
+            ax.plot(np.arange(1, len(reference[name]) + 1), reference[name], color="#f0b37e",
+                    linewidth=5, solid_capstyle="round", label="reference")
         if name in curves:
             ax.plot(np.arange(1, len(curves[name]) + 1), curves[name], color="#1f5fa8",
                     label="hand-in")
