@@ -9,6 +9,8 @@ import gzip
 import hashlib
 import io
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,15 +70,20 @@ def prepare_data(cfg: TrainingConfig) -> Path:
     if (folder / "test_labels.npy").is_file():
         return folder
     parts = _load_parts(cfg)
-    work = folder.with_name(folder.name + ".tmp")
-    work.mkdir(parents=True, exist_ok=True, mode=0o755)
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    # A folder of our own: concurrent workers on one host prepare the data at the same time.
+    work = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".tmp", dir=folder.parent))
+    work.chmod(0o755)
     for part, (x, labels) in zip(PARTS, parts):
         x = x.astype(np.float64)
         np.save(work / f"{part}_data.npy", (x - x.mean()) / x.std())
         np.save(work / f"{part}_labels.npy", np.eye(10)[labels.astype(int)])
     for path in work.iterdir():
         path.chmod(0o644)
-    work.rename(folder)
+    try:
+        work.rename(folder)
+    except OSError:  # another worker finished first; its folder holds the same data
+        shutil.rmtree(work, ignore_errors=True)
     return folder
 
 
