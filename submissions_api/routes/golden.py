@@ -11,6 +11,7 @@ from submissions_api.models import GoldenSet, Role
 from submissions_api.schemas import GoldenSetOut
 from submissions_api.security import CurrentUser, not_found, require_role
 from submissions_api.routes.common import assignment_or_404
+from submissions_api.routes.params import Id
 
 router = APIRouter(tags=["golden sets"])
 
@@ -68,7 +69,7 @@ def regenerate_golden_set(slug: str, request: Request, user: CurrentUser,
 
 
 @router.get("/golden-sets/{golden_id}", response_model=GoldenSetOut)
-def get_golden_set(golden_id: int, user: CurrentUser, session: SessionDep) -> GoldenSetOut:
+def get_golden_set(golden_id: Id, user: CurrentUser, session: SessionDep) -> GoldenSetOut:
     golden = crud.get_golden_set(session, golden_id=golden_id)
     if golden is None:
         raise not_found("golden set")
@@ -77,7 +78,7 @@ def get_golden_set(golden_id: int, user: CurrentUser, session: SessionDep) -> Go
 
 
 @router.post("/golden-sets/{golden_id}/activate", response_model=GoldenSetOut)
-def activate_golden_set(golden_id: int, user: CurrentUser, session: SessionDep) -> GoldenSetOut:
+def activate_golden_set(golden_id: Id, user: CurrentUser, session: SessionDep) -> GoldenSetOut:
     """Grade new submissions with this set. Refused unless its canary passed."""
     golden = crud.get_golden_set(session, golden_id=golden_id)
     if golden is None:

@@ -10,6 +10,7 @@ from submissions_api.models import Regrade, Role
 from submissions_api.schemas import RegradeIn, RegradeOut
 from submissions_api.security import CurrentUser, not_found, require_role
 from submissions_api.routes.common import assignment_or_404
+from submissions_api.routes.params import Id
 from submissions_api.views import test_diff
 
 router = APIRouter(tags=["regrades"])
@@ -44,7 +45,7 @@ def _start(request: Request, session, regrade, to_send) -> RegradeOut:  # noqa: 
 
 
 @router.post("/submissions/{submission_id}/regrade", response_model=RegradeOut, status_code=202)
-def regrade_one(submission_id: int, request: Request, user: CurrentUser,
+def regrade_one(submission_id: Id, request: Request, user: CurrentUser,
                 session: SessionDep) -> RegradeOut:
     sub = crud.get_submission(session, submission_id=submission_id)
     if sub is None:
@@ -69,7 +70,7 @@ def regrade_assignment(slug: str, body: RegradeIn, request: Request, user: Curre
 
 
 @router.get("/regrades/{regrade_id}", response_model=RegradeOut)
-def get_regrade(regrade_id: int, user: CurrentUser, session: SessionDep) -> RegradeOut:
+def get_regrade(regrade_id: Id, user: CurrentUser, session: SessionDep) -> RegradeOut:
     regrade = crud.get_regrade(session, regrade_id=regrade_id)
     if regrade is None:
         raise not_found("regrade")

@@ -12,6 +12,7 @@ from submissions_api.models import Role, utcnow
 from submissions_api.security import (CurrentUser, is_staff, not_found, require_owner_or_staff,
                                       require_role)
 from submissions_api.routes.common import assignment_or_404, manual_items, submission_out
+from submissions_api.routes.params import Id, Limit, Offset
 
 router = APIRouter(tags=["submissions"])
 
@@ -66,7 +67,7 @@ def upload(slug: str, request: Request, response: Response, user: CurrentUser,
 @router.get("/submissions", response_model=list[SubmissionOut])
 def list_submissions(user: CurrentUser, session: SessionDep, assignment: str | None = None,
                      login: str | None = None, status_: str | None = Query(None, alias="status"),
-                     limit: int = 100, offset: int = 0) -> list[SubmissionOut]:
+                     limit: Limit = 100, offset: Offset = 0) -> list[SubmissionOut]:
     """Students see their own submissions; staff see all, filtered by assignment, login, status."""
     assignment_id = assignment_or_404(session, assignment).id if assignment else None
     staff = is_staff(user)
@@ -87,7 +88,7 @@ def list_submissions(user: CurrentUser, session: SessionDep, assignment: str | N
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
-def get_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> SubmissionOut:
+def get_submission(submission_id: Id, user: CurrentUser, session: SessionDep) -> SubmissionOut:
     """One submission with its current result (per-test feedback; details for staff only)."""
     sub = crud.get_submission(session, submission_id=submission_id)
     if sub is None:
@@ -97,7 +98,7 @@ def get_submission(submission_id: int, user: CurrentUser, session: SessionDep) -
 
 
 @router.get("/submissions/{submission_id}/handin", response_class=Response)
-def download_handin(submission_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def download_handin(submission_id: Id, user: CurrentUser, session: SessionDep) -> Response:
     sub = crud.get_submission(session, submission_id=submission_id)
     if sub is None:
         raise not_found("submission")
@@ -108,7 +109,7 @@ def download_handin(submission_id: int, user: CurrentUser, session: SessionDep) 
 
 
 @router.get("/submissions/{submission_id}/runs", response_model=list[RunOut])
-def list_runs(submission_id: int, user: CurrentUser, session: SessionDep) -> list[RunOut]:
+def list_runs(submission_id: Id, user: CurrentUser, session: SessionDep) -> list[RunOut]:
     """Every grading of a submission (staff): regrades keep history."""
     sub = crud.get_submission(session, submission_id=submission_id)
     if sub is None:
@@ -118,7 +119,7 @@ def list_runs(submission_id: int, user: CurrentUser, session: SessionDep) -> lis
 
 
 @router.put("/submissions/{submission_id}/manual/{item_id}", response_model=SubmissionOut)
-def set_manual_grade(submission_id: int, item_id: str, body: ManualGradeIn, user: CurrentUser,
+def set_manual_grade(submission_id: Id, item_id: str, body: ManualGradeIn, user: CurrentUser,
                      session: SessionDep) -> SubmissionOut:
     """A TA records the points (0 to the item's maximum) and a comment for a manual rubric item,
     e.g. the training statistics; the submission's final score then includes them. Recording
@@ -141,7 +142,7 @@ def set_manual_grade(submission_id: int, item_id: str, body: ManualGradeIn, user
 
 @router.get("/runs/{run_id}/plots/{name}", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
-def get_plot(run_id: int, name: str, user: CurrentUser, session: SessionDep) -> Response:
+def get_plot(run_id: Id, name: str, user: CurrentUser, session: SessionDep) -> Response:
     """A training plot (PNG) of a grading run: the hand-in's curve with the reference's."""
     run = crud.get_run(session, run_id=run_id)
     if run is None:
