@@ -34,20 +34,20 @@ def test_fault_redis_restart_mid_burst_grades_each_once(tmp_path, fault_home,
         stack.worker()
         stack.worker()
         logins = add_students(stack, 6)
-        items = handins(16)
-        before = upload_all(stack, logins, items[:10], clients=6)
+        items = handins(12)
+        before = upload_all(stack, logins, items[:7], clients=6)
         wait_for(lambda: graded_count(stack, before) >= 2, 120, "the first grades", 0.2,
                  tuple(stack.procs))
         redis_server.stop()  # mid-burst: queued and unacknowledged messages are gone
-        during = upload_all(stack, logins, items[10:13], clients=3)  # accepted, unsent
+        during = upload_all(stack, logins, items[7:10], clients=3)  # accepted, unsent
         time.sleep(2)
         redis_server.start()
-        after = upload_all(stack, logins, items[13:], clients=3)
+        after = upload_all(stack, logins, items[10:], clients=3)
         accepted = {**before, **during, **after}
         wait_for(lambda: graded_count(stack, accepted) == len(accepted), 180,
                  "every submission graded", 0.5, tuple(stack.procs))
         time.sleep(3)  # let stale redeliveries arrive: they must not add a result
         outcomes = check_graded_once(stack, accepted)
-        assert outcomes["graded"] == len(accepted) == 16
+        assert outcomes["graded"] == len(accepted) == 12
     finally:
         stack.stop()
