@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Form, Request
+from fastapi.responses import Response
 
 from submissions_api import crud
 from submissions_api.db import SessionDep
@@ -13,7 +14,8 @@ from submissions_api.pages.sources import handin_sources
 from submissions_api.routes import assignments as assignments_api
 from submissions_api.routes import regrades as regrades_api
 from submissions_api.routes.common import assignment_or_404, submission_out
-from submissions_api.schemas import RegradeIn
+from submissions_api.routes import submissions as submissions_api
+from submissions_api.schemas import ManualGradeIn, RegradeIn
 from submissions_api.security import PageUser, has_role, not_found, require_role
 from submissions_api.views import test_diff
 
@@ -34,7 +36,7 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
     return render(
         request, "staff_assignment.html", title=f"{assignment.title} — TA dashboard",
         assignment=assignment, stats=stats, scores=scores,
-        histogram=svg.histogram(scores, top=assignment.max_score, title="score histogram"),
+        histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
         rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
         tests=tests, failures=summaries.common_failures(reports),
         students=summaries.student_rows(crud.gradebook_rows(session, assignment=assignment)),
@@ -82,7 +84,24 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",
                   sub=out, result=out.result or {}, runs=runs, diffs=diffs,
                   sources=handin_sources(data), live=out.status in ("queued", "running"),
-                  manual=getattr(out, "manual", None) or (out.result or {}).get("manual", []))
+                  manual=out.manual, plots=(out.result or {}).get("artifacts", []),
+                  run_id=sub.current_run_id, saved=request.query_params.get("saved"))
+
+
+@router.post("/staff/submissions/{submission_id}/manual/{item_id}")
+def set_manual_grade(submission_id: int, item_id: str, user: PageUser, session: SessionDep,
+                     points: float = Form(), comment: str = Form("")):
+    """The API's manual grading (TAs; 0 to the item's maximum), then back to the submission."""
+    submissions_api.set_manual_grade(submission_id, item_id,
+                                     ManualGradeIn(points=max(points, 0.0), comment=comment),
+                                     user, session)
+    return see_other(f"/staff/submissions/{submission_id}?saved={item_id}#manual")
+
+
+@router.get("/runs/{run_id}/plots/{name}")
+def plot(run_id: int, name: str, user: PageUser, session: SessionDep) -> Response:
+    """A training plot (PNG) of a run, for its owner and staff (the API's check)."""
+    return submissions_api.get_plot(run_id, name, user, session)
 
 
 @router.post("/staff/submissions/{submission_id}/regrade")

@@ -10,7 +10,7 @@ from submissions_api import crud
 from submissions_api.db import SessionDep
 from submissions_api.models import Assignment, Submission, User
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.policy import window_for
+from submissions_api.policy import final_score, window_for
 from submissions_api.routes import submissions as api
 from submissions_api.routes.common import assignment_or_404, submission_out
 from submissions_api.security import PageUser, not_found, require_owner_or_staff
@@ -88,10 +88,11 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     sub = _own_submission(session, user, submission_id)
     out = submission_out(session, sub, staff=False, with_result=True)
     result = out.result or {}
-    manual = getattr(out, "manual", None) or result.get("manual", [])
     return render(request, "submission.html", title=f"Submission {sub.id}", sub=out,
+                  auto_score=final_score(sub.score, sub.late_penalty),
+                  plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
-                  manual=manual, receipt=bool(receipt), live=out.status in LIVE,
+                  manual=out.manual, receipt=bool(receipt), live=out.status in LIVE,
                   wait=wait_estimate(session, out.queue_position),
                   remaining=remaining(session, sub.assignment, sub.user),
                   limit=sub.assignment.submission_limit)

@@ -26,15 +26,19 @@ def student_rows(pairs: Iterable[tuple[Any, Any]]) -> list[dict[str, Any]]:
         if row["last"] is None or sub.received_at >= row["last"]:
             row["last"], row["late"], row["latest_id"] = sub.received_at, sub.late, sub.id
             row["latest_status"] = sub.status
-            row["latest"] = final_score(sub.score, sub.late_penalty) \
-                if sub.status == "graded" else None
+            row["latest"] = _final(sub) if sub.status == "graded" else None
         if sub.status == "graded" and sub.score is not None:
-            score = final_score(sub.score, sub.late_penalty)
+            score = _final(sub)
             row["best"] = score if row["best"] is None else max(row["best"], score)
     return sorted(students.values(), key=lambda r: r["login"])
 
 
-def common_failures(reports: Sequence[dict[str, Any]], limit: int = 12) -> list[dict[str, Any]]:
+def _final(sub: Any) -> float | None:
+    """The score that counts: automatic tests plus manual points, after the late penalty."""
+    return final_score(sub.score, sub.late_penalty, getattr(sub, "manual_score", None))
+
+
+def common_failures(reports: Sequence[dict[str, Any]], limit: int = 20) -> list[dict[str, Any]]:
     """The failing check messages most students share, numbers blanked so that the same mistake
     with different values groups together."""
     counts: Counter[tuple[str, str]] = Counter()

@@ -5,15 +5,23 @@ Each function returns markup safe to embed (`Markup`): labels are escaped here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
 
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 (times a power of ten) at least `raw`: readable bin edges."""
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw - 1e-9)
+
+
 def bins(values: Sequence[float], *, top: float, count: int = 10) -> list[tuple[float, float, int]]:
-    """`count` equal bins over [0, top]; the last one includes `top` (full marks)."""
+    """About `count` bins of a round width from 0; the last one includes `top` (full marks)."""
     top = top or 1.0
-    width = top / count
+    width = nice_step(top / count)
+    count = max(math.ceil(top / width - 1e-9), 1)  # top on an edge joins the last bin
     counts = [0] * count
     for v in values:
         counts[min(max(int(v // width), 0), count - 1)] += 1
@@ -25,7 +33,7 @@ def histogram(values: Sequence[float], *, top: float, count: int = 10, title: st
     data = bins(values, top=top, count=count)
     w, h, pad, base = 480, 200, 28, 170
     peak = max((c for _, _, c in data), default=0) or 1
-    step = (w - 2 * pad) / count
+    step = (w - 2 * pad) / len(data)
     parts = [f'<svg class="chart" viewBox="0 0 {w} {h}" role="img" '
              f'aria-label="{escape(title or "histogram")}" data-total="{len(values)}">']
     for i, (lo, hi, c) in enumerate(data):
@@ -38,7 +46,7 @@ def histogram(values: Sequence[float], *, top: float, count: int = 10, title: st
             parts.append(f'<text x="{x + step / 2:.1f}" y="{base - bar - 4:.1f}" '
                          f'class="count">{c}</text>')
         parts.append(f'<text x="{x:.1f}" y="{base + 16}" class="axis">{lo:g}</text>')
-    parts.append(f'<text x="{w - pad:.1f}" y="{base + 16}" class="axis end">{top:g}</text>')
+    parts.append(f'<text x="{w - pad:.1f}" y="{base + 16}" class="axis end">{data[-1][1]:g}</text>')
     parts.append(f'<line x1="{pad}" y1="{base}" x2="{w - pad}" y2="{base}" class="baseline"/>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -1,0 +1,73 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a real API and worker on the
+embedded stack (SQLite + kombu's sqla broker), like tests/e2e."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.api.fixtures import *  # noqa: F403 - the shared service fixtures
+from tests.api.services import REPO, service_env, unavailable
+from tests.e2e.stack import copy_home, start_stack
+
+CHROMIUM = os.environ.get("MLPGRADE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, service_home):
+    """The API and one worker, shared by a module's tests (each test uses its own students)."""
+    tmp = tmp_path_factory.mktemp("pages")
+    home = copy_home(service_home, tmp / "home")
+    env = service_env(home, f"sqlite:///{home / 'service.db'}",
+                      f"sqla+sqlite:///{home / 'broker.db'}")
+    s = start_stack("pages", env, tmp)
+    s.worker()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium", FileNotFoundError(CHROMIUM))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser, stack, tmp_path):
+    """new_page() → a page in a fresh browser context (its own cookies) on the stack's URL."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shot(tmp_path):
+    """shot(page, name, keep=False): a full-page screenshot in the test's folder; `keep` also
+    saves it as docs/screenshots/<name>.png (the README shows those)."""
+    def take(page, name: str, keep: bool = False) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        if keep:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            (SCREENSHOTS / f"{name}.png").write_bytes(path.read_bytes())
+        return path
+    return take

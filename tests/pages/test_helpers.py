@@ -1,0 +1,77 @@
+"""The pages' pure helpers: histogram bins, failure grouping, per-student rows, hand-in sources."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from submissions_api.pages.sources import handin_sources
+from submissions_api.pages.summaries import common_failures, student_rows
+from submissions_api.pages.svg import bins, histogram, rate_bars
+
+
+def test_bins_round_edges_and_full_marks_in_last_bin():
+    data = bins([0, 9.99, 10, 94, 95], top=95)
+    assert [(lo, hi) for lo, hi, _ in data][:2] == [(0, 10), (10, 20)]
+    assert data[-1][:2] == (90, 100)
+    assert [c for _, _, c in data] == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+
+
+def test_histogram_counts_every_value_and_escapes_labels():
+    svg = str(histogram([95, 95, 40], top=95, title="<x>"))
+    assert 'data-total="3"' in svg and svg.count('data-count="2"') == 1
+    assert "&lt;x&gt;" in svg
+    assert "<script" not in str(rate_bars([("<script>", 0.25)]))
+    assert "25%" in str(rate_bars([("t", 0.25)]))
+
+
+def test_common_failures_group_messages_that_differ_only_in_numbers():
+    def report(n):
+        return {"tests": [{"id": "lin", "name": "Linear", "passed": False, "feedback": "",
+                           "checks": [{"name": "dW", "passed": False,
+                                       "message": f"`dW` has shape ({n}, 784), expected (784, {n})"}]},
+                          {"id": "mc", "name": "MCQ", "passed": False, "status": "error",
+                           "feedback": "Your code raised ZeroDivisionError\nTraceback", "checks": []},
+                          {"id": "ok", "name": "Fine", "passed": True, "checks": []}]}
+    groups = common_failures([report(10), report(64), report(32)])
+    assert [(g["test"], g["count"]) for g in groups] == [("Linear", 3), ("MCQ", 3)]
+    assert groups[0]["example"] == "`dW` has shape (10, 784), expected (784, 10)"
+    assert groups[1]["example"] == "Your code raised ZeroDivisionError"
+
+
+def test_student_rows_latest_best_count_and_late():
+    t = [datetime(2026, 1, d, tzinfo=UTC) for d in (1, 2, 3)]
+    alice = SimpleNamespace(login="alice", name="A")
+    subs = [SimpleNamespace(id=1, received_at=t[0], status="graded", score=90.0, late_penalty=0.0,
+                            late=False),
+            SimpleNamespace(id=2, received_at=t[1], status="graded", score=80.0, late_penalty=0.5,
+                            late=True),
+            SimpleNamespace(id=3, received_at=t[2], status="queued", score=None, late_penalty=0.0,
+                            late=False)]
+    rows = student_rows([(alice, s) for s in subs] + [(SimpleNamespace(login="bob", name="B"), None)])
+    a, b = rows
+    assert (a["count"], a["best"], a["latest"], a["latest_id"], a["late"]) == (3, 90.0, None, 3,
+                                                                               False)
+    assert (b["login"], b["count"], b["best"]) == ("bob", 0, None)
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_handin_sources_lists_only_hw1_and_mytorch_python():
+    data = _tar({"handin/hw1/hw1.py": b"x = 1\n", "mytorch/linear.py": b"class Linear: ...\n",
+                 "notes.py": b"", "hw1/data.npy": b"\0", "../mytorch/evil.py": b"",
+                 "mytorch/big.py": b"#" * 300_000})
+    found = dict(handin_sources(data))
+    assert sorted(found) == ["hw1/hw1.py", "mytorch/big.py", "mytorch/linear.py"]
+    assert found["hw1/hw1.py"] == "x = 1\n" and found["mytorch/big.py"].endswith("(truncated)")
+    assert handin_sources(b"not a tar") == []
