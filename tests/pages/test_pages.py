@@ -3,6 +3,7 @@ nobody sees what is not theirs."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 
@@ -44,6 +45,21 @@ def upload_in_browser(page, data: bytes) -> None:
     page.click("#submit")
 
 
+def drop_in_browser(page, data: bytes) -> None:
+    """Drag-and-drop: a `drop` event carrying handin.tar on the drop zone, then submit."""
+    page.goto(f"/assignments/{SLUG}")
+    page.evaluate("""b64 => {
+        const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], "handin.tar", {type: "application/x-tar"}));
+        const zone = document.getElementById("dropzone");
+        zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true}));
+        zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+    }""", base64.b64encode(data).decode())
+    expect(page.locator("#file-name")).to_have_text("handin.tar")
+    page.click("#submit")
+
+
 def test_pages_student_uploads_reference_and_watches_full_marks(stack, new_page, shot):
     page = new_page()
     sign_in(page, add_student(stack, "stu_ref"))
@@ -72,7 +88,7 @@ def test_pages_student_uploads_reference_and_watches_full_marks(stack, new_page,
 def test_pages_buggy_handin_shows_feedback(stack, new_page, shot):
     page = new_page()
     sign_in(page, add_student(stack, "stu_bug"))
-    upload_in_browser(page, make_handin_tar(
+    drop_in_browser(page, make_handin_tar(
         bugs=("linear_dw_transposed",),
         edits={"hw1/mc.py": ("return 'b'", "return 1 / 0")}))
     expect(page.locator("#score")).to_be_visible(timeout=GRADING)
@@ -182,6 +198,13 @@ def test_pages_student_cannot_open_staff_pages_or_others_submission(stack, new_p
     shot(page, "forbidden")
     reply = page.goto(f"/submissions/{other}/status.json")
     assert reply.status == 403
+    # a form posted from another site is refused even with the cookie (SameSite=Lax aside)
+    reply = page.request.post(f"/assignments/{SLUG}/upload", headers={
+        "Origin": "https://evil.example"}, multipart={"file": {
+            "name": "handin.tar", "mimeType": "application/x-tar", "buffer": b"x"}})
+    assert reply.status == 403 and "another site" in reply.text()
+    with stack.api("stu_a") as client:
+        assert client.get("/submissions").json() == []
     page.click("text=Sign out")
     expect(page.locator("h1")).to_have_text("Sign in")
     page.goto("/")
