@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from submissions_api.db import session_factory
 from submissions_api.queue import Dispatcher
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 DATABASE_DOWN = "the database is unavailable; try again in a minute"
+SERVICE_BUSY = "the service is busy (no free database connection); try again shortly"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None =
     app.state.dispatcher = dispatcher or Dispatcher(settings)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _service_busy)
     app.include_router(health.router)
     for module in (users, assignments, submissions, regrades, golden):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -54,6 +57,13 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
                 str(exc).splitlines()[0][:200])
     return JSONResponse({"detail": DATABASE_DOWN}, status_code=503,
                         headers={"Retry-After": "60"})
+
+
+async def _service_busy(request: Request, exc: Exception) -> JSONResponse:
+    """Every pooled connection stayed taken for the pool timeout (slow requests piling up):
+    an overload, not a bug, so 503 with a short Retry-After."""
+    log.warning("no free database connection during %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": SERVICE_BUSY}, status_code=503, headers={"Retry-After": "5"})
 
 
 def _include_pages(app: FastAPI) -> None:
