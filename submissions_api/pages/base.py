@@ -7,6 +7,7 @@ else renders `error.html` with the same status.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from markupsafe import Markup, escape
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
           409: "Conflict", 413: "Too large", 422: "Not accepted", 429: "Please wait"}
@@ -72,12 +74,17 @@ def points(value: float | None) -> str:
     return f"{value:g}"
 
 
+def ticks(text: str | None) -> Markup:
+    """Feedback messages quote names in `backticks`: show those as code (after escaping)."""
+    return Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", str(escape(text or ""))))
+
+
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any
            ) -> HTMLResponse:
     templates = request.app.state.templates
     env = templates.env
     if "when" not in env.filters:
-        env.filters.update(when=when, points=points)
+        env.filters.update(when=when, points=points, ticks=ticks)
     user = context.pop("user", None) or getattr(request.state, "user", None)
     return templates.TemplateResponse(request, template, {"user": user, **context},
                                       status_code=status_code)

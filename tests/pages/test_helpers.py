@@ -75,3 +75,10 @@ def test_handin_sources_lists_only_hw1_and_mytorch_python():
     assert sorted(found) == ["hw1/hw1.py", "mytorch/big.py", "mytorch/linear.py"]
     assert found["hw1/hw1.py"] == "x = 1\n" and found["mytorch/big.py"].endswith("(truncated)")
     assert handin_sources(b"not a tar") == []
+
+
+def test_ticks_quotes_code_and_escapes_the_rest():
+    from submissions_api.pages.base import ticks
+
+    assert str(ticks("`dW` has <b>shape</b>")) == "<code>dW</code> has &lt;b&gt;shape&lt;/b&gt;"
+    assert str(ticks("`<script>`")) == "<code>&lt;script&gt;</code>"
