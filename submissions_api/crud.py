@@ -407,8 +407,6 @@ def activate_golden_set(session: Session, *, assignment: Assignment, golden: Gol
 
 
 # -- manual grades ------------------------------------------------------------------------------
-# RECONSTRUCTED by the benchmarks helper after it accidentally truncated this file: the
-# original hunk was lost; these follow the call sites (routes, pages) and must be reviewed.
 
 def manual_grades(session: Session, *, submission_ids: Sequence[int]
                   ) -> dict[int, list[ManualGrade]]:
