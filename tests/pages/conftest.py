@@ -61,12 +61,12 @@ def new_page(browser, stack, tmp_path):
 
 @pytest.fixture
 def shot(tmp_path):
-    """shot(page, name, keep=False): a full-page screenshot in the test's folder; `keep` also
-    saves it as docs/screenshots/<name>.png (the README shows those)."""
+    """shot(page, name, keep=False): a full-page screenshot in the test's folder; with `keep` and
+    MLPGRADE_UPDATE_SCREENSHOTS=1 it also refreshes docs/screenshots/<name>.png (the README's)."""
     def take(page, name: str, keep: bool = False) -> Path:
         path = tmp_path / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
-        if keep:
+        if keep and os.environ.get("MLPGRADE_UPDATE_SCREENSHOTS") == "1":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             (SCREENSHOTS / f"{name}.png").write_bytes(path.read_bytes())
         return path
