@@ -27,7 +27,7 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
     assignment = assignment_or_404(session, slug)
     require_role(user, Role.TA)
     stats = assignments_api.assignment_stats(slug, user, session, policy="best")
-    rows = assignments_api._gradebook(session, assignment, "best")
+    rows = assignments_api.gradebook_table(session, assignment, "best")
     scores = [r["score"] for r in rows if r["score"] != ""]
     ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
     reports = crud.current_reports(session, submission_ids=ids)

@@ -78,7 +78,8 @@ def delete_extension(slug: str, login: str, user: CurrentUser, session: SessionD
     return Response(status_code=204)
 
 
-def _gradebook(session, assignment, policy: str) -> list[dict]:  # noqa: ANN001
+def gradebook_table(session, assignment, policy: str) -> list[dict]:  # noqa: ANN001
+    """The gradebook's rows (one per student; best or latest), as the CSV and the pages show."""
     items = {i["id"] for i in manual_items(assignment.slug)}
     rows = crud.gradebook_rows(session, assignment=assignment)
     grades = crud.manual_grades(session, submission_ids=[s.id for _, s in rows if s is not None])
@@ -102,7 +103,7 @@ def gradebook_csv(slug: str, user: CurrentUser, session: SessionDep,
     """One row per student: best or latest graded submission, late penalty applied."""
     assignment = assignment_or_404(session, slug)
     require_role(user, Role.TA)
-    text = gradebook.to_csv(_gradebook(session, assignment, policy))
+    text = gradebook.to_csv(gradebook_table(session, assignment, policy))
     return Response(text, media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{slug}-{policy}.csv"'})
 
@@ -112,7 +113,7 @@ def assignment_stats(slug: str, user: CurrentUser, session: SessionDep,
                      policy: str = Query("best", pattern="^(best|latest)$")) -> dict:
     assignment = assignment_or_404(session, slug)
     require_role(user, Role.TA)
-    rows = _gradebook(session, assignment, policy)
+    rows = gradebook_table(session, assignment, policy)
     ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
     reports = crud.current_reports(session, submission_ids=ids)
     return {"assignment": slug, "policy": policy,
