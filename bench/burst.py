@@ -206,6 +206,7 @@ def main() -> None:
     args = parser.parse_args()
     items = burst_items(args.n)
     mix = Counter(kind for kind, _ in items)
+    load = os.getloadavg()[0]
     rows, empty_rows = [], []
     with tempfile.TemporaryDirectory(prefix="mlpgrade-bench-") as tmp:
         root = Path(tmp)
@@ -242,7 +243,8 @@ def main() -> None:
     mix_text = ", ".join(f"{k} {v}" for k, v in mix.items())
     write_doc("burst", f"`.venv/bin/python bench/burst.py --n {args.n} --workers {args.workers} "
                        f"--stacks {args.stacks} --clients {args.clients} --empty {args.empty}` "
-                       f"({os.cpu_count()} cores; mix: {mix_text}):\n\n{text}",
+                       f"({os.cpu_count()} cores, load average {load:.1f} before; mix: {mix_text}):"
+                       f"\n\n{text}",
               "Burst: upload → graded")
 
 
