@@ -7,6 +7,7 @@ import logging
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from grader import __version__
 from grader.assignment import Assignment, load_assignment
@@ -78,17 +79,54 @@ def score_outcome(a: Assignment, golden: GoldenSet, outcome: RunOutcome, *,
                "cpu_seconds": round(box.cpu_seconds, 3), "message": _verdict_message(box.verdict),
                "runtime": outcome.runtime, "stderr": box.stderr[-4000:].decode("utf-8", "replace")}
     manual, artifacts = manual_items(a), {}
-    cfg = TrainingConfig.of(a)
-    if cfg is not None and TEST_ID in outcome.tests:
-        reference = golden.outputs.get(TEST_ID)
-        evidence = assess(outcome.tests[TEST_ID], reference, cfg)
+    evidence = training_evidence(a, golden, outcome)
+    if evidence is not None:
+        evidence, artifacts = evidence
         manual = tuple(dataclasses.replace(m, evidence=evidence) if m.id == TEST_ID else m
                        for m in manual)
-        artifacts = plot_curves(evidence["curves"], reference)
     return GradeReport(assignment=a.slug, golden_version=golden.version,
                        score=round(sum(t.points for t in tests), 2), max_score=a.max_score,
                        tests=tests, manual=manual, sandbox=sandbox, grader_version=__version__,
                        artifacts=artifacts)
+
+
+def training_evidence(a: Assignment, golden: GoldenSet, outcome: RunOutcome
+                      ) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+    """The training run's checks and curves (evidence for the TA) and its four plots, or None
+    when the run did not include training."""
+    cfg = TrainingConfig.of(a)
+    if cfg is None or TEST_ID not in outcome.tests:
+        return None
+    reference = golden.outputs.get(TEST_ID)
+    evidence = assess(outcome.tests[TEST_ID], reference, cfg)
+    return evidence, plot_curves(evidence["curves"], reference)
+
+
+def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet | None = None,
+                 sandbox: Sandbox | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Only the training run of a hand-in (the service runs it after the automatic tests, on the
+    bulk queue): the evidence for the manual item and the plots. InfrastructureError as for
+    grade_handin; a hand-in intake refuses gets evidence saying so."""
+    a = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
+    if TrainingConfig.of(a) is None:
+        raise ValueError(f"{a.slug} has no training run")
+    sandbox = sandbox or get_sandbox()
+    golden = golden or current_golden(a, sandbox)
+    with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
+        Path(tmp).chmod(0o711)
+        try:
+            intake = unpack_handin(data, Path(tmp))
+        except SubmissionError as exc:
+            return {"checks": [], "refused": str(exc)}, {}
+        outcome = run_handin(intake.root, a, sandbox, runtime_python(a.packages), test_ids=[],
+                             training=True)
+    result = outcome.tests[TEST_ID]
+    if outcome.sandbox.verdict == Verdict.COMPLETED and result.status == "not_run" and \
+            not outcome.runtime.get("done"):
+        raise InfrastructureError("the runner produced nothing: exit "
+                                  f"{outcome.sandbox.exit_code}, stderr "
+                                  f"{outcome.sandbox.stderr[-500:]!r}")
+    return training_evidence(a, golden, outcome)
 
 
 def refused_report(a: Assignment, golden: GoldenSet, reason: str) -> GradeReport:

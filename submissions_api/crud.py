@@ -254,10 +254,10 @@ def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: st
 def record_run(session: Session, *, submission: Submission, attempt: int, owner: str,
                report: dict[str, Any] | None, error: str, started_at: datetime,
                next_status: str, values: dict[str, Any] | None = None,
-               artifacts: dict[str, bytes] | None = None) -> GradingRun | None:
+               training: str | None = None) -> GradingRun | None:
     """Write the one result of this attempt and move the submission on, if we still hold the
-    lease; None (and nothing written) when the attempt was taken from us. `artifacts` (the
-    training plots) are stored as blobs; the run keeps their names and hashes."""
+    lease; None (and nothing written) when the attempt was taken from us. `training`: "pending"
+    when a training run is to follow (record_training)."""
     graded = report is not None
     changes = {"status": next_status, "lease_owner": None, "lease_expires_at": None,
                **(values or {})}
@@ -273,8 +273,7 @@ def record_run(session: Session, *, submission: Submission, attempt: int, owner:
                      golden_version=(report or {}).get("golden_version", ""),
                      grader_version=(report or {}).get("grader_version", ""),
                      report=report, error=error, worker=owner, started_at=started_at,
-                     artifacts={name: put_blob(session, data=data)
-                                for name, data in sorted((artifacts or {}).items())} or None)
+                     training=training if graded else None)
     session.add(run)
     session.flush()
     if graded:
@@ -283,6 +282,27 @@ def record_run(session: Session, *, submission: Submission, attempt: int, owner:
     if submission.regrade_id and next_status in (Status.GRADED, Status.FAILED):
         _finish_regrade_item(session, submission=submission, run=run)
     return run
+
+
+def record_training(session: Session, *, run_id: int, report: dict[str, Any],
+                    artifacts: dict[str, bytes], status: str) -> bool:
+    """Attach a training run's outcome (report with the evidence, plots) to a graded run, once:
+    False when it was recorded already (a duplicate message)."""
+    values: dict[str, Any] = {"report": report, "training": status}
+    if artifacts:
+        values["artifacts"] = {name: put_blob(session, data=data)
+                               for name, data in sorted(artifacts.items())}
+    done = session.execute(update(GradingRun).where(GradingRun.id == run_id,
+                                                    GradingRun.training == "pending")
+                           .values(**values))
+    return done.rowcount == 1
+
+
+def pending_training(session: Session, *, before: datetime) -> Sequence[GradingRun]:
+    """Graded runs whose training run has waited since before `before` (a lost message)."""
+    return session.scalars(select(GradingRun).where(GradingRun.training == "pending",
+                                                    GradingRun.finished_at < before)
+                           .order_by(GradingRun.id)).all()
 
 
 def _finish_regrade_item(session: Session, *, submission: Submission, run: GradingRun) -> None:

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 GRADE_TASK = "worker.grade_submission"
 GOLDEN_TASK = "worker.prepare_golden_set"
 REAP_TASK = "worker.reap"
+TRAIN_TASK = "worker.train_run"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -80,6 +81,10 @@ class Dispatcher:
     def send_grade(self, submission_id: int, attempt: int, *, kind: str = "live",
                    countdown: float = 0) -> bool:
         return self._send(GRADE_TASK, [submission_id, attempt], self.queue_name(kind), countdown)
+
+    def send_training(self, run_id: int, tries: int = 0, *, countdown: float = 0) -> bool:
+        """The training run of a graded run, on the bulk queue (never delays live grading)."""
+        return self._send(TRAIN_TASK, [run_id, tries], self.settings.bulk_queue, countdown)
 
     def send_golden(self, golden_id: int, action: str) -> bool:
         return self._send(GOLDEN_TASK, [golden_id, action], self.settings.bulk_queue, 0)

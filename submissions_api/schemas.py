@@ -97,6 +97,9 @@ class SubmissionOut(BaseModel):
                     "comment, graded_at")
     manual_pending: bool = Field(description="graded automatically, manual points still to give")
     run_id: int | None = Field(description="the grading run whose result this is")
+    training: str | None = Field(
+        default=None, description="the run's training run (evidence and plots for the manual "
+        "item, after the automatic tests): pending, done or failed; with the result only")
     queue_position: int
     counts_toward_limit: bool
     result: dict[str, Any] | None = None
@@ -125,6 +128,7 @@ class RunOut(Out):
     report: dict[str, Any] | None = None
     artifacts: dict[str, str] | None = Field(default=None,
                                              description="plot name → sha256")
+    training: str | None = Field(default=None, description="pending, done, failed or None")
 
 
 class RegradeIn(BaseModel):

@@ -20,6 +20,13 @@ from worker.lease import LeaseKeeper
 log = logging.getLogger(__name__)
 
 
+def has_training(assignment: str) -> bool:
+    from grader.assignment import load_assignment
+    from grader.training import TrainingConfig
+
+    return TrainingConfig.of(load_assignment(assignment)) is not None
+
+
 @dataclass(frozen=True)
 class Job:
     """What grading needs, read while the lease is taken."""
@@ -41,9 +48,9 @@ def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, ow
     started = utcnow()
     with LeaseKeeper(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
                      lease_seconds=ctx.settings.lease_seconds):
-        report, artifacts, error = run_grader(ctx, job)
+        report, error = run_grader(ctx, job)
     return record(ctx, job, submission_id=submission_id, attempt=attempt, owner=owner,
-                  report=report, error=error, started_at=started, artifacts=artifacts)
+                  report=report, error=error, started_at=started)
 
 
 def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -> Job | None:
@@ -64,9 +71,9 @@ def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -
                    if golden else None, queue=sub.queue, infra_failures=sub.infra_failures)
 
 
-def run_grader(ctx: WorkerContext, job: Job) -> tuple[dict | None, dict[str, bytes], str]:
-    """The report as JSON with its files (the training plots), or None and why we failed
-    (never the student's fault)."""
+def run_grader(ctx: WorkerContext, job: Job) -> tuple[dict | None, str]:
+    """The automatic tests' report as JSON, or None and why we failed (never the student's
+    fault). The training run follows on the bulk queue (worker.training)."""
     from grader.grade import grade_handin
     from grader.sandbox import get_sandbox
 
@@ -76,25 +83,23 @@ def run_grader(ctx: WorkerContext, job: Job) -> tuple[dict | None, dict[str, byt
             golden = materialize(home=ctx.settings.home, assignment=job.assignment,
                                  version=job.golden_version, archive=job.golden_archive)
         report = grade_handin(job.data, assignment=job.assignment, golden=golden,
-                              sandbox=get_sandbox())
-        data = report.to_dict()
-        data["artifacts"] = sorted(report.artifacts)
-        return data, dict(report.artifacts), ""
+                              sandbox=get_sandbox(), training=False)
+        return {**report.to_dict(), "artifacts": []}, ""
     except Exception as exc:  # noqa: BLE001 - InfrastructureError or our own bug: retried
         log.exception("grading failed on our side")
-        return None, {}, f"{type(exc).__name__}: {exc}"[:4000]
+        return None, f"{type(exc).__name__}: {exc}"[:4000]
 
 
 def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, owner: str,
-           report: dict | None, error: str, started_at,  # noqa: ANN001
-           artifacts: dict[str, bytes] | None = None) -> str:
+           report: dict | None, error: str, started_at) -> str:  # noqa: ANN001
     settings = ctx.settings
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=submission_id)
         if report is not None:
             run = crud.record_run(session, submission=sub, attempt=attempt, owner=owner,
                                   report=report, error="", started_at=started_at,
-                                  next_status=Status.GRADED, artifacts=artifacts)
+                                  next_status=Status.GRADED,
+                                  training="pending" if has_training(job.assignment) else None)
             outcome = "graded"
         else:
             failures = job.infra_failures + 1
@@ -119,8 +124,11 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
             log.warning("submission %s attempt %s: lease lost, result dropped", submission_id,
                         attempt)
             return "lost"
+        train = run.id if run.training == "pending" else None
         session.commit()
     if outcome == "retry":
         ctx.dispatcher.send_grade(submission_id, attempt + 1, kind=job.queue, countdown=delay)
+    if train is not None:
+        ctx.dispatcher.send_training(train)
     log.info("submission %s attempt %s: %s", submission_id, attempt, outcome)
     return outcome

@@ -50,9 +50,25 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
         session.commit()
     for submission_id, attempt, kind in to_send:
         ctx.dispatcher.send_grade(submission_id, attempt, kind=kind)
+    trainings = resend_training(ctx, now=now)
     if to_send or failed:
         log.warning("reaper: re-queued %s, failed %s", [s for s, _, _ in to_send], failed)
-    return {"requeued": [s for s, _, _ in to_send], "failed": failed}
+    return {"requeued": [s for s, _, _ in to_send], "failed": failed, "training": trainings}
+
+
+def resend_training(ctx: WorkerContext, *, now: datetime) -> list[int]:
+    """Training runs still pending long after their run, while the bulk queue is empty: their
+    message was lost. Re-sending is safe: a training result is recorded once per run."""
+    with ctx.sessions() as session:
+        runs = crud.pending_training(
+            session, before=now - timedelta(seconds=ctx.settings.requeue_after))
+        ids = [r.id for r in runs]
+    if not ids or ctx.dispatcher.queue_size("bulk") != 0:
+        return []
+    for run_id in ids:
+        ctx.dispatcher.send_training(run_id)
+    log.warning("reaper: re-sent training runs %s", ids)
+    return ids
 
 
 def start_reaper_thread(ctx_factory, interval: float) -> threading.Thread:  # noqa: ANN001

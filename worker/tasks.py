@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker import golden_jobs, grading, reaper
+from worker import golden_jobs, grading, reaper, training
 from worker.app import app
 from worker.context import get_context, lease_owner
 
@@ -12,6 +12,12 @@ def grade_submission(submission_id: int, attempt: int) -> str:
     """Grade one attempt; idempotent, since results are keyed by (submission, attempt)."""
     return grading.grade_submission(get_context(), submission_id=submission_id, attempt=attempt,
                                     owner=lease_owner())
+
+
+@app.task(name="worker.train_run")
+def train_run(run_id: int, tries: int = 0) -> str:
+    """The training run of a graded run (bulk queue); recorded once per run."""
+    return training.train_run(get_context(), run_id=run_id, tries=tries)
 
 
 @app.task(name="worker.prepare_golden_set")

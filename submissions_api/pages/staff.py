@@ -84,6 +84,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",
                   sub=out, result=out.result or {}, runs=runs, diffs=diffs,
                   sources=handin_sources(data), live=out.status in ("queued", "running"),
+                  training_live=out.training == "pending",
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),
                   run_id=sub.current_run_id, saved=request.query_params.get("saved"))
 

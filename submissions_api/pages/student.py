@@ -93,6 +93,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
                   manual=out.manual, receipt=bool(receipt), live=out.status in LIVE,
+                  training_live=out.training == "pending",
                   wait=wait_estimate(session, out.queue_position),
                   remaining=remaining(session, sub.assignment, sub.user),
                   limit=sub.assignment.submission_limit)
@@ -103,6 +104,8 @@ def submission_status(submission_id: int, user: PageUser, session: SessionDep) -
     """What the live status line polls while a submission is queued or running."""
     sub = _own_submission(session, user, submission_id)
     out = submission_out(session, sub, staff=False)
-    return {"id": out.id, "status": out.status, "queue_position": out.queue_position,
+    run = crud.get_run(session, run_id=sub.current_run_id)
+    return {"id": out.id, "status": out.status, "training": run.training if run else None,
+            "queue_position": out.queue_position,
             "wait_seconds": wait_estimate(session, out.queue_position), "score": out.score,
             "final_score": out.final_score, "max_score": out.max_score}

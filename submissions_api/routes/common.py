@@ -36,10 +36,11 @@ def submission_out(session: Session, sub: Submission, *, staff: bool,
                    with_result: bool = False, grades: list | None = None) -> SubmissionOut:
     """A submission as its owner or staff see it; `grades` are its manual grades if the caller
     fetched them already (lists)."""
-    result = None
+    result = training = None
     if with_result and sub.current_run_id is not None:
         run = crud.get_run(session, run_id=sub.current_run_id)
         result = report_for(run.report if run else None, staff=staff)
+        training = run.training if run else None
     if grades is None:
         grades = crud.manual_grades(session, submission_ids=[sub.id])[sub.id]
     items = manual_items(sub.assignment.slug)
@@ -58,6 +59,6 @@ def submission_out(session: Session, sub: Submission, *, staff: bool,
         max_score=sub.assignment.max_score, manual_score=sub.manual_score,
         manual_max_score=sum(i["max_points"] for i in items), manual=manual,
         manual_pending=sub.status == "graded" and any(m["points"] is None for m in manual),
-        run_id=sub.current_run_id, queue_position=crud.queue_position(
+        run_id=sub.current_run_id, training=training, queue_position=crud.queue_position(
             session, submission=sub), counts_toward_limit=sub.counts_toward_limit,
         result=result, staff=extra)

@@ -16,6 +16,7 @@ from tests.handins import make_handin_tar
 from worker.context import WorkerContext
 from worker.grading import grade_submission
 from worker.reaper import reap_once
+from worker.training import train_run
 
 
 @pytest.fixture
@@ -120,11 +121,19 @@ def test_grading_never_writes_two_results_for_one_attempt(ctx, sessions):
 
 
 def test_training_plots_stored_and_manual_points_counted(ctx, client, users):
-    """The run keeps the four training plots; a TA's manual points (0-5, with a comment) join
-    the score, survive a regrade's new run, and the gradebook says who still waits for them."""
+    """The training run follows the automatic tests on the bulk queue and is recorded once; the
+    run keeps its four plots and checks; a TA's manual points (0-5, with a comment) join the
+    score, survive a regrade's new run, and the gradebook says who still waits for them."""
     sub_id = submit(ctx, make_handin_tar())
     assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w1") == "graded"
     [run] = runs(ctx, sub_id)
+    assert run.training == "pending" and not run.artifacts and run.score == 95.0
+    assert ctx.dispatcher.queue_size("bulk") == 1  # its message waits on the bulk queue
+    assert train_run(ctx, run_id=run.id) == "done"
+    assert train_run(ctx, run_id=run.id) == "stale"  # a duplicate delivery records nothing
+    [run] = runs(ctx, sub_id)
+    [item] = run.report["manual"]
+    assert run.training == "done" and all(c["passed"] for c in item["evidence"]["checks"])
     names = {"training_losses.png", "training_errors.png", "validation_losses.png",
              "validation_errors.png"}
     assert set(run.artifacts) == names and set(run.report["artifacts"]) == names
@@ -161,6 +170,7 @@ def test_training_plots_stored_and_manual_points_counted(ctx, client, users):
         session.commit()
     assert grade_submission(ctx, submission_id=sub_id, attempt=2, owner="w1") == "graded"
     mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()
+    assert mine["training"] == "pending"  # the new run's own training run is on its way
     assert mine["final_score"] == 99.5 and mine["run_id"] != run.id
     book = client.get(f"{A}/assignments/hw1p1-s20/gradebook.csv", headers=users.headers("ta1"))
     alice = next(line for line in book.text.splitlines() if line.startswith("alice,"))

@@ -42,8 +42,8 @@ def test_reaper_requeues_expired_lease_once(ctx):
     sub_id = submit(ctx)
     assert claim(ctx, sub_id, 1)
     later = utcnow() + timedelta(seconds=1)
-    assert reap_once(ctx, now=later) == {"requeued": [sub_id], "failed": []}
-    assert reap_once(ctx, now=later) == {"requeued": [], "failed": []}  # CAS: nothing twice
+    assert reap_once(ctx, now=later) == {"requeued": [sub_id], "failed": [], "training": []}
+    assert reap_once(ctx, now=later) == {"requeued": [], "failed": [], "training": []}  # CAS: nothing twice
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=sub_id)
         assert (sub.status, sub.attempts, sub.infra_failures) == (Status.QUEUED, 2, 1)
@@ -55,7 +55,7 @@ def test_reaper_requeues_expired_lease_once(ctx):
 def test_reaper_leaves_live_leases_alone(ctx):
     sub_id = submit(ctx)
     assert claim(ctx, sub_id, 1, lease=60)
-    assert reap_once(ctx) == {"requeued": [], "failed": []}
+    assert reap_once(ctx) == {"requeued": [], "failed": [], "training": []}
 
 
 def test_reaper_resends_lost_message_only_when_its_queue_is_empty(ctx):
@@ -79,3 +79,29 @@ def test_reaper_gives_up_after_repeated_worker_loss_without_charging(ctx):
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=sub_id)
         assert sub.status == Status.FAILED and not sub.counts_toward_limit
+
+
+def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
+    sub_id = submit(ctx)
+    assert claim(ctx, sub_id, 1, lease=60)
+    with ctx.sessions() as session:  # graded; its training message never reached the broker
+        run = crud.record_run(session, submission=crud.get_submission(session, submission_id=sub_id),
+                              attempt=1, owner="dead", report={"score": 95.0, "max_score": 95.0},
+                              error="", started_at=utcnow(), next_status=Status.GRADED,
+                              training="pending")
+        session.commit()
+        run_id = run.id
+    assert reap_once(ctx)["training"] == []  # not yet overdue
+    later = utcnow() + timedelta(seconds=ctx.settings.requeue_after + 1)
+    ctx.dispatcher.send_golden(999999, "verify")  # some other job waits on the bulk queue
+    assert reap_once(ctx, now=later)["training"] == []
+    ctx.dispatcher.app.control.purge()
+    assert reap_once(ctx, now=later)["training"] == [run_id]
+    assert ctx.dispatcher.queue_size("bulk") == 1
+    with ctx.sessions() as session:  # recorded once: a second result is refused
+        assert crud.record_training(session, run_id=run_id, report={}, artifacts={},
+                                    status="done")
+        assert not crud.record_training(session, run_id=run_id, report={}, artifacts={},
+                                        status="done")
+        session.commit()
+    assert reap_once(ctx, now=later)["training"] == []

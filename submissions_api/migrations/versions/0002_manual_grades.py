@@ -1,4 +1,4 @@
-"""manual grades and run artifacts
+"""manual grades, run artifacts and the deferred training run
 
 Revision ID: 0002
 Revises: 0001
@@ -36,10 +36,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('manual_score', sa.Float(), nullable=True))
     with op.batch_alter_table('grading_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('artifacts', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('training', sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('grading_runs', schema=None) as batch_op:
+        batch_op.drop_column('training')
         batch_op.drop_column('artifacts')
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.drop_column('manual_score')

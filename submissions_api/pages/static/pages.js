@@ -26,8 +26,12 @@ function poll(el) {
         ? `Position ${data.queue_position} in the queue` + (data.wait_seconds ? `, about ${data.wait_seconds} s to wait.` : ".")
         : "Being graded now…";
     }
-    if (data.status === "queued" || data.status === "running") return setTimeout(tick, 1000);
-    if (el.dataset.reload) return window.location.reload();
+    const grading = data.status === "queued" || data.status === "running";
+    const state = `${data.status}/${data.training ?? "None"}`;
+    // a page that reloads does so once what it shows has changed (graded, training done)
+    if (!grading && el.dataset.reload && state !== el.dataset.state) return window.location.reload();
+    if (grading) return setTimeout(tick, 1000);
+    if (data.training === "pending") return setTimeout(tick, 2000);
     const score = el.querySelector(".js-score");
     if (score && data.final_score !== null) score.textContent = `${data.final_score}/${data.max_score}`;
   };
