@@ -7,8 +7,9 @@ PostgreSQL + Redis, and `--clients` (50) async httpx clients hammering one endpo
 
 Endpoints: upload (students, each their own), result (a student's own submission), stats and
 the staff's submission list (the TA dashboard's calls), gradebook.csv. No worker runs, so
-uploads stay queued. The whole-class reads (stats, gradebook) get a tenth of the requests. `alone` is one
-client's five sequential calls first; errors are non-2xx answers, timeouts (60 s) and drops. Prints p50/p95/p99/max per endpoint and writes them to docs/benchmarks.md.
+uploads stay queued. The whole-class reads (stats, gradebook) get a tenth of the requests.
+`alone` is one client's five sequential calls first; errors are non-2xx answers, timeouts (60 s)
+and drops. Prints p50/p95/p99/max per endpoint and writes them to docs/benchmarks.md.
 PostgreSQL and Redis: MLPGRADE_TEST_POSTGRES_URL and MLPGRADE_TEST_REDIS_URL, as the tests.
 """
 
@@ -90,7 +91,8 @@ def seed(db: str, students: int, per_student: int, report: dict, tar: bytes) -> 
     return {"tokens": tokens, "own": own}
 
 
-async def hammer(base: str, clients: int, requests: int, call) -> tuple[list[float], int]:  # noqa: ANN001
+async def hammer(base: str, clients: int, requests: int,
+                 call) -> tuple[list[float], int]:  # noqa: ANN001
     """`clients` concurrent clients, each making `requests` calls; latencies and non-2xx."""
     latencies: list[float] = []
     errors = 0

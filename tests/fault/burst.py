@@ -3,12 +3,9 @@ each accepted submission graded, exactly one graded run, the score the bug catal
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -42,16 +39,6 @@ class Handin:
 def handins(n: int) -> list[Handin]:
     tars = {bug: make_handin_tar(bugs=(bug,) if bug else ()) for bug in set(MIX)}
     return [Handin(MIX[i % len(MIX)], tars[MIX[i % len(MIX)]]) for i in range(n)]
-
-
-def sandbox_readable_home(service_home: Path) -> Path:
-    """A data folder holding the session's golden set, outside pytest's 0700 temporary tree:
-    the sandbox's unprivileged uid must traverse MLPGRADE_HOME/data (the training run's MNIST).
-    The caller removes it (shutil.rmtree)."""
-    root = Path(tempfile.mkdtemp(prefix="mlpgrade-fault-"))
-    root.chmod(0o711)
-    shutil.copytree(service_home / "golden", root / "golden")
-    return root
 
 
 def add_students(stack: Stack, count: int) -> list[str]:

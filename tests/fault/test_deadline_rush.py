@@ -9,15 +9,16 @@ from __future__ import annotations
 import pytest
 
 from tests.api.services import REDIS_URL, check_redis, service_env, wait_for
-from tests.e2e.stack import start_stack
+from tests.e2e.stack import copy_home, start_stack
 from tests.fault.burst import add_students, check_graded_once, graded_count, handins, upload_all
 
 
 @pytest.mark.timeout(300)
-def test_fault_deadline_rush_all_accepted_graded_once_exact_scores(tmp_path, fault_home,
+def test_fault_deadline_rush_all_accepted_graded_once_exact_scores(tmp_path, service_home,
                                                                    postgres_databases):
     check_redis()
-    env = service_env(fault_home, postgres_databases.fresh(), REDIS_URL)
+    env = service_env(copy_home(service_home, tmp_path / "home"), postgres_databases.fresh(),
+                      REDIS_URL)
     stack = start_stack("rush", env, tmp_path)
     try:
         stack.worker()

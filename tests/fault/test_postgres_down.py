@@ -11,7 +11,7 @@ import pytest
 from submissions_api.main import DATABASE_DOWN
 from submissions_api.migrate import upgrade
 from tests.api.services import REDIS_URL, check_redis, service_env, wait_for
-from tests.e2e.stack import start_stack
+from tests.e2e.stack import copy_home, start_stack
 from tests.fault.burst import check_graded_once, graded_count, handins, upload
 from tests.fault.private import PrivatePostgres
 
@@ -29,9 +29,11 @@ def private_postgres(tmp_path):
 
 
 @pytest.mark.timeout(240)
-def test_fault_postgres_down_answers_503_and_loses_nothing(tmp_path, fault_home, private_postgres):
+def test_fault_postgres_down_answers_503_and_loses_nothing(tmp_path, service_home,
+                                                           private_postgres):
     check_redis()
-    env = service_env(fault_home, private_postgres.url("mlpgrade"), REDIS_URL)
+    env = service_env(copy_home(service_home, tmp_path / "home"),
+                      private_postgres.url("mlpgrade"), REDIS_URL)
     stack = start_stack("postgres-down", env, tmp_path)
     try:
         stack.worker()

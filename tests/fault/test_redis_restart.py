@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.api.services import service_env, wait_for
-from tests.e2e.stack import start_stack
+from tests.e2e.stack import copy_home, start_stack
 from tests.fault.burst import add_students, check_graded_once, graded_count, handins, upload_all
 from tests.fault.private import PrivateRedis
 
@@ -26,9 +26,10 @@ def redis_server(tmp_path):
 
 
 @pytest.mark.timeout(300)
-def test_fault_redis_restart_mid_burst_grades_each_once(tmp_path, fault_home,
+def test_fault_redis_restart_mid_burst_grades_each_once(tmp_path, service_home,
                                                         postgres_databases, redis_server):
-    env = service_env(fault_home, postgres_databases.fresh(), redis_server.url)
+    env = service_env(copy_home(service_home, tmp_path / "home"), postgres_databases.fresh(),
+                      redis_server.url)
     stack = start_stack("redis-restart", env, tmp_path)
     try:
         stack.worker()
