@@ -38,6 +38,7 @@ from submissions_api.migrate import upgrade  # noqa: E402
 from submissions_api.models import GradingRun, Submission, User, utcnow  # noqa: E402
 from tests.api.services import (POSTGRES_URL, REDIS_URL, free_port, make_service_home,  # noqa: E402
                                 service_env, start_api, wait_for)
+from submissions_api.views import run_summary  # noqa: E402
 from tests.handins import make_handin_tar  # noqa: E402
 
 
@@ -79,7 +80,8 @@ def seed(db: str, students: int, per_student: int, report: dict, tar: bytes) -> 
         subs = session.execute(text("SELECT id, score FROM submissions")).all()
         session.execute(insert(GradingRun), [
             {"submission_id": sid, "attempt": 1, "outcome": "graded", "score": score,
-             "max_score": 95.0, "report": {**report, "score": score}, "started_at": now,
+             "max_score": 95.0, "report": {**report, "score": score},
+             "summary": run_summary(report), "started_at": now,
              "finished_at": now, "worker": "bench"} for sid, score in subs])
         session.execute(text("UPDATE submissions SET current_run_id = r.id FROM grading_runs r "
                              "WHERE r.submission_id = submissions.id"))

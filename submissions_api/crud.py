@@ -11,12 +11,13 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from submissions_api.views import run_summary
 from submissions_api.models import (ApiToken, Assignment, Blob, Extension, GoldenSet, GradingRun,
                                     ManualGrade, Regrade, RegradeItem, Role, Status, Submission,
                                     User, utcnow)
@@ -273,6 +274,7 @@ def record_run(session: Session, *, submission: Submission, attempt: int, owner:
                      golden_version=(report or {}).get("golden_version", ""),
                      grader_version=(report or {}).get("grader_version", ""),
                      report=report, error=error, worker=owner, started_at=started_at,
+                     summary=run_summary(report) if graded else None,
                      training=training if graded else None)
     session.add(run)
     session.flush()
@@ -440,6 +442,17 @@ def manual_grades(session: Session, *, submission_ids: Sequence[int]
     return grades
 
 
+def manual_items_graded(session: Session, *, assignment: Assignment) -> dict[int, set[str]]:
+    """For each submission of the assignment with manual grades, the items graded."""
+    out: dict[int, set[str]] = {}
+    for sub_id, item in session.execute(
+            select(ManualGrade.submission_id, ManualGrade.item_id)
+            .join(Submission, Submission.id == ManualGrade.submission_id)
+            .where(Submission.assignment_id == assignment.id)):
+        out.setdefault(sub_id, set()).add(item)
+    return out
+
+
 def set_manual_grade(session: Session, *, submission: Submission, item_id: str, points: float,
                      comment: str, grader: User) -> ManualGrade:
     """Record (or replace) a TA's points for one manual item; the submission's manual_score is
@@ -470,23 +483,51 @@ def recent_grading_seconds(session: Session, *, last: int = 20) -> float | None:
 
 # -- gradebook and statistics -------------------------------------------------------------------
 
-def gradebook_rows(session: Session, *, assignment: Assignment) -> Sequence[tuple[User, Submission]]:
-    """Every student with each of their submissions (outer join: students without any too)."""
-    return session.execute(
-        select(User, Submission)
+class StudentRow(NamedTuple):
+    login: str
+    name: str
+
+
+class SubmissionRow(NamedTuple):
+    id: int
+    received_at: datetime
+    status: str
+    score: float | None
+    late_penalty: float
+    late: bool
+    manual_score: float | None
+
+
+def gradebook_rows(session: Session, *, assignment: Assignment
+                   ) -> list[tuple[StudentRow, SubmissionRow | None]]:
+    """Every student with each of their submissions (outer join: students without any too), as
+    plain rows: the class-wide views read thousands, which ORM objects made slow."""
+    rows = session.execute(
+        select(User.login, User.name, Submission.id, Submission.received_at, Submission.status,
+               Submission.score, Submission.late_penalty, Submission.late,
+               Submission.manual_score)
         .outerjoin(Submission, and_(Submission.user_id == User.id,
                                     Submission.assignment_id == assignment.id))
         .where(or_(User.role == Role.STUDENT, Submission.id.is_not(None)))
-        .order_by(User.login, Submission.id)).tuples().all()
+        .order_by(User.login, Submission.id)).all()
+    return [(StudentRow(r[0], r[1]), SubmissionRow(*r[2:]) if r[2] is not None else None)
+            for r in rows]
 
 
-def current_reports(session: Session, *, submission_ids: Sequence[int]) -> list[dict[str, Any]]:
+def current_summaries(session: Session, *, submission_ids: Sequence[int]
+                      ) -> list[dict[str, Any]]:
+    """The run summaries (views.run_summary) of these submissions' current runs."""
     if not submission_ids:
         return []
-    rows = session.scalars(select(GradingRun.report).join(
+    rows = session.execute(select(GradingRun.id, GradingRun.summary).join(
         Submission, Submission.current_run_id == GradingRun.id)
         .where(Submission.id.in_(submission_ids))).all()
-    return [r for r in rows if r]
+    summaries = [summary for _, summary in rows if summary]
+    missing = [run_id for run_id, summary in rows if not summary]  # runs older than the column
+    if missing:
+        summaries += [run_summary(r) for r in session.scalars(
+            select(GradingRun.report).where(GradingRun.id.in_(missing))) if r]
+    return summaries
 
 
 def status_counts(session: Session, *, assignment: Assignment) -> dict[str, int]:

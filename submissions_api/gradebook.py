@@ -80,9 +80,10 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def stats(rows: list[dict[str, Any]], reports: list[dict[str, Any]],
+def stats(rows: list[dict[str, Any]], summaries: list[dict[str, Any]],
           status_counts: dict[str, int]) -> dict[str, Any]:
-    """Score distribution of the gradebook rows and per-test pass rates of the given reports."""
+    """Score distribution of the gradebook rows and per-test pass rates of the given run
+    summaries (views.run_summary)."""
     scores = [r["score"] for r in rows if r["score"] != ""]
     summary: dict[str, Any] = {"students": len(rows), "graded_students": len(scores),
                                "submissions": status_counts}
@@ -93,8 +94,8 @@ def stats(rows: list[dict[str, Any]], reports: list[dict[str, Any]],
                        full_marks=sum(1 for r in rows if r["score"] != "" and
                                       r["score"] >= r["max_score"]))
     tests: dict[str, dict[str, Any]] = {}
-    for report in reports:
-        for t in report.get("tests", []):
+    for run in summaries:
+        for t in run.get("tests", []):
             entry = tests.setdefault(t["id"], {"id": t["id"], "name": t["name"], "passed": 0,
                                                "graded": 0})
             entry["graded"] += 1

@@ -30,6 +30,24 @@ def student_report(report: dict[str, Any]) -> dict[str, Any]:
             "artifacts": list(report.get("artifacts", []))}
 
 
+def run_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """What class-wide views need of a report, kept small beside it (a report is ~20 KB of JSON;
+    reading 1,000 of them made the TA dashboard take seconds): per test its id, name, whether it
+    passed and, when it failed, the messages saying why."""
+    tests = []
+    for t in report.get("tests", []):
+        entry = {"id": t["id"], "name": t["name"], "passed": bool(t.get("passed"))}
+        if not entry["passed"]:
+            messages = [c["message"] for c in t.get("checks", [])
+                        if not c.get("passed") and c.get("message")]
+            if not messages:  # the code did not run: the feedback's first line says why
+                first = (t.get("feedback") or t.get("status") or "failed").splitlines()
+                messages = [first[0] if first else "failed"]
+            entry["messages"] = messages
+        tests.append(entry)
+    return {"tests": tests}
+
+
 def manual_view(items: list[dict[str, Any]], grades: list[Any]) -> list[dict[str, Any]]:
     """The manual rubric items with the points and comment a TA recorded (None: not yet)."""
     by_id = {g.item_id: g for g in grades}

@@ -5,15 +5,16 @@ from __future__ import annotations
 from fastapi import Form, Request
 from fastapi.responses import Response
 
-from submissions_api import crud
+from submissions_api import crud, gradebook
 from submissions_api.db import SessionDep
 from submissions_api.models import Role
-from submissions_api.pages import summaries, svg
+from submissions_api.pages import summaries as summaries_of
+from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.pages.sources import handin_sources
 from submissions_api.routes import assignments as assignments_api
 from submissions_api.routes import regrades as regrades_api
-from submissions_api.routes.common import assignment_or_404, submission_out
+from submissions_api.routes.common import assignment_or_404, submission_out, total_max_score
 from submissions_api.routes import submissions as submissions_api
 from submissions_api.schemas import ManualGradeIn, RegradeIn
 from submissions_api.security import PageUser, has_role, not_found, require_role
@@ -26,11 +27,12 @@ router = page_router()
 def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
     assignment = assignment_or_404(session, slug)
     require_role(user, Role.TA)
-    stats = assignments_api.assignment_stats(slug, user, session, policy="best")
     rows = assignments_api.gradebook_table(session, assignment, "best")
     scores = [r["score"] for r in rows if r["score"] != ""]
     ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
-    reports = crud.current_reports(session, submission_ids=ids)
+    summaries = crud.current_summaries(session, submission_ids=ids)
+    stats = {"max_score": total_max_score(assignment),
+             **gradebook.stats(rows, summaries, crud.status_counts(session, assignment=assignment))}
     tests = stats["tests"]
     recent = crud.list_submissions(session, assignment_id=assignment.id, limit=25)
     return render(
@@ -38,8 +40,8 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         assignment=assignment, stats=stats, scores=scores,
         histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
         rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
-        tests=tests, failures=summaries.common_failures(reports),
-        students=summaries.student_rows(crud.gradebook_rows(session, assignment=assignment)),
+        tests=tests, failures=summaries_of.common_failures(summaries),
+        students=summaries_of.student_rows(crud.gradebook_rows(session, assignment=assignment)),
         recent=[submission_out(session, s, staff=True) for s in recent],
         instructor=has_role(user, Role.INSTRUCTOR))
 

@@ -38,22 +38,18 @@ def _final(sub: Any) -> float | None:
     return final_score(sub.score, sub.late_penalty, getattr(sub, "manual_score", None))
 
 
-def common_failures(reports: Sequence[dict[str, Any]], limit: int = 20) -> list[dict[str, Any]]:
-    """The failing check messages most students share, numbers blanked so that the same mistake
-    with different values groups together."""
+def common_failures(summaries: Sequence[dict[str, Any]], limit: int = 20) -> list[dict[str, Any]]:
+    """The failing check messages most students share (from run summaries, views.run_summary),
+    numbers blanked so that the same mistake with different values groups together."""
     counts: Counter[tuple[str, str]] = Counter()
     example: dict[tuple[str, str], str] = {}
     names: dict[str, str] = {}
-    for report in reports:
-        for test in report.get("tests", []):
+    for summary in summaries:
+        for test in summary.get("tests", []):
             if test.get("passed"):
                 continue
             names[test["id"]] = test["name"]
-            messages = [c["message"] for c in test.get("checks", [])
-                        if not c.get("passed") and c.get("message")]
-            if not messages:  # the code did not run: the feedback's first line says why
-                messages = [(test.get("feedback") or test.get("status", "")).splitlines()[0]
-                            if (test.get("feedback") or test.get("status")) else "failed"]
+            messages = test.get("messages") or ["failed"]
             for message in dict.fromkeys(NUMBER.sub("#", m) for m in messages):
                 key = (test["id"], message)
                 counts[key] += 1

@@ -82,7 +82,7 @@ def gradebook_table(session, assignment, policy: str) -> list[dict]:  # noqa: AN
     """The gradebook's rows (one per student; best or latest), as the CSV and the pages show."""
     items = {i["id"] for i in manual_items(assignment.slug)}
     rows = crud.gradebook_rows(session, assignment=assignment)
-    grades = crud.manual_grades(session, submission_ids=[s.id for _, s in rows if s is not None])
+    graded_items = crud.manual_items_graded(session, assignment=assignment)
     students: dict[str, list[gradebook.Entry]] = {}
     for user, sub in rows:
         entries = students.setdefault(user.login, [])
@@ -90,7 +90,7 @@ def gradebook_table(session, assignment, policy: str) -> list[dict]:  # noqa: AN
             entries.append(gradebook.Entry(user.login, user.name, None, None, None, None, 0.0,
                                            False))
         else:
-            pending = bool(items - {g.item_id for g in grades[sub.id]})
+            pending = bool(items - graded_items.get(sub.id, set()))
             entries.append(gradebook.Entry(user.login, user.name, sub.id, sub.received_at,
                                            sub.status, sub.score, sub.late_penalty, sub.late,
                                            sub.manual_score, pending))
@@ -115,7 +115,8 @@ def assignment_stats(slug: str, user: CurrentUser, session: SessionDep,
     require_role(user, Role.TA)
     rows = gradebook_table(session, assignment, policy)
     ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
-    reports = crud.current_reports(session, submission_ids=ids)
+    summaries = crud.current_summaries(session, submission_ids=ids)
     return {"assignment": slug, "policy": policy,
             "max_score": total_max_score(assignment),
-            **gradebook.stats(rows, reports, crud.status_counts(session, assignment=assignment))}
+            **gradebook.stats(rows, summaries,
+                              crud.status_counts(session, assignment=assignment))}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from submissions_api.gradebook import Entry, gradebook, stats
+from submissions_api.views import run_summary
 from submissions_api.policy import classify, final_score, limit_refusal, window_for
 
 T0 = datetime(2020, 2, 1, tzinfo=UTC)
@@ -25,8 +26,15 @@ def test_gradebook_best_applies_penalty_before_choosing():
     latest = {r["login"]: r for r in gradebook(students, policy="latest", max_score=95)}
     assert latest["alice"]["submission_id"] == 3 and latest["alice"]["score"] == 10.0
     assert best["bob"]["status"] == "no submission" and best["bob"]["score"] == ""
-    summary = stats(list(best.values()), [], {"graded": 3})
+    report = {"tests": [{"id": "lin", "name": "Linear", "passed": False, "feedback": "",
+                         "checks": [{"name": "dW", "passed": False, "message": "dW shape"}]},
+                        {"id": "mcq", "name": "MCQ", "passed": True, "checks": []}]}
+    summary = stats(list(best.values()), [run_summary(report), run_summary(report)],
+                    {"graded": 3})
     assert summary["graded_students"] == 1 and summary["mean"] == 80.0
+    assert summary["submissions"] == {"graded": 3}
+    assert [(t["id"], t["pass_rate"]) for t in summary["tests"]] == [("lin", 0.0), ("mcq", 1.0)]
+    assert run_summary(report)["tests"][0]["messages"] == ["dW shape"]
 
 
 def test_policy_windows_and_extensions():

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from submissions_api.pages.sources import handin_sources
 from submissions_api.pages.summaries import common_failures, student_rows
 from submissions_api.pages.svg import bins, histogram, rate_bars
+from submissions_api.views import run_summary
 
 
 def test_bins_round_edges_and_full_marks_in_last_bin():
@@ -28,6 +29,7 @@ def test_histogram_counts_every_value_and_escapes_labels():
 
 
 def test_common_failures_group_messages_that_differ_only_in_numbers():
+    """From the small summaries stored with each run (messages of failed tests only)."""
     def report(n):
         return {"tests": [{"id": "lin", "name": "Linear", "passed": False, "feedback": "",
                            "checks": [{"name": "dW", "passed": False,
@@ -35,7 +37,7 @@ def test_common_failures_group_messages_that_differ_only_in_numbers():
                           {"id": "mc", "name": "MCQ", "passed": False, "status": "error",
                            "feedback": "Your code raised ZeroDivisionError\nTraceback", "checks": []},
                           {"id": "ok", "name": "Fine", "passed": True, "checks": []}]}
-    groups = common_failures([report(10), report(64), report(32)])
+    groups = common_failures([run_summary(report(n)) for n in (10, 64, 32)])
     assert [(g["test"], g["count"]) for g in groups] == [("Linear", 3), ("MCQ", 3)]
     assert groups[0]["example"] == "`dW` has shape (10, 784), expected (784, 10)"
     assert groups[1]["example"] == "Your code raised ZeroDivisionError"

@@ -36,12 +36,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('manual_score', sa.Float(), nullable=True))
     with op.batch_alter_table('grading_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('artifacts', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('summary', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('training', sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('grading_runs', schema=None) as batch_op:
         batch_op.drop_column('training')
+        batch_op.drop_column('summary')
         batch_op.drop_column('artifacts')
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.drop_column('manual_score')
