@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from submissions_api.views import run_summary
 from submissions_api.models import (ApiToken, Assignment, Blob, Extension, GoldenSet, GradingRun,
@@ -194,7 +194,8 @@ def get_submission(session: Session, *, submission_id: int) -> Submission | None
 def list_submissions(session: Session, *, assignment_id: int | None = None,
                      user_id: int | None = None, status: str | None = None,
                      limit: int = 100, offset: int = 0) -> Sequence[Submission]:
-    query = select(Submission).order_by(Submission.id.desc()).limit(limit).offset(offset)
+    query = (select(Submission).options(selectinload(Submission.user))  # one query, not one a row
+             .order_by(Submission.id.desc()).limit(limit).offset(offset))
     if assignment_id is not None:
         query = query.where(Submission.assignment_id == assignment_id)
     if user_id is not None:

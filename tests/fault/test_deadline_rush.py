@@ -1,10 +1,14 @@
-"""A deadline rush on PostgreSQL + Redis with two workers: 24 uploads (the reference and known
-mistakes, identical bytes among them) from 12 concurrent clients are all accepted, all graded
+"""A deadline rush on PostgreSQL + Redis with two workers: 500 uploads (the reference and known
+mistakes, identical bytes among them) from 50 concurrent clients are all accepted, all graded
 once, each with the score grading it alone gives (bugs.toml, which the canary checks).
-24, not 40, keeps it near a minute and a half on two busy cores;
-the 500-upload version is bench/burst.py."""
+
+The workers take the live queue only: the deferred training runs (bulk queue) are not what a
+rush waits for. MLPGRADE_TEST_RUSH sets another count (e.g. 24 for a quick local run); about
+3 minutes on two cores at 500. bench/burst.py measures the same with a hostile mix."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -13,7 +17,10 @@ from tests.e2e.stack import copy_home, start_stack
 from tests.fault.burst import add_students, check_graded_once, graded_count, handins, upload_all
 
 
-@pytest.mark.timeout(300)
+RUSH = int(os.environ.get("MLPGRADE_TEST_RUSH", "500"))
+
+
+@pytest.mark.timeout(1200)
 def test_fault_deadline_rush_all_accepted_graded_once_exact_scores(tmp_path, service_home,
                                                                    postgres_databases):
     check_redis()
@@ -21,18 +28,19 @@ def test_fault_deadline_rush_all_accepted_graded_once_exact_scores(tmp_path, ser
                       REDIS_URL)
     stack = start_stack("rush", env, tmp_path)
     try:
-        stack.worker()
-        stack.worker()
-        logins = add_students(stack, 12)
-        items = handins(24)
-        accepted = upload_all(stack, logins, items, clients=12)
-        assert len(accepted) == 24
-        wait_for(lambda: graded_count(stack, accepted) == 24, 240, "24 submissions graded", 0.5,
-                 tuple(stack.procs))
+        stack.worker("live")
+        stack.worker("live")
+        students = min(RUSH, 100)
+        logins = add_students(stack, students)
+        items = handins(RUSH)
+        accepted = upload_all(stack, logins, items, clients=min(RUSH, 50))
+        assert len(accepted) == RUSH
+        wait_for(lambda: graded_count(stack, accepted) == RUSH, 1000,
+                 f"{RUSH} submissions graded", 1.0, tuple(stack.procs))
         outcomes = check_graded_once(stack, accepted)
-        assert outcomes == {"graded": 24}  # no retries either: nothing went wrong
+        assert outcomes == {"graded": RUSH}  # no retries either: nothing went wrong
         with stack.api("ta1") as ta:
             stats = ta.get("/assignments/hw1p1-s20/stats").json()
-        assert stats["graded_students"] == 12
+        assert stats["graded_students"] == students
     finally:
         stack.stop()
