@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Form, Request
 from fastapi.responses import Response
 
-from submissions_api import crud, gradebook
+from submissions_api import crud
 from submissions_api.db import SessionDep
 from submissions_api.models import Role
 from submissions_api.pages import summaries as summaries_of
@@ -14,7 +14,7 @@ from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.pages.sources import handin_sources
 from submissions_api.routes import assignments as assignments_api
 from submissions_api.routes import regrades as regrades_api
-from submissions_api.routes.common import assignment_or_404, submission_out, total_max_score
+from submissions_api.routes.common import assignment_or_404, submission_out
 from submissions_api.routes import submissions as submissions_api
 from submissions_api.schemas import ManualGradeIn, RegradeIn
 from submissions_api.security import PageUser, has_role, not_found, require_role
@@ -29,10 +29,7 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
     require_role(user, Role.TA)
     rows = assignments_api.gradebook_table(session, assignment, "best")
     scores = [r["score"] for r in rows if r["score"] != ""]
-    ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
-    summaries = crud.current_summaries(session, submission_ids=ids)
-    stats = {"max_score": total_max_score(assignment),
-             **gradebook.stats(rows, summaries, crud.status_counts(session, assignment=assignment))}
+    stats, summaries = assignments_api.class_stats(session, assignment, rows)
     tests = stats["tests"]
     recent = crud.list_submissions(session, assignment_id=assignment.id, limit=25)
     return render(

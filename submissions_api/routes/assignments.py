@@ -113,10 +113,16 @@ def assignment_stats(slug: str, user: CurrentUser, session: SessionDep,
                      policy: str = Query("best", pattern="^(best|latest)$")) -> dict:
     assignment = assignment_or_404(session, slug)
     require_role(user, Role.TA)
-    rows = gradebook_table(session, assignment, policy)
+    summary, _ = class_stats(session, assignment, gradebook_table(session, assignment, policy))
+    return {"assignment": slug, "policy": policy, **summary}
+
+
+def class_stats(session, assignment, rows: list[dict]  # noqa: ANN001
+                ) -> tuple[dict, list[dict]]:
+    """Statistics of gradebook rows (scores, per-test pass rates of the counted runs), with the
+    run summaries they were computed from (the dashboard groups their failures)."""
     ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
     summaries = crud.current_summaries(session, submission_ids=ids)
-    return {"assignment": slug, "policy": policy,
-            "max_score": total_max_score(assignment),
+    return {"max_score": total_max_score(assignment),
             **gradebook.stats(rows, summaries,
-                              crud.status_counts(session, assignment=assignment))}
+                              crud.status_counts(session, assignment=assignment))}, summaries
