@@ -1,0 +1,125 @@
+"""The house rules that a reader cannot see from one file: no import cycle between our modules,
+no module over 400 lines or function over 60, no import failure turned into a missing feature,
+and no link to a document outside the repository. (The import directions between packages are
+import-linter contracts in pyproject.toml, run by .ci/run.)"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import grimp
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("reference", "grader", "worker", "submissions_api")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+# Student code: the starter we hand out and hand-ins the tests grade are not ours to shape.
+NOT_OURS = ("starter", "handins_data")
+
+
+def our_files(*roots: str) -> list[Path]:
+    files = []
+    for root in roots:
+        for path in sorted((REPO / root).rglob("*.py")):
+            if not any(part in NOT_OURS for part in path.relative_to(REPO).parts):
+                files.append(path)
+    return files
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iteratively: the groups of modules that import each other."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        groups.append(sorted(group))
+            elif child not in index:
+                index[child] = low[child] = len(index)
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(graph[child]))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return groups
+
+
+def test_layout_has_no_import_cycle():
+    graph = grimp.build_graph(*PACKAGES)
+    edges = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+    assert strongly_connected(edges) == []
+
+
+def test_strongly_connected_finds_a_cycle():
+    # The check above can fail: a three-module loop is found, a chain is not.
+    assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
+        ["a", "b", "c"]]
+    assert strongly_connected({"a": {"b"}, "b": set()}) == []
+
+
+@pytest.mark.parametrize("root", [*PACKAGES, "tests", "bench"])
+def test_layout_modules_and_functions_are_small(root):
+    too_long = []
+    for path in our_files(root):
+        source = path.read_text()
+        name = path.relative_to(REPO)
+        if source.count("\n") > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {source.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                lines = node.end_lineno - first + 1
+                if lines > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}:{node.lineno} {node.name}: {lines} lines")
+    assert too_long == []
+
+
+def test_layout_no_import_error_is_swallowed():
+    swallowed = []
+    for path in our_files(*PACKAGES, "tests", "bench"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ExceptHandler) and node.type is not None:
+                names = {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)}
+                if names & {"ImportError", "ModuleNotFoundError"}:
+                    swallowed.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert swallowed == []
+
+
+def test_layout_links_stay_inside_the_repository():
+    outside = re.compile(r"\.\./shared|DEVELOPERS\.md")
+    found = []
+    for path in [*our_files(*PACKAGES, "tests", "bench", "scripts"), *REPO.glob("*.md"),
+                 *(REPO / "docs").rglob("*.md"), *(REPO / "grader").rglob("*.toml"),
+                 *(REPO / ".ci").glob("*"), *(REPO / "scripts").glob("*.sh")]:
+        if path.resolve() == Path(__file__).resolve():
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if outside.search(line):
+                found.append(f"{path.relative_to(REPO)}:{number}")
+    assert found == []
