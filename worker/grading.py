@@ -23,9 +23,8 @@ log = logging.getLogger(__name__)
 
 def has_training(assignment: str) -> bool:
     from grader.rubric import load_assignment
-    from grader.training import TrainingConfig
 
-    return TrainingConfig.of(load_assignment(assignment)) is not None
+    return load_assignment(assignment).has_training
 
 
 @dataclass(frozen=True)

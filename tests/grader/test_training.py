@@ -11,7 +11,7 @@ import pytest
 from grader.rubric import load_assignment
 from grader.golden.canary import generate_golden
 from grader.grade import grade_handin
-from grader.training import TrainingConfig, prepare_data
+from grader.training.config import TrainingConfig, prepare_data
 from tests.handins import make_handin_tar
 
 S20 = load_assignment("hw1p1-s20")
