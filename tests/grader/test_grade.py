@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from grader.rubric import load_assignment
-from grader.golden.canary import verify_golden
-from grader.formats import autolab_line, gradescope_results, render_table
-from grader.grade import grade_handin
 from grader.fixtures import make_tar, reference_files, starter_files
+from grader.formats import autolab_line, gradescope_results, render_table
+from grader.golden.canary import verify_golden
+from grader.grade import grade_handin
+from grader.rubric import load_assignment
 from tests.handins import make_handin_tar
 
 S20 = load_assignment("hw1p1-s20")
@@ -35,7 +35,7 @@ def test_grade_reference_scores_full_marks(golden_s20, sandbox):
 def test_grade_is_deterministic(golden_s20, sandbox):
     data = make_handin_tar(bugs=("bn_unbiased_variance",))
     first, second = (grade(data, golden_s20, sandbox) for _ in range(2))
-    strip = lambda r: [(t.id, t.points, t.feedback) for t in r.tests]  # noqa: E731
+    strip = lambda r: [(t.id, t.points, t.feedback) for t in r.tests]  # noqa: E731 - a one-line projection, read where it is used
     assert strip(first) == strip(second)
 
 

@@ -8,9 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from grader.rubric import load_assignment
 from grader.golden.canary import generate_golden
 from grader.grade import grade_handin
+from grader.rubric import load_assignment
 from grader.training.config import TrainingConfig, prepare_data
 from tests.handins import make_handin_tar
 
@@ -42,7 +42,7 @@ def failed(ev) -> dict[str, str]:
 def test_training_data_is_split_standardised_and_one_hot():
     cfg = TrainingConfig.of(S20)
     folder = prepare_data(cfg)
-    for part, n in zip(("train", "val", "test"), cfg.split):
+    for part, n in zip(("train", "val", "test"), cfg.split, strict=True):
         x, y = np.load(folder / f"{part}_data.npy"), np.load(folder / f"{part}_labels.npy")
         assert x.shape == (n, 784) and y.shape == (n, 10) and x.dtype == np.float64
         assert abs(x.mean()) < 1e-9 and abs(x.std() - 1) < 1e-9
