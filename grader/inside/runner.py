@@ -28,7 +28,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_PAYLOAD = 32 * 1024 * 1024   # one test's outputs; the parent refuses more
 LOG_BYTES = 64 * 1024            # one test's own prints kept for feedback
-MAX_LOG_BYTES = 64 * 1024 * 1024  # printing more than this fails the test (output limit)
+PRINT_LIMIT = 64 * 1024 * 1024  # printing more than this fails the test (output limit)
 FILE_BYTES = 16 * 1024 * 1024    # largest file the student's code may write
 
 
@@ -132,7 +132,7 @@ def read_child(pid, read_fd, log_fd, timeout):
         if len(payload) > MAX_PAYLOAD + 8 or (need is not None and need > MAX_PAYLOAD + 8):
             ended = "too_big"
             break
-        if log_size > MAX_LOG_BYTES:
+        if log_size > PRINT_LIMIT:
             ended = "output_limit"
             break
         if status is None:
