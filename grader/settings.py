@@ -5,6 +5,7 @@
 | MLPGRADE_HOME       | data folder: runtimes, golden sets, service data    | /var/lib/mlpgrade as root, else ~/.local/share/mlpgrade |
 | MLPGRADE_SANDBOX    | sandbox backend: bwrap, docker or process           | bwrap                        |
 | MLPGRADE_RUNTIME    | student runtime python, overriding the installed one | (the one `runtime install` made) |
+| MLPGRADE_DOCKER_IMAGE | the grading image of the docker backend            | mlpgrade-grading:latest      |
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The one name of the grading image (`mlpgrade runtime image`, the Dockerfile's `grading` stage
+#: and docker-compose.yml all build and use it).
+DEFAULT_DOCKER_IMAGE = "mlpgrade-grading:latest"
+
 
 @dataclass(frozen=True)
 class GraderSettings:
     home: Path
     sandbox: str
     runtime_python: Path | None
+    docker_image: str = DEFAULT_DOCKER_IMAGE
 
     @property
     def golden_root(self) -> Path:
@@ -40,4 +46,5 @@ def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:
         home=home.expanduser().resolve(),
         sandbox=env.get("MLPGRADE_SANDBOX", "bwrap"),
         runtime_python=Path(runtime) if runtime else None,
+        docker_image=env.get("MLPGRADE_DOCKER_IMAGE") or DEFAULT_DOCKER_IMAGE,
     )
