@@ -310,6 +310,24 @@ def precompile(root):
     importlib.machinery.SourceFileLoader.get_code = get_code
 
 
+def writable_font_cache():
+    """A writable copy of the runtime's prebuilt matplotlib font cache (sys.prefix/mplconfig).
+
+    matplotlib ignores a config folder it cannot write and rebuilds the cache in a temporary
+    one (about a second for each hand-in that imports it), and the runtime is read-only in the
+    sandbox: so the cache is copied to a fresh folder under /tmp, removed when the runner ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    target = tempfile.mkdtemp(prefix="mplconfig-")
+    atexit.register(shutil.rmtree, target, True)
+    prebuilt = os.path.join(sys.prefix, "mplconfig")
+    if os.path.isdir(prebuilt):
+        shutil.copytree(prebuilt, target, dirs_exist_ok=True)
+    return target
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -320,9 +338,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     plan = json.loads(args.plan)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    # The runtime carries a prebuilt font cache; an empty config dir would rebuild it each run.
-    prebuilt = os.path.join(sys.prefix, "mplconfig")
-    os.environ.setdefault("MPLCONFIGDIR", prebuilt if os.path.isdir(prebuilt) else "/tmp")
+    os.environ.setdefault("MPLCONFIGDIR", writable_font_cache())
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     sys.path.insert(0, HERE)
