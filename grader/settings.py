@@ -6,6 +6,7 @@
 | MLPGRADE_SANDBOX    | sandbox backend: bwrap, docker or process           | bwrap                        |
 | MLPGRADE_RUNTIME    | student runtime python, overriding the installed one | (the one `runtime install` made) |
 | MLPGRADE_DOCKER_IMAGE | the grading image of the docker backend            | mlpgrade-grading:latest      |
+| MLPGRADE_ASSIGNMENTS | more folders of assignment folders (os.pathsep-separated) | (none: grader/assignments only) |
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ DEFAULT_DOCKER_IMAGE = "mlpgrade-grading:latest"
 
 @dataclass(frozen=True)
 class GraderSettings:
+    """What the grader reads from the environment (the table above)."""
+
     home: Path
     sandbox: str
     runtime_python: Path | None
     docker_image: str = DEFAULT_DOCKER_IMAGE
+    assignments: tuple[Path, ...] = ()
+    """Folders holding assignment folders, besides grader/assignments."""
 
     @property
     def golden_root(self) -> Path:
@@ -47,4 +52,6 @@ def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:
         sandbox=env.get("MLPGRADE_SANDBOX", "bwrap"),
         runtime_python=Path(runtime) if runtime else None,
         docker_image=env.get("MLPGRADE_DOCKER_IMAGE") or DEFAULT_DOCKER_IMAGE,
+        assignments=tuple(Path(p).expanduser().resolve()
+                          for p in env.get("MLPGRADE_ASSIGNMENTS", "").split(os.pathsep) if p),
     )

@@ -73,7 +73,7 @@ def user_for_token(session: Session, *, token: str) -> User | None:
 def sync_assignments(session: Session) -> list[Assignment]:
     """Create or refresh a row for every assignment the grader knows (rubric as data)."""
     from grader import __version__
-    from grader.assignment import list_assignments, load_assignment
+    from grader.rubric import list_assignments, load_assignment
 
     rows = []
     for slug in list_assignments():

@@ -1,8 +1,8 @@
 """The one small interface every sandbox backend implements.
 
-A backend runs the in-sandbox runner (`grader/sandboxed/runner.py`) under the student runtime with
+A backend runs the in-sandbox runner (`grader/inside/runner.py`) under the student runtime with
 the hand-in as working directory, and reports how the run ended. It never looks at what the runner
-wrote: reading the outputs, as untrusted data, is `grader.execute`'s job.
+wrote: reading the outputs, as untrusted data, is `grader.outputs`'s job.
 
 Inside every backend the runner is started as
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 #: Where the runner's code lives on the host; every backend mounts this folder read-only.
-CODE_DIR = Path(__file__).resolve().parent.parent / "sandboxed"
+CODE_DIR = Path(__file__).resolve().parent.parent / "inside"
 
 
 class Verdict(enum.StrEnum):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
+from grader.golden.archive import GoldenArchiveError, inspect_golden
 
 from submissions_api import crud
 from submissions_api.db import SessionDep
-from submissions_api.goldens import GoldenArchiveError, inspect_golden
 from submissions_api.models import GoldenSet, Role
 from submissions_api.schemas import GoldenSetOut
 from submissions_api.security import CurrentUser, not_found, require_role

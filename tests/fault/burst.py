@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from grader.assignment import load_assignment
-from grader.handins import load_bugs
+from grader.rubric import load_assignment
+from grader.fixtures import load_bugs
 from submissions_api import crud
 from submissions_api.models import GradingRun
 from tests.e2e.stack import Stack

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from grader.assignment import load_assignment
 from grader.grade import grade_handin
+from grader.rubric import load_assignment
 from grader.sandbox import get_sandbox
 from grader.sandbox.image import USER_UID as DOCKER_UID
 from grader.sandbox.linux.procs import processes_of
