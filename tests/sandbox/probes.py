@@ -7,7 +7,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from grader.assignment import load_assignment
+from grader.rubric import load_assignment
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox, get_sandbox
 from grader.sandbox.base import Limits, SandboxJob, SandboxResult

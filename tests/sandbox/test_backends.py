@@ -4,6 +4,7 @@ docker with MLPGRADE_TEST_DOCKER=1)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import signal
@@ -11,6 +12,8 @@ import time
 
 import pytest
 
+from grader.rubric import load_assignment
+from grader.run import Plan, PlannedTest
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Limits, Verdict
 from tests.sandbox.probes import BACKENDS, make_backend, probe, probe_job, run_probe
 
@@ -105,10 +108,11 @@ def test_backend_runner_finds_the_prebuilt_font_cache(backend, tmp_path):
     code.mkdir()
     for script in CODE_DIR.glob("*.py"):
         shutil.copyfile(script, code / script.name)
-    plan = {"module": "fontprobe", "tests": [{"id": "font_cache", "timeout": 60}]}
+    plan = Plan(module="fontprobe", layout=load_assignment().handin,
+                tests=(PlannedTest(id="font_cache", scenario="font_cache", timeout=60),))
     job = probe_job(tmp_path, "", files={"fontprobe.py": FONT_PROBE},
-                    args=("--plan", json.dumps(plan)))
-    job = type(job)(**{**job.__dict__, "entry": "runner.py"})
+                    args=("--plan", plan.to_json()))
+    job = dataclasses.replace(job, entry="runner.py")
     result = run_probe(backend, job)
     assert result.verdict == Verdict.COMPLETED, result
     header = json.loads((tmp_path / "out" / "font_cache.json").read_text())
