@@ -1,20 +1,10 @@
 # Images of the grading service.
-#   docker build -t mlpgrade-service .                    # API, workers, migrations (default)
-#   docker build --target grading -t mlpgrade-grading .   # what the docker sandbox runs student code in
+#   docker build -t mlpgrade-service .                           # API, workers, migrations (default)
+#   docker build --target grading -t mlpgrade-grading:latest .   # what the docker sandbox runs jobs in
 # docker-compose.yml builds both.
 
-# -- the student runtime: only what the course's students had (NumPy 1.x, matplotlib) -----------
-# The docker backend (grader/sandbox/docker.py) runs /runtime/bin/python as uid 10001.
-FROM python:3.11-slim-bookworm AS grading
-RUN python -m venv /runtime \
-    && /runtime/bin/pip install --no-cache-dir numpy==1.23.5 matplotlib==3.8.4 \
-    && MPLCONFIGDIR=/runtime/mpl /runtime/bin/python -c "import matplotlib.pyplot" \
-    && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin student
-USER 10001:10001
-WORKDIR /handin
-
-# -- the service: API, workers and migrations ------------------------------------------------------
-FROM python:3.11-slim-bookworm AS service
+# -- the service's files and the student runtime, as root ------------------------------------------
+FROM python:3.11-slim-bookworm AS install
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MLPGRADE_HOME=/var/lib/mlpgrade
 RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap procps \
     && rm -rf /var/lib/apt/lists/* \
@@ -28,6 +18,17 @@ COPY submissions_api ./submissions_api
 RUN pip install --no-cache-dir . \
     && mlpgrade runtime install \
     && chown -R mlpgrade:mlpgrade /var/lib/mlpgrade
+
+# -- the grading image: the root filesystem grader/sandbox/image.py writes, and nothing else -------
+# (the same one `mlpgrade runtime image` docker-imports where no `docker build` is at hand)
+FROM install AS grading-rootfs
+RUN mlpgrade runtime image --rootfs /rootfs.tar && mkdir /rootfs && tar -xf /rootfs.tar -C /rootfs
+
+FROM scratch AS grading
+COPY --from=grading-rootfs /rootfs/ /
+
+# -- the service: API, workers and migrations ------------------------------------------------------
+FROM install AS service
 USER mlpgrade
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health').status != 200)"

@@ -178,7 +178,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = rt.add_parser("install", parents=[assignment], help="create the student runtime venv")
     p.set_defaults(func=cmd_runtime)
     p = rt.add_parser("image", parents=[assignment], help="build the docker grading image")
-    p.add_argument("--tag", default="mlpgrade-runtime:hw1p1")
+    p.add_argument("--tag", help="image name (default: MLPGRADE_DOCKER_IMAGE)")
     p.add_argument("--rootfs",
                    help="only write the root filesystem tarball here (for docker build)")
     p.set_defaults(func=cmd_image)

@@ -18,15 +18,11 @@ from typing import Any
 
 from grader.outputs import TestRun, read_json, read_test
 from grader.rubric import Assignment, HandinLayout
-from grader.sandbox.base import CODE_DIR, Sandbox, SandboxJob, SandboxResult
+from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult
 from grader.training.config import TrainingConfig, prepare_data
 
 RUNNER = "runner.py"
 
-#: The environment of the hand-in's code: a headless matplotlib and one BLAS thread per process
-#: (a sandboxed run gets one CPU's worth of time; more threads only contend for it).
-CHILD_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-             "MKL_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@
 - MLPGRADE_RUNTIME: the student runtime's python, overriding the one `runtime install` made.
 - MLPGRADE_ASSIGNMENTS: more folders of assignment folders (os.pathsep-separated), besides
   grader/assignments; default none.
+- MLPGRADE_DOCKER_IMAGE: the grading image the docker backend runs jobs in (and
+  `runtime image` builds); default mlpgrade-grading:latest.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+#: The one name of the grading image (`mlpgrade runtime image`, the Dockerfile's `grading` stage
+#: and docker-compose.yml all build and use it).
+DEFAULT_DOCKER_IMAGE = "mlpgrade-grading:latest"
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,7 @@ class GraderSettings:
     home: Path
     sandbox: str
     runtime_python: Path | None
+    docker_image: str = DEFAULT_DOCKER_IMAGE
     assignments: tuple[Path, ...] = ()
     """Folders holding assignment folders, besides grader/assignments."""
 
@@ -45,6 +52,7 @@ def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:
         home=home.expanduser().resolve(),
         sandbox=env.get("MLPGRADE_SANDBOX", "bwrap"),
         runtime_python=Path(runtime) if runtime else None,
+        docker_image=env.get("MLPGRADE_DOCKER_IMAGE") or DEFAULT_DOCKER_IMAGE,
         assignments=tuple(Path(p).expanduser().resolve()
                           for p in env.get("MLPGRADE_ASSIGNMENTS", "").split(os.pathsep) if p),
     )

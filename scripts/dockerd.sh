@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start a Docker engine for the docker sandbox backend on a machine that runs none (as the
-# sandbox notes measured: Debian's docker.io, data in a temp folder, no bridge, no iptables),
-# then build the grading image. Prints the DOCKER_HOST to export. Idempotent.
+# Start a Docker engine for the docker sandbox backend on a machine that runs none (Debian's
+# docker.io, data in a temp folder, no bridge, no iptables: see docs/sandbox.md), then build the
+# grading image (`mlpgrade runtime image`, named MLPGRADE_DOCKER_IMAGE, default
+# mlpgrade-grading:latest). Prints the DOCKER_HOST to export. Idempotent.
 set -euo pipefail
 root=${MLPGRADE_DOCKER_ROOT:-/tmp/mlpgrade-docker}
 sock="$root/docker.sock"

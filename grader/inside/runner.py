@@ -338,6 +338,24 @@ def precompile(root, folders):
     importlib.machinery.SourceFileLoader.get_code = get_code
 
 
+def writable_font_cache():
+    """A writable copy of the runtime's prebuilt matplotlib font cache (sys.prefix/mplconfig).
+
+    matplotlib ignores a config folder it cannot write and rebuilds the cache in a temporary
+    one (about a second for each hand-in that imports it), and the runtime is read-only in the
+    sandbox: so the cache is copied to a fresh folder under /tmp, removed when the runner ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    target = tempfile.mkdtemp(prefix="mplconfig-")
+    atexit.register(shutil.rmtree, target, True)
+    prebuilt = os.path.join(sys.prefix, "mplconfig")
+    if os.path.isdir(prebuilt):
+        shutil.copytree(prebuilt, target, dirs_exist_ok=True)
+    return target
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -350,10 +368,7 @@ def main(argv=None):
     layout = plan["handin"]
     for var, value in plan["env"].items():
         os.environ.setdefault(var, value)
-    # The runtime carries a prebuilt font cache (only here is its prefix known); an empty config
-    # dir would rebuild it each run.
-    prebuilt = os.path.join(sys.prefix, "mplconfig")
-    os.environ.setdefault("MPLCONFIGDIR", prebuilt if os.path.isdir(prebuilt) else "/tmp")
+    os.environ.setdefault("MPLCONFIGDIR", writable_font_cache())
     sys.path.insert(0, HERE)
     module = importlib.import_module(plan["module"])
     for test in plan["tests"]:  # ours, imported before the hand-in's folders join sys.path

@@ -1,8 +1,8 @@
 """The one small interface every sandbox backend implements.
 
-A backend runs the in-sandbox runner (`grader/sandboxed/runner.py`) under the student runtime with
+A backend runs the in-sandbox runner (`grader/inside/runner.py`) under the student runtime with
 the hand-in as working directory, and reports how the run ended. It never looks at what the runner
-wrote: reading the outputs, as untrusted data, is `grader.execute`'s job.
+wrote: reading the outputs, as untrusted data, is `grader.outputs`'s job.
 
 Inside every backend the runner is started as
 
@@ -17,10 +17,11 @@ with the working directory at the hand-in root. The paths are wherever the backe
 from __future__ import annotations
 
 import enum
+import resource
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-
 
 #: Where the runner's code lives on the host; every backend mounts this folder read-only.
 CODE_DIR = Path(__file__).resolve().parent.parent / "inside"
@@ -42,14 +43,15 @@ class Verdict(enum.StrEnum):
 #: What a student reads when a whole run ended by a verdict other than COMPLETED.
 VERDICT_MESSAGES: dict[Verdict, str] = {
     Verdict.COMPLETED: "Your code ran to the end.",
-    Verdict.WALL_TIMEOUT: "Your code ran longer than the time limit and was stopped (an endless loop, "
-    "or waiting on something that never comes?).",
+    Verdict.WALL_TIMEOUT: "Your code ran longer than the time limit and was stopped (an endless "
+    "loop, or waiting on something that never comes?).",
     Verdict.CPU_LIMIT: "Your code used more CPU time than allowed and was stopped.",
     Verdict.OUT_OF_MEMORY: "Your code used more memory than allowed and was stopped.",
     Verdict.PROCESS_LIMIT: "Your code started more processes or threads than allowed.",
     Verdict.OUTPUT_LIMIT: "Your code printed more output than allowed; the rest was cut.",
     Verdict.DISK_LIMIT: "Your code wrote more to disk than allowed.",
-    Verdict.KILLED: "Your code was killed by a signal (a crash in native code, or it killed itself).",
+    Verdict.KILLED: "Your code was killed by a signal (a crash in native code, or it killed "
+    "itself).",
 }
 
 
@@ -70,7 +72,8 @@ class SandboxJob:
     """One run of the runner on one hand-in."""
 
     handin_dir: Path
-    """The unpacked hand-in root (holds `hw1/` and `mytorch/`); read-only inside, the working dir."""
+    """The unpacked hand-in root (holds `hw1/` and `mytorch/`); read-only inside, the working
+    dir."""
     output_dir: Path
     """Empty folder the runner writes its results into; the only writable place besides /tmp."""
     runtime_python: Path
@@ -107,3 +110,119 @@ class Sandbox(Protocol):
 
     def run(self, job: SandboxJob) -> SandboxResult: ...
 
+
+
+# ---------------------------------------------------------------- shared by every backend
+
+#: The environment every backend starts the runner with, and nothing of the host's: one thread
+#: per numerical library (a job has one core), matplotlib without a display. `child_env` adds
+#: HOME, which depends on where the backend gives the job a writable place.
+CHILD_ENV: dict[str, str] = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "MPLBACKEND": "Agg",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+#: matplotlib's prebuilt font cache: this folder of the student runtime, `sys.prefix/mplconfig`
+#: as the runner sees it (the runner points MPLCONFIGDIR there when it exists). `grader.runtime`
+#: builds it; bwrap binds the runtime at its own path and the grading image carries it at
+#: /runtime/mplconfig, so it is found in every backend. Without it each run rebuilds the cache.
+FONT_CACHE = "mplconfig"
+
+
+def child_env(*, home: str) -> dict[str, str]:
+    """`CHILD_ENV` with HOME, the runner's environment in every backend."""
+    return {**CHILD_ENV, "HOME": home}
+
+
+#: Open files a job may hold: plenty for the runner's pipes and a hand-in's files.
+OPEN_FILES = 256
+
+
+def rlimits(limits: Limits, *, memory_capped: bool, processes: int | None = None
+            ) -> dict[str, tuple[int, int]]:
+    """The rlimits of a run, name -> (soft, hard), named as `resource.RLIMIT_<NAME>` and as
+    docker's `--ulimit` take them.
+
+    CPU: SIGXCPU at the budget, SIGKILL a second later. FSIZE caps one file (a total disk cap
+    needs a size-limited tmpfs). Address space only when nothing caps the job's memory as a
+    whole (`memory_capped`: a cgroup), because it is per process and a student can catch the
+    MemoryError. NPROC counts per real uid, so it is only given where the uid is the job's own."""
+    disk = limits.disk_mb * 1024 * 1024
+    result = {"cpu": (limits.cpu_seconds, limits.cpu_seconds + 1), "fsize": (disk, disk),
+              "core": (0, 0), "nofile": (OPEN_FILES, OPEN_FILES)}
+    if not memory_capped:
+        memory = limits.memory_mb * 1024 * 1024
+        result["as"] = (memory, memory)
+    if processes is not None:
+        result["nproc"] = (processes, processes)
+    return result
+
+
+def apply_rlimits(limits: dict[str, tuple[int, int]]) -> None:
+    """Set `rlimits(...)` on this process (in a child between fork and exec)."""
+    for name, (soft, hard) in limits.items():
+        resource.setrlimit(getattr(resource, f"RLIMIT_{name.upper()}"), (soft, hard))
+
+
+def signal_of(exit_code: int | None) -> int | None:
+    """The signal that ended the runner, from an exit status: negative from `subprocess` (the
+    process backend), 128 + N from bwrap and docker's init, which report their command's death
+    by signal N that way (the runner itself only ever exits 0 or 1)."""
+    if exit_code is None:
+        return None
+    if exit_code < 0:
+        return -exit_code
+    if 128 < exit_code <= 128 + 64:
+        return exit_code - 128
+    return None
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What a backend observed about how a run ended; `classify` turns it into the verdict."""
+
+    signal: int | None = None
+    """The signal that ended the runner (`signal_of` its exit status)."""
+    cpu_seconds: float = 0.0
+    output_exceeded: bool = False
+    """More than `limits.output_bytes` came out on stdout and stderr together."""
+    cpu_exceeded: bool = False
+    """The parent saw the CPU budget spent (a cgroup's counter) and stopped the run."""
+    timed_out: bool = False
+    out_of_memory: bool = False
+    """The job's memory limit killed a process (cgroup `oom_kill`, docker's `OOMKilled`)."""
+    process_limit: bool = False
+    """The job's process limit refused a fork (cgroup `pids.events`)."""
+    disk_full: bool = False
+    """The job's output area is full."""
+
+
+def classify(ending: Ending, limits: Limits) -> Verdict:
+    """The verdict of a run, the same rules for every backend: what the parent enforced first
+    (output, CPU, wall clock), then the job's own limits, then the signal, if any."""
+    sig = ending.signal
+    if ending.output_exceeded:
+        return Verdict.OUTPUT_LIMIT
+    if ending.cpu_exceeded:
+        return Verdict.CPU_LIMIT
+    if ending.timed_out:
+        return Verdict.WALL_TIMEOUT
+    if ending.out_of_memory:
+        return Verdict.OUT_OF_MEMORY
+    if ending.process_limit:
+        return Verdict.PROCESS_LIMIT
+    if ending.disk_full:
+        return Verdict.DISK_LIMIT
+    # RLIMIT_CPU sends SIGXCPU at the budget and SIGKILL when the hard limit follows.
+    spent = ending.cpu_seconds >= limits.cpu_seconds
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and spent):
+        return Verdict.CPU_LIMIT
+    if sig == signal.SIGXFSZ:
+        return Verdict.DISK_LIMIT
+    if sig is not None:
+        return Verdict.KILLED
+    return Verdict.COMPLETED

@@ -1,4 +1,4 @@
-"""The `bwrap` backend: bubblewrap around the runner, as ../shared/sandbox-notes.md measured it.
+"""The `bwrap` backend: bubblewrap around the runner (docs/sandbox.md has the measured facts).
 
 As root: the job runs in its own cgroup (memory = the limit, no swap; pids; one core), as an
 unprivileged per-slot uid, under rlimits, inside bwrap with every namespace unshared (only `lo`),
@@ -12,32 +12,44 @@ the job is killed and reaped, and the slot is left with no process.
 
 from __future__ import annotations
 
-import logging
+import json
 import os
-import resource
 import shutil
-import signal
 import subprocess
-import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from grader.errors import InfrastructureError
-from grader.sandbox import isolation
-from grader.sandbox.base import SandboxJob, SandboxResult, Verdict
-
-log = logging.getLogger(__name__)
+from grader.sandbox.base import (
+    Ending,
+    Limits,
+    SandboxJob,
+    SandboxResult,
+    Verdict,
+    apply_rlimits,
+    child_env,
+    classify,
+    rlimits,
+    signal_of,
+)
+from grader.sandbox.linux.cgroup import JobCgroup, cgroups_usable
+from grader.sandbox.linux.procs import become_subreaper, kill_pids, reap_children
+from grader.sandbox.linux.seccomp import seccomp_filter_file
+from grader.sandbox.linux.slots import Slot, acquire_slot, kill_uid
+from grader.sandbox.mounts import RUNTIME, runtime_mounts, runtime_python_inside
+from grader.sandbox.output import OutputArea
+from grader.sandbox.staging import stage_code, stage_data
+from grader.sandbox.watch import Watch
 
 BWRAP = "/usr/bin/bwrap"
 INSIDE_CODE, INSIDE_HANDIN, INSIDE_OUT, INSIDE_DATA = "/grader", "/handin", "/out", "/data"
 
 
-def bwrap_available() -> bool:
-    return Path(BWRAP).exists() or shutil.which("bwrap") is not None
-
-
 class BwrapSandbox:
+    """Runs each job in a fresh bubblewrap box (see the module docstring)."""
+
     name = "bwrap"
 
     def __init__(self) -> None:
@@ -45,94 +57,78 @@ class BwrapSandbox:
         if not self.bwrap:
             raise InfrastructureError("bubblewrap is not installed (apt-get install -y bubblewrap)")
         self.root = os.geteuid() == 0
-        self.cgroups = isolation.cgroups_usable()
+        self.cgroups = cgroups_usable()
         if self.root:
-            isolation.become_subreaper()
+            become_subreaper()
 
     def run(self, job: SandboxJob) -> SandboxResult:
-        slot = isolation.acquire_slot() if self.root else None
+        slot = acquire_slot() if self.root else None
         try:
             return self._run(job, slot)
         finally:
             if slot is not None:
                 slot.release()
 
-    # ------------------------------------------------------------------ one run
-
-    def _run(self, job: SandboxJob, slot: isolation.Slot | None) -> SandboxResult:
+    def _run(self, job: SandboxJob, slot: Slot | None) -> SandboxResult:
         limits = job.limits
-        uid = slot.uid if slot else os.getuid()
-        cgroup = isolation.JobCgroup(limits.memory_mb, limits.processes) if self.cgroups else None
-        out_mount = _OutputArea(job.output_dir, limits.disk_mb, uid, self.root)
-        seccomp_fd = isolation.seccomp_filter_file()
-        info_r, info_w = os.pipe()
-        code = isolation.stage_code(job.code_dir)
-        data = isolation.stage_data(job.data_dir) if job.data_dir is not None else None
-        try:
-            argv = self._argv(job, code, out_mount.path, seccomp_fd, info_w, data)
-            preexec = _Preexec(limits, uid if self.root else None, cgroup)
+        with ExitStack() as cleanup:  # undone in reverse: the cgroup goes last
+            cgroup = None
+            if self.cgroups:
+                cgroup = JobCgroup(limits.memory_mb, limits.processes)
+                cleanup.callback(cgroup.remove)
+                cleanup.callback(cgroup.kill_all)
+            area = OutputArea(job.output_dir, limits.disk_mb, slot.uid if slot else os.getuid(),
+                              self.root)
+            cleanup.callback(area.cleanup)
+            code = stage_code(job.code_dir)
+            cleanup.callback(shutil.rmtree, code, ignore_errors=True)
+            data = stage_data(job.data_dir) if job.data_dir is not None else None
+            if data is not None:
+                cleanup.callback(shutil.rmtree, data, ignore_errors=True)
+            seccomp_fd = seccomp_filter_file()
+            cleanup.callback(os.close, seccomp_fd)
+            info_r, info_w = os.pipe()
+            cleanup.callback(os.close, info_r)
+            argv = self._argv(job, code, area.path, seccomp_fd, info_w, data)
+            child = _ChildPid(info_r)
             start = time.monotonic()
-            try:
-                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, pass_fds=(seccomp_fd, info_w),
-                                        preexec_fn=preexec, env={"PATH": "/usr/bin:/bin"})
-            except OSError as exc:
-                raise InfrastructureError(f"cannot start bubblewrap: {exc}") from exc
-            os.close(info_w)
-            info_w = -1
-            watch = _Watch(proc, info_r, limits, cgroup, start)
+            proc = self._start(argv, (seccomp_fd, info_w),
+                               _Preexec(limits, slot.uid if slot else None, cgroup))
+            watch = Watch(proc, limits, start, kill=lambda: kill_pids([child.pid, proc.pid]),
+                          cpu_meter=cgroup.cpu_seconds if cgroup is not None else None)
             watch.wait()
             wall = time.monotonic() - start
-            if slot is not None:
-                isolation.kill_uid(slot.uid)
-            if cgroup is not None:
-                cgroup.kill_all()
-            isolation.reap_children()
-            cpu = cgroup.cpu_seconds() if cgroup else watch.rusage_cpu
-            verdict = self._verdict(watch, cgroup, out_mount, cpu)
+            _end_job(slot, cgroup)
+            cpu = cgroup.cpu_seconds() if cgroup is not None else watch.rusage_cpu
+            sig = signal_of(proc.returncode)
+            verdict = classify(Ending(
+                signal=sig, cpu_seconds=cpu, output_exceeded=watch.output.exceeded,
+                cpu_exceeded=watch.cpu_exceeded, timed_out=watch.timed_out,
+                out_of_memory=cgroup is not None and cgroup.oom_killed(),
+                process_limit=cgroup is not None and cgroup.pids_hit_max(),
+                disk_full=area.full()), limits)
+            stderr = watch.output.bytes_of("stderr")
             if verdict == Verdict.COMPLETED and proc.returncode not in (0, None) and \
-                    b"bwrap:" in watch.stderr[:2000]:
+                    b"bwrap:" in stderr[:2000]:
                 raise InfrastructureError("bubblewrap failed: "
-                                          + watch.stderr[:2000].decode("utf-8", "replace"))
-            out_mount.collect()
-            sig = _signal_of(proc.returncode)
+                                          + stderr[:2000].decode("utf-8", "replace"))
+            area.collect()
             return SandboxResult(verdict=verdict, exit_code=None if sig else proc.returncode,
-                                 signal=sig,
-                                 stdout=watch.stdout, stderr=watch.stderr, wall_seconds=wall,
-                                 cpu_seconds=cpu, backend=self.name)
-        finally:
-            shutil.rmtree(code, ignore_errors=True)
-            if data is not None:
-                shutil.rmtree(data, ignore_errors=True)
-            for fd in (seccomp_fd, info_r, info_w):
-                if fd >= 0:
-                    os.close(fd)
-            out_mount.cleanup()
-            if cgroup is not None:
-                cgroup.kill_all()
-                cgroup.remove()
+                                 signal=sig, stdout=watch.output.bytes_of("stdout"),
+                                 stderr=stderr, wall_seconds=wall, cpu_seconds=cpu,
+                                 backend=self.name)
 
-    def _verdict(self, watch, cgroup, out_mount, cpu: float) -> Verdict:
-        if watch.output_exceeded:
-            return Verdict.OUTPUT_LIMIT
-        if watch.cpu_exceeded:
-            return Verdict.CPU_LIMIT
-        if watch.timed_out:
-            return Verdict.WALL_TIMEOUT
-        if cgroup is not None and cgroup.oom_killed():
-            return Verdict.OUT_OF_MEMORY
-        if cgroup is not None and cgroup.pids_hit_max():
-            return Verdict.PROCESS_LIMIT
-        if out_mount.full():
-            return Verdict.DISK_LIMIT
-        sig = _signal_of(watch.proc.returncode)
-        if sig == signal.SIGXCPU:
-            return Verdict.CPU_LIMIT
-        if sig == signal.SIGXFSZ:
-            return Verdict.DISK_LIMIT
-        if sig is not None:
-            return Verdict.KILLED
-        return Verdict.COMPLETED
+    def _start(self, argv: list[str], fds: tuple[int, int], preexec: _Preexec
+               ) -> subprocess.Popen:
+        """Start bwrap; the info fd's write end (the second of `fds`) is closed here after."""
+        try:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, pass_fds=fds, preexec_fn=preexec,
+                                    env={"PATH": "/usr/bin:/bin"})
+        except OSError as exc:
+            raise InfrastructureError(f"cannot start bubblewrap: {exc}") from exc
+        finally:
+            os.close(fds[1])
 
     def _argv(self, job: SandboxJob, code: Path, out_path: Path, seccomp_fd: int, info_fd: int,
               staged_data: Path | None = None) -> list[str]:
@@ -142,179 +138,69 @@ class BwrapSandbox:
                 "--cap-drop", "ALL", "--info-fd", str(info_fd), "--seccomp", str(seccomp_fd),
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", str(limits.disk_mb * 1024 * 1024), "--tmpfs", "/tmp"]
-        for _kind, source, dest in isolation.runtime_mounts(str(job.runtime_python)):
+        argv += ["--ro-bind", str(job.runtime_python.parent.parent), RUNTIME]
+        for _kind, source, dest in runtime_mounts(str(job.runtime_python)):
             argv += ["--ro-bind", source, dest]
         argv += ["--ro-bind", str(code), INSIDE_CODE,
                  "--ro-bind", str(job.handin_dir), INSIDE_HANDIN,
                  "--bind", str(out_path), INSIDE_OUT]
         if job.data_dir is not None:
             argv += ["--ro-bind", str(staged_data or job.data_dir), INSIDE_DATA]
-        argv += ["--remount-ro", "/", "--chdir", INSIDE_HANDIN,
-                 "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-                 "--setenv", "LANG", "C.UTF-8", "--setenv", "MPLBACKEND", "Agg",
-                 "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
-                 str(job.runtime_python), "-I", "-B", f"{INSIDE_CODE}/{job.entry}",
-                 "--out", INSIDE_OUT, "--isolated"]
+        argv += ["--remount-ro", "/", "--chdir", INSIDE_HANDIN]
+        for name, value in child_env(home="/tmp").items():
+            argv += ["--setenv", name, value]
+        argv += [runtime_python_inside(job.runtime_python), "-I", "-B",
+                 f"{INSIDE_CODE}/{job.entry}", "--out", INSIDE_OUT, "--isolated"]
         if job.data_dir is not None:
             argv += ["--data", INSIDE_DATA]
         return argv + list(job.args)
 
 
-def _signal_of(code: int | None) -> int | None:
-    """The signal that ended the runner. bwrap reports its command's death by signal N as exit
-    status 128 + N (the runner itself only ever exits 0 or 1)."""
-    if code is None:
-        return None
-    if code < 0:
-        return -code
-    if 128 < code <= 128 + 64:
-        return code - 128
-    return None
+def _end_job(slot: Slot | None, cgroup: JobCgroup | None) -> None:
+    """Leave nothing of the job running: its uid's processes, its cgroup's, then reap."""
+    if slot is not None:
+        kill_uid(slot.uid)
+    if cgroup is not None:
+        cgroup.kill_all()
+    reap_children()
 
 
 class _Preexec:
     """Runs in the forked child before exec: cgroup, rlimits, then drop to the slot's uid."""
 
-    def __init__(self, limits, uid: int | None, cgroup) -> None:
-        self.limits, self.uid, self.cgroup = limits, uid, cgroup
+    def __init__(self, limits: Limits, uid: int | None, cgroup: JobCgroup | None) -> None:
+        self.uid, self.cgroup = uid, cgroup
+        # With a cgroup, pids.max is the limit (its hits are counted for the verdict); the
+        # per-uid rlimit stays a looser backstop. Without a slot uid, NPROC would count the
+        # worker's own processes: not set.
+        nproc = None if uid is None else limits.processes * (2 if cgroup is not None else 1)
+        self.rlimits = rlimits(limits, memory_capped=cgroup is not None, processes=nproc)
 
     def __call__(self) -> None:
         if self.cgroup is not None:
             self.cgroup.attach_self()
-        lim = self.limits
-        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 1))
-        disk = lim.disk_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-        if self.cgroup is None:  # no cgroup: per-process caps are all there is
-            mem = lim.memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        apply_rlimits(self.rlimits)
         if self.uid is not None:
-            # With a cgroup, pids.max is the limit (its hits are counted for the verdict); the
-            # per-uid rlimit stays a looser backstop.
-            nproc = lim.processes * (2 if self.cgroup is not None else 1)
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
             os.setgroups([])
             os.setresgid(self.uid, self.uid, self.uid)
             os.setresuid(self.uid, self.uid, self.uid)
 
 
-class _Watch:
-    """Drains stdout/stderr under a cap and enforces the wall clock and the CPU budget."""
+class _ChildPid:
+    """The pid of the sandbox's first process, which bwrap writes to `--info-fd` as JSON (it
+    must be killed itself: bwrap can return before its pid namespace is torn down)."""
 
-    def __init__(self, proc, info_fd: int, limits, cgroup, start: float) -> None:
-        self.proc, self.info_fd, self.limits, self.cgroup = proc, info_fd, limits, cgroup
-        self.start = start
-        self.stdout = self.stderr = b""
-        self.output_exceeded = self.timed_out = self.cpu_exceeded = False
-        self.rusage_cpu = 0.0
-        self._total = 0
-        self._lock = threading.Lock()
-        self.child_pid: int | None = None
+    def __init__(self, info_fd: int) -> None:
+        self.info_fd = info_fd
+        self.pid: int | None = None
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def _drain(self, stream, which: str) -> None:
-        chunks = []
-        while True:
-            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
-            if not chunk:
-                break
-            with self._lock:
-                room = self.limits.output_bytes - self._total
-                if room > 0:
-                    chunks.append(chunk[:room])
-                self._total += len(chunk)
-                if self._total > self.limits.output_bytes:
-                    self.output_exceeded = True
-        setattr(self, which, b"".join(chunks))
-
-    def _read_child_pid(self) -> None:
-        import json
-
+    def _read(self) -> None:
         data = b""
-        while True:
-            chunk = os.read(self.info_fd, 4096)
-            if not chunk:
-                break
+        while chunk := os.read(self.info_fd, 4096):
             data += chunk
             try:
-                self.child_pid = int(json.loads(data)["child-pid"])
+                self.pid = int(json.loads(data)["child-pid"])
                 return
             except (ValueError, KeyError):
                 continue
-
-    def kill(self) -> None:
-        for pid in (self.child_pid, self.proc.pid):
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-
-    def wait(self) -> None:
-        threads = [threading.Thread(target=self._drain, args=(self.proc.stdout, "stdout")),
-                   threading.Thread(target=self._drain, args=(self.proc.stderr, "stderr")),
-                   threading.Thread(target=self._read_child_pid, daemon=True)]
-        for t in threads:
-            t.start()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        while self.proc.poll() is None:
-            elapsed = time.monotonic() - self.start
-            if elapsed > self.limits.wall_seconds:
-                self.timed_out = True
-            elif self.cgroup is not None and self.cgroup.cpu_seconds() > self.limits.cpu_seconds:
-                self.cpu_exceeded = True
-            elif self.output_exceeded:
-                pass
-            else:
-                time.sleep(0.01)
-                continue
-            self.kill()
-            break
-        self.proc.wait()
-        for t in threads[:2]:
-            t.join(timeout=5)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        self.rusage_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-class _OutputArea:
-    """Where the runner writes. As root: a tmpfs of `disk_mb` per job, so the disk a job can fill
-    is truly capped; its regular files are copied into the job's output folder afterwards."""
-
-    def __init__(self, output_dir: Path, disk_mb: int, uid: int, root: bool) -> None:
-        self.output_dir, self.disk_mb, self.mounted = output_dir, disk_mb, False
-        if not root:
-            self.path = output_dir
-            return
-        self.path = Path(tempfile.mkdtemp(prefix="mlpgrade-area-"))
-        opts = f"size={disk_mb}m,nr_inodes=4096,mode=0700,uid={uid},gid={uid},noexec,nosuid,nodev"
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(self.path)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            os.rmdir(self.path)
-            raise InfrastructureError(f"cannot mount the job's output tmpfs: {result.stderr}")
-        self.mounted = True
-
-    def full(self) -> bool:
-        if not self.mounted:
-            return False
-        st = os.statvfs(self.path)
-        return st.f_bavail * st.f_frsize < 64 * 1024 or st.f_favail == 0
-
-    def collect(self) -> None:
-        """Copy the regular files (no links, no folders) of the area into the output folder."""
-        if not self.mounted:
-            return
-        for entry in os.scandir(self.path):
-            if entry.is_file(follow_symlinks=False):
-                shutil.copyfile(entry.path, self.output_dir / entry.name, follow_symlinks=False)
-
-    def cleanup(self) -> None:
-        if self.mounted:
-            subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
-            self.mounted = False
-            try:
-                os.rmdir(self.path)
-            except OSError:
-                pass

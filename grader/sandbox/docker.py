@@ -4,12 +4,12 @@ The container has no network, a read-only root, a size-limited tmpfs /tmp, memor
 a pids limit, one CPU, rlimits, a non-root user, no capabilities, no-new-privileges and an init.
 The hand-in and the runner code are bound read-only; the runner writes into an output area that
 is a size-limited tmpfs on the host (as the bwrap backend does). Output is streamed and capped
-here, never trusted to Docker's log rotation. The engine is reached through the URL in
-DOCKER_HOST (a socket proxy in production: see docker-compose.yml), never a raw socket mounted
-into anything that handles student data.
+here, never trusted to Docker's log rotation (which silently truncates a flood). The engine is
+reached through the URL in DOCKER_HOST (a socket proxy in production: see docker-compose.yml),
+never a raw socket mounted into anything that handles student data.
 
-The image is built without a registry by `mlpgrade runtime image` (grader/sandbox/image.py):
-a root filesystem of just the student runtime and the libraries it needs, `docker import`ed.
+The image (`GraderSettings.docker_image`, MLPGRADE_DOCKER_IMAGE) is built by
+`grader.sandbox.image`: the student runtime at /runtime and the libraries it needs, nothing else.
 """
 
 from __future__ import annotations
@@ -17,129 +17,109 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
+import docker
+import requests
+from docker.errors import DockerException
+from docker.models.containers import Container
+from docker.types import Ulimit
+
 from grader.errors import InfrastructureError
-from grader.sandbox.base import SandboxJob, SandboxResult, Verdict
-from grader.sandbox.bwrap import _OutputArea
-from grader.sandbox.isolation import stage_code
+from grader.sandbox.base import (
+    Ending,
+    Limits,
+    SandboxJob,
+    SandboxResult,
+    child_env,
+    classify,
+    rlimits,
+    signal_of,
+)
+from grader.sandbox.image import USER_UID
+from grader.sandbox.mounts import runtime_python_inside
+from grader.sandbox.output import CappedOutput, OutputArea, drain_in_threads
+from grader.sandbox.staging import stage_code
 
 log = logging.getLogger(__name__)
 
-IMAGE = os.environ.get("MLPGRADE_DOCKER_IMAGE", "mlpgrade-runtime:hw1p1")
-USER_UID = 10001
 
 
 class DockerSandbox:
+    """Runs each job in a fresh container of `image` (see the module docstring)."""
+
     name = "docker"
 
-    def __init__(self, image: str = IMAGE) -> None:
+    def __init__(self, image: str) -> None:
         try:
-            import docker
-
             self.client = docker.from_env(timeout=30)
             self.client.ping()
             self.client.images.get(image)
-        except Exception as exc:  # the docker SDK raises many kinds: all are ours to fix
+        except (DockerException, requests.RequestException) as exc:
             raise InfrastructureError(f"docker backend unavailable ({image}): {exc}") from exc
         self.image = image
         self.root = os.geteuid() == 0
 
     def run(self, job: SandboxJob) -> SandboxResult:
         limits = job.limits
-        area = _OutputArea(job.output_dir, limits.disk_mb, USER_UID, self.root)
+        area = OutputArea(job.output_dir, limits.disk_mb, USER_UID, self.root)
         code = stage_code(job.code_dir)
         container = None
         try:
             if not self.root:
                 job.output_dir.chmod(0o777)
             container = self._create(job, code, area.path)
-            # Attach before starting: the stream then holds everything, whatever Docker's own
-            # log rotation would keep.
-            stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
-            start = time.monotonic()
-            container.start()
-            stdout, over, timed_out = self._stream(container, stream, limits, start)
-            wall = time.monotonic() - start
-            container.reload()
-            state = container.attrs["State"]
-            verdict = self._verdict(state, over, timed_out, area)
-            area.collect()
-            code_ = state.get("ExitCode")
-            sig = code_ - 128 if isinstance(code_, int) and 128 < code_ <= 192 else None
-            return SandboxResult(verdict=verdict, exit_code=None if sig else code_, signal=sig,
-                                 stdout=stdout, stderr=b"", wall_seconds=wall,
-                                 cpu_seconds=self._cpu(container), backend=self.name)
+            return self._watch(container, limits, area)
         except InfrastructureError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of the engine is ours: retried
             raise InfrastructureError(f"docker run failed: {exc}") from exc
         finally:
             if container is not None:
                 try:
                     container.remove(force=True)
-                except Exception:  # already gone
-                    pass
+                except (DockerException, requests.RequestException):
+                    pass  # already gone
             shutil.rmtree(code, ignore_errors=True)
             area.cleanup()
 
-    def _create(self, job: SandboxJob, code: Path, out: Path):
-        from docker.types import Ulimit
-
+    def _create(self, job: SandboxJob, code: Path, out: Path) -> Container:
         limits = job.limits
         mem = f"{limits.memory_mb}m"
-        argv = ["/runtime/bin/python", "-I", "-B", f"/grader/{job.entry}", "--out", "/out",
-                "--isolated"]
+        argv = [runtime_python_inside(job.runtime_python), "-I", "-B", f"/grader/{job.entry}",
+                "--out", "/out", "--isolated"]
         volumes = {str(job.handin_dir): {"bind": "/handin", "mode": "ro"},
                    str(code): {"bind": "/grader", "mode": "ro"},
                    str(out): {"bind": "/out", "mode": "rw"}}
         if job.data_dir is not None:
             volumes[str(job.data_dir)] = {"bind": "/data", "mode": "ro"}
             argv += ["--data", "/data"]
+        # The container's memory cgroup caps the job as a whole: no address-space rlimit.
+        ulimits = [Ulimit(name=name, soft=soft, hard=hard)
+                   for name, (soft, hard) in rlimits(limits, memory_capped=True).items()]
         return self.client.containers.create(
             self.image, command=argv + list(job.args), working_dir="/handin",
             user=f"{USER_UID}:{USER_UID}", network_mode="none", read_only=True,
             tmpfs={"/tmp": f"size={limits.disk_mb}m,mode=1777"}, mem_limit=mem,
             memswap_limit=mem, pids_limit=limits.processes, nano_cpus=1_000_000_000,
             cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
-            environment={"HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-                         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-            ulimits=[Ulimit(name="cpu", soft=limits.cpu_seconds, hard=limits.cpu_seconds + 1),
-                     Ulimit(name="fsize", soft=limits.disk_mb << 20, hard=limits.disk_mb << 20),
-                     Ulimit(name="core", soft=0, hard=0),
-                     Ulimit(name="nofile", soft=256, hard=256)],
-            volumes=volumes, detach=True)
+            environment=child_env(home="/tmp"), ulimits=ulimits, volumes=volumes, detach=True)
 
-    def _stream(self, container, stream, limits, start: float) -> tuple[bytes, bool, bool]:
-        """Read the container's output (stdout and stderr together) up to the cap, with the wall
-        clock running; kill the container when either is exceeded."""
-        chunks, total, over = [], 0, False
-        done = threading.Event()
-
-        def pump() -> None:
-            nonlocal total, over
-            try:
-                for chunk in stream:
-                    room = limits.output_bytes - total
-                    if room > 0:
-                        chunks.append(chunk[:room])
-                    total += len(chunk)
-                    if total > limits.output_bytes:
-                        over = True
-                        return
-            finally:
-                done.set()
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
+    def _watch(self, container: Container, limits: Limits, area: OutputArea) -> SandboxResult:
+        """Start the container with its output attached, stop it at the wall clock or the
+        output cap, and classify how it ended."""
+        # Attach before starting: the stream then holds everything, whatever Docker's own log
+        # rotation would keep. stdout and stderr come as one stream.
+        stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
+        output = CappedOutput(limits.output_bytes)
+        readers = drain_in_threads({"stdout": stream}, output)
+        start = time.monotonic()
+        container.start()
         timed_out = False
         while True:
             container.reload()
-            if container.status in ("exited", "dead"):
-                break
-            if over:
+            if container.status in ("exited", "dead") or output.exceeded:
                 break
             if time.monotonic() - start > limits.wall_seconds:
                 timed_out = True
@@ -148,29 +128,27 @@ class DockerSandbox:
         if container.status not in ("exited", "dead"):
             try:
                 container.kill()
-            except Exception:
-                pass
+            except (DockerException, requests.RequestException):
+                pass  # it ended meanwhile
         container.wait(timeout=30)
-        done.wait(timeout=5)
-        return b"".join(chunks), over, timed_out
+        wall = time.monotonic() - start
+        for reader in readers:
+            reader.join(timeout=5)
+        container.reload()
+        state = container.attrs["State"]
+        code, cpu = state.get("ExitCode"), self._cpu(container)
+        sig = signal_of(code if isinstance(code, int) else None)
+        verdict = classify(Ending(signal=sig, cpu_seconds=cpu, output_exceeded=output.exceeded,
+                                  timed_out=timed_out, out_of_memory=bool(state.get("OOMKilled")),
+                                  disk_full=area.full()), limits)
+        area.collect()
+        return SandboxResult(verdict=verdict, exit_code=None if sig else code, signal=sig,
+                             stdout=output.bytes_of("stdout"), stderr=b"", wall_seconds=wall,
+                             cpu_seconds=cpu, backend=self.name)
 
-    def _verdict(self, state: dict, over: bool, timed_out: bool, area) -> Verdict:
-        if over:
-            return Verdict.OUTPUT_LIMIT
-        if timed_out:
-            return Verdict.WALL_TIMEOUT
-        if state.get("OOMKilled"):
-            return Verdict.OUT_OF_MEMORY
-        if area.full():
-            return Verdict.DISK_LIMIT
-        code = state.get("ExitCode")
-        if isinstance(code, int) and 128 < code <= 192:
-            return {24: Verdict.CPU_LIMIT, 25: Verdict.DISK_LIMIT}.get(code - 128, Verdict.KILLED)
-        return Verdict.COMPLETED
-
-    def _cpu(self, container) -> float:
+    def _cpu(self, container: Container) -> float:
         try:
             stats = container.stats(stream=False)
             return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
-        except Exception:
+        except (DockerException, requests.RequestException, KeyError, TypeError):
             return 0.0

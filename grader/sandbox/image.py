@@ -1,8 +1,16 @@
-"""Build the docker grading image without a registry: `docker import` of a minimal root filesystem.
+"""The one way to build the docker backend's grading image: a minimal root filesystem.
 
-The root filesystem holds the student runtime at /runtime (the venv), the copies of the base
-standard library and libpython at their original paths, the system libraries `ldd` lists, and
-empty mount points. Nothing else: no shell, no package manager, no service code.
+The root filesystem holds the student runtime (the venv, with its prebuilt matplotlib font cache)
+at /runtime, the copies of the base standard library and libpython at their original paths, the
+system libraries `ldd` lists (`grader.sandbox.mounts`: exactly what bwrap binds), an /etc/passwd
+naming the job's uid, and empty mount points. Nothing else: no shell, no package manager, no
+service code. Two ways to turn it into an image, both from `write_rootfs`:
+
+- `mlpgrade runtime image` (`build_image`): `docker import` of the tarball, no registry needed;
+- the Dockerfile's `grading` stage, for hosts that build with `docker build` (docker-compose):
+  it runs `mlpgrade runtime image --rootfs` and copies the result into an empty image.
+
+Both are tagged `GraderSettings.docker_image` unless told otherwise.
 """
 
 from __future__ import annotations
@@ -12,9 +20,15 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from grader.sandbox.isolation import runtime_mounts
+import docker
 
+from grader.sandbox.mounts import RUNTIME, runtime_mounts
+from grader.settings import load_settings
+
+USER_UID = 10001
+"""The uid jobs run as inside the container (`grader` in the image's /etc/passwd)."""
 MOUNT_POINTS = ("tmp", "out", "handin", "grader", "data", "proc", "dev", "etc")
+PASSWD = f"root:x:0:0::/:/nonexistent\ngrader:x:{USER_UID}:{USER_UID}::/tmp:/nonexistent\n"
 
 
 def _add_dir(tar: tarfile.TarFile, name: str, seen: set[str]) -> None:
@@ -35,26 +49,23 @@ def write_rootfs(runtime_python: Path, target: Path) -> Path:
     with tarfile.open(target, "w") as tar:
         for point in MOUNT_POINTS:
             _add_dir(tar, point, seen)
-        passwd = b"root:x:0:0::/:/nonexistent\ngrader:x:10001:10001::/tmp:/nonexistent\n"
         info = tarfile.TarInfo("etc/passwd")
-        info.size, info.mode = len(passwd), 0o644
-        tar.addfile(info, io.BytesIO(passwd))
-        _add_dir(tar, "runtime", seen)
+        info.size, info.mode = len(PASSWD), 0o644
+        tar.addfile(info, io.BytesIO(PASSWD.encode()))
+        runtime = RUNTIME.strip("/")
+        _add_dir(tar, runtime, seen)
         for path in sorted(venv.iterdir()):
             if path.name != "base":  # the base copies go to their original paths below
-                tar.add(path, arcname=f"runtime/{path.name}")
-        for kind, source, dest in runtime_mounts(str(runtime_python)):
-            if dest.startswith(str(venv)):
-                continue
+                tar.add(path, arcname=f"{runtime}/{path.name}")
+        for _kind, source, dest in runtime_mounts(str(runtime_python)):
             _add_dir(tar, str(Path(dest).parent), seen)
             tar.add(source, arcname=dest.lstrip("/"))
     return target
 
 
-def build_image(runtime_python: Path, tag: str) -> str:
-    """Build and `docker import` the image; returns its id."""
-    import docker
-
+def build_image(runtime_python: Path, tag: str | None = None) -> str:
+    """Build and `docker import` the image (tag: the settings' `docker_image`); returns its id."""
+    tag = tag or load_settings().docker_image
     client = docker.from_env(timeout=300)
     with tempfile.TemporaryDirectory() as tmp:
         rootfs = write_rootfs(runtime_python, Path(tmp) / "rootfs.tar")

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import signal
 import subprocess
 import time
 
 from grader.errors import InfrastructureError
-from grader.sandbox.base import SandboxJob, SandboxResult, Verdict
+from grader.sandbox.base import (
+    Ending,
+    SandboxJob,
+    SandboxResult,
+    apply_rlimits,
+    child_env,
+    classify,
+    rlimits,
+    signal_of,
+)
+from grader.sandbox.watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -36,55 +45,32 @@ class ProcessSandbox:
         if job.data_dir is not None:
             argv += ["--data", str(job.data_dir)]
         argv += list(job.args)
-
-        def preexec() -> None:
-            mem = limits.memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-            disk = limits.disk_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(job.output_dir), "MPLBACKEND": "Agg",
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "LANG": "C.UTF-8"}
+        # Nothing caps the job's memory as a whole: the per-process address space is all there is.
+        limited = rlimits(limits, memory_capped=False)
+        env = child_env(home=str(job.output_dir))
         start = time.monotonic()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             proc = subprocess.Popen(argv, cwd=job.handin_dir, env=env, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    preexec_fn=preexec, start_new_session=True)
+                                    preexec_fn=lambda: apply_rlimits(limited),
+                                    start_new_session=True)
         except OSError as exc:
             raise InfrastructureError(f"cannot start the student runtime {argv[0]}: {exc}") from exc
-        timed_out = False
-        try:
-            out, err = proc.communicate(timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-        try:  # leftovers of the session (daemons the code started)
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+
+        def kill_session() -> None:  # the runner and whatever it started (daemons too)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        watch = Watch(proc, limits, start, kill=kill_session, leftovers=kill_session)
+        watch.wait()
         wall = time.monotonic() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        code = proc.returncode
-        sig = -code if code is not None and code < 0 else None
-        over_output = len(out) + len(err) > limits.output_bytes
-        if timed_out:
-            verdict = Verdict.WALL_TIMEOUT
-        elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_seconds):
-            verdict = Verdict.CPU_LIMIT
-        elif sig == signal.SIGXFSZ:
-            verdict = Verdict.DISK_LIMIT
-        elif sig is not None:
-            verdict = Verdict.KILLED
-        elif over_output:
-            verdict = Verdict.OUTPUT_LIMIT
-        else:
-            verdict = Verdict.COMPLETED
-        cap = limits.output_bytes
-        return SandboxResult(verdict=verdict, exit_code=None if sig else code, signal=sig,
-                             stdout=out[:cap], stderr=err[: max(0, cap - len(out[:cap]))],
-                             wall_seconds=wall, cpu_seconds=cpu, backend=self.name)
+        sig = signal_of(proc.returncode)
+        verdict = classify(Ending(signal=sig, cpu_seconds=watch.rusage_cpu,
+                                  output_exceeded=watch.output.exceeded,
+                                  timed_out=watch.timed_out), limits)
+        return SandboxResult(verdict=verdict, exit_code=None if sig else proc.returncode,
+                             signal=sig, stdout=watch.output.bytes_of("stdout"),
+                             stderr=watch.output.bytes_of("stderr"), wall_seconds=wall,
+                             cpu_seconds=watch.rusage_cpu, backend=self.name)

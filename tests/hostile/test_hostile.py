@@ -1,4 +1,4 @@
-"""Hostile hand-ins, graded end to end through the bwrap sandbox.
+"""Hostile hand-ins, graded end to end through the bwrap backend (and docker when it runs).
 
 Each attack sits in one place of an otherwise correct hand-in (most in `question_1()`, which
 only the multiple-choice test calls), so the expected score is exact: the sabotaged tests fail,
@@ -16,10 +16,12 @@ import time
 
 import pytest
 
-from grader.rubric import load_assignment
 from grader.grade import grade_handin
-from grader.sandbox.docker import USER_UID as DOCKER_UID
-from grader.sandbox.isolation import idle_slot_processes, processes_of
+from grader.rubric import load_assignment
+from grader.sandbox import get_sandbox
+from grader.sandbox.image import USER_UID as DOCKER_UID
+from grader.sandbox.linux.procs import processes_of
+from grader.sandbox.linux.slots import idle_slot_processes
 from tests.handins import make_handin_tar
 
 # A short per-test limit keeps hangs cheap and a smaller memory cap makes the out-of-memory
@@ -34,11 +36,9 @@ BACKENDS = ["bwrap"] + (["docker"] if os.environ.get("MLPGRADE_TEST_DOCKER") == 
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def bwrap(request):
-    """The sandbox under attack: bwrap always; docker too with MLPGRADE_TEST_DOCKER=1 (it needs
-    a running engine and the grading image: see docs/sandbox.md)."""
-    from grader.sandbox import get_sandbox
-
+def backend(request):
+    """The sandbox backend under attack: bwrap always; docker too with MLPGRADE_TEST_DOCKER=1
+    (it needs a running engine and the grading image: see docs/sandbox.md)."""
     return get_sandbox(request.param)
 
 
@@ -52,10 +52,10 @@ def at_import(code: str, file: str = "hw1/mc.py") -> dict:
     return {file: (first[file], textwrap.dedent(code).strip() + "\n" + first[file])}
 
 
-def grade(edits, golden, bwrap, **kw):
+def grade(edits, golden, backend, **kw):
     report = grade_handin(make_handin_tar(edits, **kw), assignment=QUICK, golden=golden,
-                          sandbox=bwrap)
-    left = idle_slot_processes() if bwrap.name == "bwrap" else processes_of(DOCKER_UID)
+                          sandbox=backend)
+    left = idle_slot_processes() if backend.name == "bwrap" else processes_of(DOCKER_UID)
     assert left == [], f"sandbox processes survived the job: {left}"
     return report
 
@@ -142,30 +142,30 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
-def test_hostile_attack_is_contained(name, golden_s20, bwrap):
+def test_hostile_attack_is_contained(name, golden_s20, backend):
     attack, status, verdict = ATTACKS[name]
-    report = grade(in_question_1(attack), golden_s20, bwrap)
+    report = grade(in_question_1(attack), golden_s20, backend)
     only_mcq_lost(report, status)
-    if verdict and not (bwrap.name == "docker" and verdict == "process_limit"):
+    if verdict and not (backend.name == "docker" and verdict == "process_limit"):
         # Docker reports no pids-limit event; its fork bombs end as per-test failures only.
         assert report.sandbox["verdict"] == verdict, report.sandbox
 
 
-def test_hostile_socket_feedback_says_permission(golden_s20, bwrap):
-    report = grade(in_question_1(ATTACKS["socket_to_services"][0]), golden_s20, bwrap)
+def test_hostile_socket_feedback_says_permission(golden_s20, backend):
+    report = grade(in_question_1(ATTACKS["socket_to_services"][0]), golden_s20, backend)
     feedback = only_mcq_lost(report)
     # bwrap's seccomp refuses the socket; docker's `--network none` has a loopback where nothing
     # of the host listens
-    assert "PermissionError" in feedback if bwrap.name == "bwrap" else "refused" in feedback
+    assert "PermissionError" in feedback if backend.name == "bwrap" else "refused" in feedback
 
 
-def test_hostile_cannot_signal_outside_processes(golden_s20, bwrap):
+def test_hostile_cannot_signal_outside_processes(golden_s20, backend):
     victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         report = grade(in_question_1(f"""
             import os, signal
             os.kill({victim.pid}, signal.SIGKILL)
-        """), golden_s20, bwrap)
+        """), golden_s20, backend)
         only_mcq_lost(report, "error")
         time.sleep(0.2)
         assert victim.poll() is None
@@ -174,19 +174,19 @@ def test_hostile_cannot_signal_outside_processes(golden_s20, bwrap):
         victim.wait()
 
 
-def test_hostile_monkeypatched_allclose_fools_nothing(golden_s20, bwrap):
+def test_hostile_monkeypatched_allclose_fools_nothing(golden_s20, backend):
     patch = """
         import numpy
         numpy.allclose = lambda *a, **k: True
         numpy.isclose = lambda a, b, *r, **k: numpy.ones(numpy.shape(a), bool)
         numpy.array_equal = lambda *a, **k: True
     """
-    report = grade(at_import(patch, "mytorch/activation.py"), golden_s20, bwrap,
+    report = grade(at_import(patch, "mytorch/activation.py"), golden_s20, backend,
                    bugs=("sigmoid_derivative_reapplied",))
     assert report.score == 48  # exactly the known mistake's score, as if nothing was patched
 
 
-def test_hostile_fake_results_and_deleted_outputs_are_undone(golden_s20, bwrap):
+def test_hostile_fake_results_and_deleted_outputs_are_undone(golden_s20, backend):
     tamper = """
         import glob, json, os
         for path in glob.glob("/out/*"):
@@ -200,18 +200,18 @@ def test_hostile_fake_results_and_deleted_outputs_are_undone(golden_s20, bwrap):
     edits = {"hw1/hw1.py": ("        self.output = None\n",
                             "        self.output = None\n" +
                             textwrap.indent(textwrap.dedent(tamper).strip(), "        ") + "\n")}
-    report = grade(edits, golden_s20, bwrap, bugs=("mc_wrong_answer",))
+    report = grade(edits, golden_s20, backend, bugs=("mc_wrong_answer",))
     assert report.score == 90
     assert {t.id for t in report.tests if not t.passed} == {"mcq"}
 
 
 @pytest.mark.parametrize("code,status", [("import os\nos._exit(0)", "crashed"),
                                          ("import sys\nsys.exit(0)", "error")])
-def test_hostile_exit_at_import_costs_only_that_module(code, status, golden_s20, bwrap):
-    only_mcq_lost(grade(at_import(code), golden_s20, bwrap), status)
+def test_hostile_exit_at_import_costs_only_that_module(code, status, golden_s20, backend):
+    only_mcq_lost(grade(at_import(code), golden_s20, backend), status)
 
 
-def test_hostile_daemon_does_not_outlive_the_job(golden_s20, bwrap):
+def test_hostile_daemon_does_not_outlive_the_job(golden_s20, backend):
     report = grade(in_question_1("""
         import os, time
         if os.fork() == 0:
@@ -221,18 +221,18 @@ def test_hostile_daemon_does_not_outlive_the_job(golden_s20, bwrap):
                     time.sleep(0.1)
                     open("/out/mcq.json", "w").write("{}")
             os._exit(0)
-    """), golden_s20, bwrap)
+    """), golden_s20, backend)
     assert report.score == 95  # grade() asserts that no sandbox process is left
 
 
-def test_hostile_fake_score_table_is_just_output(golden_s20, bwrap):
-    report = grade(at_import('print("TOTAL SCORE" + " " * 29 + "95")'), golden_s20, bwrap,
+def test_hostile_fake_score_table_is_just_output(golden_s20, backend):
+    report = grade(at_import('print("TOTAL SCORE" + " " * 29 + "95")'), golden_s20, backend,
                    bugs=("mc_wrong_answer",))
     assert report.score == 90
 
 
-def test_hostile_next_job_is_unaffected(golden_s20, bwrap):
-    grade(in_question_1(ATTACKS["fork_bomb"][0]), golden_s20, bwrap)
-    grade(in_question_1(ATTACKS["memory_20_gib"][0]), golden_s20, bwrap)
-    report = grade({}, golden_s20, bwrap)
+def test_hostile_next_job_is_unaffected(golden_s20, backend):
+    grade(in_question_1(ATTACKS["fork_bomb"][0]), golden_s20, backend)
+    grade(in_question_1(ATTACKS["memory_20_gib"][0]), golden_s20, backend)
+    report = grade({}, golden_s20, backend)
     assert report.score == 95 and report.sandbox["verdict"] == "completed"

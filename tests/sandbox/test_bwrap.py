@@ -9,63 +9,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
-from grader.rubric import load_assignment
-from grader.runtime import runtime_python
-from grader.sandbox.base import Limits, SandboxJob, Verdict
-from grader.sandbox.isolation import idle_slot_processes
+from grader.sandbox.base import Limits, Verdict
+from grader.sandbox.bwrap import BwrapSandbox
+from tests.sandbox.probes import ROOT, probe
 
-ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT and os.environ.get("CI") != "true",
                                 reason="cgroup verdicts and slot uids need root (CI runs as root)")
-PY = runtime_python(load_assignment().packages)
 
 
 @pytest.fixture(scope="module")
 def bwrap():
-    from grader.sandbox.bwrap import BwrapSandbox
-
     return BwrapSandbox()
-
-
-@pytest.fixture
-def tmp_path():
-    """A folder the sandbox's unprivileged uid can reach (pytest's own is private to root)."""
-    import shutil
-    import tempfile
-
-    path = Path(tempfile.mkdtemp(prefix="mlpgrade-test-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def probe(bwrap, tmp_path, code: str, limits: Limits = Limits(wall_seconds=10, cpu_seconds=10,
-                                                              memory_mb=512, processes=32,
-                                                              output_bytes=100_000, disk_mb=16)):
-    code_dir = tmp_path / "code"
-    code_dir.mkdir(exist_ok=True)
-    (code_dir / "probe.py").write_text(textwrap.dedent(code))
-    handin = tmp_path / "handin"
-    handin.mkdir(exist_ok=True)
-    (handin / "hello.txt").write_text("hi")
-    out = tmp_path / "out"
-    out.mkdir(exist_ok=True)
-    for p in (tmp_path, code_dir, handin):
-        p.chmod(0o755)
-    (code_dir / "probe.py").chmod(0o644)
-    (handin / "hello.txt").chmod(0o644)
-    job = SandboxJob(handin_dir=handin, output_dir=out, runtime_python=PY, limits=limits,
-                     code_dir=code_dir, entry="probe.py")
-    result = bwrap.run(job)
-    left = idle_slot_processes()
-    assert left == [], f"sandbox processes left behind: {left}"
-    return result
 
 
 def test_bwrap_completed_with_output_and_files(bwrap, tmp_path):

@@ -1,0 +1,115 @@
+"""What a run leaves behind: its stdout and stderr (capped) and the files of its output area.
+
+Output is read here, in the parent, and capped as it arrives: a flood never fills memory and
+never depends on what an engine's own log rotation would have kept.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from grader.errors import InfrastructureError
+
+CHUNK = 65536
+
+
+class CappedOutput:
+    """The output of one run, several streams sharing one cap of `cap` bytes."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.total = 0
+        """Bytes that came out, kept or not."""
+        self._kept: dict[str, list[bytes]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def exceeded(self) -> bool:
+        return self.total > self.cap
+
+    def take(self, name: str, chunk: bytes) -> None:
+        """Keep what of `chunk` still fits under the cap, count all of it."""
+        with self._lock:
+            room = self.cap - self.total
+            if room > 0:
+                self._kept.setdefault(name, []).append(chunk[:room])
+            self.total += len(chunk)
+
+    def bytes_of(self, name: str) -> bytes:
+        with self._lock:
+            return b"".join(self._kept.get(name, []))
+
+
+def chunks_of(stream: BinaryIO) -> Iterator[bytes]:
+    """A pipe's bytes as they arrive, up to its end."""
+    read = stream.read1 if hasattr(stream, "read1") else stream.read
+    while chunk := read(CHUNK):
+        yield chunk
+
+
+def drain_capped(chunks: Iterable[bytes], output: CappedOutput, name: str) -> None:
+    """Read `chunks` to their end into `output` as stream `name`. Past the cap it keeps reading
+    (and drops), so the writer never blocks on a full pipe before the parent stops it."""
+    for chunk in chunks:
+        output.take(name, chunk)
+
+
+def drain_in_threads(streams: dict[str, Iterable[bytes]], output: CappedOutput
+                     ) -> list[threading.Thread]:
+    """Start one reader thread per stream (`drain_capped`); join them when the run is over."""
+    threads = [threading.Thread(target=drain_capped, args=(chunks, output, name), daemon=True)
+               for name, chunks in streams.items()]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+class OutputArea:
+    """Where the runner writes. As root: a tmpfs of `disk_mb` per job, so the disk a job can fill
+    is truly capped; its regular files are copied into the job's output folder afterwards.
+    Otherwise the output folder itself."""
+
+    def __init__(self, output_dir: Path, disk_mb: int, uid: int, root: bool) -> None:
+        self.output_dir, self.disk_mb, self.mounted = output_dir, disk_mb, False
+        if not root:
+            self.path = output_dir
+            return
+        self.path = Path(tempfile.mkdtemp(prefix="mlpgrade-area-"))
+        opts = f"size={disk_mb}m,nr_inodes=4096,mode=0700,uid={uid},gid={uid},noexec,nosuid,nodev"
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(self.path)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            os.rmdir(self.path)
+            raise InfrastructureError(f"cannot mount the job's output tmpfs: {result.stderr}")
+        self.mounted = True
+
+    def full(self) -> bool:
+        """Whether the job filled its area (less than 64 KiB or no inode left)."""
+        if not self.mounted:
+            return False
+        st = os.statvfs(self.path)
+        return st.f_bavail * st.f_frsize < 64 * 1024 or st.f_favail == 0
+
+    def collect(self) -> None:
+        """Copy the regular files (no links, no folders) of the area into the output folder."""
+        if not self.mounted:
+            return
+        for entry in os.scandir(self.path):
+            if entry.is_file(follow_symlinks=False):
+                shutil.copyfile(entry.path, self.output_dir / entry.name, follow_symlinks=False)
+
+    def cleanup(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
+            self.mounted = False
+            try:
+                os.rmdir(self.path)
+            except OSError:
+                pass

@@ -1,0 +1,76 @@
+"""Probes for the sandbox backends: a small script run through a real backend instead of the
+runner, and the check that the job left no process of the sandbox's uids behind."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+from grader.rubric import load_assignment
+from grader.runtime import runtime_python
+from grader.sandbox import Sandbox, get_sandbox
+from grader.sandbox.base import Limits, SandboxJob, SandboxResult
+from grader.sandbox.image import USER_UID as DOCKER_UID
+from grader.sandbox.linux.procs import processes_of
+from grader.sandbox.linux.slots import idle_slot_processes
+from grader.sandbox.process import ProcessSandbox
+
+ROOT = os.geteuid() == 0
+PY = runtime_python(load_assignment().packages)
+PROBE_LIMITS = Limits(wall_seconds=10, cpu_seconds=10, memory_mb=512, processes=32,
+                      output_bytes=100_000, disk_mb=16)
+#: Every backend that can run here: docker only with MLPGRADE_TEST_DOCKER=1 (an engine and the
+#: grading image: see docs/sandbox.md).
+BACKENDS = ["process", "bwrap"] + (["docker"] if os.environ.get("MLPGRADE_TEST_DOCKER") == "1"
+                                   else [])
+
+
+def make_backend(name: str) -> Sandbox:
+    if name == "process":
+        return ProcessSandbox(trusted=True)  # our own probes: no warning
+    return get_sandbox(name)
+
+
+def leftover_processes(sandbox: Sandbox) -> list[int]:
+    """Processes of the sandbox's uids that outlived the job (the process backend has none of
+    its own: it runs as us)."""
+    if sandbox.name == "bwrap":
+        return idle_slot_processes()
+    if sandbox.name == "docker":
+        return processes_of(DOCKER_UID)
+    return []
+
+
+def probe_job(tmp_path: Path, code: str, limits: Limits = PROBE_LIMITS,
+              files: dict[str, str] | None = None, *, args: tuple[str, ...] = ()) -> SandboxJob:
+    """A job that starts `code` as probe.py (next to `files`, more scripts of its code folder)
+    in a hand-in holding hello.txt."""
+    code_dir = tmp_path / "code"
+    code_dir.mkdir(exist_ok=True)
+    for name, text in {**(files or {}), "probe.py": textwrap.dedent(code)}.items():
+        (code_dir / name).write_text(text)
+        (code_dir / name).chmod(0o644)
+    handin = tmp_path / "handin"
+    handin.mkdir(exist_ok=True)
+    (handin / "hello.txt").write_text("hi")
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    for p in (tmp_path, code_dir, handin):
+        p.chmod(0o755)
+    (handin / "hello.txt").chmod(0o644)
+    return SandboxJob(handin_dir=handin, output_dir=out, runtime_python=PY, limits=limits,
+                      code_dir=code_dir, entry="probe.py", args=args)
+
+
+def run_probe(sandbox: Sandbox, job: SandboxJob) -> SandboxResult:
+    result = sandbox.run(job)
+    left = leftover_processes(sandbox)
+    assert left == [], f"sandbox processes left behind: {left}"
+    return result
+
+
+def probe(sandbox: Sandbox, tmp_path: Path, code: str, limits: Limits = PROBE_LIMITS
+          ) -> SandboxResult:
+    """Run `code` through `sandbox`; asserts that no process of the sandbox is left."""
+    return run_probe(sandbox, probe_job(tmp_path, code, limits))
