@@ -114,7 +114,8 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
 def stage_runner(a: Assignment, dest: Path) -> Path:
     """`dest` (an empty folder) holding the runner and the assignment's top-level modules, side
     by side: the runner imports them by bare name. The backends mount or copy it read-only."""
-    shutil.copyfile(CODE_DIR / RUNNER, dest / RUNNER)
+    for module in sorted(CODE_DIR.glob("*.py")):  # the runner and its warm-up
+        shutil.copyfile(module, dest / module.name)
     for module in sorted(a.folder.glob("*.py")):
         shutil.copyfile(module, dest / module.name)
     return dest

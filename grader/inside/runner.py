@@ -14,6 +14,7 @@ outputs are. Runs under the student runtime: standard library and NumPy only.
 
 import argparse
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -290,70 +291,31 @@ def kill_leftovers():
             break
 
 
-def mentions(root, folders, word):
-    """Whether any of the hand-in's Python files mentions `word` (worth importing it up front)."""
-    for folder in folders:
-        try:
-            names = os.listdir(os.path.join(root, folder))
-        except OSError:
-            continue
-        for name in names:
-            if name.endswith(".py"):
-                try:
-                    with open(os.path.join(root, folder, name), "rb") as f:
-                        if word.encode() in f.read(1_000_000):
-                            return True
-                except OSError:
-                    pass
-    return False
-
-
-def precompile(root, folders):
-    """Compile the hand-in's sources once, here, so no forked child compiles them again.
-
-    Only compiling: nothing of the hand-in runs in the runner itself. A file that does not
-    compile is left out, so the child that imports it raises the SyntaxError as usual."""
-    import importlib.machinery
-
-    cache = {}
-    for folder in folders:
-        try:
-            names = sorted(os.listdir(os.path.join(root, folder)))
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(root, folder, name)
-            if name.endswith(".py") and os.path.isfile(path):
-                try:
-                    with open(path, "rb") as f:
-                        cache[path] = compile(f.read(), path, "exec", dont_inherit=True)
-                except (SyntaxError, ValueError, OSError):
-                    pass
-    original = importlib.machinery.SourceFileLoader.get_code
-
-    def get_code(self, fullname):
-        code = cache.get(self.path)
-        return code if code is not None else original(self, fullname)
-
-    importlib.machinery.SourceFileLoader.get_code = get_code
-
-
-def writable_font_cache():
-    """A writable copy of the runtime's prebuilt matplotlib font cache (sys.prefix/mplconfig).
-
-    matplotlib ignores a config folder it cannot write and rebuilds the cache in a temporary
-    one (about a second for each hand-in that imports it), and the runtime is read-only in the
-    sandbox: so the cache is copied to a fresh folder under /tmp, removed when the runner ends."""
-    import atexit
-    import shutil
-    import tempfile
-
-    target = tempfile.mkdtemp(prefix="mplconfig-")
-    atexit.register(shutil.rmtree, target, True)
-    prebuilt = os.path.join(sys.prefix, "mplconfig")
-    if os.path.isdir(prebuilt):
-        shutil.copytree(prebuilt, target, dirs_exist_ok=True)
-    return target
+def prepare(plan):
+    """Set the children's environment, import our scenario modules and what hand-ins import at
+    the top (once, so no forked child pays for it), then put the hand-in's folders on sys.path."""
+    layout = plan["handin"]
+    for var, value in plan["env"].items():
+        os.environ.setdefault(var, value)
+    sys.path.insert(0, HERE)
+    warmup = importlib.import_module("mlpgrade_warmup")
+    module = importlib.import_module(plan["module"])
+    for test in plan["tests"]:  # ours, imported before the hand-in's folders join sys.path
+        if test.get("module"):
+            importlib.import_module(test["module"])
+    sys.path.remove(HERE)
+    os.environ.setdefault("MPLCONFIGDIR", warmup.writable_font_cache())
+    import numpy  # noqa: F401 - imported once here, so no forked child pays for it
+    root = os.getcwd()
+    # A runtime without matplotlib (another assignment's) simply has nothing to pre-import.
+    if warmup.mentions(root, layout["folders"], "matplotlib") and \
+            importlib.util.find_spec("matplotlib") is not None:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401 - likewise, for hand-ins that plot
+    sys.path[:0] = [os.path.join(root, folder) for folder in layout["path"]]
+    warmup.precompile(root, layout["folders"])
+    return module
 
 
 def main(argv=None):
@@ -365,33 +327,13 @@ def main(argv=None):
                         help="alone in a process namespace: kill leftovers between tests")
     args = parser.parse_args(argv)
     plan = json.loads(args.plan)
-    layout = plan["handin"]
-    for var, value in plan["env"].items():
-        os.environ.setdefault(var, value)
-    os.environ.setdefault("MPLCONFIGDIR", writable_font_cache())
-    sys.path.insert(0, HERE)
-    module = importlib.import_module(plan["module"])
-    for test in plan["tests"]:  # ours, imported before the hand-in's folders join sys.path
-        if test.get("module"):
-            importlib.import_module(test["module"])
-    sys.path.remove(HERE)
-    # Pre-import what hand-ins import at the top, once, so no child pays for it.
-    import numpy  # noqa: F401 - imported once here, so no forked child pays for it
-    root = os.getcwd()
-    if mentions(root, layout["folders"], "matplotlib"):
-        try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot  # noqa: F401 - likewise, for hand-ins that plot
-        except ImportError:
-            pass
-    sys.path[:0] = [os.path.join(root, folder) for folder in layout["path"]]
-    precompile(root, layout["folders"])
+    module = prepare(plan)
     if args.data:
         os.environ["MLPGRADE_DATA"] = args.data
     results = {}
     for test in plan["tests"]:
-        results.update(run_test(test, module, layout["modules"], args.out, args.isolated))
+        results.update(run_test(test, module, plan["handin"]["modules"], args.out,
+                                args.isolated))
     if args.isolated:
         # Every process the hand-in started is gone now: rewrite what each test produced, so
         # whatever a later test planted or deleted among earlier results is undone.
@@ -402,6 +344,7 @@ def main(argv=None):
             except OSError:
                 pass
         write_files(args.out, results)
+    import numpy
     done = {"done": True, "python": sys.version.split()[0], "numpy": numpy.__version__}
     write_files(args.out, {"runner.json": json.dumps(done).encode()})
 
