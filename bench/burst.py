@@ -36,13 +36,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from submissions_api import crud  # noqa: E402
-from submissions_api.db import dispose, session_factory  # noqa: E402
-from submissions_api.migrate import upgrade  # noqa: E402
-from submissions_api.models import GradingRun, Submission  # noqa: E402
-from tests.api.services import (POSTGRES_URL, REDIS_URL, Proc, free_port,  # noqa: E402
-                                make_service_home, service_env, start_api, start_worker,
-                                wait_for)
+from submissions_api import security  # noqa: E402
+from submissions_api.store import crud  # noqa: E402
+from submissions_api.store.db import dispose, session_factory  # noqa: E402
+from submissions_api.store.migrate import upgrade  # noqa: E402
+from submissions_api.store.models import GradingRun, Submission  # noqa: E402
+from tests.api.services import (  # noqa: E402
+    POSTGRES_URL,
+    REDIS_URL,
+    Proc,
+    free_port,
+    make_service_home,
+    service_env,
+    start_api,
+    start_worker,
+    wait_for,
+)
 from tests.handins import make_handin_tar  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -113,7 +122,7 @@ class Service:
             self.tokens = []
             for i in range(50):
                 user = crud.create_user(session, login=f"student{i:02d}")
-                self.tokens.append(crud.issue_token(session, user=user))
+                self.tokens.append(security.issue_token(session, user=user))
             session.commit()
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/api/v1"

@@ -7,7 +7,7 @@ import logging
 from celery import Celery
 from celery.signals import worker_ready
 
-from submissions_api.queue import celery_config, configure_transport
+from submissions_api.jobs import celery_config, configure_transport
 from submissions_api.settings import load_settings
 
 log = logging.getLogger(__name__)

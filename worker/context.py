@@ -10,9 +10,9 @@ from functools import cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from submissions_api.db import session_factory
-from submissions_api.queue import Dispatcher
+from submissions_api.jobs import Dispatcher
 from submissions_api.settings import Settings, load_settings
+from submissions_api.store.db import session_factory
 
 
 @dataclass(frozen=True)

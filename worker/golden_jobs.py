@@ -6,8 +6,8 @@ import logging
 import tempfile
 from pathlib import Path
 
-from submissions_api import crud
 from submissions_api.goldens import pack_golden
+from submissions_api.store import crud
 from worker.context import WorkerContext
 from worker.goldens import materialize
 

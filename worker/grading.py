@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from submissions_api import crud
-from submissions_api.models import Status, utcnow
+from submissions_api.store import crud
+from submissions_api.store.models import Status, utcnow
 from worker.context import WorkerContext
 from worker.goldens import materialize
 from worker.lease import LeaseKeeper

@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from submissions_api import crud
+from submissions_api.store import crud
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from submissions_api import crud
-from submissions_api.models import Status, utcnow
+from submissions_api.store import crud
+from submissions_api.store.models import Status, utcnow
 from worker.context import WorkerContext
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 
-from submissions_api import crud
+from submissions_api.store import crud
 from worker.context import WorkerContext
 from worker.goldens import materialize
 

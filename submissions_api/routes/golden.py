@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
+from submissions_api.deps import SessionDep
 from submissions_api.goldens import GoldenArchiveError, inspect_golden
-from submissions_api.models import GoldenSet, Role
-from submissions_api.schemas import GoldenSetOut
-from submissions_api.security import CurrentUser, not_found, require_role
 from submissions_api.routes.common import assignment_or_404
 from submissions_api.routes.params import Id
+from submissions_api.schemas import GoldenSetOut
+from submissions_api.security import CurrentUser, not_found, require_role
+from submissions_api.store import crud
+from submissions_api.store.models import GoldenSet, Role
 
 router = APIRouter(tags=["golden sets"])
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
-from submissions_api.models import Regrade, Role
-from submissions_api.schemas import RegradeIn, RegradeOut
-from submissions_api.security import CurrentUser, not_found, require_role
+from submissions_api.deps import SessionDep
 from submissions_api.routes.common import assignment_or_404
 from submissions_api.routes.params import Id
+from submissions_api.schemas import RegradeIn, RegradeOut
+from submissions_api.security import CurrentUser, not_found, require_role
+from submissions_api.store import crud
+from submissions_api.store.models import Regrade, Role
 from submissions_api.views import test_diff
 
 router = APIRouter(tags=["regrades"])

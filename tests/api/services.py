@@ -56,7 +56,7 @@ class PostgresDatabases:
             unavailable("PostgreSQL", exc)
         self.template = f"mlpgrade_tmpl_{uuid.uuid4().hex[:10]}"
         self.admin.execute(f'CREATE DATABASE "{self.template}"')
-        from submissions_api.migrate import upgrade
+        from submissions_api.store.migrate import upgrade
 
         upgrade(self.url(self.template))
         from sqlalchemy import create_engine
@@ -81,7 +81,7 @@ class PostgresDatabases:
 
 class SqliteDatabases:
     def __init__(self, root: Path) -> None:
-        from submissions_api.migrate import upgrade
+        from submissions_api.store.migrate import upgrade
 
         self.root = root
         self.template = root / "template.db"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from submissions_api import crud
-from submissions_api.models import Status, utcnow
+from submissions_api.store import crud
+from submissions_api.store.models import Status, utcnow
 
 A = "/api/v1"
 

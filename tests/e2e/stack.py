@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from submissions_api.db import dispose, session_factory
+from submissions_api.store.db import dispose, session_factory
 from tests.api.services import REPO, Proc, free_port, start_api, start_worker, wait_for
 
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from submissions_api import crud
-from submissions_api.models import GradingRun, Status, utcnow
+from submissions_api.store import crud
+from submissions_api.store.models import GradingRun, Status, utcnow
 from tests.api.services import SANDBOX, service_env
 from tests.handins import make_handin_tar
 from worker.context import WorkerContext

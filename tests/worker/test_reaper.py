@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from submissions_api import crud
-from submissions_api.models import Status, utcnow
+from submissions_api.store import crud
+from submissions_api.store.models import Status, utcnow
 from worker.context import WorkerContext
 from worker.reaper import reap_once
 

@@ -8,7 +8,6 @@ a second result for one attempt or resurrect finished work.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -17,20 +16,25 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from submissions_api.store.models import (
+    ApiToken,
+    Assignment,
+    Blob,
+    Extension,
+    GoldenSet,
+    GradingRun,
+    ManualGrade,
+    Regrade,
+    RegradeItem,
+    Role,
+    Status,
+    Submission,
+    User,
+    utcnow,
+)
 from submissions_api.views import run_summary
-from submissions_api.models import (ApiToken, Assignment, Blob, Extension, GoldenSet, GradingRun,
-                                    ManualGrade, Regrade, RegradeItem, Role, Status, Submission,
-                                    User, utcnow)
-
-TOKEN_PREFIX = "mlp_"
-
 
 # -- users and tokens ---------------------------------------------------------------------------
-
-def hash_token(token: str) -> str:
-    """Tokens are 256 random bits: a plain sha256 is enough to make a stolen table useless."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def create_user(session: Session, *, login: str, name: str = "", role: str = Role.STUDENT) -> User:
     user = User(login=login, name=name, role=Role(role))
@@ -54,16 +58,16 @@ def list_users(session: Session, *, role: str | None = None) -> Sequence[User]:
     return session.scalars(query).all()
 
 
-def issue_token(session: Session, *, user: User, label: str = "", token: str | None = None) -> str:
-    """A new token for `user`; only its hash is stored, the token is returned once."""
-    token = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), label=label))
+def add_token(session: Session, *, user: User, token_hash: str, label: str = "") -> ApiToken:
+    """Store a token's hash for `user` (the token itself is never stored)."""
+    row = ApiToken(user_id=user.id, token_hash=token_hash, label=label)
+    session.add(row)
     session.flush()
-    return token
+    return row
 
 
-def user_for_token(session: Session, *, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
+def user_for_token_hash(session: Session, *, token_hash: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash,
                                                 ApiToken.revoked_at.is_(None)))
     return row.user if row else None
 
