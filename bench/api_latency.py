@@ -37,6 +37,7 @@ from submissions_api.store import crud  # noqa: E402
 from submissions_api.store.db import dispose, session_factory  # noqa: E402
 from submissions_api.store.migrate import upgrade  # noqa: E402
 from submissions_api.store.models import GradingRun, Submission, User, utcnow  # noqa: E402
+from submissions_api.store.rubrics import sync_rubrics  # noqa: E402
 from submissions_api.views import run_summary  # noqa: E402
 from tests.api.services import (  # noqa: E402
     POSTGRES_URL,
@@ -66,7 +67,7 @@ def seed(db: str, students: int, per_student: int, report: dict, tar: bytes) -> 
     sessions = session_factory(db)
     now = utcnow()
     with sessions() as session:
-        crud.sync_assignments(session)
+        sync_rubrics(session)
         assignment = crud.get_assignment(session, slug="hw1p1-s20")
         sha = crud.put_blob(session, data=tar)
         ta = crud.create_user(session, login="ta", role="ta")

@@ -41,6 +41,7 @@ from submissions_api.store import crud  # noqa: E402
 from submissions_api.store.db import dispose, session_factory  # noqa: E402
 from submissions_api.store.migrate import upgrade  # noqa: E402
 from submissions_api.store.models import GradingRun, Submission  # noqa: E402
+from submissions_api.store.rubrics import sync_rubrics  # noqa: E402
 from tests.api.services import (  # noqa: E402
     POSTGRES_URL,
     REDIS_URL,
@@ -118,7 +119,7 @@ class Service:
         self.db = db
         self.sessions = session_factory(db)
         with self.sessions() as session:
-            crud.sync_assignments(session)
+            sync_rubrics(session)
             self.tokens = []
             for i in range(50):
                 user = crud.create_user(session, login=f"student{i:02d}")
@@ -188,7 +189,7 @@ def run_empty(service: Service, runs: int) -> list[float]:
     for i in range(runs):
         start = time.perf_counter()
         sub = service.upload(i, data)
-        wait_for(lambda: service.done([sub]) == 1, 300, "a single upload graded", 0.05,
+        wait_for(lambda sub=sub: service.done([sub]) == 1, 300, "a single upload graded", 0.05,
                  tuple(service.procs))
         times.append(time.perf_counter() - start)
     return times

@@ -8,6 +8,7 @@ from submissions_api.store import crud
 from submissions_api.store.db import session_factory
 from submissions_api.store.migrate import upgrade
 from submissions_api.store.models import Role
+from submissions_api.store.rubrics import sync_rubrics
 
 
 def prepare_database(settings: Settings) -> None:
@@ -15,7 +16,7 @@ def prepare_database(settings: Settings) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     with session_factory(settings.database_url)() as session:
-        crud.sync_assignments(session)
+        sync_rubrics(session)
         session.commit()
 
 

@@ -206,7 +206,7 @@ class GradingRun(Base):
     artifacts: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     """Files made for people (the training plots): name → sha256 of a blob."""
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    """views.run_summary of the report: what class-wide statistics read."""
+    """store.summary.run_summary of the report: what class-wide statistics read."""
     training: Mapped[str | None] = mapped_column(String(20), nullable=True)
     """The training run (evidence for the manual item), done after the automatic tests on the
     bulk queue: pending → done | failed; None when the assignment has none."""

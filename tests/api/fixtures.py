@@ -14,6 +14,7 @@ from submissions_api.main import create_app
 from submissions_api.settings import Settings
 from submissions_api.store import crud
 from submissions_api.store.db import dispose, session_factory
+from submissions_api.store.rubrics import sync_rubrics
 from tests.api.services import (
     REDIS_URL,
     PostgresDatabases,
@@ -57,7 +58,7 @@ def backend(request, tmp_path):
                         queue_prefix=prefix, lease_seconds=4, reaper_interval=0,
                         requeue_after=6, infra_retries=2, retry_backoff=0.2)
     with session_factory(url)() as session:
-        crud.sync_assignments(session)
+        sync_rubrics(session)
         session.commit()
     yield settings
     dispose(url)  # PostgreSQL has a connection budget; every test has its own database

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 05:45:04.286272
 """
 import sqlalchemy as sa
@@ -97,7 +97,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('golden_sets', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_golden_sets_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_golden_sets_assignment_id'), ['assignment_id'],
+                              unique=False)
 
     op.create_table('regrades',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -138,7 +139,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_submissions_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_submissions_assignment_id'), ['assignment_id'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_submissions_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_submissions_user_id'), ['user_id'], unique=False)
 
@@ -164,7 +166,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('submission_id', 'attempt', name='uq_run_attempt')
     )
     with op.batch_alter_table('grading_runs', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_grading_runs_submission_id'), ['submission_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_grading_runs_submission_id'), ['submission_id'],
+                              unique=False)
 
     op.create_table('regrade_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -184,7 +187,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('regrade_id', 'submission_id')
     )
     with op.batch_alter_table('regrade_items', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_regrade_items_regrade_id'), ['regrade_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_regrade_items_regrade_id'), ['regrade_id'],
+                              unique=False)
 
     # The two cyclic foreign keys, added once both tables exist (batch mode rebuilds on SQLite).
     with op.batch_alter_table('assignments') as batch:

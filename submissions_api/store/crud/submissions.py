@@ -1,0 +1,141 @@
+"""Submissions: creating, reading, counting toward the limit, and the worker's state changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from submissions_api.store.crud.blobs import put_blob
+from submissions_api.store.models import (
+    Assignment,
+    Status,
+    Submission,
+    User,
+    utcnow,
+)
+
+
+def counted_submissions(session: Session, *, assignment: Assignment, user: User
+                        ) -> tuple[int, datetime | None]:
+    """How many of the student's submissions count toward the limit, and the latest one's time."""
+    row = session.execute(select(func.count(Submission.id), func.max(Submission.received_at))
+                          .where(Submission.assignment_id == assignment.id,
+                                 Submission.user_id == user.id,
+                                 Submission.counts_toward_limit.is_(True))).one()
+    latest = row[1]
+    if latest is not None and latest.tzinfo is None:  # func.max bypasses the column type
+        latest = latest.replace(tzinfo=UTC)
+    return row[0], latest
+
+
+
+def create_submission(session: Session, *, user: User, assignment: Assignment, data: bytes,
+                      filename: str, received_at: datetime, late: bool, penalty: float
+                      ) -> Submission:
+    sha = put_blob(session, data=data)
+    sub = Submission(user_id=user.id, assignment_id=assignment.id, blob_sha256=sha,
+                     size=len(data), filename=filename[:255], received_at=received_at,
+                     late=late, late_penalty=penalty, status=Status.QUEUED, queue="live",
+                     attempts=1, enqueued_at=received_at)
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+
+def get_submission(session: Session, *, submission_id: int) -> Submission | None:
+    return session.get(Submission, submission_id)
+
+
+
+def list_submissions(session: Session, *, assignment_id: int | None = None,
+                     user_id: int | None = None, status: str | None = None,
+                     limit: int = 100, offset: int = 0) -> Sequence[Submission]:
+    query = (select(Submission).options(selectinload(Submission.user))  # one query, not one a row
+             .order_by(Submission.id.desc()).limit(limit).offset(offset))
+    if assignment_id is not None:
+        query = query.where(Submission.assignment_id == assignment_id)
+    if user_id is not None:
+        query = query.where(Submission.user_id == user_id)
+    if status:
+        query = query.where(Submission.status == status)
+    return session.scalars(query).all()
+
+
+
+def queue_position(session: Session, *, submission: Submission) -> int:
+    """1 when next in its queue, 0 when no longer queued."""
+    if submission.status != Status.QUEUED:
+        return 0
+    ahead = session.scalar(select(func.count(Submission.id)).where(
+        Submission.status == Status.QUEUED, Submission.queue == submission.queue,
+        Submission.id < submission.id))
+    return int(ahead or 0) + 1
+
+
+
+def _cas(session: Session, *, submission_id: int, attempt: int, statuses: tuple[str, ...],
+         values: dict[str, Any], owner: str | None = None) -> bool:
+    conditions = [Submission.id == submission_id, Submission.attempts == attempt,
+                  Submission.status.in_(statuses)]
+    if owner is not None:
+        conditions.append(Submission.lease_owner == owner)
+    result = session.execute(update(Submission).where(*conditions).values(**values)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+
+def claim_submission(session: Session, *, submission_id: int, attempt: int, owner: str,
+                     lease_seconds: float) -> bool:
+    """Take the lease of this attempt; False when the message is stale or someone holds it."""
+    now = utcnow()
+    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(Status.QUEUED,),
+                values={"status": Status.RUNNING, "lease_owner": owner,
+                        "lease_expires_at": now + timedelta(seconds=lease_seconds)})
+
+
+
+def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: str,
+                lease_seconds: float) -> bool:
+    return _cas(session, submission_id=submission_id, attempt=attempt,
+                statuses=(Status.RUNNING,), owner=owner,
+                values={"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
+
+
+
+def requeue(session: Session, *, submission_id: int, attempt: int, from_status: str,
+            enqueued_at: datetime | None = None, extra: dict[str, Any] | None = None
+            ) -> int | None:
+    """Start attempt+1 of a submission (its message is sent by the caller after commit);
+    None when the submission moved on meanwhile."""
+    values = {"status": Status.QUEUED, "attempts": attempt + 1, "lease_owner": None,
+              "lease_expires_at": None, "enqueued_at": enqueued_at or utcnow(), **(extra or {})}
+    ok = _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
+              values=values)
+    return attempt + 1 if ok else None
+
+
+
+def fail_submission(session: Session, *, submission_id: int, attempt: int, from_status: str,
+                    error: str) -> bool:
+    """Give up on a submission we could not grade: failed, and it does not count."""
+    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
+                values={"status": Status.FAILED, "counts_toward_limit": False, "error": error,
+                        "lease_owner": None, "lease_expires_at": None})
+
+
+
+def expired_leases(session: Session, *, now: datetime) -> Sequence[Submission]:
+    return session.scalars(select(Submission).where(Submission.status == Status.RUNNING,
+                                                    Submission.lease_expires_at < now)).all()
+
+
+
+def stale_queued(session: Session, *, before: datetime) -> Sequence[Submission]:
+    return session.scalars(select(Submission).where(Submission.status == Status.QUEUED,
+                                                    Submission.enqueued_at < before)).all()
