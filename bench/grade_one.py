@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.canary import generate_golden  # noqa: E402
+from grader.golden.canary import generate_golden  # noqa: E402
 from grader.grade import grade_handin  # noqa: E402
 from grader.handins import make_tar, reference_files, write_tree  # noqa: E402
+from grader.rubric import load_assignment  # noqa: E402
 from grader.runtime import runtime_python  # noqa: E402
 from grader.sandbox import get_sandbox  # noqa: E402
 from grader.sandbox.base import CODE_DIR  # noqa: E402

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import Assignment
+from grader.rubric import Assignment
 from grader.sandbox.base import Sandbox, SandboxJob, SandboxResult
 from grader.training import TrainingConfig, prepare_data
 

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.assignment import Assignment
+from grader.rubric import Assignment
 from grader.errors import GraderError
 from reference import HANDIN_ROOT
 

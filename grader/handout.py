@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.assignment import Assignment
+from grader.rubric import Assignment
 from grader.handins import make_tar, reference_files, starter_files, write_tree
 
 

@@ -9,6 +9,7 @@ Sizes are counted while reading, never trusted from headers alone.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import tarfile
@@ -24,9 +25,14 @@ TOP_FOLDERS = ("hw1", "mytorch")
 JUNK_SUFFIXES = (".pyc", ".pyo", ".png", ".jpg", ".pdf", ".DS_Store")
 
 
+#: The one upload size limit's default (the service's `upload_max_bytes` defaults to it and
+#: refuses bigger uploads at the door; intake refuses them too, for the command line).
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class IntakeLimits:
-    compressed_bytes: int = 2 * 1024 * 1024     # the course's upload limit
+    compressed_bytes: int = DEFAULT_MAX_BYTES
     uncompressed_bytes: int = 20 * 1024 * 1024
     file_bytes: int = 5 * 1024 * 1024
     members: int = 500
@@ -45,8 +51,8 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
-def _open_archive(data: bytes, limits: IntakeLimits) -> tuple[bytes, str]:
-    """The uncompressed tar bytes (inflated under a cap) and a word for what came."""
+def _open_archive(data: bytes, limits: IntakeLimits) -> bytes:
+    """The uncompressed tar bytes (inflated under a cap)."""
     if len(data) > limits.compressed_bytes:
         raise SubmissionError(f"Your upload is {_mb(len(data))}; the limit is "
                               f"{_mb(limits.compressed_bytes)}. Hand in only hw1/ and mytorch/ "
@@ -60,8 +66,8 @@ def _open_archive(data: bytes, limits: IntakeLimits) -> tuple[bytes, str]:
         if len(raw) > limits.uncompressed_bytes or inflater.unconsumed_tail:
             raise SubmissionError("Your archive unpacks to more than "
                                   f"{_mb(limits.uncompressed_bytes)}; the limit is that.")
-        return raw, "tar.gz"
-    return data, "tar"
+        return raw
+    return data
 
 
 def _relative(name: str) -> PurePosixPath:
@@ -107,10 +113,14 @@ def _strip_wrapper(paths: list[PurePosixPath]) -> tuple[int, str | None]:
     return 0, None
 
 
-def unpack_handin(data: bytes, dest: Path, *, limits: IntakeLimits = IntakeLimits()
-                  ) -> IntakeReport:
-    """Unpack the hand-in bytes into dest/handin and report what was kept, dropped and missing."""
-    raw, _kind = _open_archive(data, limits)
+def unpack_handin(data: bytes, dest: Path, *, limits: IntakeLimits = IntakeLimits(),
+                  max_bytes: int | None = None) -> IntakeReport:
+    """Unpack the hand-in bytes into dest/handin and report what was kept, dropped and missing.
+
+    `max_bytes`, when given, is the upload limit instead of `limits.compressed_bytes`."""
+    if max_bytes is not None:
+        limits = dataclasses.replace(limits, compressed_bytes=max_bytes)
+    raw = _open_archive(data, limits)
     members = _members(raw, limits)
     paths = [_relative(m.name) for m in members]
     strip, note = _strip_wrapper(paths)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import signal as signals
 from collections.abc import Iterable
 
-from grader.assignment import Assignment, TestSpec
+from grader.rubric import Assignment, TestSpec
 from grader.compare import MISSING, compare_output
 from grader.execute import TestRun
-from grader.golden import GoldenSet
+from grader.golden.store import GoldenSet
 from grader.results import OutputCheck, TestResult
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grader.assignment import Assignment
+from grader.rubric import Assignment
 from grader.errors import InfrastructureError
 from grader.settings import load_settings
 

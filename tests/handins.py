@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.assignment import load_assignment
+from grader.rubric import load_assignment
 from grader.handins import Files, apply_bug, load_bugs, make_tar, reference_files
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 import logging
 
+from grader.golden.archive import materialize
 from submissions_api.store import crud
 from worker.context import WorkerContext
-from worker.goldens import materialize
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,10 @@ def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> str:
                        if g.version == run.golden_version and g.archive_sha256), None)
         archive = crud.get_blob(session, sha256=golden.archive_sha256) if golden else None
     try:
-        gold = materialize(home=ctx.settings.home, assignment=slug, version=run.golden_version,
+        gold = materialize(root=ctx.settings.home / "golden", assignment=slug, version=run.golden_version,
                            archive=archive) if archive else None
-        evidence, artifacts = train_handin(data, assignment=slug, golden=gold,
-                                           sandbox=get_sandbox())
+        result = train_handin(data, assignment=slug, golden=gold, sandbox=get_sandbox())
+        evidence, artifacts = result.evidence, result.plots
         status = "done"
     except Exception as exc:  # noqa: BLE001 - ours: retried, then reported to the TA
         log.exception("training run of run %s failed on our side", run_id)

@@ -14,7 +14,7 @@ from submissions_api.views import manual_view, report_for
 
 def manual_items(slug: str) -> list[dict]:
     """The assignment's manual rubric items (id, name, max_points), from its rubric file."""
-    from grader.assignment import load_assignment
+    from grader.rubric import load_assignment
 
     return [{"id": m.id, "name": m.name, "max_points": m.points}
             for m in load_assignment(slug).manual]

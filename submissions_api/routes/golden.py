@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
 
+from grader.golden.archive import GoldenArchiveError, inspect_golden
 from submissions_api.deps import SessionDep
-from submissions_api.goldens import GoldenArchiveError, inspect_golden
 from submissions_api.routes.common import assignment_or_404
 from submissions_api.routes.params import Id
 from submissions_api.schemas import GoldenSetOut

@@ -13,7 +13,7 @@ from tests.handins import make_handin_tar
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=300)
 
 
@@ -70,7 +70,7 @@ def test_cli_infrastructure_error_exits_3(tmp_path, golden_s20, monkeypatch):
     handin = tmp_path / "handin.tar"
     handin.write_bytes(make_handin_tar())
     monkeypatch.setenv("MLPGRADE_RUNTIME", str(tmp_path / "no-python"))
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(handin), "--golden",
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(handin), "--golden",
                            str(golden_s20.path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 3 and "infrastructure error" in done.stderr
 

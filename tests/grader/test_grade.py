@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from grader.assignment import load_assignment
-from grader.canary import verify_golden
+from grader.rubric import load_assignment
+from grader.golden.canary import verify_golden
 from grader.formats import autolab_line, gradescope_results, render_table
 from grader.grade import grade_handin
 from grader.handins import make_tar, starter_files

@@ -10,7 +10,7 @@ import pytest
 
 from grader.errors import SubmissionError
 from grader.handins import make_tar, reference_files
-from grader.intake import IntakeLimits, unpack_handin
+from grader.intake import DEFAULT_MAX_BYTES, IntakeLimits, unpack_handin
 
 
 def tar_of(entries, gz=False) -> bytes:
@@ -89,7 +89,13 @@ def test_intake_refuses_too_many_members(tmp_path):
 
 def test_intake_refuses_an_upload_over_the_course_limit(tmp_path):
     with pytest.raises(SubmissionError, match="limit is 2.0 MB"):
-        unpack_handin(b"\0" * (2 * 1024 * 1024 + 1), tmp_path)
+        unpack_handin(b"\0" * (2 * 1024 * 1024 + 1), tmp_path, max_bytes=2 * 1024 * 1024)
+
+
+def test_intake_default_upload_limit_is_the_one_limit(tmp_path):
+    assert DEFAULT_MAX_BYTES == IntakeLimits().compressed_bytes == 16 * 1024 * 1024
+    with pytest.raises(SubmissionError, match="limit is 16.0 MB"):
+        unpack_handin(b"\0" * (DEFAULT_MAX_BYTES + 1), tmp_path)
 
 
 def test_intake_refuses_a_gzip_bomb_while_inflating(tmp_path):

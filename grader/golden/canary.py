@@ -3,6 +3,7 @@
 `generate_golden` runs the scenarios on our reference (and on each bundled known mistake, to keep
 their outputs as signatures). `verify_golden` is the canary that must pass before a set is used:
 the reference scores full marks, the starter scores 0, every known mistake fails exactly its tests.
+Canary grades hand-ins, so it imports `grader.grade`; nothing in `grader.grade` imports it.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ import logging
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import Assignment
+import numpy as np
+
 from grader.errors import InfrastructureError
-from grader.execute import RunOutcome, run_handin
-from grader.golden import (GoldenSet, build_golden, find_golden, golden_root, load_golden,
-                           outputs_of, save_golden, set_current)
-from grader.handins import Files, apply_bug, load_bugs, make_tar, reference_files, starter_files
+from grader.execute import RunOutcome, TestRun, run_handin
+from grader.golden.store import GoldenSet, Outputs, content_sha256, load_golden, save_golden
+from grader.grade import grade_handin
+from grader.handins import Files, apply_bug, load_bugs, make_tar, reference_files, starter_files, \
+    write_tree
+from grader.rubric import Assignment
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.process import ProcessSandbox
@@ -32,16 +37,48 @@ log = logging.getLogger(__name__)
 def run_trusted(files: Files, a: Assignment, *, training: bool = False) -> RunOutcome:
     """Run OUR code (reference or a known mistake) under the student runtime, unsandboxed."""
     with tempfile.TemporaryDirectory(prefix="mlpgrade-ref-") as tmp:
-        root = Path(tmp)
-        for name, text in files.items():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(text)
+        root = write_tree(files, Path(tmp))
         return run_handin(root, a, ProcessSandbox(trusted=True), runtime_python(a.packages),
                           training=training)
 
 
-def generate_golden(a: Assignment, out: Path | None = None) -> GoldenSet:
-    """Make the golden set from the reference and save it under `out` (default: MLPGRADE_HOME)."""
+def outputs_of(outcome: RunOutcome, what: str) -> Outputs:
+    """The outputs of a run of OUR code (reference or a known mistake); it must not fail."""
+    broken = {t: r for t, r in outcome.tests.items() if r.status != "ok"}
+    if broken:
+        details = "; ".join(f"{t}: {_describe_failure(r)}" for t, r in broken.items())
+        raise InfrastructureError(f"{what} did not run cleanly ({outcome.sandbox.verdict}): "
+                                  f"{details[:2000]}")
+    return {t: dict(r.outputs) for t, r in outcome.tests.items()}
+
+
+def _describe_failure(run: TestRun) -> str:
+    if run.error:
+        return f"{run.error['type']}: {run.error['message']}"
+    return run.status + (f" ({run.log[-300:]})" if run.log else "")
+
+
+def build_golden(assignment: Assignment, reference: Outputs,
+                 mistakes: list[tuple[str, Outputs]]) -> GoldenSet:
+    """Assemble a golden set from the reference's outputs and the known mistakes' outputs."""
+    sha = content_sha256(reference)
+    signatures: dict[str, dict[str, list[tuple[str, Any]]]] = {}
+    for hint, outputs in mistakes:
+        for test_id, named in outputs.items():
+            for name, value in named.items():
+                expected = reference.get(test_id, {}).get(name)
+                if isinstance(value, np.ndarray) and isinstance(expected, np.ndarray) and \
+                        value.shape == expected.shape and not np.allclose(
+                            value, expected, rtol=assignment.rtol, atol=assignment.atol):
+                    signatures.setdefault(test_id, {}).setdefault(name, []).append((hint, value))
+    manifest = {"assignment": assignment.slug, "version": sha[:12], "sha256": sha,
+                "numpy": None, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+    return GoldenSet(assignment=assignment.slug, version=sha[:12], sha256=sha, outputs=reference,
+                     signatures=signatures, manifest=manifest)
+
+
+def generate_golden(a: Assignment, out: Path) -> GoldenSet:
+    """Make the golden set from the reference and save it under the root folder `out`."""
     ref_files = reference_files()
     outcome = run_trusted(ref_files, a, training=True)
     reference = outputs_of(outcome, "the reference")
@@ -53,7 +90,7 @@ def generate_golden(a: Assignment, out: Path | None = None) -> GoldenSet:
         mistakes.append((bug.hint, {t: dict(r.outputs) for t, r in bugged.tests.items()
                                     if r.status == "ok"}))
     golden = build_golden(a, reference, mistakes)
-    path = save_golden(golden, out or golden_root(), numpy_version=outcome.runtime.get("numpy", "?"))
+    path = save_golden(golden, out, numpy_version=outcome.runtime.get("numpy", "?"))
     log.info("golden set %s %s written to %s", a.slug, golden.version, path)
     return load_golden(path)
 
@@ -80,39 +117,20 @@ class CanaryCase:
     ok: bool
 
 
-def verify_golden(a: Assignment, golden: GoldenSet, sandbox: Sandbox | None = None
-                  ) -> dict[str, Any]:
+def verify_golden(a: Assignment, golden: GoldenSet, sandbox: Sandbox) -> dict[str, Any]:
     """Grade the reference, the starter and every known mistake; report whether all came out."""
-    from grader.grade import grade_handin
-
     start = time.perf_counter()
     ref = reference_files()
     cases = [("reference", ref, ()), ("starter", starter_files(a), tuple(t.id for t in a.tests))]
     cases += [(f"bug:{b.id}", apply_bug(ref, b), b.fails) for b in load_bugs(a)]
     results = []
     for name, files, fails in cases:
-        report = grade_handin(make_tar(files), assignment=a, golden=golden, sandbox=sandbox,
-                              training=False)
+        report = grade_handin(make_tar(files), assignment=a, golden=golden, sandbox=sandbox)
         failed = sorted(t.id for t in report.tests if not t.passed)
         expected = a.max_score - sum(t.points for t in a.tests if t.id in fails)
         results.append(CanaryCase(handin=name, expected_score=expected, score=report.score,
-                                   expected_failed=sorted(fails), failed=failed,
-                                   ok=failed == sorted(fails) and report.score == expected))
+                                  expected_failed=sorted(fails), failed=failed,
+                                  ok=failed == sorted(fails) and report.score == expected))
     return {"assignment": a.slug, "golden_version": golden.version,
             "passed": all(c.ok for c in results), "cases": [asdict(c) for c in results],
             "seconds": round(time.perf_counter() - start, 2)}
-
-
-def ensure_current_golden(a: Assignment, sandbox: Sandbox | None = None) -> GoldenSet:
-    """The current golden set of `a`; on first use, generate it, verify it and make it current."""
-    golden = find_golden(a.slug)
-    if golden is not None:
-        return golden
-    log.info("no golden set for %s yet: generating and verifying one", a.slug)
-    golden = generate_golden(a)
-    result = verify_golden(a, golden, sandbox)
-    if not result["passed"]:
-        bad = [c["handin"] for c in result["cases"] if not c["ok"]]
-        raise InfrastructureError(f"the canary of golden set {golden.version} failed for {bad}")
-    set_current(golden)
-    return golden

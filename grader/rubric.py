@@ -55,7 +55,18 @@ class Assignment:
 
     @property
     def max_score(self) -> float:
+        """Points of the automatic tests (what a grading run scores out of)."""
         return sum(t.points for t in self.tests)
+
+    @property
+    def total_max_score(self) -> float:
+        """Points of the automatic tests and the manual items together."""
+        return self.max_score + sum(m.points for m in self.manual)
+
+    @property
+    def has_training(self) -> bool:
+        """Whether the assignment has a training run (its `[training]` section)."""
+        return bool(self.training)
 
     @property
     def family_dir(self) -> Path:
