@@ -30,10 +30,10 @@ def upload(slug: str, request: Request, response: Response, user: CurrentUser,
     and the cooldown; staff are not."""
     assignment = assignment_or_404(session, slug)
     settings = request.app.state.settings
-    data = file.file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
+    data = file.file.read(settings.upload_max_bytes + 1)
+    if len(data) > settings.upload_max_bytes:
         raise HTTPException(413,
-                            f"handin.tar is larger than {settings.max_upload_bytes} bytes")
+                            f"handin.tar is larger than {settings.upload_max_bytes} bytes")
     if not data:
         raise HTTPException(422, "empty upload")
     now = utcnow()
