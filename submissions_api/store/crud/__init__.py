@@ -1,9 +1,8 @@
-"""Every SQL statement of the service, as keyword-only functions taking a Session, one module
-per concept. Callers write `from submissions_api.store import crud` and `crud.x(session, ...)`.
+"""The service's reads and writes, as keyword-only functions taking a Session, one module per
+concept. Callers write `from submissions_api.store import crud` and `crud.x(session, ...)`.
 
-State changes of a submission are compare-and-set UPDATEs on (id, attempts, status[, lease_owner])
-so that a stale message, a slow worker whose lease expired, or two reapers at once can never record
-a second result for one attempt or resurrect finished work.
+State changes (of a submission, a grading or training run, a regrade, a golden set) are not here:
+they are the compare-and-set functions of `submissions_api.store.lifecycle`.
 """
 
 from submissions_api.store.crud.assignments import (
