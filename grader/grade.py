@@ -15,16 +15,17 @@ from pathlib import Path
 
 from grader import __version__
 from grader.errors import GraderError, InfrastructureError, SubmissionError
-from grader.execute import RunOutcome, run_handin
 from grader.golden.store import GoldenSet
 from grader.intake import IntakeReport, unpack_handin
 from grader.results import GradeReport, ManualItem, TestResult, TrainingResult
 from grader.rubric import Assignment, load_assignment
+from grader.run import RunOutcome, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 from grader.scoring import score_test
-from grader.training import TEST_ID, TrainingConfig, assess, plot_curves
+from grader.training.config import TrainingConfig
+from grader.training.evidence import assess, plot_curves
 
 
 def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet,
@@ -65,7 +66,8 @@ def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
         raise GraderError(f"{a.slug} has no training run")
     done = _intake_and_run(data, a, sandbox, test_ids=[], training=True, max_bytes=max_bytes)
     if done.refused is not None:
-        return TrainingResult(item_id=TEST_ID, evidence={"checks": [], "refused": done.refused})
+        return TrainingResult(item_id=a.training_id,
+                              evidence={"checks": [], "refused": done.refused})
     return training_result(a, golden, done.outcome)
 
 
@@ -94,7 +96,7 @@ def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, *, test_ids: l
         Path(tmp).chmod(0o711)  # the sandbox's uid may pass through to the hand-in, not list
         start = time.perf_counter()
         try:
-            done.intake = unpack_handin(data, Path(tmp), max_bytes=max_bytes)
+            done.intake = unpack_handin(data, Path(tmp), layout=a.handin, max_bytes=max_bytes)
         except SubmissionError as exc:
             done.refused = str(exc)
             return done
@@ -133,11 +135,11 @@ def training_result(a: Assignment, golden: GoldenSet, outcome: RunOutcome
     """The training run's checks and curves (evidence for the TA) and its four plots, or None
     when the run did not include training."""
     cfg = TrainingConfig.of(a)
-    if cfg is None or TEST_ID not in outcome.tests:
+    if cfg is None or cfg.id not in outcome.tests:
         return None
-    reference = golden.outputs.get(TEST_ID)
-    evidence = assess(outcome.tests[TEST_ID], reference, cfg)
-    return TrainingResult(item_id=TEST_ID, evidence=evidence,
+    reference = golden.outputs.get(cfg.id)
+    evidence = assess(outcome.tests[cfg.id], reference, cfg)
+    return TrainingResult(item_id=cfg.id, evidence=evidence,
                           plots=plot_curves(evidence["curves"], reference))
 
 

@@ -19,17 +19,25 @@ from typing import Any
 import numpy as np
 
 from grader.errors import InfrastructureError
-from grader.execute import RunOutcome, TestRun, run_handin
+from grader.fixtures import (
+    Files,
+    apply_bug,
+    load_bugs,
+    make_tar,
+    reference_files,
+    starter_files,
+    write_tree,
+)
 from grader.golden.store import GoldenSet, Outputs, content_sha256, load_golden, save_golden
 from grader.grade import grade_handin
-from grader.handins import Files, apply_bug, load_bugs, make_tar, reference_files, starter_files, \
-    write_tree
+from grader.outputs import TestRun
 from grader.rubric import Assignment
+from grader.run import RunOutcome, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.process import ProcessSandbox
-from grader.training import TEST_ID as TRAINING_ID
-from grader.training import TrainingConfig, assess
+from grader.training.config import TrainingConfig
+from grader.training.evidence import assess
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +87,7 @@ def build_golden(assignment: Assignment, reference: Outputs,
 
 def generate_golden(a: Assignment, out: Path) -> GoldenSet:
     """Make the golden set from the reference and save it under the root folder `out`."""
-    ref_files = reference_files()
+    ref_files = reference_files(a)
     outcome = run_trusted(ref_files, a, training=True)
     reference = outputs_of(outcome, "the reference")
     _check_reference_training(a, outcome)
@@ -100,7 +108,7 @@ def _check_reference_training(a: Assignment, outcome: RunOutcome) -> None:
     cfg = TrainingConfig.of(a)
     if cfg is None:
         return
-    run = outcome.tests[TRAINING_ID]
+    run = outcome.tests[cfg.id]
     failed = [c["message"] for c in assess(run, dict(run.outputs), cfg)["checks"]
               if not c["passed"]]
     if failed:
@@ -120,12 +128,13 @@ class CanaryCase:
 def verify_golden(a: Assignment, golden: GoldenSet, sandbox: Sandbox) -> dict[str, Any]:
     """Grade the reference, the starter and every known mistake; report whether all came out."""
     start = time.perf_counter()
-    ref = reference_files()
+    ref = reference_files(a)
     cases = [("reference", ref, ()), ("starter", starter_files(a), tuple(t.id for t in a.tests))]
     cases += [(f"bug:{b.id}", apply_bug(ref, b), b.fails) for b in load_bugs(a)]
     results = []
     for name, files, fails in cases:
-        report = grade_handin(make_tar(files), assignment=a, golden=golden, sandbox=sandbox)
+        report = grade_handin(make_tar(files, a.handin), assignment=a, golden=golden,
+                              sandbox=sandbox)
         failed = sorted(t.id for t in report.tests if not t.passed)
         expected = a.max_score - sum(t.points for t in a.tests if t.id in fails)
         results.append(CanaryCase(handin=name, expected_score=expected, score=report.score,
