@@ -107,3 +107,13 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
                                              status=TrainingStatus.DONE)
         session.commit()
     assert reap_once(ctx, now=later)["training"] == []
+
+
+def test_queue_positions_of_a_list_match_queue_position(ctx):
+    ids = [submit(ctx) for _ in range(3)]
+    assert claim(ctx, ids[0], 1, lease=60)  # running: no longer queued
+    with ctx.sessions() as session:
+        subs = [crud.get_submission(session, submission_id=i) for i in ids]
+        one_by_one = {s.id: crud.queue_position(session, submission=s) for s in subs}
+        assert crud.queue_positions(session, submissions=subs) == one_by_one
+        assert [one_by_one[i] for i in ids] == [0, 1, 2]
