@@ -32,13 +32,22 @@ import httpx  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
 from bench.burst import percentile, write_doc  # noqa: E402
-from submissions_api import crud  # noqa: E402
-from submissions_api.db import dispose, session_factory  # noqa: E402
-from submissions_api.migrate import upgrade  # noqa: E402
-from submissions_api.models import GradingRun, Submission, User, utcnow  # noqa: E402
-from tests.api.services import (POSTGRES_URL, REDIS_URL, free_port, make_service_home,  # noqa: E402
-                                service_env, start_api, wait_for)
+from submissions_api import security  # noqa: E402
+from submissions_api.store import crud  # noqa: E402
+from submissions_api.store.db import dispose, session_factory  # noqa: E402
+from submissions_api.store.migrate import upgrade  # noqa: E402
+from submissions_api.store.models import GradingRun, Submission, User, utcnow  # noqa: E402
+from submissions_api.store.rubrics import sync_rubrics  # noqa: E402
 from submissions_api.views import run_summary  # noqa: E402
+from tests.api.services import (  # noqa: E402
+    POSTGRES_URL,
+    REDIS_URL,
+    free_port,
+    make_service_home,
+    service_env,
+    start_api,
+    wait_for,
+)
 from tests.handins import make_handin_tar  # noqa: E402
 
 
@@ -58,17 +67,17 @@ def seed(db: str, students: int, per_student: int, report: dict, tar: bytes) -> 
     sessions = session_factory(db)
     now = utcnow()
     with sessions() as session:
-        crud.sync_assignments(session)
+        sync_rubrics(session)
         assignment = crud.get_assignment(session, slug="hw1p1-s20")
         sha = crud.put_blob(session, data=tar)
         ta = crud.create_user(session, login="ta", role="ta")
-        tokens = {"ta": crud.issue_token(session, user=ta)}
+        tokens = {"ta": security.issue_token(session, user=ta)}
         session.execute(insert(User), [{"login": f"s{i:04d}", "name": f"Student {i}",
                                         "role": "student"} for i in range(students)])
         users = dict(session.execute(text("SELECT login, id FROM users WHERE role = 'student'"))
                      .all())
         for login, uid in users.items():
-            tokens[login] = crud.issue_token(session, user=session.get(User, uid))
+            tokens[login] = security.issue_token(session, user=session.get(User, uid))
         rows = []
         for login, uid in users.items():
             for k in range(per_student):

@@ -36,13 +36,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from submissions_api import crud  # noqa: E402
-from submissions_api.db import dispose, session_factory  # noqa: E402
-from submissions_api.migrate import upgrade  # noqa: E402
-from submissions_api.models import GradingRun, Submission  # noqa: E402
-from tests.api.services import (POSTGRES_URL, REDIS_URL, Proc, free_port,  # noqa: E402
-                                make_service_home, service_env, start_api, start_worker,
-                                wait_for)
+from submissions_api import security  # noqa: E402
+from submissions_api.store import crud  # noqa: E402
+from submissions_api.store.db import dispose, session_factory  # noqa: E402
+from submissions_api.store.migrate import upgrade  # noqa: E402
+from submissions_api.store.models import GradingRun, Submission  # noqa: E402
+from submissions_api.store.rubrics import sync_rubrics  # noqa: E402
+from tests.api.services import (  # noqa: E402
+    POSTGRES_URL,
+    REDIS_URL,
+    Proc,
+    free_port,
+    make_service_home,
+    seed_golden_set,
+    service_env,
+    start_api,
+    start_worker,
+    wait_for,
+)
 from tests.handins import make_handin_tar  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -109,12 +120,14 @@ class Service:
         self.db = db
         self.sessions = session_factory(db)
         with self.sessions() as session:
-            crud.sync_assignments(session)
+            sync_rubrics(session)
             self.tokens = []
             for i in range(50):
                 user = crud.create_user(session, login=f"student{i:02d}")
-                self.tokens.append(crud.issue_token(session, user=user))
+                self.tokens.append(security.issue_token(session, user=user))
             session.commit()
+        # The service grades only with the database's active set: the session's, as uploaded.
+        seed_golden_set(db, home)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/api/v1"
         self.procs: list[Proc] = [start_api(self.env, tmp / "api.log", port)]
@@ -179,7 +192,7 @@ def run_empty(service: Service, runs: int) -> list[float]:
     for i in range(runs):
         start = time.perf_counter()
         sub = service.upload(i, data)
-        wait_for(lambda: service.done([sub]) == 1, 300, "a single upload graded", 0.05,
+        wait_for(lambda sub=sub: service.done([sub]) == 1, 300, "a single upload graded", 0.05,
                  tuple(service.procs))
         times.append(time.perf_counter() - start)
     return times

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from submissions_api import crud
-from submissions_api.db import session_factory
-from submissions_api.migrate import upgrade
-from submissions_api.models import Role
+from submissions_api import security
 from submissions_api.settings import Settings
+from submissions_api.store import crud
+from submissions_api.store.db import session_factory
+from submissions_api.store.migrate import upgrade
+from submissions_api.store.models import Role
+from submissions_api.store.rubrics import sync_rubrics
 
 
 def prepare_database(settings: Settings) -> None:
@@ -14,7 +16,7 @@ def prepare_database(settings: Settings) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     with session_factory(settings.database_url)() as session:
-        crud.sync_assignments(session)
+        sync_rubrics(session)
         session.commit()
 
 
@@ -26,11 +28,11 @@ def instructor_token(settings: Settings, *, login: str = "instructor", label: st
         user = crud.get_user_by_login(session, login=login) or \
             crud.create_user(session, login=login, name="Instructor", role=Role.INSTRUCTOR)
         if token is not None:
-            if crud.user_for_token(session, token=token) is None:
-                crud.issue_token(session, user=user, label="bootstrap", token=token)
+            if security.user_for_token(session, token=token) is None:
+                security.issue_token(session, user=user, label="bootstrap", token=token)
             session.commit()
             return None
-        new = crud.issue_token(session, user=user, label=label)
+        new = security.issue_token(session, user=user, label=label)
         session.commit()
         return new
 
@@ -51,9 +53,9 @@ def import_roster(settings: Settings, rows: list[dict[str, str]], *, new_tokens:
             if user is None:
                 user = crud.create_user(session, login=login, name=(row.get("name") or "").strip(),
                                         role=role)
-                token = crud.issue_token(session, user=user, label="roster")
+                token = security.issue_token(session, user=user, label="roster")
             elif new_tokens:
-                token = crud.issue_token(session, user=user, label="roster")
+                token = security.issue_token(session, user=user, label="roster")
             out.append((login, user.role, token))
         session.commit()
     return out

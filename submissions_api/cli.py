@@ -58,7 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from submissions_api.bootstrap import instructor_token, prepare_database
-    from submissions_api.queue import Dispatcher
+    from submissions_api.jobs import Dispatcher
     from submissions_api.settings import load_settings
 
     settings = load_settings()

@@ -16,10 +16,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from submissions_api.db import session_factory
-from submissions_api.queue import Dispatcher
+from submissions_api.jobs import Dispatcher
 from submissions_api.routes import assignments, golden, health, regrades, submissions, users
 from submissions_api.settings import Settings, load_settings
+from submissions_api.store.db import session_factory
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from submissions_api.store.summary import run_summary  # noqa: F401 - moved to the store, kept here for callers
+
 STUDENT_TEST_FIELDS = ("id", "name", "points", "max_points", "passed", "status", "feedback")
 STUDENT_INTAKE_FIELDS = ("files", "dropped", "missing", "notes", "refused")
 
@@ -28,24 +30,6 @@ def student_report(report: dict[str, Any]) -> dict[str, Any]:
             "sandbox": {"verdict": sandbox.get("verdict"), "message": sandbox.get("message", "")},
             "intake": {k: intake[k] for k in STUDENT_INTAKE_FIELDS if k in intake},
             "artifacts": list(report.get("artifacts", []))}
-
-
-def run_summary(report: dict[str, Any]) -> dict[str, Any]:
-    """What class-wide views need of a report, kept small beside it (a report is ~20 KB of JSON;
-    reading 1,000 of them made the TA dashboard take seconds): per test its id, name, whether it
-    passed and, when it failed, the messages saying why."""
-    tests = []
-    for t in report.get("tests", []):
-        entry = {"id": t["id"], "name": t["name"], "passed": bool(t.get("passed"))}
-        if not entry["passed"]:
-            messages = [c["message"] for c in t.get("checks", [])
-                        if not c.get("passed") and c.get("message")]
-            if not messages:  # the code did not run: the feedback's first line says why
-                first = (t.get("feedback") or t.get("status") or "failed").splitlines()
-                messages = [first[0] if first else "failed"]
-            entry["messages"] = messages
-        tests.append(entry)
-    return {"tests": tests}
 
 
 def manual_view(items: list[dict[str, Any]], grades: list[Any]) -> list[dict[str, Any]]:

@@ -8,10 +8,11 @@ from urllib.parse import urlparse
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
+from submissions_api import security
+from submissions_api.deps import SessionDep
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import SESSION_COOKIE, PageUser, is_staff
+from submissions_api.store import crud
 
 router = page_router()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -34,7 +35,7 @@ def login_form(request: Request, next: str = "/"):  # noqa: A002 - the query par
 
 @router.post("/login")
 def login(request: Request, session: SessionDep, token: str = Form(""), next: str = Form("/")):  # noqa: A002
-    user = crud.user_for_token(session, token=token.strip()) if token.strip() else None
+    user = security.user_for_token(session, token=token.strip()) if token.strip() else None
     if user is None:
         return render(request, "login.html", status_code=401, title="Sign in", next=_local(next),
                       error="That token is not valid (or was revoked). Ask your TA for a new one.")

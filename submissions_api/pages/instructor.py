@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from fastapi import Form, Request
 from pydantic import ValidationError
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
-from submissions_api.models import Role
+from submissions_api.deps import SessionDep
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.routes import assignments as assignments_api
 from submissions_api.routes import golden as golden_api
 from submissions_api.routes.common import assignment_or_404
 from submissions_api.schemas import AssignmentUpdate
 from submissions_api.security import PageUser, has_role, require_role
+from submissions_api.store import crud
+from submissions_api.store.models import Role
 
 router = page_router()
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 from fastapi import Form, Request
 from fastapi.responses import Response
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
-from submissions_api.models import Role
+from submissions_api.deps import SessionDep
 from submissions_api.pages import summaries as summaries_of
 from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.pages.sources import handin_sources
 from submissions_api.routes import assignments as assignments_api
 from submissions_api.routes import regrades as regrades_api
-from submissions_api.routes.common import assignment_or_404, submission_out
 from submissions_api.routes import submissions as submissions_api
+from submissions_api.routes.common import assignment_or_404, submission_out
 from submissions_api.schemas import ManualGradeIn, RegradeIn
 from submissions_api.security import PageUser, has_role, not_found, require_role
+from submissions_api.store import crud
+from submissions_api.store.models import Role
 from submissions_api.views import test_diff
 
 router = page_router()

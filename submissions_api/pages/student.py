@@ -6,14 +6,14 @@ import math
 
 from fastapi import File, HTTPException, Request, Response, UploadFile
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
-from submissions_api.models import Assignment, Submission, User
+from submissions_api.deps import SessionDep
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.policy import final_score, window_for
 from submissions_api.routes import submissions as api
 from submissions_api.routes.common import assignment_or_404, submission_out
 from submissions_api.security import PageUser, not_found, require_owner_or_staff
+from submissions_api.store import crud
+from submissions_api.store.models import Assignment, Submission, User
 
 router = page_router()
 LIVE = ("queued", "running")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from submissions_api import crud, gradebook
-from submissions_api.db import SessionDep
-from submissions_api.models import Role
+from submissions_api import gradebook
+from submissions_api.deps import SessionDep
+from submissions_api.routes.common import assignment_or_404, manual_items, total_max_score
 from submissions_api.schemas import AssignmentOut, AssignmentUpdate, ExtensionIn, ExtensionOut
 from submissions_api.security import CurrentUser, not_found, require_role
-from submissions_api.routes.common import assignment_or_404, manual_items, total_max_score
+from submissions_api.store import crud
+from submissions_api.store.models import Role
 
 router = APIRouter(tags=["assignments"])
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from submissions_api import crud
-from submissions_api.models import Assignment, Submission
 from submissions_api.policy import final_score
 from submissions_api.schemas import SubmissionOut
 from submissions_api.security import not_found
+from submissions_api.store import crud
+from submissions_api.store.models import Assignment, Submission
 from submissions_api.views import manual_view, report_for
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
-from grader.golden.archive import GoldenArchiveError, inspect_golden
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
-from submissions_api.models import GoldenSet, Role
-from submissions_api.schemas import GoldenSetOut
-from submissions_api.security import CurrentUser, not_found, require_role
+from grader.golden.archive import GoldenArchiveError, inspect_golden
+from submissions_api.deps import SessionDep
 from submissions_api.routes.common import assignment_or_404
 from submissions_api.routes.params import Id
+from submissions_api.schemas import GoldenSetOut
+from submissions_api.security import CurrentUser, not_found, require_role
+from submissions_api.store import crud, lifecycle
+from submissions_api.store.models import GoldenSet, Role
 
 router = APIRouter(tags=["golden sets"])
 
@@ -89,6 +89,6 @@ def activate_golden_set(golden_id: Id, user: CurrentUser, session: SessionDep) -
                             f"golden set {golden.id} is {golden.status}: its canary has not "
                             "passed, so it cannot be activated")
     assignment = crud.get_assignment_by_id(session, assignment_id=golden.assignment_id)
-    crud.activate_golden_set(session, assignment=assignment, golden=golden, by=user)
+    lifecycle.activate_golden_set(session, assignment=assignment, golden=golden, by=user)
     session.commit()
     return golden_out(session, golden)

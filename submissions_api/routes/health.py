@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
-from submissions_api.db import SessionDep
+from submissions_api.deps import SessionDep
 
 router = APIRouter(tags=["health"])
 

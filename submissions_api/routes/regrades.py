@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
-from submissions_api.models import Regrade, Role
-from submissions_api.schemas import RegradeIn, RegradeOut
-from submissions_api.security import CurrentUser, not_found, require_role
+from submissions_api.deps import SessionDep
 from submissions_api.routes.common import assignment_or_404
 from submissions_api.routes.params import Id
+from submissions_api.schemas import RegradeIn, RegradeOut
+from submissions_api.security import CurrentUser, not_found, require_role
+from submissions_api.store import crud, lifecycle
+from submissions_api.store.models import Regrade, Role
 from submissions_api.views import test_diff
 
 router = APIRouter(tags=["regrades"])
@@ -51,7 +51,7 @@ def regrade_one(submission_id: Id, request: Request, user: CurrentUser,
     if sub is None:
         raise not_found("submission")
     require_role(user, Role.TA)
-    regrade, to_send = crud.create_regrade(session, assignment=sub.assignment, scope="one",
+    regrade, to_send = lifecycle.create_regrade(session, assignment=sub.assignment, scope="one",
                                            requested_by=user, submissions=[sub])
     return _start(request, session, regrade, to_send)
 
@@ -63,7 +63,7 @@ def regrade_assignment(slug: str, body: RegradeIn, request: Request, user: Curre
     assignment = assignment_or_404(session, slug)
     require_role(user, Role.TA)
     subs = crud.regrade_candidates(session, assignment=assignment, latest_only=body.latest_only)
-    regrade, to_send = crud.create_regrade(
+    regrade, to_send = lifecycle.create_regrade(
         session, assignment=assignment, scope="latest" if body.latest_only else "all",
         requested_by=user, submissions=subs)
     return _start(request, session, regrade, to_send)

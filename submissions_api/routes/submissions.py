@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile, status
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
+from submissions_api.deps import SessionDep
 from submissions_api.policy import classify, limit_refusal, window_for
-from submissions_api.schemas import ManualGradeIn, RunOut, SubmissionAccepted, SubmissionOut
-from submissions_api.models import Role, utcnow
-from submissions_api.security import (CurrentUser, is_staff, not_found, require_owner_or_staff,
-                                      require_role)
 from submissions_api.routes.common import assignment_or_404, manual_items, submission_out
 from submissions_api.routes.params import Id, Limit, Offset
+from submissions_api.schemas import ManualGradeIn, RunOut, SubmissionAccepted, SubmissionOut
+from submissions_api.security import (
+    CurrentUser,
+    is_staff,
+    not_found,
+    require_owner_or_staff,
+    require_role,
+)
+from submissions_api.store import crud
+from submissions_api.store.models import Role, utcnow
 
 router = APIRouter(tags=["submissions"])
 
@@ -25,10 +30,10 @@ def upload(slug: str, request: Request, response: Response, user: CurrentUser,
     and the cooldown; staff are not."""
     assignment = assignment_or_404(session, slug)
     settings = request.app.state.settings
-    data = file.file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
+    data = file.file.read(settings.upload_max_bytes + 1)
+    if len(data) > settings.upload_max_bytes:
         raise HTTPException(413,
-                            f"handin.tar is larger than {settings.max_upload_bytes} bytes")
+                            f"handin.tar is larger than {settings.upload_max_bytes} bytes")
     if not data:
         raise HTTPException(422, "empty upload")
     now = utcnow()

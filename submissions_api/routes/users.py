@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from submissions_api import crud
-from submissions_api.db import SessionDep
-from submissions_api.models import Role
+from submissions_api import security
+from submissions_api.deps import SessionDep
 from submissions_api.schemas import TokenOut, UserIn, UserOut
 from submissions_api.security import CurrentUser, not_found, require_role
+from submissions_api.store import crud
+from submissions_api.store.models import Role
 
 router = APIRouter(tags=["users"])
 
@@ -30,7 +31,7 @@ def create_user(body: UserIn, user: CurrentUser, session: SessionDep) -> TokenOu
     if crud.get_user_by_login(session, login=body.login):
         raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.login} exists")
     new = crud.create_user(session, login=body.login, name=body.name, role=body.role)
-    token = crud.issue_token(session, user=new, label="created")
+    token = security.issue_token(session, user=new, label="created")
     session.commit()
     return TokenOut(user=UserOut.model_validate(new), token=token)
 
@@ -43,6 +44,6 @@ def issue_token(login: str, user: CurrentUser, session: SessionDep) -> TokenOut:
         raise not_found("user")
     if target.id != user.id:
         require_role(user, Role.INSTRUCTOR)
-    token = crud.issue_token(session, user=target, label=f"issued by {user.login}")
+    token = security.issue_token(session, user=target, label=f"issued by {user.login}")
     session.commit()
     return TokenOut(user=UserOut.model_validate(target), token=token)

@@ -8,13 +8,20 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from submissions_api import crud
-from submissions_api.db import dispose, session_factory
+from submissions_api import security
+from submissions_api.jobs import Dispatcher
 from submissions_api.main import create_app
-from submissions_api.queue import Dispatcher
 from submissions_api.settings import Settings
-from tests.api.services import (REDIS_URL, PostgresDatabases, SqliteDatabases, check_redis,
-                                make_service_home)
+from submissions_api.store import crud
+from submissions_api.store.db import dispose, session_factory
+from submissions_api.store.rubrics import sync_rubrics
+from tests.api.services import (
+    REDIS_URL,
+    PostgresDatabases,
+    SqliteDatabases,
+    check_redis,
+    make_service_home,
+)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +58,7 @@ def backend(request, tmp_path):
                         queue_prefix=prefix, lease_seconds=4, reaper_interval=0,
                         requeue_after=6, infra_retries=2, retry_backoff=0.2)
     with session_factory(url)() as session:
-        crud.sync_assignments(session)
+        sync_rubrics(session)
         session.commit()
     yield settings
     dispose(url)  # PostgreSQL has a connection budget; every test has its own database
@@ -73,7 +80,7 @@ def users(backend) -> Users:
         for login, role in [("prof", "instructor"), ("ta1", "ta"), ("alice", "student"),
                             ("bob", "student")]:
             user = crud.create_user(session, login=login, name=login.title(), role=role)
-            tokens[login] = crud.issue_token(session, user=user)
+            tokens[login] = security.issue_token(session, user=user)
         session.commit()
     return Users(tokens)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from submissions_api import crud
-from submissions_api.models import Status
+from submissions_api import security
+from submissions_api.store import crud
+from submissions_api.store.models import Status
 
 A = "/api/v1"
 TAR = b"a handin.tar"
@@ -108,11 +109,11 @@ def test_api_unknown_things_are_404(client, users):
 
 
 def test_api_revoked_token_is_refused(client, users, sessions):
-    from submissions_api.models import ApiToken, utcnow
+    from submissions_api.store.models import ApiToken, utcnow
 
     with sessions() as session:
         for row in session.query(ApiToken).all():
-            if row.token_hash == crud.hash_token(users.tokens["alice"]):
+            if row.token_hash == security.hash_token(users.tokens["alice"]):
                 row.revoked_at = utcnow()
         session.commit()
     assert client.get(f"{A}/me", headers=users.headers("alice")).status_code == 401
@@ -120,12 +121,12 @@ def test_api_revoked_token_is_refused(client, users, sessions):
 
 
 def test_api_tokens_are_stored_hashed(users, sessions):
-    from submissions_api.models import ApiToken
+    from submissions_api.store.models import ApiToken
 
     with sessions() as session:
         stored = {row.token_hash for row in session.query(ApiToken).all()}
     assert not stored & set(users.tokens.values())
-    assert crud.hash_token(users.tokens["alice"]) in stored
+    assert security.hash_token(users.tokens["alice"]) in stored
 
 
 def test_api_instructor_creates_users_and_tokens_work(client, users):

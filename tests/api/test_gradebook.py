@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from submissions_api.gradebook import Entry, gradebook, stats
-from submissions_api.views import run_summary
 from submissions_api.policy import classify, final_score, limit_refusal, window_for
+from submissions_api.views import run_summary
 
 T0 = datetime(2020, 2, 1, tzinfo=UTC)
 
@@ -66,8 +66,8 @@ def test_migrations_match_models_and_downgrade(kind, request, tmp_path):
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine, inspect
 
-    from submissions_api.migrate import downgrade, upgrade
-    from submissions_api.models import Base
+    from submissions_api.store.migrate import downgrade, upgrade
+    from submissions_api.store.models import Base
 
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'm.db'}"

@@ -10,8 +10,16 @@ from pathlib import Path
 
 import httpx
 
-from submissions_api.db import dispose, session_factory
-from tests.api.services import REPO, Proc, free_port, start_api, start_worker, wait_for
+from submissions_api.store.db import dispose, session_factory
+from tests.api.services import (
+    REPO,
+    Proc,
+    free_port,
+    seed_golden_set,
+    start_api,
+    start_worker,
+    wait_for,
+)
 
 
 @dataclass
@@ -68,6 +76,8 @@ def start_stack(name: str, env: dict[str, str], tmp: Path) -> Stack:
         stack.tokens[login] = token
     stack.procs.append(start_api(env, tmp / "api.log", port))
     wait_for(lambda: _healthy(stack.url), 30, "the API", 0.2, tuple(stack.procs))
+    # After the API synced the assignments: the database's active set is the session's.
+    seed_golden_set(env["MLPGRADE_DATABASE_URL"], Path(env["MLPGRADE_HOME"]))
     return stack
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from grader.rubric import load_assignment
 from grader.fixtures import load_bugs
-from submissions_api import crud
-from submissions_api.models import GradingRun
+from grader.rubric import load_assignment
+from submissions_api import security
+from submissions_api.store import crud
+from submissions_api.store.models import GradingRun
 from tests.e2e.stack import Stack
 from tests.handins import make_handin_tar
 
@@ -47,7 +48,7 @@ def add_students(stack: Stack, count: int) -> list[str]:
     with stack.sessions()() as session:
         for login in logins:
             user = crud.create_user(session, login=login, name=login)
-            stack.tokens[login] = crud.issue_token(session, user=user)
+            stack.tokens[login] = security.issue_token(session, user=user)
         session.commit()
     return logins
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from submissions_api.main import DATABASE_DOWN
-from submissions_api.migrate import upgrade
+from submissions_api.store.migrate import upgrade
 from tests.api.services import REDIS_URL, check_redis, service_env, wait_for
 from tests.e2e.stack import copy_home, start_stack
 from tests.fault.burst import check_graded_once, graded_count, handins, upload

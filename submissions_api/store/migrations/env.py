@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from submissions_api.db import make_engine
-from submissions_api.models import Base
+
 from submissions_api.settings import load_settings
+from submissions_api.store.db import make_engine
+from submissions_api.store.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or load_settings().database_url

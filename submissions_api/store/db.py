@@ -1,13 +1,10 @@
-"""The database engine and sessions; `SessionDep` is what routes take."""
+"""The database engine and sessions (no FastAPI: the worker shares this module)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from functools import cache
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,15 +35,6 @@ def _factory(url: str, pid: int) -> sessionmaker[Session]:
 def session_factory(url: str) -> sessionmaker[Session]:
     """The process's session factory for this database URL."""
     return _factory(url, os.getpid())
-
-
-def get_db(request: Request) -> Iterator[Session]:
-    """One session per request, from the app's factory."""
-    with request.app.state.sessions() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_db)]
 
 
 def dispose(url: str) -> None:

@@ -1,0 +1,71 @@
+"""Class-wide queries read as plain rows (thousands of them: ORM objects were slow)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from submissions_api.store.models import Assignment, GradingRun, Role, Submission, User
+from submissions_api.store.summary import run_summary
+
+
+class StudentRow(NamedTuple):
+    login: str
+    name: str
+
+
+
+class SubmissionRow(NamedTuple):
+    id: int
+    received_at: datetime
+    status: str
+    score: float | None
+    late_penalty: float
+    late: bool
+    manual_score: float | None
+
+
+
+def gradebook_rows(session: Session, *, assignment: Assignment
+                   ) -> list[tuple[StudentRow, SubmissionRow | None]]:
+    """Every student with each of their submissions (outer join: students without any too), as
+    plain rows: the class-wide views read thousands, which ORM objects made slow."""
+    rows = session.execute(
+        select(User.login, User.name, Submission.id, Submission.received_at, Submission.status,
+               Submission.score, Submission.late_penalty, Submission.late,
+               Submission.manual_score)
+        .outerjoin(Submission, and_(Submission.user_id == User.id,
+                                    Submission.assignment_id == assignment.id))
+        .where(or_(User.role == Role.STUDENT, Submission.id.is_not(None)))
+        .order_by(User.login, Submission.id)).all()
+    return [(StudentRow(r[0], r[1]), SubmissionRow(*r[2:]) if r[2] is not None else None)
+            for r in rows]
+
+
+
+def current_summaries(session: Session, *, submission_ids: Sequence[int]
+                      ) -> list[dict[str, Any]]:
+    """The run summaries (store.summary.run_summary) of these submissions' current runs."""
+    if not submission_ids:
+        return []
+    rows = session.execute(select(GradingRun.id, GradingRun.summary).join(
+        Submission, Submission.current_run_id == GradingRun.id)
+        .where(Submission.id.in_(submission_ids))).all()
+    summaries = [summary for _, summary in rows if summary]
+    missing = [run_id for run_id, summary in rows if not summary]  # runs older than the column
+    if missing:
+        summaries += [run_summary(r) for r in session.scalars(
+            select(GradingRun.report).where(GradingRun.id.in_(missing))) if r]
+    return summaries
+
+
+
+def status_counts(session: Session, *, assignment: Assignment) -> dict[str, int]:
+    rows = session.execute(select(Submission.status, func.count(Submission.id))
+                           .where(Submission.assignment_id == assignment.id)
+                           .group_by(Submission.status)).all()
+    return {status: count for status, count in rows}

@@ -1,0 +1,46 @@
+"""Grading runs: one result per (submission, attempt), and their training runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from submissions_api.store.models import GradingRun, RunOutcome, TrainingStatus
+
+
+def list_runs(session: Session, *, submission_id: int) -> Sequence[GradingRun]:
+    return session.scalars(select(GradingRun).where(GradingRun.submission_id == submission_id)
+                           .order_by(GradingRun.attempt)).all()
+
+
+
+def get_run(session: Session, *, run_id: int | None) -> GradingRun | None:
+    return session.get(GradingRun, run_id) if run_id is not None else None
+
+
+
+
+
+
+
+
+
+def pending_training(session: Session, *, before: datetime) -> Sequence[GradingRun]:
+    """Graded runs whose training run has waited since before `before` (a lost message)."""
+    return session.scalars(select(GradingRun).where(GradingRun.training == TrainingStatus.PENDING,
+                                                    GradingRun.finished_at < before)
+                           .order_by(GradingRun.id)).all()
+
+
+
+def recent_grading_seconds(session: Session, *, last: int = 20) -> float | None:
+    """Mean wall time of the last graded runs (for wait estimates), or None without any."""
+    runs = session.execute(select(GradingRun.started_at, GradingRun.finished_at)
+                           .where(GradingRun.outcome == RunOutcome.GRADED,
+                                  GradingRun.started_at.is_not(None))
+                           .order_by(GradingRun.id.desc()).limit(last)).all()
+    spans = [(f - s).total_seconds() for s, f in runs if s and f]
+    return sum(spans) / len(spans) if spans else None

@@ -1,0 +1,119 @@
+"""Submissions: creating, reading, counting toward the limit, finding the ones to reap (their
+state changes are in store/lifecycle.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from submissions_api.store.crud.blobs import put_blob
+from submissions_api.store.models import Assignment, QueueKind, Status, Submission, User
+
+
+def counted_submissions(session: Session, *, assignment: Assignment, user: User
+                        ) -> tuple[int, datetime | None]:
+    """How many of the student's submissions count toward the limit, and the latest one's time."""
+    row = session.execute(select(func.count(Submission.id), func.max(Submission.received_at))
+                          .where(Submission.assignment_id == assignment.id,
+                                 Submission.user_id == user.id,
+                                 Submission.counts_toward_limit.is_(True))).one()
+    latest = row[1]
+    if latest is not None and latest.tzinfo is None:  # func.max bypasses the column type
+        latest = latest.replace(tzinfo=UTC)
+    return row[0], latest
+
+
+
+def create_submission(session: Session, *, user: User, assignment: Assignment, data: bytes,
+                      filename: str, received_at: datetime, late: bool, penalty: float
+                      ) -> Submission:
+    sha = put_blob(session, data=data)
+    sub = Submission(user_id=user.id, assignment_id=assignment.id, blob_sha256=sha,
+                     size=len(data), filename=filename[:255], received_at=received_at,
+                     late=late, late_penalty=penalty, status=Status.QUEUED, queue=QueueKind.LIVE,
+                     attempts=1, enqueued_at=received_at)
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+
+def get_submission(session: Session, *, submission_id: int) -> Submission | None:
+    return session.get(Submission, submission_id)
+
+
+
+def list_submissions(session: Session, *, assignment_id: int | None = None,
+                     user_id: int | None = None, status: str | None = None,
+                     limit: int = 100, offset: int = 0) -> Sequence[Submission]:
+    query = (select(Submission).options(selectinload(Submission.user))  # one query, not one a row
+             .order_by(Submission.id.desc()).limit(limit).offset(offset))
+    if assignment_id is not None:
+        query = query.where(Submission.assignment_id == assignment_id)
+    if user_id is not None:
+        query = query.where(Submission.user_id == user_id)
+    if status:
+        query = query.where(Submission.status == status)
+    return session.scalars(query).all()
+
+
+
+def queue_position(session: Session, *, submission: Submission) -> int:
+    """1 when next in its queue, 0 when no longer queued."""
+    if submission.status != Status.QUEUED:
+        return 0
+    ahead = session.scalar(select(func.count(Submission.id)).where(
+        Submission.status == Status.QUEUED, Submission.queue == submission.queue,
+        Submission.id < submission.id))
+    return int(ahead or 0) + 1
+
+
+def queue_positions(session: Session, *, submissions: Sequence[Submission]) -> dict[int, int]:
+    """queue_position of each of `submissions` (by id), in one query for a whole list: the
+    queued submissions of their queues, in order."""
+    positions = {sub.id: 0 for sub in submissions}
+    queued = [sub for sub in submissions if sub.status == Status.QUEUED]
+    if not queued:
+        return positions
+    order: dict[str, dict[int, int]] = {}
+    for sub_id, queue in session.execute(
+            select(Submission.id, Submission.queue)
+            .where(Submission.status == Status.QUEUED,
+                   Submission.queue.in_({sub.queue for sub in queued}),
+                   Submission.id <= max(sub.id for sub in queued))
+            .order_by(Submission.id)):
+        places = order.setdefault(queue, {})
+        places[sub_id] = len(places) + 1
+    for sub in queued:
+        positions[sub.id] = order.get(sub.queue, {}).get(sub.id, 0)
+    return positions
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+def expired_leases(session: Session, *, now: datetime) -> Sequence[Submission]:
+    return session.scalars(select(Submission).where(Submission.status == Status.RUNNING,
+                                                    Submission.lease_expires_at < now)).all()
+
+
+
+def stale_queued(session: Session, *, before: datetime) -> Sequence[Submission]:
+    return session.scalars(select(Submission).where(Submission.status == Status.QUEUED,
+                                                    Submission.enqueued_at < before)).all()

@@ -1,0 +1,53 @@
+"""Users and their API tokens (the store sees only tokens' hashes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from submissions_api.store.models import ApiToken, Role, User
+
+
+def create_user(session: Session, *, login: str, name: str = "", role: str = Role.STUDENT) -> User:
+    user = User(login=login, name=name, role=Role(role))
+    session.add(user)
+    session.flush()
+    return user
+
+
+
+def get_user_by_login(session: Session, *, login: str) -> User | None:
+    return session.scalar(select(User).where(User.login == login))
+
+
+
+def list_users(session: Session, *, role: str | None = None) -> Sequence[User]:
+    query = select(User).order_by(User.login)
+    if role:
+        query = query.where(User.role == role)
+    return session.scalars(query).all()
+
+
+
+def add_token(session: Session, *, user: User, token_hash: str, label: str = "") -> ApiToken:
+    """Store a token's hash for `user` (the token itself is never stored)."""
+    row = ApiToken(user_id=user.id, token_hash=token_hash, label=label)
+    session.add(row)
+    session.flush()
+    return row
+
+
+
+def user_for_token_hash(session: Session, *, token_hash: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash,
+                                                ApiToken.revoked_at.is_(None)))
+    return row.user if row else None
+
+
+
+def lock_user(session: Session, *, user: User) -> None:
+    """Serialise one student's uploads (limit and cooldown checks) on PostgreSQL; SQLite
+    serialises writers anyway."""
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
