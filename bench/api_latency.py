@@ -38,7 +38,7 @@ from submissions_api.store.db import dispose, session_factory  # noqa: E402
 from submissions_api.store.migrate import upgrade  # noqa: E402
 from submissions_api.store.models import GradingRun, Submission, User, utcnow  # noqa: E402
 from submissions_api.store.rubrics import sync_rubrics  # noqa: E402
-from submissions_api.views import run_summary  # noqa: E402
+from submissions_api.store.summary import run_summary  # noqa: E402
 from tests.api.services import (  # noqa: E402
     POSTGRES_URL,
     REDIS_URL,

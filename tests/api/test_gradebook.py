@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from submissions_api.gradebook import Entry, gradebook, stats
-from submissions_api.policy import classify, final_score, limit_refusal, window_for
-from submissions_api.views import run_summary
+from submissions_api.services.gradebook import Entry, gradebook, stats
+from submissions_api.services.policy import classify, final_score, limit_refusal, window_for
+from submissions_api.store.summary import run_summary
 
 T0 = datetime(2020, 2, 1, tzinfo=UTC)
 

@@ -10,12 +10,10 @@ so each operation gets its own Hypothesis test here, built from `operation.as_st
 from __future__ import annotations
 
 import pytest
-
 import schemathesis  # in the test extra: missing, this fails rather than skips
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (content_type_conformance,  # noqa: E402
-                                               response_schema_conformance)
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance  # noqa: E402
 
 from tests.handins import make_handin_tar  # noqa: E402
 

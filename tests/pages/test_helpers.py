@@ -7,10 +7,11 @@ import tarfile
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from submissions_api.pages.sources import handin_sources
-from submissions_api.pages.summaries import common_failures, student_rows
 from submissions_api.pages.svg import bins, histogram, rate_bars
-from submissions_api.views import run_summary
+from submissions_api.services.gradebook import entries_of, student_rows
+from submissions_api.services.reports import common_failures
+from submissions_api.services.sources import read_sources as handin_sources
+from submissions_api.store.summary import run_summary
 
 
 def test_bins_round_edges_and_full_marks_in_last_bin():
@@ -52,7 +53,8 @@ def test_student_rows_latest_best_count_and_late():
                             late=True),
             SimpleNamespace(id=3, received_at=t[2], status="queued", score=None, late_penalty=0.0,
                             late=False)]
-    rows = student_rows([(alice, s) for s in subs] + [(SimpleNamespace(login="bob", name="B"), None)])
+    rows = student_rows(entries_of([(alice, s) for s in subs]
+                                   + [(SimpleNamespace(login="bob", name="B"), None)]))
     a, b = rows
     assert (a["count"], a["best"], a["latest"], a["latest_id"], a["late"]) == (3, 90.0, None, 3,
                                                                                False)

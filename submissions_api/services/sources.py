@@ -6,12 +6,22 @@ import io
 import tarfile
 from pathlib import PurePosixPath
 
+from sqlalchemy.orm import Session
+
+from submissions_api.store import crud
+from submissions_api.store.models import Submission
+
 SOURCE_DIRS = ("hw1", "mytorch")
 MAX_FILE_BYTES = 200_000
 MAX_FILES = 60
 
 
-def handin_sources(data: bytes) -> list[tuple[str, str]]:
+def handin_sources(session: Session, sub: Submission) -> list[tuple[str, str]]:
+    """(path, text) of each source file of the submission's hand-in, sorted."""
+    return read_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"")
+
+
+def read_sources(data: bytes) -> list[tuple[str, str]]:
     """(path, text) of each regular `.py` file under hw1/ or mytorch/ (at any wrapper depth),
     sorted; oversized files are truncated and unreadable archives give an empty list."""
     found: list[tuple[str, str]] = []
