@@ -54,11 +54,11 @@ from tests.handins import make_handin_tar  # noqa: E402
 def real_report(home: Path) -> dict:
     """The report of grading our reference once (process sandbox, no training run): the size
     and shape every stored run gets."""
-    from grader.golden import find_golden
+    from grader.golden.store import LocalGoldenStore
     from grader.grade import grade_handin
     from grader.sandbox import get_sandbox
 
-    return grade_handin(make_handin_tar(), golden=find_golden("hw1p1-s20", root=home / "golden"),
+    return grade_handin(make_handin_tar(), golden=LocalGoldenStore(home / "golden").current("hw1p1-s20"),
                         sandbox=get_sandbox("process"), training=False).to_dict()
 
 

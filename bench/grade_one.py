@@ -14,31 +14,29 @@ from __future__ import annotations
 import argparse
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from grader.assignment import load_assignment  # noqa: E402
-from grader.canary import generate_golden  # noqa: E402
-from grader.grade import grade_handin  # noqa: E402
-from grader.handins import make_tar, reference_files, write_tree  # noqa: E402
-from grader.runtime import runtime_python  # noqa: E402
-from grader.sandbox import get_sandbox  # noqa: E402
-from grader.sandbox.base import CODE_DIR  # noqa: E402
+from grader.fixtures import make_tar, reference_files, write_tree
+from grader.golden.canary import generate_golden
+from grader.grade import grade_handin
+from grader.rubric import load_assignment
+from grader.run import plan_for
+from grader.runtime import runtime_python
+from grader.sandbox import get_sandbox
 
 BARE = """
 import sys, os, importlib
 sys.path.insert(0, {code!r})
-import numpy, scenarios_hw1p1 as s
+import numpy
+s = importlib.import_module({module!r})
 import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot
-sys.path[:0] = [os.path.join(os.getcwd(), "mytorch"), os.path.join(os.getcwd(), "hw1")]
+sys.path[:0] = [os.path.join(os.getcwd(), folder) for folder in {path!r}]
 class M:
     def __getattr__(self, name): return importlib.import_module(name)
-for test in {tests!r}:
-    getattr(s, test)(M())
+for scenario, kwargs in {tests!r}:
+    getattr(s, scenario)(M(), **kwargs)
 """
 
 
@@ -47,20 +45,21 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def realistic_files():
+def realistic_files(a):
     """Our reference as real 2020 hand-ins look: hw1.py imports matplotlib at the top."""
-    files = reference_files()
+    files = reference_files(a)
     files["hw1/hw1.py"] = "import matplotlib.pyplot as plt\n" + files["hw1/hw1.py"]
     return files
 
 
 def bench_bare(a, runs):
-    tests = [t.scenario for t in a.tests]
+    tests = [(t.scenario, t.kwargs) for t in plan_for(a).tests]
     python = str(runtime_python(a.packages))
     times = []
     with tempfile.TemporaryDirectory() as tmp:
-        write_tree(realistic_files(), Path(tmp))
-        code = BARE.format(code=str(CODE_DIR), tests=tests)
+        write_tree(realistic_files(a), Path(tmp))
+        code = BARE.format(code=str(a.folder), module=a.scenarios, path=list(a.handin.path),
+                           tests=tests)
         for _ in range(runs):
             start = time.perf_counter()
             subprocess.run([python, "-I", "-c", code], cwd=tmp, check=True)
@@ -70,7 +69,7 @@ def bench_bare(a, runs):
 
 def bench_backend(a, golden, name, runs):
     sandbox = get_sandbox(name)
-    data = make_tar(realistic_files())
+    data = make_tar(realistic_files(a), a.handin)
     times, parts = [], {"intake": [], "run": [], "compare": [], "sandbox wall": []}
     for _ in range(runs):
         start = time.perf_counter()

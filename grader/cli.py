@@ -1,44 +1,89 @@
-"""`mlpgrade`: grade a hand-in, make and verify golden sets, write hand-outs, run the service.
+"""The grader's commands: grade a hand-in, make and verify golden sets, write hand-outs, install
+the student runtime.
 
-Exit status: 0 when the command did its job (a graded hand-in exits 0 whatever its score),
-1 when a canary failed, 2 for usage errors, 3 for infrastructure errors (ours, not the student's).
+`register(subparsers)` adds them to a parser made elsewhere (the service's `mlpgrade` adds its
+own commands beside them); `main(argv)` is `python -m grader`, the library alone. Where a command
+needs a golden set and none is named, it uses the command line's local store
+(`$MLPGRADE_HOME/golden`, `grader.golden.store.LocalGoldenStore`): on first use it generates a
+set there, runs the canary and marks the set current.
+
+Exit status (`ExitCode`): 0 when the command did its job (a graded hand-in exits 0 whatever its
+score), 1 when a canary failed, 2 for usage errors, 3 for infrastructure errors (ours, not the
+student's).
 """
 
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 import logging
 import sys
 from pathlib import Path
 
-from grader.assignment import DEFAULT_ASSIGNMENT, list_assignments, load_assignment
 from grader.errors import GraderError, InfrastructureError
-from grader.formats import (FORMATS, autolab_line, gradescope_results, json_document,
-                            render_feedback, render_table)
+from grader.formats import (FORMATS, autolab_line, gradescope_results, render_feedback,
+                            render_table)
+from grader.golden.canary import generate_golden, verify_golden
+from grader.golden.store import GoldenSet, LocalGoldenStore, load_golden
+from grader.grade import grade_handin
+from grader.handout import write_handout
+from grader.rubric import DEFAULT_ASSIGNMENT, Assignment, list_assignments, load_assignment
+from grader.runtime import install_runtime, runtime_python
+from grader.sandbox import Sandbox, get_sandbox
+from grader.sandbox.image import build_image, write_rootfs
+from grader.settings import load_settings
 
-EXIT_CANARY, EXIT_USAGE, EXIT_INFRA = 1, 2, 3
+log = logging.getLogger(__name__)
+
+
+class ExitCode(enum.IntEnum):
+    """THE exit statuses of `mlpgrade` (the service's commands and client use them too)."""
+
+    OK = 0
+    CANARY_FAILED = 1
+    USAGE = 2
+    INFRASTRUCTURE = 3
+
+
+def local_store() -> LocalGoldenStore:
+    """The command line's golden sets, under MLPGRADE_HOME/golden."""
+    return LocalGoldenStore(load_settings().golden_root)
+
+
+def current_golden(a: Assignment, store: LocalGoldenStore, sandbox: Sandbox) -> GoldenSet:
+    """The store's current set of `a`; on first use, generate one there, verify it and make it
+    current (InfrastructureError when its canary fails)."""
+    golden = store.current(a.slug)
+    if golden is not None:
+        return golden
+    log.info("no golden set for %s yet: generating and verifying one", a.slug)
+    golden = generate_golden(a, store.root)
+    result = verify_golden(a, golden, sandbox)
+    if not result["passed"]:
+        bad = [c["handin"] for c in result["cases"] if not c["ok"]]
+        raise InfrastructureError(f"the canary of golden set {golden.version} failed for {bad}")
+    store.set_current(golden)
+    return golden
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from grader.golden import load_golden
-    from grader.grade import grade_handin
-    from grader.sandbox import get_sandbox
-
     path = Path(args.handin)
     if not path.is_file():
         print(f"mlpgrade: no such file: {path}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     a = load_assignment(args.assignment)
-    golden = load_golden(Path(args.golden)) if args.golden else None
-    report = grade_handin(path.read_bytes(), assignment=a, golden=golden,
-                          sandbox=get_sandbox(args.sandbox), training=not args.no_training)
+    sandbox = get_sandbox(args.sandbox)
+    golden = load_golden(Path(args.golden)) if args.golden else \
+        current_golden(a, local_store(), sandbox)
+    report = grade_handin(path.read_bytes(), assignment=a, golden=golden, sandbox=sandbox,
+                          training=not args.no_training)
     if args.plots:
         Path(args.plots).mkdir(parents=True, exist_ok=True)
-        for name, png in report.artifacts.items():
+        for name, png in report.plots.items():
             (Path(args.plots) / name).write_bytes(png)
     if args.format == "json":
-        print(json.dumps(json_document(report), indent=1))
+        print(json.dumps(report.to_dict(), indent=1))
     elif args.format == "gradescope":
         Path(args.output).write_text(json.dumps(gradescope_results(report), indent=1))
         print(f"wrote {args.output}")
@@ -49,27 +94,23 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(render_table(report))
         if args.format == "autolab":
             print(autolab_line(report))
-    return 0
+    return ExitCode.OK
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from grader.canary import generate_golden
-
-    golden = generate_golden(load_assignment(args.assignment), Path(args.out) if args.out else None)
+    out = Path(args.out) if args.out else local_store().root
+    golden = generate_golden(load_assignment(args.assignment), out)
     print(json.dumps({**golden.manifest, "path": str(golden.path)}, indent=1))
-    return 0
+    return ExitCode.OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from grader.canary import generate_golden, verify_golden
-    from grader.golden import find_golden, load_golden, set_current
-    from grader.sandbox import get_sandbox
-
     a = load_assignment(args.assignment)
+    store = local_store()
     if args.golden:
         golden = load_golden(Path(args.golden))
     else:
-        golden = find_golden(a.slug) or generate_golden(a)
+        golden = store.current(a.slug) or generate_golden(a, store.root)
     result = verify_golden(a, golden, get_sandbox(args.sandbox))
     print(f"{'HAND-IN':<34}{'EXPECTED':>10}{'SCORE':>10}  OK")
     for case in result["cases"]:
@@ -78,41 +119,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     verdict = "PASSED" if result["passed"] else "FAILED"
     print(f"canary {verdict} for {a.slug} golden {golden.version} in {result['seconds']} s")
     if result["passed"] and not args.golden:
-        set_current(golden)
-    return 0 if result["passed"] else EXIT_CANARY
+        store.set_current(golden)
+    return ExitCode.OK if result["passed"] else ExitCode.CANARY_FAILED
 
 
 def cmd_handout(args: argparse.Namespace) -> int:
-    from grader.handout import write_handout
-
     path = write_handout(load_assignment(args.assignment), Path(args.out), solution=args.solution)
     print(f"wrote {path}")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_runtime(args: argparse.Namespace) -> int:
-    from grader.runtime import install_runtime
-
     print(install_runtime(load_assignment(args.assignment).packages))
-    return 0
+    return ExitCode.OK
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    from grader.runtime import runtime_python
-    from grader.sandbox.image import build_image, write_rootfs
-
     python = runtime_python(load_assignment(args.assignment).packages)
     if args.rootfs:
         print(write_rootfs(python, Path(args.rootfs)))
     else:
         print(build_image(python, args.tag))
-    return 0
+    return ExitCode.OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mlpgrade", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    sub = parser.add_subparsers(dest="command", required=True)
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the grader's commands (grade, reference, handout, runtime) to `sub`."""
     assignment = argparse.ArgumentParser(add_help=False)
     assignment.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, choices=list_assignments())
     sandbox = argparse.ArgumentParser(add_help=False)
@@ -151,28 +183,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rootfs", help="only write the root filesystem tarball here (for docker build)")
     p.set_defaults(func=cmd_image)
 
-    try:  # the service's commands (serve, worker, users, submit), when it is installed
-        from submissions_api.cli import register
-    except ImportError:
-        pass
-    else:
-        register(sub)
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command `args.func`, turning our errors into their exit status."""
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except InfrastructureError as exc:
+        print(f"mlpgrade: infrastructure error (not the hand-in's fault): {exc}", file=sys.stderr)
+        return ExitCode.INFRASTRUCTURE
+    except GraderError as exc:
+        print(f"mlpgrade: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlpgrade", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    register(parser.add_subparsers(dest="command", required=True))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return args.func(args)
-    except InfrastructureError as exc:
-        print(f"mlpgrade: infrastructure error (not the hand-in's fault): {exc}", file=sys.stderr)
-        return EXIT_INFRA
-    except GraderError as exc:
-        print(f"mlpgrade: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """`python -m grader`: the grader's commands alone."""
+    return run(build_parser().parse_args(argv))

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.execute import Foreign
+from grader.outputs import OpaqueValue
 from grader.results import OutputCheck
 
 MISSING = object()
@@ -82,7 +82,7 @@ def _compare_plain(name: str, expected: Any, got: Any) -> OutputCheck:
         return _fail(name, f"`{name}` was not produced.")
     if got == expected and type(got) is type(expected):
         return OutputCheck(name=name, passed=True, message="")
-    shown = repr(got) if not isinstance(got, Foreign) else f"a {got.type}"
+    shown = repr(got) if not isinstance(got, OpaqueValue) else f"a {got.type}"
     hint = " (answers are one lowercase letter)" if isinstance(got, str) and \
         got.strip().lower() == expected else ""
     return _fail(name, f"`{name}` returned {shown[:40]}: not the right answer{hint}.")
@@ -93,7 +93,7 @@ def _fail(name: str, message: str, **details: Any) -> OutputCheck:
 
 
 def _type_name(value: Any) -> str:
-    return value.type if isinstance(value, Foreign) else type(value).__name__
+    return value.type if isinstance(value, OpaqueValue) else type(value).__name__
 
 
 def _kind(value: Any) -> str:
@@ -105,7 +105,7 @@ def _kind(value: Any) -> str:
 def _none_hint(value: Any) -> str:
     if value is None:
         return " (a missing `return`, or code still as in the starter?)."
-    if isinstance(value, Foreign) and value.type in ("list", "tuple"):
+    if isinstance(value, OpaqueValue) and value.type in ("list", "tuple"):
         return " (wrap it with np.array)."
     return "."
 

@@ -61,6 +61,3 @@ def gradescope_results(report: GradeReport) -> dict[str, Any]:
             "extra_data": {"golden_version": report.golden_version,
                            "manual_pending": [m.id for m in report.manual if m.points is None]}}
 
-
-def json_document(report: GradeReport) -> dict[str, Any]:
-    return report.to_dict()

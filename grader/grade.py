@@ -1,132 +1,146 @@
-"""Grade one hand-in: intake → sandboxed run → comparison (here, outside) → score."""
+"""Grade one hand-in: intake → sandboxed run → comparison (here, outside) → score.
+
+Both entry points take the golden set and the sandbox explicitly: the grader never makes or
+activates a golden set on its own (the command line does, in its local store; the service, in its
+database).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from grader import __version__
-from grader.assignment import Assignment, load_assignment
-from grader.errors import InfrastructureError, SubmissionError
-from grader.execute import RunOutcome, run_handin
-from grader.golden import GoldenSet
-from grader.intake import unpack_handin
-from grader.results import GradeReport, ManualItem, TestResult
+from grader.errors import GraderError, InfrastructureError, SubmissionError
+from grader.golden.store import GoldenSet
+from grader.intake import IntakeReport, unpack_handin
+from grader.results import GradeReport, ManualItem, TestResult, TrainingResult
+from grader.rubric import Assignment, load_assignment
+from grader.run import RunOutcome, run_handin
 from grader.runtime import runtime_python
-from grader.sandbox import Sandbox, get_sandbox
+from grader.sandbox import Sandbox
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 from grader.scoring import score_test
-from grader.training import TEST_ID, TrainingConfig, assess, plot_curves
+from grader.training.config import TrainingConfig
+from grader.training.evidence import assess, plot_curves
 
-log = logging.getLogger(__name__)
 
+def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet,
+                 sandbox: Sandbox, training: bool = False, max_bytes: int | None = None
+                 ) -> GradeReport:
+    """Grade the bytes of a handin.tar against a golden set, in `sandbox`.
 
-def grade_handin(data: bytes, *, assignment: str | Assignment = "hw1p1-s20",
-                 golden: GoldenSet | None = None, sandbox: Sandbox | None = None,
-                 training: bool = True) -> GradeReport:
-    """Grade the bytes of a handin.tar against a golden set.
-
-    Raises InfrastructureError when we are at fault (no runtime, sandbox broken, no golden set).
-    A refused tar (SubmissionError at intake) is not raised: it yields a report in which every
-    test failed with the refusal as feedback, because the student's fault is a grade, not an error.
-    `golden` defaults to the assignment's current verified set; `sandbox` to the configured one.
-    `training` also runs get_training_stats (when the assignment has a training run) and attaches
-    its checks to the manual item and its plots to `report.artifacts`.
+    Raises InfrastructureError when we are at fault (no runtime, sandbox broken, a golden set of
+    another assignment). A refused tar (SubmissionError at intake) is not raised: it yields a
+    report in which every test failed with the refusal as feedback, because the student's fault is
+    a grade, not an error. `training` also runs the assignment's training run in the same sandbox
+    run (when it has one) and attaches its evidence and plots (`GradeReport.with_training`).
+    `max_bytes` is the upload limit (default `grader.intake.DEFAULT_MAX_BYTES`).
     """
+    a = _assignment(assignment, golden)
+    done = _intake_and_run(data, a, sandbox, test_ids=None, training=training,
+                           max_bytes=max_bytes)
+    if done.refused is not None:
+        return refused_report(a, golden, done.refused)
+    start = time.perf_counter()
+    report = score_outcome(a, golden, done.outcome, missing=done.intake.missing)
+    done.timings["compare"] = time.perf_counter() - start
+    intake = done.intake
+    report = dataclasses.replace(report, timings=done.timings, intake={
+        "files": list(intake.files), "dropped": list(intake.dropped),
+        "missing": list(intake.missing), "notes": list(intake.notes)})
+    result = training_result(a, golden, done.outcome)
+    return report if result is None else report.with_training(result)
+
+
+def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet,
+                 sandbox: Sandbox, max_bytes: int | None = None) -> TrainingResult:
+    """Only the training run of a hand-in (the service runs it after the automatic tests, on the
+    bulk queue). InfrastructureError as for grade_handin; a hand-in intake refuses gets evidence
+    saying so. GraderError when the assignment has no training run."""
+    a = _assignment(assignment, golden)
+    if not a.has_training:
+        raise GraderError(f"{a.slug} has no training run")
+    done = _intake_and_run(data, a, sandbox, test_ids=[], training=True, max_bytes=max_bytes)
+    if done.refused is not None:
+        return TrainingResult(item_id=a.training_id,
+                              evidence={"checks": [], "refused": done.refused})
+    return training_result(a, golden, done.outcome)
+
+
+@dataclass
+class _Run:
+    """What intake and the sandboxed run made of one hand-in (or why intake refused it)."""
+
+    intake: IntakeReport | None = None
+    outcome: RunOutcome | None = None
+    refused: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _assignment(assignment: str | Assignment, golden: GoldenSet) -> Assignment:
     a = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
-    sandbox = sandbox or get_sandbox()
-    golden = golden or current_golden(a, sandbox)
-    timings: dict[str, float] = {}
+    if golden.assignment != a.slug:
+        raise InfrastructureError(f"golden set is for {golden.assignment}, not {a.slug}")
+    return a
+
+
+def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, *, test_ids: list[str] | None,
+                    training: bool, max_bytes: int | None) -> _Run:
+    """Intake, then one sandboxed run of the wanted tests (None: all) and the training run."""
+    done = _Run()
     with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
         Path(tmp).chmod(0o711)  # the sandbox's uid may pass through to the hand-in, not list
         start = time.perf_counter()
         try:
-            intake = unpack_handin(data, Path(tmp))
+            done.intake = unpack_handin(data, Path(tmp), layout=a.handin, max_bytes=max_bytes)
         except SubmissionError as exc:
-            return refused_report(a, golden, str(exc))
-        timings["intake"] = time.perf_counter() - start
+            done.refused = str(exc)
+            return done
+        done.timings["intake"] = time.perf_counter() - start
         start = time.perf_counter()
-        outcome = run_handin(intake.root, a, sandbox, runtime_python(a.packages),
-                             training=training)
-        timings["run"] = time.perf_counter() - start
-    start = time.perf_counter()
-    report = score_outcome(a, golden, outcome, missing=intake.missing)
-    timings["compare"] = time.perf_counter() - start
-    intake_info = {"files": list(intake.files), "dropped": list(intake.dropped),
-                   "missing": list(intake.missing), "notes": list(intake.notes)}
-    return GradeReport(**{**report.__dict__, "intake": intake_info, "timings": timings})
-
-
-def score_outcome(a: Assignment, golden: GoldenSet, outcome: RunOutcome, *,
-                  missing: tuple[str, ...] = ()) -> GradeReport:
-    """Compare a run's outputs with the golden set and score every test (pure)."""
-    if golden.assignment != a.slug:
-        raise InfrastructureError(f"golden set is for {golden.assignment}, not {a.slug}")
-    box = outcome.sandbox
+        done.outcome = run_handin(done.intake.root, a, sandbox, runtime_python(a.packages),
+                                  test_ids=test_ids, training=training)
+        done.timings["run"] = time.perf_counter() - start
+    box, outcome = done.outcome.sandbox, done.outcome
     if box.verdict == Verdict.COMPLETED and not outcome.runtime.get("done") and \
             all(t.status == "not_run" for t in outcome.tests.values()):
         # The runner never started a test and nothing the student did explains it: ours.
         raise InfrastructureError("the runner produced nothing: exit "
                                   f"{box.exit_code}, stderr {box.stderr[-500:]!r}")
+    return done
+
+
+def score_outcome(a: Assignment, golden: GoldenSet, outcome: RunOutcome, *,
+                  missing: tuple[str, ...] = ()) -> GradeReport:
+    """Compare a run's outputs with the golden set and score every test (pure)."""
+    box = outcome.sandbox
     tests = tuple(score_test(spec, outcome.tests[spec.id], golden, a, verdict=box.verdict,
                              missing=missing) for spec in a.tests)
     sandbox = {"backend": box.backend, "verdict": str(box.verdict), "exit_code": box.exit_code,
                "signal": box.signal, "wall_seconds": round(box.wall_seconds, 3),
                "cpu_seconds": round(box.cpu_seconds, 3), "message": _verdict_message(box.verdict),
                "runtime": outcome.runtime, "stderr": box.stderr[-4000:].decode("utf-8", "replace")}
-    manual, artifacts = manual_items(a), {}
-    evidence = training_evidence(a, golden, outcome)
-    if evidence is not None:
-        evidence, artifacts = evidence
-        manual = tuple(dataclasses.replace(m, evidence=evidence) if m.id == TEST_ID else m
-                       for m in manual)
     return GradeReport(assignment=a.slug, golden_version=golden.version,
                        score=round(sum(t.points for t in tests), 2), max_score=a.max_score,
-                       tests=tests, manual=manual, sandbox=sandbox, grader_version=__version__,
-                       artifacts=artifacts)
+                       tests=tests, manual=manual_items(a), sandbox=sandbox,
+                       grader_version=__version__)
 
 
-def training_evidence(a: Assignment, golden: GoldenSet, outcome: RunOutcome
-                      ) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+def training_result(a: Assignment, golden: GoldenSet, outcome: RunOutcome
+                    ) -> TrainingResult | None:
     """The training run's checks and curves (evidence for the TA) and its four plots, or None
     when the run did not include training."""
     cfg = TrainingConfig.of(a)
-    if cfg is None or TEST_ID not in outcome.tests:
+    if cfg is None or cfg.id not in outcome.tests:
         return None
-    reference = golden.outputs.get(TEST_ID)
-    evidence = assess(outcome.tests[TEST_ID], reference, cfg)
-    return evidence, plot_curves(evidence["curves"], reference)
-
-
-def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet | None = None,
-                 sandbox: Sandbox | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Only the training run of a hand-in (the service runs it after the automatic tests, on the
-    bulk queue): the evidence for the manual item and the plots. InfrastructureError as for
-    grade_handin; a hand-in intake refuses gets evidence saying so."""
-    a = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
-    if TrainingConfig.of(a) is None:
-        raise ValueError(f"{a.slug} has no training run")
-    sandbox = sandbox or get_sandbox()
-    golden = golden or current_golden(a, sandbox)
-    with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
-        Path(tmp).chmod(0o711)
-        try:
-            intake = unpack_handin(data, Path(tmp))
-        except SubmissionError as exc:
-            return {"checks": [], "refused": str(exc)}, {}
-        outcome = run_handin(intake.root, a, sandbox, runtime_python(a.packages), test_ids=[],
-                             training=True)
-    result = outcome.tests[TEST_ID]
-    if outcome.sandbox.verdict == Verdict.COMPLETED and result.status == "not_run" and \
-            not outcome.runtime.get("done"):
-        raise InfrastructureError("the runner produced nothing: exit "
-                                  f"{outcome.sandbox.exit_code}, stderr "
-                                  f"{outcome.sandbox.stderr[-500:]!r}")
-    return training_evidence(a, golden, outcome)
+    reference = golden.outputs.get(cfg.id)
+    evidence = assess(outcome.tests[cfg.id], reference, cfg)
+    return TrainingResult(item_id=cfg.id, evidence=evidence,
+                          plots=plot_curves(evidence["curves"], reference))
 
 
 def refused_report(a: Assignment, golden: GoldenSet, reason: str) -> GradeReport:
@@ -144,10 +158,3 @@ def manual_items(a: Assignment) -> tuple[ManualItem, ...]:
 
 def _verdict_message(verdict: Verdict) -> str:
     return "" if verdict == Verdict.COMPLETED else VERDICT_MESSAGES[verdict]
-
-
-def current_golden(a: Assignment, sandbox: Sandbox) -> GoldenSet:
-    """The assignment's current verified golden set, made and verified on first use."""
-    from grader.canary import ensure_current_golden  # canary grades hand-ins: it imports us
-
-    return ensure_current_golden(a, sandbox)

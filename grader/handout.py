@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.assignment import Assignment
-from grader.handins import make_tar, reference_files, starter_files, write_tree
+from grader.fixtures import make_tar, reference_files, starter_files, write_tree
+from grader.rubric import Assignment
 
 
 def write_handout(a: Assignment, out: Path, *, solution: bool = False) -> Path:
@@ -13,10 +13,11 @@ def write_handout(a: Assignment, out: Path, *, solution: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if solution:
         path = out / "handin.tar"
-        path.write_bytes(make_tar(reference_files()))
+        path.write_bytes(make_tar(reference_files(a), a.handin))
         return path
     files = starter_files(a)
-    if a.family_dir.joinpath("starter", "create_tarball.sh").is_file():
-        files["create_tarball.sh"] = (a.family_dir / "starter" / "create_tarball.sh").read_text()
+    script = a.folder / "starter" / "create_tarball.sh"
+    if script.is_file():
+        files["create_tarball.sh"] = script.read_text()
     write_tree(files, out)
     return out

@@ -1,32 +1,40 @@
 """Safe intake of an uploaded hand-in, before any of its code runs.
 
-Accepts a `.tar` or `.tar.gz` (by content, not by name) made by `tar -cvf handin.tar hw1 mytorch`.
-Refuses, as a SubmissionError a student understands, anything that is not such an archive or that
-could escape or flood the folder it is unpacked into. Keeps only regular files under `hw1/` and
-`mytorch/`, and drops the junk real archives carry (`__pycache__`, `.pyc`, plots, editor folders).
-Sizes are counted while reading, never trusted from headers alone.
+Accepts a `.tar` or `.tar.gz` (by content, not by name) made by the students' tar command (the
+assignment's `[handin]` layout names its folders). Refuses, as a SubmissionError a student
+understands, anything that is not such an archive or that could escape or flood the folder it is
+unpacked into. Keeps only regular files under the layout's folders, and drops the junk real
+archives carry (`__pycache__`, `.pyc`, plots, editor folders). Sizes are counted while reading,
+never trusted from headers alone. `list_sources` reads an archive by the same rules for the TAs'
+source view, so they see exactly the files that were graded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import tarfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.errors import SubmissionError
+from grader.rubric import HandinLayout
 
-REQUIRED_FILES = ("mytorch/activation.py", "mytorch/loss.py", "mytorch/linear.py",
-                  "mytorch/batchnorm.py", "hw1/hw1.py", "hw1/mc.py")
-TOP_FOLDERS = ("hw1", "mytorch")
 JUNK_SUFFIXES = (".pyc", ".pyo", ".png", ".jpg", ".pdf", ".DS_Store")
+
+#: The one upload size limit's default (the service's `upload_max_bytes` defaults to it and
+#: refuses bigger uploads at the door; intake refuses them too, for the command line).
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class IntakeLimits:
-    compressed_bytes: int = 2 * 1024 * 1024     # the course's upload limit
+    """How much intake reads of one upload."""
+
+    compressed_bytes: int = DEFAULT_MAX_BYTES
     uncompressed_bytes: int = 20 * 1024 * 1024
     file_bytes: int = 5 * 1024 * 1024
     members: int = 500
@@ -34,6 +42,8 @@ class IntakeLimits:
 
 @dataclass(frozen=True)
 class IntakeReport:
+    """What intake kept (unpacked under `root`), dropped and found missing."""
+
     root: Path
     files: tuple[str, ...]
     dropped: tuple[str, ...]
@@ -45,12 +55,12 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
-def _open_archive(data: bytes, limits: IntakeLimits) -> tuple[bytes, str]:
-    """The uncompressed tar bytes (inflated under a cap) and a word for what came."""
+def _open_archive(data: bytes, limits: IntakeLimits, layout: HandinLayout) -> bytes:
+    """The uncompressed tar bytes (inflated under a cap)."""
     if len(data) > limits.compressed_bytes:
         raise SubmissionError(f"Your upload is {_mb(len(data))}; the limit is "
-                              f"{_mb(limits.compressed_bytes)}. Hand in only hw1/ and mytorch/ "
-                              "(no data files, no plots).")
+                              f"{_mb(limits.compressed_bytes)}. Hand in only "
+                              f"{layout.folders_text} (no data files, no plots).")
     if data[:2] == b"\x1f\x8b":
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -60,15 +70,15 @@ def _open_archive(data: bytes, limits: IntakeLimits) -> tuple[bytes, str]:
         if len(raw) > limits.uncompressed_bytes or inflater.unconsumed_tail:
             raise SubmissionError("Your archive unpacks to more than "
                                   f"{_mb(limits.uncompressed_bytes)}; the limit is that.")
-        return raw, "tar.gz"
-    return data, "tar"
+        return raw
+    return data
 
 
-def _relative(name: str) -> PurePosixPath:
+def _relative(name: str, layout: HandinLayout) -> PurePosixPath:
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith("/"):
         raise SubmissionError(f"Your archive holds an absolute path ({name!r}). Make it with "
-                              "`tar -cvf handin.tar hw1 mytorch` from the handout folder.")
+                              f"`{layout.tar_command}` from the handout folder.")
     if ".." in path.parts:
         raise SubmissionError(f"Your archive holds a path with '..' ({name!r}); that is not "
                               "allowed.")
@@ -80,7 +90,7 @@ def _is_junk(parts: tuple[str, ...]) -> bool:
             or parts[-1].endswith(JUNK_SUFFIXES))
 
 
-def _members(raw: bytes, limits: IntakeLimits) -> list[tarfile.TarInfo]:
+def _members(raw: bytes, limits: IntakeLimits, layout: HandinLayout) -> list[tarfile.TarInfo]:
     try:
         tar = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
         members = []
@@ -88,55 +98,81 @@ def _members(raw: bytes, limits: IntakeLimits) -> list[tarfile.TarInfo]:
             members.append(member)
             if len(members) > limits.members:
                 raise SubmissionError(f"Your archive has more than {limits.members} entries; "
-                                      "hand in only hw1/ and mytorch/.")
+                                      f"hand in only {layout.folders_text}.")
         return members
     except (tarfile.TarError, EOFError, gzip.BadGzipFile) as exc:
         raise SubmissionError("Your upload is not a tar archive (or it is damaged): make it "
-                              f"with `tar -cvf handin.tar hw1 mytorch` ({exc}).") from None
+                              f"with `{layout.tar_command}` ({exc}).") from None
 
 
-def _strip_wrapper(paths: list[PurePosixPath]) -> tuple[int, str | None]:
-    """How many leading folders to drop: 1 when one wrapper folder holds hw1/ and mytorch/."""
+def _strip_wrapper(paths: list[PurePosixPath], layout: HandinLayout) -> tuple[int, str | None]:
+    """How many leading folders to drop: 1 when one wrapper folder holds the layout's folders."""
     tops = {p.parts[0] for p in paths if p.parts}
-    if tops & set(TOP_FOLDERS) or len(tops) != 1:
+    if tops & set(layout.folders) or len(tops) != 1:
         return 0, None
     seconds = {p.parts[1] for p in paths if len(p.parts) > 1}
-    if set(TOP_FOLDERS) <= seconds:
+    if set(layout.folders) <= seconds:
         wrapper = tops.pop()
-        return 1, f"Your archive wraps hw1/ and mytorch/ in a folder {wrapper!r}; we used them."
+        return 1, (f"Your archive wraps {layout.folders_text} in a folder {wrapper!r}; we used "
+                   "them.")
     return 0, None
 
 
-def unpack_handin(data: bytes, dest: Path, *, limits: IntakeLimits = IntakeLimits()
-                  ) -> IntakeReport:
-    """Unpack the hand-in bytes into dest/handin and report what was kept, dropped and missing."""
-    raw, _kind = _open_archive(data, limits)
-    members = _members(raw, limits)
-    paths = [_relative(m.name) for m in members]
-    strip, note = _strip_wrapper(paths)
-    root = dest / "handin"
-    root.mkdir(parents=True)
-    for top in TOP_FOLDERS:
-        (root / top).mkdir(mode=0o755)
-    kept, dropped, total = [], [], 0
+def _check_member(member: tarfile.TarInfo) -> None:
+    if member.issym() or member.islnk():
+        raise SubmissionError(f"Your archive holds a link ({member.name!r}); hand in plain "
+                              "files only.")
+    if member.ischr() or member.isblk() or member.isfifo() or member.isdev():
+        raise SubmissionError(f"Your archive holds a device or pipe ({member.name!r}); hand "
+                              "in plain files only.")
+
+
+@dataclass
+class _Read:
+    kept: dict[str, bytes]
+    dropped: list[str]
+    note: str | None
+
+
+def _read(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> _Read:
+    """Every file intake keeps (name → bytes), what it dropped, and a note; or SubmissionError."""
+    raw = _open_archive(data, limits, layout)
+    members = _members(raw, limits, layout)
+    paths = [_relative(m.name, layout) for m in members]
+    strip, note = _strip_wrapper(paths, layout)
+    read = _Read(kept={}, dropped=[], note=note)
+    for member, parts, body in _bodies(raw, members, paths, strip, layout, limits):
+        name = "/".join(parts)
+        if body is None:
+            read.dropped.append(name)
+        else:
+            read.kept[name] = body
+    missing = [f for f in layout.required if f not in read.kept]
+    if len(missing) == len(layout.required):
+        raise SubmissionError("Your archive has none of the files we grade ("
+                              + ", ".join(layout.required) + "). Make it with "
+                              f"`{layout.tar_command}` from the handout folder.")
+    return read
+
+
+def _bodies(raw: bytes, members: list[tarfile.TarInfo], paths: list[PurePosixPath], strip: int,
+            layout: HandinLayout, limits: IntakeLimits
+            ) -> Iterator[tuple[tarfile.TarInfo, tuple[str, ...], bytes | None]]:
+    """(member, path parts, its bytes or None when dropped) of each file, sizes counted."""
+    total = 0
     tar = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
-    for member, path in zip(members, paths):
+    for member, path in zip(members, paths, strict=True):
         parts = path.parts[strip:]
-        if member.issym() or member.islnk():
-            raise SubmissionError(f"Your archive holds a link ({member.name!r}); hand in plain "
-                                  "files only.")
-        if member.ischr() or member.isblk() or member.isfifo() or member.isdev():
-            raise SubmissionError(f"Your archive holds a device or pipe ({member.name!r}); hand "
-                                  "in plain files only.")
+        _check_member(member)
         if not parts or member.isdir():
             continue
         if not member.isfile():
             raise SubmissionError(f"Your archive holds {member.name!r}, which is not a plain "
                                   "file.")
-        name = "/".join(parts)
-        if parts[0] not in TOP_FOLDERS or len(parts) < 2 or _is_junk(parts):
-            dropped.append(name)
+        if parts[0] not in layout.folders or len(parts) < 2 or _is_junk(parts):
+            yield member, parts, None
             continue
+        name = "/".join(parts)
         body = tar.extractfile(member).read(limits.file_bytes + 1)
         if len(body) > limits.file_bytes:
             raise SubmissionError(f"{name} is larger than {_mb(limits.file_bytes)}; the limit "
@@ -145,15 +181,40 @@ def unpack_handin(data: bytes, dest: Path, *, limits: IntakeLimits = IntakeLimit
         if total > limits.uncompressed_bytes:
             raise SubmissionError("Your archive unpacks to more than "
                                   f"{_mb(limits.uncompressed_bytes)}; the limit is that.")
-        target = root.joinpath(*parts)
+        yield member, parts, body
+
+
+def unpack_handin(data: bytes, dest: Path, *, layout: HandinLayout,
+                  limits: IntakeLimits = IntakeLimits(), max_bytes: int | None = None
+                  ) -> IntakeReport:
+    """Unpack the hand-in bytes into dest/handin and report what was kept, dropped and missing.
+
+    `max_bytes`, when given, is the upload limit instead of `limits.compressed_bytes`."""
+    if max_bytes is not None:
+        limits = dataclasses.replace(limits, compressed_bytes=max_bytes)
+    read = _read(data, layout, limits)
+    root = dest / "handin"
+    root.mkdir(parents=True)
+    for top in layout.folders:
+        (root / top).mkdir(mode=0o755)
+    for name, body in read.kept.items():
+        target = root / name
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         target.write_bytes(body)
         target.chmod(0o644)
-        kept.append(name)
-    missing = tuple(f for f in REQUIRED_FILES if f not in kept)
-    if len(missing) == len(REQUIRED_FILES):
-        raise SubmissionError("Your archive has none of the files we grade ("
-                              + ", ".join(REQUIRED_FILES) + "). Make it with "
-                              "`tar -cvf handin.tar hw1 mytorch` from the handout folder.")
-    return IntakeReport(root=root, files=tuple(kept), dropped=tuple(dropped), missing=missing,
-                        notes=(note,) if note else ())
+    return IntakeReport(root=root, files=tuple(read.kept), dropped=tuple(read.dropped),
+                        missing=tuple(f for f in layout.required if f not in read.kept),
+                        notes=(read.note,) if read.note else ())
+
+
+def list_sources(data: bytes, *, layout: HandinLayout, max_bytes: int | None = None
+                 ) -> dict[str, str]:
+    """The text of every file intake would keep (path → text, undecodable bytes replaced), in
+    archive order: the TAs' source view. Empty when intake refuses the archive (the grading
+    report says why)."""
+    limits = IntakeLimits() if max_bytes is None else IntakeLimits(compressed_bytes=max_bytes)
+    try:
+        read = _read(data, layout, limits)
+    except SubmissionError:
+        return {}
+    return {name: body.decode("utf-8", "replace") for name, body in read.kept.items()}

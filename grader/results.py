@@ -1,7 +1,13 @@
-"""What grading produces: small frozen dataclasses, turned into plain JSON by `to_dict`."""
+"""What grading produces: small frozen dataclasses.
+
+`GradeReport.to_dict()` is THE serializer (the `--format json` document and what the service
+stores) and `GradeReport.from_dict()` reads it back: `from_dict(r.to_dict()) == r`, also after a
+trip through JSON. The plots' bytes are not part of it: the service keeps them as blobs.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,7 +36,8 @@ class TestResult:
     passed: bool
     feedback: str
     status: str = "ok"
-    """How the hand-in's code ran this test: ok, error, timeout, crashed, not_run, missing_file."""
+    """How the hand-in's code ran this test: ok, error, timeout, crashed, too_big, output_limit,
+    malformed or not_run (`grader.outputs.STATUSES`)."""
     checks: tuple[OutputCheck, ...] = ()
     seconds: float = 0.0
 
@@ -64,15 +71,50 @@ class GradeReport:
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent in intake, run, compare."""
     grader_version: str = ""
-    artifacts: dict[str, bytes] = field(default_factory=dict, repr=False)
-    """Files for people, not for the JSON document: the training plots (name → PNG bytes)."""
+    artifacts: tuple[str, ...] = ()
+    """Names of the files made for people beside this report (the training plots)."""
+    plots: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    """Those files' bytes (name → PNG) while in memory; never serialized."""
+
+    def with_training(self, result: TrainingResult) -> GradeReport:
+        """This report with a training run's evidence on its manual item and its plots."""
+        manual = tuple(dataclasses.replace(m, evidence=result.evidence)
+                       if m.id == result.item_id else m for m in self.manual)
+        return dataclasses.replace(self, manual=manual, artifacts=tuple(sorted(result.plots)),
+                                   plots=dict(result.plots))
 
     def to_dict(self) -> dict[str, Any]:
-        """The `--format json` document (and what the service stores); artifacts excluded."""
+        """The report as plain JSON types; `plots` left out, `artifacts` as a list of names."""
         data = asdict(self)
-        del data["artifacts"]
-        for test in data["tests"]:
-            test["checks"] = list(test["checks"])
-        data["tests"] = list(data["tests"])
-        data["manual"] = list(data["manual"])
-        return data
+        del data["plots"]
+        return _lists(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeReport:
+        """The report `to_dict` wrote (read back from storage)."""
+        tests = tuple(TestResult(**{**t, "checks": tuple(OutputCheck(**c) for c in t["checks"])})
+                      for t in data["tests"])
+        manual = tuple(ManualItem(**m) for m in data.get("manual", ()))
+        return cls(**{**data, "tests": tests, "manual": manual,
+                      "artifacts": tuple(data.get("artifacts", ()))})
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """A training run's outcome: evidence for the TA who grades one manual item, and plots."""
+
+    item_id: str
+    """The manual item the evidence is for (the rubric's `[training] item`)."""
+    evidence: dict[str, Any]
+    """Plain JSON: the advisory checks, the curves, or why the run could not be made."""
+    plots: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """name → PNG bytes (the four course plots), empty when the run produced no curves."""
+
+
+def _lists(value: Any) -> Any:
+    """Tuples as lists, recursively: what a JSON round trip would make of them."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value

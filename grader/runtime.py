@@ -107,7 +107,7 @@ def _build_font_cache(target: Path) -> None:
     """Build matplotlib's font cache once into <runtime>/mplconfig, read-only in the sandbox.
 
     Without it every sandboxed run would rebuild the cache in an empty /tmp, adding about a
-    second to each hand-in that imports matplotlib (real ones do, at the top of hw1.py).
+    second to each hand-in that imports matplotlib (real ones do, at the top of their modules).
     """
     cache = target / "mplconfig"
     if cache.is_dir() or not any(target.glob("lib/python*/site-packages/matplotlib")):

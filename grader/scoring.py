@@ -5,18 +5,12 @@ from __future__ import annotations
 import signal as signals
 from collections.abc import Iterable
 
-from grader.assignment import Assignment, TestSpec
+from grader.rubric import Assignment, TestSpec
 from grader.compare import MISSING, compare_output
-from grader.execute import TestRun
-from grader.golden import GoldenSet
+from grader.golden.store import GoldenSet
+from grader.outputs import TestRun
 from grader.results import OutputCheck, TestResult
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
-
-#: Which hand-in file each bare module name comes from (to name a missing file).
-MODULE_FILES = {"activation": "mytorch/activation.py", "loss": "mytorch/loss.py",
-                "linear": "mytorch/linear.py", "batchnorm": "mytorch/batchnorm.py",
-                "hw1": "hw1/hw1.py", "mc": "hw1/mc.py"}
-
 
 def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assignment, *,
                verdict: Verdict = Verdict.COMPLETED, missing: Iterable[str] = ()) -> TestResult:
@@ -28,7 +22,7 @@ def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assi
     if run.status != "ok":
         return TestResult(points=0.0, passed=False,
                           feedback=run_feedback(run, assignment, verdict, set(missing)), **base)
-    batch = assignment.scenario_module().BATCH.get(spec.scenario)
+    batch = assignment.batch_sizes.get(spec.scenario)
     sigs = golden.signatures.get(spec.id, {})
     checks = tuple(
         compare_output(name, expected[name], run.outputs.get(name, MISSING), rtol=assignment.rtol,
@@ -60,7 +54,8 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
         kind, message = err.get("type", "Error"), err.get("message", "")
         text = f"Your code raised {kind}: {message}".rstrip(": ")
         if kind in ("ModuleNotFoundError", "ImportError"):
-            gone = [f for mod, f in MODULE_FILES.items() if f in missing and f"'{mod}'" in message]
+            gone = [f for mod, f in assignment.handin.modules.items()
+                    if f in missing and f"'{mod}'" in message]
             if gone:
                 text = f"{gone[0]} is missing from your hand-in ({kind}: {message})."
         elif kind == "NotImplementedError":

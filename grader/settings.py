@@ -5,6 +5,7 @@
 | MLPGRADE_HOME       | data folder: runtimes, golden sets, service data    | /var/lib/mlpgrade as root, else ~/.local/share/mlpgrade |
 | MLPGRADE_SANDBOX    | sandbox backend: bwrap, docker or process           | bwrap                        |
 | MLPGRADE_RUNTIME    | student runtime python, overriding the installed one | (the one `runtime install` made) |
+| MLPGRADE_ASSIGNMENTS | more folders of assignment folders (os.pathsep-separated) | (none: grader/assignments only) |
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class GraderSettings:
+    """What the grader reads from the environment (the table above)."""
+
     home: Path
     sandbox: str
     runtime_python: Path | None
+    assignments: tuple[Path, ...] = ()
+    """Folders holding assignment folders, besides grader/assignments."""
 
     @property
     def golden_root(self) -> Path:
@@ -40,4 +45,6 @@ def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:
         home=home.expanduser().resolve(),
         sandbox=env.get("MLPGRADE_SANDBOX", "bwrap"),
         runtime_python=Path(runtime) if runtime else None,
+        assignments=tuple(Path(p).expanduser().resolve()
+                          for p in env.get("MLPGRADE_ASSIGNMENTS", "").split(os.pathsep) if p),
     )

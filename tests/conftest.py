@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
+from grader.rubric import load_assignment
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -19,14 +19,14 @@ def golden_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def golden_s20(golden_root):
-    from grader.canary import generate_golden
+    from grader.golden.canary import generate_golden
 
     return generate_golden(load_assignment("hw1p1-s20"), golden_root)
 
 
 @pytest.fixture(scope="session")
 def golden_s21(golden_root):
-    from grader.canary import generate_golden
+    from grader.golden.canary import generate_golden
 
     return generate_golden(load_assignment("hw1p1-s21"), golden_root)
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from grader.assignment import load_assignment
-from grader.handins import Files, apply_bug, load_bugs, make_tar, reference_files
+from grader.fixtures import Files, apply_bug, load_bugs, make_tar, reference_files
+from grader.rubric import load_assignment
 
 
 def edited_files(edits: dict[str, tuple[str, str]] | None = None, *, bugs: tuple[str, ...] = (),
                  assignment: str = "hw1p1-s20") -> Files:
     """The reference's files with the named catalogue bugs applied and `edits`
     ({file: (find, replace)}, find must occur exactly once) made."""
-    files = reference_files()
-    catalogue = {b.id: b for b in load_bugs(load_assignment(assignment))}
+    a = load_assignment(assignment)
+    files = reference_files(a)
+    catalogue = {b.id: b for b in load_bugs(a)}
     for bug_id in bugs:
         files = apply_bug(files, catalogue[bug_id])
     for name, (find, replace) in (edits or {}).items():

@@ -6,10 +6,9 @@ import logging
 import tempfile
 from pathlib import Path
 
-from submissions_api.goldens import pack_golden
+from grader.golden.archive import materialize, pack_golden
 from submissions_api.store import crud
 from worker.context import WorkerContext
-from worker.goldens import materialize
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,8 @@ def prepare_golden_set(ctx: WorkerContext, *, golden_id: int, action: str) -> st
 
 
 def generate(ctx: WorkerContext, *, golden_id: int) -> None:
-    from grader.assignment import load_assignment
-    from grader.canary import generate_golden
+    from grader.golden.canary import generate_golden
+    from grader.rubric import load_assignment
 
     with ctx.sessions() as session:
         slug = crud.get_assignment_by_id(session, assignment_id=crud.get_golden_set(
@@ -52,8 +51,8 @@ def generate(ctx: WorkerContext, *, golden_id: int) -> None:
 
 def verify(ctx: WorkerContext, *, golden_id: int) -> str:
     """Run the canary (reference full marks, starter 0, every known mistake exact)."""
-    from grader.assignment import load_assignment
-    from grader.canary import verify_golden
+    from grader.golden.canary import verify_golden
+    from grader.rubric import load_assignment
     from grader.sandbox import get_sandbox
 
     with ctx.sessions() as session:
@@ -61,7 +60,7 @@ def verify(ctx: WorkerContext, *, golden_id: int) -> str:
         slug = crud.get_assignment_by_id(session, assignment_id=golden.assignment_id).slug
         archive = crud.get_blob(session, sha256=golden.archive_sha256)
         version = golden.version
-    loaded = materialize(home=ctx.settings.home, assignment=slug, version=version,
+    loaded = materialize(root=ctx.settings.home / "golden", assignment=slug, version=version,
                          archive=archive)
     result = verify_golden(load_assignment(slug), loaded, get_sandbox())
     status = "ready" if result["passed"] else "canary_failed"

@@ -11,20 +11,19 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from grader.golden.archive import materialize
 from submissions_api.store import crud
 from submissions_api.store.models import Status, utcnow
 from worker.context import WorkerContext
-from worker.goldens import materialize
 from worker.lease import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
 
 def has_training(assignment: str) -> bool:
-    from grader.assignment import load_assignment
-    from grader.training import TrainingConfig
+    from grader.rubric import load_assignment
 
-    return TrainingConfig.of(load_assignment(assignment)) is not None
+    return load_assignment(assignment).has_training
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def run_grader(ctx: WorkerContext, job: Job) -> tuple[dict | None, str]:
     try:
         golden = None
         if job.golden_version:
-            golden = materialize(home=ctx.settings.home, assignment=job.assignment,
+            golden = materialize(root=ctx.settings.home / "golden", assignment=job.assignment,
                                  version=job.golden_version, archive=job.golden_archive)
         report = grade_handin(job.data, assignment=job.assignment, golden=golden,
                               sandbox=get_sandbox(), training=False)

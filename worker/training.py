@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 import logging
 
+from grader.golden.archive import materialize
 from submissions_api.store import crud
 from worker.context import WorkerContext
-from worker.goldens import materialize
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> str:
     """done, failed, retry or stale (nothing pending for this run: a duplicate message)."""
     from grader.grade import train_handin
+    from grader.rubric import load_assignment
     from grader.sandbox import get_sandbox
-    from grader.training import TEST_ID
 
     with ctx.sessions() as session:
         run = crud.get_run(session, run_id=run_id)
@@ -35,10 +35,10 @@ def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> str:
                        if g.version == run.golden_version and g.archive_sha256), None)
         archive = crud.get_blob(session, sha256=golden.archive_sha256) if golden else None
     try:
-        gold = materialize(home=ctx.settings.home, assignment=slug, version=run.golden_version,
+        gold = materialize(root=ctx.settings.home / "golden", assignment=slug, version=run.golden_version,
                            archive=archive) if archive else None
-        evidence, artifacts = train_handin(data, assignment=slug, golden=gold,
-                                           sandbox=get_sandbox())
+        result = train_handin(data, assignment=slug, golden=gold, sandbox=get_sandbox())
+        evidence, artifacts = result.evidence, result.plots
         status = "done"
     except Exception as exc:  # noqa: BLE001 - ours: retried, then reported to the TA
         log.exception("training run of run %s failed on our side", run_id)
@@ -49,7 +49,7 @@ def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> str:
         evidence, artifacts, status = {"checks": [], "error": f"{type(exc).__name__}: {exc}"[
             :2000]}, {}, "failed"
     for item in report.get("manual", []):
-        if item.get("id") == TEST_ID:
+        if item.get("id") == load_assignment(slug).training_id:
             item["evidence"] = evidence
     report["artifacts"] = sorted(artifacts)
     with ctx.sessions() as session:

@@ -23,7 +23,7 @@ from typing import Protocol
 
 
 #: Where the runner's code lives on the host; every backend mounts this folder read-only.
-CODE_DIR = Path(__file__).resolve().parent.parent / "sandboxed"
+CODE_DIR = Path(__file__).resolve().parent.parent / "inside"
 
 
 class Verdict(enum.StrEnum):

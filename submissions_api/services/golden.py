@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from grader.golden.archive import GoldenArchiveError, inspect_golden
 from submissions_api.errors import Conflict, Refused
-from submissions_api.goldens import GoldenArchiveError, inspect_golden
 from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import GoldenSetOut
 from submissions_api.security import require_role

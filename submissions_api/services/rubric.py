@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from grader.assignment import load_assignment
+from grader.rubric import load_assignment
 from submissions_api.store.models import Assignment
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from grader import __version__
-from grader.assignment import list_assignments, load_assignment
+from grader.rubric import list_assignments, load_assignment
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment
 

@@ -104,7 +104,7 @@ def check_redis() -> None:
 
 def service_env(home: Path, database_url: str, broker_url: str, **extra: str) -> dict[str, str]:
     """Environment of a service process: our data folder, URLs, the runtime, short timings."""
-    from grader.assignment import load_assignment
+    from grader.rubric import load_assignment
     from grader.runtime import runtime_python
     from grader.settings import load_settings
 
@@ -182,11 +182,11 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str,
 
 def make_service_home(root: Path) -> Path:
     """A data folder holding a current golden set for hw1p1-s20 (made once per session)."""
-    from grader.assignment import load_assignment
-    from grader.canary import generate_golden
-    from grader.golden import set_current
+    from grader.rubric import load_assignment
+    from grader.golden.canary import generate_golden
+    from grader.golden.store import LocalGoldenStore
 
     home = root / "home"
     golden = generate_golden(load_assignment("hw1p1-s20"), home / "golden")
-    set_current(golden, home / "golden")
+    LocalGoldenStore(home / "golden").set_current(golden)
     return home

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from submissions_api.goldens import pack_golden
+from grader.golden.archive import pack_golden
 from submissions_api.store import crud
 from tests.api.services import SANDBOX, service_env
 from tests.handins import make_handin_tar

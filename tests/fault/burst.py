@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from grader.assignment import load_assignment
-from grader.handins import load_bugs
+from grader.fixtures import load_bugs
+from grader.rubric import load_assignment
 from submissions_api import security
 from submissions_api.store import crud
 from submissions_api.store.models import GradingRun

@@ -8,12 +8,13 @@ import sys
 import tarfile
 
 from grader.cli import main
-from grader.handins import make_tar, reference_files
+from grader.fixtures import make_tar, reference_files
+from grader.rubric import load_assignment
 from tests.handins import make_handin_tar
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=300)
 
 
@@ -41,7 +42,7 @@ def test_cli_grade_autolab_prints_the_scores_line_last(tmp_path, golden_s20):
 
 def test_cli_grade_gradescope_writes_results_json(tmp_path, golden_s20):
     handin = tmp_path / "handin.tar"
-    handin.write_bytes(make_tar({"hw1/mc.py": reference_files()["hw1/mc.py"]}))
+    handin.write_bytes(make_tar({"hw1/mc.py": reference_files(load_assignment("hw1p1-s20"))["hw1/mc.py"]}))
     out = tmp_path / "results.json"
     done = run_cli("grade", str(handin), "--format", "gradescope", "--golden",
                    str(golden_s20.path), "--output", str(out))
@@ -70,7 +71,7 @@ def test_cli_infrastructure_error_exits_3(tmp_path, golden_s20, monkeypatch):
     handin = tmp_path / "handin.tar"
     handin.write_bytes(make_handin_tar())
     monkeypatch.setenv("MLPGRADE_RUNTIME", str(tmp_path / "no-python"))
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(handin), "--golden",
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(handin), "--golden",
                            str(golden_s20.path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 3 and "infrastructure error" in done.stderr
 

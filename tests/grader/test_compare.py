@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from grader.compare import MISSING, compare_output
-from grader.execute import Foreign
+from grader.outputs import OpaqueValue
 
 TOL = dict(rtol=1e-4, atol=1e-8)
 RNG = np.random.RandomState(0)
@@ -38,7 +38,7 @@ def test_compare_none_names_the_starter():
 
 
 def test_compare_list_suggests_np_array():
-    result = check(Foreign(type="list", repr="[1, 2]"))
+    result = check(OpaqueValue(type="list", repr="[1, 2]"))
     assert "is a list" in result.message and "np.array" in result.message
 
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from grader.errors import GraderError
-from grader.golden import GoldenSet, content_sha256, load_golden, save_golden
+from grader.errors import GoldenSetError, GraderError
+from grader.golden.archive import GoldenArchiveError, inspect_golden, materialize, pack_golden
+from grader.golden.store import GoldenSet, LocalGoldenStore, content_sha256, load_golden, save_golden
 
 
 def outputs():
@@ -57,3 +58,43 @@ def test_load_golden_detects_corruption(tmp_path):
     np.savez(path / "outputs.npz", k0=out["linear"]["dW"], k1=out["linear"]["db"])
     with pytest.raises(GraderError, match="corrupt"):
         load_golden(path)
+
+
+def saved(tmp_path, assignment="hw1p1-s20"):
+    out = outputs()
+    sha = content_sha256(out)
+    golden = GoldenSet(assignment, sha[:12], sha, out, {},
+                       {"assignment": assignment, "version": sha[:12], "sha256": sha})
+    return save_golden(golden, tmp_path / "made", numpy_version="x"), sha
+
+
+def test_archive_round_trip_and_materialize_once(tmp_path):
+    path, sha = saved(tmp_path)
+    data = pack_golden(path)
+    assert inspect_golden(data, "hw1p1-s20")["sha256"] == sha
+    golden = materialize(root=tmp_path / "cache", assignment="hw1p1-s20", version=sha[:12],
+                         archive=data)
+    assert golden.sha256 == sha and golden.path == tmp_path / "cache" / "hw1p1-s20" / sha[:12]
+    again = materialize(root=tmp_path / "cache", assignment="hw1p1-s20", version=sha[:12],
+                        archive=b"not read again")
+    assert again.sha256 == sha
+    assert not (tmp_path / "cache" / "hw1p1-s20" / "CURRENT").exists()
+
+
+def test_archive_of_another_assignment_or_junk_is_refused(tmp_path):
+    path, _ = saved(tmp_path)
+    with pytest.raises(GoldenArchiveError, match="is for hw1p1-s20, not hw1p1-s21"):
+        inspect_golden(pack_golden(path), "hw1p1-s21")
+    with pytest.raises(GoldenArchiveError):
+        inspect_golden(b"junk", "hw1p1-s20")
+    with pytest.raises(GoldenSetError):
+        materialize(root=tmp_path / "cache", assignment="hw1p1-s20", version="x", archive=b"junk")
+
+
+def test_local_store_marks_a_set_current(tmp_path):
+    path, sha = saved(tmp_path)
+    store = LocalGoldenStore(tmp_path / "made")
+    assert store.current("hw1p1-s20") is None
+    assert store.find("hw1p1-s20", sha[:12]).sha256 == sha
+    store.set_current(load_golden(path))
+    assert store.current("hw1p1-s20").version == sha[:12]

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from grader.assignment import load_assignment
-from grader.canary import verify_golden
+from grader.rubric import load_assignment
+from grader.golden.canary import verify_golden
 from grader.formats import autolab_line, gradescope_results, render_table
 from grader.grade import grade_handin
-from grader.handins import make_tar, starter_files
+from grader.fixtures import make_tar, reference_files, starter_files
 from tests.handins import make_handin_tar
 
 S20 = load_assignment("hw1p1-s20")
@@ -83,9 +83,7 @@ def test_grade_exception_feedback_shows_the_students_traceback(golden_s20, sandb
 
 
 def test_grade_missing_file_is_named_and_fails_only_its_tests(golden_s20, sandbox):
-    from grader.handins import reference_files
-
-    files = reference_files()
+    files = reference_files(S20)
     del files["hw1/mc.py"]
     report = grade(make_tar(files), golden_s20, sandbox)
     assert failed(report) == {"mcq"}

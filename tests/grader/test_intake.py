@@ -9,8 +9,15 @@ import tarfile
 import pytest
 
 from grader.errors import SubmissionError
-from grader.handins import make_tar, reference_files
-from grader.intake import IntakeLimits, unpack_handin
+from grader.fixtures import make_tar, reference_files
+from grader.intake import DEFAULT_MAX_BYTES, IntakeLimits, list_sources, unpack_handin
+from grader.rubric import load_assignment
+
+S20 = load_assignment("hw1p1-s20")
+
+
+def unpack(data, dest, **kw):
+    return unpack_handin(data, dest, layout=S20.handin, **kw)
 
 
 def tar_of(entries, gz=False) -> bytes:
@@ -33,11 +40,11 @@ def tar_of(entries, gz=False) -> bytes:
 
 
 def test_intake_keeps_code_and_drops_real_world_junk(tmp_path):
-    files = {k: v.encode() for k, v in reference_files().items()}
+    files = {k: v.encode() for k, v in reference_files(S20).items()}
     junk = {"hw1/__pycache__/hw1.cpython-36.pyc": b"\x33\x0d\x0d\x0a",
             "mytorch/__pycache__/linear.cpython-38.pyc": b"x", "hw1/train_loss.png": b"\x89PNG",
             "hw1/.cm_data/state": b"x", "hw1/.DS_Store": b"x"}
-    report = unpack_handin(tar_of(list({**files, **junk}.items())), tmp_path)
+    report = unpack(tar_of(list({**files, **junk}.items())), tmp_path)
     assert sorted(report.files) == sorted(files) and report.missing == ()
     assert set(report.dropped) == set(junk)
     assert (report.root / "hw1" / "hw1.py").read_bytes() == files["hw1/hw1.py"]
@@ -45,20 +52,20 @@ def test_intake_keeps_code_and_drops_real_world_junk(tmp_path):
 
 
 def test_intake_accepts_gzip_by_content_not_name(tmp_path):
-    data = gzip.compress(make_tar(reference_files()))
-    assert len(unpack_handin(data, tmp_path).files) == 6
+    data = gzip.compress(make_tar(reference_files(S20)))
+    assert len(unpack(data, tmp_path).files) == 6
 
 
 def test_intake_names_missing_files_without_refusing(tmp_path):
-    files = reference_files()
+    files = reference_files(S20)
     del files["mytorch/batchnorm.py"]
-    report = unpack_handin(make_tar(files), tmp_path)
+    report = unpack(make_tar(files), tmp_path)
     assert report.missing == ("mytorch/batchnorm.py",)
 
 
 def test_intake_accepts_one_wrapper_folder_with_a_note(tmp_path):
-    entries = [(f"handout/{k}", v.encode()) for k, v in reference_files().items()]
-    report = unpack_handin(tar_of(entries), tmp_path)
+    entries = [(f"handout/{k}", v.encode()) for k, v in reference_files(S20).items()]
+    report = unpack(tar_of(entries), tmp_path)
     assert report.missing == () and "wraps" in report.notes[0]
 
 
@@ -73,33 +80,49 @@ def test_intake_accepts_one_wrapper_folder_with_a_note(tmp_path):
 ])
 def test_intake_refuses_dangerous_archives(tmp_path, entries, message):
     with pytest.raises(SubmissionError, match=message):
-        unpack_handin(tar_of(entries), tmp_path)
+        unpack(tar_of(entries), tmp_path)
 
 
 def test_intake_refuses_what_is_not_a_tar(tmp_path):
     with pytest.raises(SubmissionError, match="not a tar archive"):
-        unpack_handin(b"PK\x03\x04 this is a zip", tmp_path)
+        unpack(b"PK\x03\x04 this is a zip", tmp_path)
 
 
 def test_intake_refuses_too_many_members(tmp_path):
     entries = [(f"hw1/f{i}.py", b"x") for i in range(20)]
     with pytest.raises(SubmissionError, match="more than 10 entries"):
-        unpack_handin(tar_of(entries), tmp_path, limits=IntakeLimits(members=10))
+        unpack(tar_of(entries), tmp_path, limits=IntakeLimits(members=10))
 
 
 def test_intake_refuses_an_upload_over_the_course_limit(tmp_path):
     with pytest.raises(SubmissionError, match="limit is 2.0 MB"):
-        unpack_handin(b"\0" * (2 * 1024 * 1024 + 1), tmp_path)
+        unpack(b"\0" * (2 * 1024 * 1024 + 1), tmp_path, max_bytes=2 * 1024 * 1024)
+
+
+def test_intake_default_upload_limit_is_the_one_limit(tmp_path):
+    assert DEFAULT_MAX_BYTES == IntakeLimits().compressed_bytes == 16 * 1024 * 1024
+    with pytest.raises(SubmissionError, match="limit is 16.0 MB"):
+        unpack(b"\0" * (DEFAULT_MAX_BYTES + 1), tmp_path)
 
 
 def test_intake_refuses_a_gzip_bomb_while_inflating(tmp_path):
     bomb = gzip.compress(tar_of([("hw1/hw1.py", b"\0" * (30 * 1024 * 1024))]))
     assert len(bomb) < 100_000
     with pytest.raises(SubmissionError, match="unpacks to more than"):
-        unpack_handin(bomb, tmp_path)
+        unpack(bomb, tmp_path)
 
 
 def test_intake_refuses_a_file_over_the_per_file_cap(tmp_path):
     data = tar_of([("hw1/hw1.py", b"x" * 2000)])
     with pytest.raises(SubmissionError, match="hw1/hw1.py is larger"):
-        unpack_handin(data, tmp_path, limits=IntakeLimits(file_bytes=1000))
+        unpack(data, tmp_path, limits=IntakeLimits(file_bytes=1000))
+
+
+def test_list_sources_shows_what_intake_keeps():
+    files = {k: v.encode() for k, v in reference_files(S20).items()}
+    junk = {"hw1/__pycache__/hw1.cpython-36.pyc": b"x", "notes/readme.py": b"x"}
+    entries = [(f"handout/{k}", v) for k, v in {**files, **junk}.items()]
+    sources = list_sources(tar_of(entries), layout=S20.handin)
+    assert sorted(sources) == sorted(files)
+    assert sources["hw1/mc.py"] == files["hw1/mc.py"].decode()
+    assert list_sources(b"not a tar", layout=S20.handin) == {}

@@ -8,10 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from grader.assignment import load_assignment
-from grader.canary import generate_golden
+from grader.rubric import load_assignment
+from grader.golden.canary import generate_golden
 from grader.grade import grade_handin
-from grader.training import TrainingConfig, prepare_data
+from grader.training.config import TrainingConfig, prepare_data
 from tests.handins import make_handin_tar
 
 S20 = load_assignment("hw1p1-s20")
@@ -28,7 +28,7 @@ def golden_quick(tmp_path_factory):
 
 def evidence(edits, golden, sandbox):
     report = grade_handin(make_handin_tar(edits), assignment=QUICK, golden=golden,
-                          sandbox=sandbox)
+                          sandbox=sandbox, training=True)
     item = next(m for m in report.manual if m.id == "training_statistics")
     assert item.points is None  # a TA decides; nothing automatic
     assert report.score == 95  # the training run never costs automatic points
@@ -57,8 +57,11 @@ def test_training_reference_passes_every_check_and_draws_four_plots(golden_quick
     assert len(ev["curves"]["validation_errors"]) == 8
     assert sorted(report.artifacts) == ["training_errors.png", "training_losses.png",
                                         "validation_errors.png", "validation_losses.png"]
-    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in report.artifacts.values())
-    assert "artifacts" not in report.to_dict()
+    assert sorted(report.plots) == list(report.artifacts)
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in report.plots.values())
+    # the serializer carries the plots' names only: their bytes are stored apart
+    assert report.to_dict()["artifacts"] == list(report.artifacts)
+    assert "plots" not in report.to_dict()
 
 
 def test_training_without_step_is_flagged(golden_quick, sandbox):

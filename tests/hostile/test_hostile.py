@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from grader.assignment import load_assignment
+from grader.rubric import load_assignment
 from grader.grade import grade_handin
 from grader.sandbox.docker import USER_UID as DOCKER_UID
 from grader.sandbox.isolation import idle_slot_processes, processes_of

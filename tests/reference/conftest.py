@@ -7,9 +7,11 @@ import sys
 
 import pytest
 
+from grader.rubric import load_assignment
 from reference import HANDIN_ROOT
 
-NAMES = ("activation", "loss", "linear", "batchnorm", "hw1", "mc")
+LAYOUT = load_assignment("hw1p1-s20").handin
+NAMES = tuple(LAYOUT.modules)
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +19,7 @@ def ref():
     """A namespace with the reference's six modules, imported by bare name from reference/handin
     (mytorch/ and hw1/ on sys.path, as in the course's grader); sys.modules is restored after."""
     saved_path, saved = list(sys.path), {n: sys.modules.pop(n) for n in NAMES if n in sys.modules}
-    sys.path[:0] = [str(HANDIN_ROOT / "mytorch"), str(HANDIN_ROOT / "hw1")]
+    sys.path[:0] = [str(HANDIN_ROOT / folder) for folder in LAYOUT.path]
     try:
         modules = {n: importlib.import_module(n) for n in NAMES}
         yield type("Ref", (), modules)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
+from grader.rubric import load_assignment
 from grader.runtime import runtime_python
 from grader.sandbox.base import Limits, SandboxJob, Verdict
 from grader.sandbox.isolation import idle_slot_processes

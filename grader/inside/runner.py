@@ -2,8 +2,9 @@
 
     python -I -B runner.py --out DIR [--data DIR] --plan JSON
 
-CWD is the hand-in root. The plan names the scenario module (next to this file) and the tests, each
-with its time limit. For each test a forked child imports the hand-in's modules afresh, runs the
+CWD is the hand-in root. The plan (grader/run.py writes it) names the scenario module (staged next
+to this file), the hand-in's layout (its folders, the order they go on sys.path, its modules), the
+environment of the children, and the tests, each with its time limit. For each test a forked child imports the hand-in's modules afresh, runs the
 scenario and sends its outputs back through a pipe; a crash, hang or flood in one child costs only
 that test. The runner writes, per test, OUT/<id>.json (how it ran, what came back) and, when arrays
 came back, OUT/<id>.npz (no pickle). It compares nothing: that happens outside, where the golden
@@ -28,14 +29,17 @@ MAX_PAYLOAD = 32 * 1024 * 1024   # one test's outputs; the parent refuses more
 LOG_BYTES = 64 * 1024            # one test's own prints kept for feedback
 MAX_LOG_BYTES = 64 * 1024 * 1024  # printing more than this fails the test (output limit)
 FILE_BYTES = 16 * 1024 * 1024    # largest file the student's code may write
-STUDENT_MODULES = ("activation", "loss", "linear", "batchnorm", "hw1", "mc")
 
 
 class HandinModules:
-    """`m.hw1` imports the hand-in's `hw1` by bare name on first use, as the course's grader did."""
+    """`m.<module>` imports the hand-in's module by bare name on first use, as the course's grader
+    did (only the modules the plan's layout names)."""
+
+    def __init__(self, names):
+        self._names = frozenset(names)
 
     def __getattr__(self, name):
-        if name not in STUDENT_MODULES:
+        if name.startswith("_") or name not in self._names:
             raise AttributeError(name)
         return importlib.import_module(name)
 
@@ -69,7 +73,7 @@ def student_traceback(exc):
     return lines
 
 
-def run_child(scenario, kwargs, write_fd, log_fd):
+def run_child(scenario, modules, kwargs, write_fd, log_fd):
     """In the forked child: run one scenario and send header + npz through the pipe."""
     import numpy as np
 
@@ -81,7 +85,7 @@ def run_child(scenario, kwargs, write_fd, log_fd):
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_BYTES, FILE_BYTES))
     header, blob = {"status": "ok"}, b""
     try:
-        outputs = scenario(HandinModules(), **kwargs)
+        outputs = scenario(HandinModules(modules), **kwargs)
         if not isinstance(outputs, dict):
             raise TypeError("scenario returned no outputs")
         header["outputs"] = {}
@@ -162,7 +166,7 @@ def read_child(pid, read_fd, log_fd, timeout):
     return payload, b"".join(log), status, ended
 
 
-def run_test(test, module, out_dir, isolated):
+def run_test(test, module, modules, out_dir, isolated):
     """Fork, run, collect, and write OUT/<id>.json (+ .npz, + .log) for one test.
 
     A test may name its own scenario module ("module") and keyword arguments ("kwargs", plain
@@ -172,49 +176,17 @@ def run_test(test, module, out_dir, isolated):
     if test.get("module"):
         module = importlib.import_module(test["module"])
     scenario = getattr(module, test.get("scenario", test_id))
-    read_fd, write_fd = os.pipe()
-    log_r, log_w = os.pipe()
     start = time.monotonic()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = fork_when_possible(isolated)
-    if pid is None:  # a previous test's processes still hold the process limit
-        for fd in (read_fd, write_fd, log_r, log_w):
-            os.close(fd)
+    collected = fork_and_collect(scenario, modules, test.get("kwargs", {}),
+                                 float(test["timeout"]), isolated)
+    if collected is None:  # a previous test's processes still hold the process limit
         files = {test_id + ".json": json.dumps({"id": test_id, "status": "not_run"}).encode()}
         write_files(out_dir, files)
         return files
-    if pid == 0:
-        os.close(read_fd)
-        os.close(log_r)
-        run_child(scenario, test.get("kwargs", {}), write_fd, log_w)
-    os.close(write_fd)
-    os.close(log_w)
-    payload, log, status, ended = read_child(pid, read_fd, log_r, float(test["timeout"]))
-    os.close(read_fd)
-    os.close(log_r)
-    if isolated:
-        kill_leftovers()
+    payload, log, status, ended = collected
+    header, blob = decode_payload(payload, ended)
     result = {"id": test_id, "seconds": round(time.monotonic() - start, 4)}
-    header = blob = None
-    if len(payload) >= 8 and ended is None:
-        hlen, blen = struct.unpack("!II", payload[:8])
-        if len(payload) == 8 + hlen + blen:
-            try:
-                header = json.loads(payload[8:8 + hlen])
-            except ValueError:
-                header = None
-            blob = payload[8 + hlen:]
-    if ended is not None:
-        result["status"] = ended
-    elif header is None:
-        result["status"] = "crashed"
-        if os.WIFSIGNALED(status):
-            result["signal"] = os.WTERMSIG(status)
-        elif os.WIFEXITED(status):
-            result["exit_code"] = os.WEXITSTATUS(status)
-    else:
-        result.update(header)
+    result.update(test_status(header, status, ended))
     files = {test_id + ".json": json.dumps(result).encode()}
     if blob:
         files[test_id + ".npz"] = blob
@@ -222,6 +194,61 @@ def run_test(test, module, out_dir, isolated):
         files[test_id + ".log"] = log
     write_files(out_dir, files)
     return files
+
+
+def fork_and_collect(scenario, modules, kwargs, timeout, isolated):
+    """Run the scenario in a forked child: (payload, log, wait status, how it ended), or None
+    when no child could be forked."""
+    read_fd, write_fd = os.pipe()
+    log_r, log_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = fork_when_possible(isolated)
+    if pid is None:
+        for fd in (read_fd, write_fd, log_r, log_w):
+            os.close(fd)
+        return None
+    if pid == 0:
+        os.close(read_fd)
+        os.close(log_r)
+        run_child(scenario, modules, kwargs, write_fd, log_w)
+    os.close(write_fd)
+    os.close(log_w)
+    collected = read_child(pid, read_fd, log_r, timeout)
+    os.close(read_fd)
+    os.close(log_r)
+    if isolated:
+        kill_leftovers()
+    return collected
+
+
+def decode_payload(payload, ended):
+    """The child's (header, npz blob) from a complete frame; (None, None) otherwise."""
+    if ended is not None or len(payload) < 8:
+        return None, None
+    hlen, blen = struct.unpack("!II", payload[:8])
+    if len(payload) != 8 + hlen + blen:
+        return None, None
+    try:
+        header = json.loads(payload[8:8 + hlen])
+    except ValueError:
+        header = None
+    return header, payload[8 + hlen:]
+
+
+def test_status(header, status, ended):
+    """How the test ended: the limit that stopped it, a crash (and its signal or exit code), or
+    the child's own header."""
+    if ended is not None:
+        return {"status": ended}
+    if header is None:
+        result = {"status": "crashed"}
+        if os.WIFSIGNALED(status):
+            result["signal"] = os.WTERMSIG(status)
+        elif os.WIFEXITED(status):
+            result["exit_code"] = os.WEXITSTATUS(status)
+        return result
+    return header
 
 
 def write_files(out_dir, files):
@@ -262,9 +289,9 @@ def kill_leftovers():
             break
 
 
-def mentions(root, word):
+def mentions(root, folders, word):
     """Whether any of the hand-in's Python files mentions `word` (worth importing it up front)."""
-    for folder in ("hw1", "mytorch"):
+    for folder in folders:
         try:
             names = os.listdir(os.path.join(root, folder))
         except OSError:
@@ -280,7 +307,7 @@ def mentions(root, word):
     return False
 
 
-def precompile(root):
+def precompile(root, folders):
     """Compile the hand-in's sources once, here, so no forked child compiles them again.
 
     Only compiling: nothing of the hand-in runs in the runner itself. A file that does not
@@ -288,7 +315,7 @@ def precompile(root):
     import importlib.machinery
 
     cache = {}
-    for folder in ("mytorch", "hw1"):
+    for folder in folders:
         try:
             names = sorted(os.listdir(os.path.join(root, folder)))
         except OSError:
@@ -319,12 +346,13 @@ def main(argv=None):
                         help="alone in a process namespace: kill leftovers between tests")
     args = parser.parse_args(argv)
     plan = json.loads(args.plan)
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    # The runtime carries a prebuilt font cache; an empty config dir would rebuild it each run.
+    layout = plan["handin"]
+    for var, value in plan["env"].items():
+        os.environ.setdefault(var, value)
+    # The runtime carries a prebuilt font cache (only here is its prefix known); an empty config
+    # dir would rebuild it each run.
     prebuilt = os.path.join(sys.prefix, "mplconfig")
     os.environ.setdefault("MPLCONFIGDIR", prebuilt if os.path.isdir(prebuilt) else "/tmp")
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
     sys.path.insert(0, HERE)
     module = importlib.import_module(plan["module"])
     for test in plan["tests"]:  # ours, imported before the hand-in's folders join sys.path
@@ -334,20 +362,20 @@ def main(argv=None):
     # Pre-import what hand-ins import at the top, once, so no child pays for it.
     import numpy  # noqa: F401
     root = os.getcwd()
-    if mentions(root, "matplotlib"):
+    if mentions(root, layout["folders"], "matplotlib"):
         try:
             import matplotlib
             matplotlib.use("Agg")
             import matplotlib.pyplot  # noqa: F401
         except ImportError:
             pass
-    sys.path[:0] = [os.path.join(root, "mytorch"), os.path.join(root, "hw1")]
-    precompile(root)
+    sys.path[:0] = [os.path.join(root, folder) for folder in layout["path"]]
+    precompile(root, layout["folders"])
     if args.data:
         os.environ["MLPGRADE_DATA"] = args.data
     results = {}
     for test in plan["tests"]:
-        results.update(run_test(test, module, args.out, args.isolated))
+        results.update(run_test(test, module, layout["modules"], args.out, args.isolated))
     if args.isolated:
         # Every process the hand-in started is gone now: rewrite what each test produced, so
         # whatever a later test planted or deleted among earlier results is undone.

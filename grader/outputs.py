@@ -1,4 +1,4 @@
-"""Run the in-sandbox runner on a hand-in and read back what it wrote, as untrusted data.
+"""What the in-sandbox runner wrote for each test, read back as untrusted data.
 
 Everything crossing the border is size-capped and validated: JSON headers and `.npz` arrays loaded
 with `allow_pickle=False`; anything malformed is the hand-in's fault for that test alone.
@@ -7,7 +7,6 @@ with `allow_pickle=False`; anything malformed is the hand-in's fault for that te
 from __future__ import annotations
 
 import json
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,19 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import Assignment
-from grader.sandbox.base import Sandbox, SandboxJob, SandboxResult
-from grader.training import TrainingConfig, prepare_data
-
 MAX_HEADER_BYTES = 1_000_000
 MAX_NPZ_BYTES = 32 * 1024 * 1024
-MAX_LOG_BYTES = 64 * 1024
+MAX_LOG_BYTES = 64 * 1024  # of one test's prints kept (the runner stops a test at 64 MB)
 STATUSES = ("ok", "error", "timeout", "crashed", "too_big", "output_limit", "malformed",
             "not_run")
 
 
 @dataclass(frozen=True)
-class Foreign:
+class OpaqueValue:
     """A returned value that is neither an array nor a plain JSON value: only its type and repr."""
 
     type: str
@@ -42,50 +37,14 @@ class TestRun:
     status: str
     seconds: float = 0.0
     outputs: dict[str, Any] = field(default_factory=dict)
-    """name → np.ndarray, a plain JSON value, or Foreign."""
+    """name → np.ndarray, a plain JSON value, or OpaqueValue."""
     error: dict[str, Any] | None = None
     signal: int | None = None
     exit_code: int | None = None
     log: str = ""
 
 
-@dataclass(frozen=True)
-class RunOutcome:
-    tests: dict[str, TestRun]
-    sandbox: SandboxResult
-    runtime: dict[str, Any]
-
-
-def plan_for(assignment: Assignment, test_ids: list[str] | None = None,
-             training: TrainingConfig | None = None) -> str:
-    """The runner's plan: scenario module and the tests with their time limits (no host paths);
-    the training run last, when asked for."""
-    tests = [{"id": t.id, "scenario": t.scenario, "timeout": assignment.test_seconds}
-             for t in assignment.tests if test_ids is None or t.id in test_ids]
-    if training is not None:
-        tests.append(training.plan_entry())
-    return json.dumps({"module": assignment.scenarios, "tests": tests})
-
-
-def run_handin(handin_dir: Path, assignment: Assignment, sandbox: Sandbox, runtime_python: Path,
-               *, test_ids: list[str] | None = None, training: bool = False) -> RunOutcome:
-    """Run the assignment's scenarios on an unpacked hand-in inside `sandbox` (and the training
-    run when `training` and the assignment has one)."""
-    cfg = TrainingConfig.of(assignment) if training else None
-    data_dir = prepare_data(cfg) if cfg is not None else None
-    plan = plan_for(assignment, test_ids, cfg)
-    wanted = [t["id"] for t in json.loads(plan)["tests"]]
-    with tempfile.TemporaryDirectory(prefix="mlpgrade-out-") as out:
-        out_dir = Path(out)
-        job = SandboxJob(handin_dir=handin_dir, output_dir=out_dir, runtime_python=runtime_python,
-                         args=("--plan", plan), limits=assignment.limits, data_dir=data_dir)
-        result = sandbox.run(job)
-        tests = {test_id: read_test(out_dir, test_id) for test_id in wanted}
-        runtime = _read_json(out_dir / "runner.json") or {}
-    return RunOutcome(tests=tests, sandbox=result, runtime=runtime)
-
-
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     try:
         if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_HEADER_BYTES:
             return None
@@ -106,7 +65,7 @@ def _read_log(path: Path) -> str:
 
 def read_test(out_dir: Path, test_id: str) -> TestRun:
     """Validate and load one test's results; never trust a field without checking it."""
-    header = _read_json(out_dir / f"{test_id}.json")
+    header = read_json(out_dir / f"{test_id}.json")
     log = _read_log(out_dir / f"{test_id}.log")
     if header is None:
         return TestRun(id=test_id, status="not_run", log=log)
@@ -170,7 +129,7 @@ def _load_outputs(meta: Any, npz_path: Path) -> dict[str, Any]:
                 raise ValueError(name)
             outputs[str(name)] = value
         elif kind == "other":
-            outputs[str(name)] = Foreign(type=str(info.get("type"))[:100],
+            outputs[str(name)] = OpaqueValue(type=str(info.get("type"))[:100],
                                          repr=str(info.get("repr"))[:200])
         else:
             raise ValueError(name)

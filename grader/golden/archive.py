@@ -1,4 +1,5 @@
-"""Golden sets as archives in the database, so any worker host can use the active one.
+"""Golden sets as bytes: the archive the service keeps in its database, so any worker host can
+grade with the active set.
 
 An archive is a tar (optionally gzipped) holding a golden-set folder's `manifest.json` and
 `outputs.npz`, at the top or inside one folder, as `mlpgrade reference generate` writes them.
@@ -7,18 +8,23 @@ An archive is a tar (optionally gzipped) holding a golden-set folder's `manifest
 from __future__ import annotations
 
 import io
-import json
+import os
+import shutil
 import tarfile
 import tempfile
 import zlib
 from pathlib import Path
+from typing import Any
+
+from grader.errors import GoldenSetError, GraderError
+from grader.golden.store import GoldenSet, load_golden
 
 FILES = ("manifest.json", "outputs.npz")
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
 
 
-class GoldenArchiveError(ValueError):
-    """The uploaded archive is not a golden set (the instructor's to fix)."""
+class GoldenArchiveError(GraderError):
+    """The uploaded archive is not a golden set of that assignment (the instructor's to fix)."""
 
 
 def pack_golden(folder: Path) -> bytes:
@@ -60,18 +66,39 @@ def _unpack(data: bytes, dest: Path) -> Path:
     return dest
 
 
-def inspect_golden(data: bytes, assignment: str) -> dict:
+def inspect_golden(data: bytes, assignment: str) -> dict[str, Any]:
     """The manifest of an uploaded archive, after checking it loads, matches its sha256 and is
-    for `assignment`."""
-    from grader.errors import GraderError
-    from grader.golden import load_golden
-
+    for `assignment`; GoldenArchiveError otherwise."""
     with tempfile.TemporaryDirectory(prefix="mlpgrade-golden-") as tmp:
         folder = unpack_golden(data, Path(tmp) / "set")
         try:
             golden = load_golden(folder)
-        except (GraderError, KeyError, json.JSONDecodeError) as exc:
+        except GoldenSetError as exc:
             raise GoldenArchiveError(str(exc)) from exc
     if golden.assignment != assignment:
         raise GoldenArchiveError(f"this golden set is for {golden.assignment}, not {assignment}")
     return golden.manifest
+
+
+def materialize(*, root: Path, assignment: str, version: str, archive: bytes) -> GoldenSet:
+    """The golden set `version` from its archive, extracted once per host under
+    `root/<assignment>/<version>/` (a cache: nothing there is marked current); load_golden
+    checks its sha256 each time. GoldenSetError when the archive is not that set."""
+    target = root / assignment / version
+    if not (target / "manifest.json").is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+        try:
+            unpack_golden(archive, work)
+        except GoldenArchiveError as exc:
+            shutil.rmtree(work, ignore_errors=True)
+            raise GoldenSetError(f"golden set {assignment} {version}: {exc}") from exc
+        try:
+            os.replace(work, target)
+        except OSError:  # another process of this host got there first
+            shutil.rmtree(work, ignore_errors=True)
+    golden = load_golden(target)
+    if (golden.assignment, golden.version) != (assignment, version):
+        raise GoldenSetError(f"the archive of {assignment} {version} holds "
+                             f"{golden.assignment} {golden.version}")
+    return golden

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from scenarios_hw1p1 import IN, OUT, SEED, bias_init_fn, weight_init_fn, snap
+from scenarios import IN, OUT, SEED, bias_init_fn, weight_init_fn, snap
 
 
 def load(part):

@@ -1,0 +1,7 @@
+"""`python -m grader`: the grader's commands without the service."""
+
+import sys
+
+from grader.cli import main
+
+sys.exit(main())
