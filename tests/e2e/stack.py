@@ -36,7 +36,7 @@ class Stack:
         return proc
 
     def mlpgrade(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "grader.cli", *args], env=self.env, cwd=REPO,
+        return subprocess.run([sys.executable, "-m", "submissions_api.cli", *args], env=self.env, cwd=REPO,
                               capture_output=True, text=True, timeout=timeout)
 
     def wait_submission(self, login: str, sub_id: int, statuses=("graded", "failed"),
