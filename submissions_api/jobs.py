@@ -12,12 +12,12 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from submissions_api.settings import Settings
+from submissions_api.store.models import QueueKind
 
 log = logging.getLogger(__name__)
 
 GRADE_TASK = "worker.grade_submission"
 GOLDEN_TASK = "worker.prepare_golden_set"
-REAP_TASK = "worker.reap"
 TRAIN_TASK = "worker.train_run"
 
 
@@ -76,9 +76,10 @@ class Dispatcher:
         self.app = app
 
     def queue_name(self, kind: str) -> str:
-        return self.settings.bulk_queue if kind == "bulk" else self.settings.live_queue
+        """The broker's name of the queue of a QueueKind."""
+        return self.settings.bulk_queue if kind == QueueKind.BULK else self.settings.live_queue
 
-    def send_grade(self, submission_id: int, attempt: int, *, kind: str = "live",
+    def send_grade(self, submission_id: int, attempt: int, *, kind: str = QueueKind.LIVE,
                    countdown: float = 0) -> bool:
         return self._send(GRADE_TASK, [submission_id, attempt], self.queue_name(kind), countdown)
 
@@ -86,8 +87,11 @@ class Dispatcher:
         """The training run of a graded run, on the bulk queue (never delays live grading)."""
         return self._send(TRAIN_TASK, [run_id, tries], self.settings.bulk_queue, countdown)
 
-    def send_golden(self, golden_id: int, action: str) -> bool:
-        return self._send(GOLDEN_TASK, [golden_id, action], self.settings.bulk_queue, 0)
+    def send_golden(self, golden_id: int, action: str, tries: int = 0, *,
+                    countdown: float = 0) -> bool:
+        """A golden-set job (generate or verify), on the bulk queue."""
+        return self._send(GOLDEN_TASK, [golden_id, action, tries], self.settings.bulk_queue,
+                          countdown)
 
     def _send(self, name: str, args: list[Any], queue: str, countdown: float) -> bool:
         try:
@@ -115,7 +119,7 @@ class Dispatcher:
     def declare_queues(self) -> None:
         """Create both queues (and, embedded, the broker's tables) once, before workers start."""
         with self.app.connection_for_write() as conn:
-            for kind in ("live", "bulk"):
+            for kind in QueueKind:
                 conn.default_channel.queue_declare(queue=self.queue_name(kind), durable=True,
                                                    auto_delete=False)
 

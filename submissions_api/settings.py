@@ -1,22 +1,21 @@
 """The service's settings: environment variables prefixed `MLPGRADE_`, read into one frozen object.
 
-| variable                         | meaning                                          | default                         |
-| -------------------------------- | ------------------------------------------------ | ------------------------------- |
-| MLPGRADE_HOME                    | data folder (shared with the grader library)     | see grader/settings.py          |
-| MLPGRADE_DATABASE_URL            | SQLAlchemy URL of the service database           | sqlite:///$HOME/service.db      |
-| MLPGRADE_BROKER_URL              | Celery broker URL                                | sqla+sqlite:///$HOME/broker.db  |
-| MLPGRADE_QUEUE_PREFIX            | prefix of queue names (several courses, one Redis) | (none)                        |
-| MLPGRADE_LEASE_SECONDS           | a worker's lease on a submission, renewed while grading | 60                       |
-| MLPGRADE_REAPER_INTERVAL         | seconds between two reaper passes (in each worker) | 10                            |
-| MLPGRADE_REQUEUE_AFTER           | a queued submission older than this with an empty queue is re-sent | 120          |
-| MLPGRADE_INFRA_RETRIES           | retries after an infrastructure error before `failed` | 3                          |
-| MLPGRADE_RETRY_BACKOFF           | first retry delay in seconds, doubled each retry | 10                              |
-| MLPGRADE_TASK_TIME_LIMIT         | Celery hard time limit (above the sandbox's wall clock) | 600                      |
-| MLPGRADE_VISIBILITY_TIMEOUT      | Redis redelivery of unacknowledged tasks (> time limit) | 900                      |
-| MLPGRADE_POLLING_INTERVAL        | embedded (sqla) broker polling interval in seconds | 0.1                           |
-| MLPGRADE_MAX_UPLOAD_BYTES        | largest accepted handin.tar                      | 16 MiB                          |
-| MLPGRADE_INSTRUCTOR_TOKEN        | if set, a token the first instructor gets at start (production bootstrap) | (none) |
-| MLPGRADE_PUBLIC_URL              | URL printed and used in links                    | http://HOST:PORT                |
+- MLPGRADE_HOME (see grader/settings.py): data folder (shared with the grader library)
+- MLPGRADE_DATABASE_URL (sqlite:///$HOME/service.db): SQLAlchemy URL of the service database
+- MLPGRADE_BROKER_URL (sqla+sqlite:///$HOME/broker.db): Celery broker URL
+- MLPGRADE_QUEUE_PREFIX (unset): prefix of queue names (several courses, one Redis)
+- MLPGRADE_LEASE_SECONDS (60): a worker's lease on a submission, renewed while grading
+- MLPGRADE_REAPER_INTERVAL (10): seconds between two reaper passes (in each worker)
+- MLPGRADE_REQUEUE_AFTER (120): a queued submission older than this, its queue empty, is re-sent
+- MLPGRADE_INFRA_RETRIES (3): retries after an infrastructure error before `failed`
+- MLPGRADE_RETRY_BACKOFF (10): first retry delay in seconds, doubled each retry
+- MLPGRADE_GOLDEN_BUILD_SECONDS (900): longest wait for the golden set the service makes itself
+- MLPGRADE_TASK_TIME_LIMIT (600): Celery hard time limit (above the sandbox's wall clock)
+- MLPGRADE_VISIBILITY_TIMEOUT (900): Redis redelivery of unacknowledged tasks (> time limit)
+- MLPGRADE_POLLING_INTERVAL (0.1): embedded (sqla) broker polling interval in seconds
+- MLPGRADE_MAX_UPLOAD_BYTES (16 MiB): largest accepted handin.tar (`upload_max_bytes`)
+- MLPGRADE_INSTRUCTOR_TOKEN (unset): a token the first instructor gets at start (production)
+- MLPGRADE_PUBLIC_URL (http://HOST:PORT): URL printed and used in links
 
 Secrets have no defaults: API tokens are random and printed once (stored hashed).
 """
@@ -24,9 +23,10 @@ Secrets have no defaults: API tokens are random and printed once (stored hashed)
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from grader.intake import DEFAULT_MAX_BYTES
 from grader.settings import load_settings as load_grader_settings
 
 
@@ -44,10 +44,11 @@ class Settings:
     task_time_limit: float = 600.0
     visibility_timeout: float = 900.0
     polling_interval: float = 0.1
-    max_upload_bytes: int = 16 * 1024 * 1024
+    golden_build_seconds: float = 900.0
+    """A golden set the service makes for itself (generate, canary) is abandoned after this."""
+    upload_max_bytes: int = DEFAULT_MAX_BYTES
     instructor_token: str | None = None
     public_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def live_queue(self) -> str:
@@ -58,10 +59,6 @@ class Settings:
     def bulk_queue(self) -> str:
         """Regrades and golden-set jobs: low priority, served by their own workers."""
         return f"{self.queue_prefix}regrade"
-
-    @property
-    def is_embedded(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -85,7 +82,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         task_time_limit=num("TASK_TIME_LIMIT", 600),
         visibility_timeout=num("VISIBILITY_TIMEOUT", 900),
         polling_interval=num("POLLING_INTERVAL", 0.1),
-        max_upload_bytes=int(num("MAX_UPLOAD_BYTES", 16 * 1024 * 1024)),
+        golden_build_seconds=num("GOLDEN_BUILD_SECONDS", 900),
+        upload_max_bytes=int(num("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES)),
         instructor_token=env.get("MLPGRADE_INSTRUCTOR_TOKEN") or None,
         public_url=env.get("MLPGRADE_PUBLIC_URL") or None,
     )

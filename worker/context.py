@@ -1,17 +1,21 @@
-"""What a worker process needs: settings, database sessions, a dispatcher. Made once per process."""
+"""What a worker process needs, made once per process and passed to every plain function:
+settings, database sessions, a dispatcher and the sandbox factory (tests inject their own)."""
 
 from __future__ import annotations
 
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from grader.sandbox import Sandbox, get_sandbox
 from submissions_api.jobs import Dispatcher
-from submissions_api.settings import Settings, load_settings
+from submissions_api.settings import Settings
 from submissions_api.store.db import session_factory
 
 
@@ -20,18 +24,26 @@ class WorkerContext:
     settings: Settings
     sessions: sessionmaker[Session]
     dispatcher: Dispatcher
+    sandbox_factory: Callable[[], Sandbox] = get_sandbox
+    """Makes the sandbox of one job; the default is the configured backend (MLPGRADE_SANDBOX)."""
+
+    @property
+    def golden_cache(self) -> Path:
+        """Where this host extracts the database's golden-set archives (a cache: nothing in it
+        is ever marked current; the database's active set is the only registry)."""
+        return self.settings.home / "golden-cache"
 
 
 @cache
-def _context(pid: int) -> WorkerContext:
-    settings = load_settings()
+def _context(pid: int, settings: Settings) -> WorkerContext:
     return WorkerContext(settings=settings, sessions=session_factory(settings.database_url),
                          dispatcher=Dispatcher(settings))
 
 
-def get_context() -> WorkerContext:
-    """This process's context (a forked pool child builds its own)."""
-    return _context(os.getpid())
+def get_context(settings: Settings) -> WorkerContext:
+    """This process's context (a forked pool child builds its own), over the settings the
+    worker's app loaded once at start."""
+    return _context(os.getpid(), settings)
 
 
 def lease_owner() -> str:

@@ -1,72 +1,167 @@
-"""Golden-set jobs: generate one from our reference, and run the canary before it may be used."""
+"""Golden sets on the worker side: generate one from our reference, run the canary before it may
+be used, and hand gradings the database's active set (the only registry in the service).
+
+An assignment without an active set gets one the first time a grading needs it: the grading that
+wins `lifecycle.ensure_golden_set` makes it (generate, canary, activate), the others wait for it.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
 import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from grader.errors import InfrastructureError
 from grader.golden.archive import materialize, pack_golden
-from submissions_api.store import crud
+from grader.golden.canary import generate_golden, verify_golden
+from grader.golden.store import GoldenSet
+from grader.rubric import load_assignment
+from submissions_api.store import crud, lifecycle
+from submissions_api.store.models import GoldenStatus, utcnow
 from worker.context import WorkerContext
+from worker.retry import Retry, next_attempt
 
 log = logging.getLogger(__name__)
 
+GENERATE, VERIFY = "generate", "verify"
+"""The actions of a golden-set job: `generate` (then verify) a new set, or `verify` an upload."""
 
-def prepare_golden_set(ctx: WorkerContext, *, golden_id: int, action: str) -> str:
-    """`generate` (then verify) or `verify`; the row ends ready, canary_failed or error."""
+
+class Outcome(enum.StrEnum):
+    """What became of one golden-set message."""
+
+    READY = GoldenStatus.READY
+    CANARY_FAILED = GoldenStatus.CANARY_FAILED
+    ERROR = GoldenStatus.ERROR
+    """Ours failed and the retry budget is spent (the reason is on the row)."""
+    RETRY = "retry"
+
+
+def prepare_golden_set(ctx: WorkerContext, *, golden_id: int, action: str, tries: int = 0
+                       ) -> Outcome:
+    """The job behind an instructor's upload or regenerate: the row ends ready, canary_failed
+    or (after the retry policy gave up) error."""
     try:
-        if action == "generate":
-            generate(ctx, golden_id=golden_id)
-        return verify(ctx, golden_id=golden_id)
-    except Exception as exc:  # noqa: BLE001 - shown to the instructor on the row
+        return Outcome(build(ctx, golden_id=golden_id, generate=action == GENERATE))
+    except Exception as exc:  # noqa: BLE001 - ours: retried, then shown to the instructor
         log.exception("golden set %s: %s failed", golden_id, action)
+        decision = next_attempt(tries + 1, ctx.settings)
+        if isinstance(decision, Retry):
+            ctx.dispatcher.send_golden(golden_id, action, tries + 1, countdown=decision.delay)
+            return Outcome.RETRY
         with ctx.sessions() as session:
-            golden = crud.get_golden_set(session, golden_id=golden_id)
-            crud.update_golden_set(session, golden=golden, values={
-                "status": "error", "error": f"{type(exc).__name__}: {exc}"[:4000]})
+            lifecycle.golden_failed(session, golden_id=golden_id,
+                                    error=f"{type(exc).__name__}: {exc}")
             session.commit()
-        return "error"
+        return Outcome.ERROR
 
 
-def generate(ctx: WorkerContext, *, golden_id: int) -> None:
-    from grader.golden.canary import generate_golden
-    from grader.rubric import load_assignment
+def build(ctx: WorkerContext, *, golden_id: int, generate: bool) -> GoldenStatus:
+    """Generate (when asked) and verify one set; ready or canary_failed."""
+    if generate:
+        _generate(ctx, golden_id=golden_id)
+    return _verify(ctx, golden_id=golden_id)
 
+
+def _generate(ctx: WorkerContext, *, golden_id: int) -> None:
     with ctx.sessions() as session:
-        slug = crud.get_assignment_by_id(session, assignment_id=crud.get_golden_set(
-            session, golden_id=golden_id).assignment_id).slug
+        slug = _slug(session, golden_id)
     with tempfile.TemporaryDirectory(prefix="mlpgrade-generate-") as tmp:
         made = generate_golden(load_assignment(slug), Path(tmp))
         archive = pack_golden(made.path)
     with ctx.sessions() as session:
-        golden = crud.get_golden_set(session, golden_id=golden_id)
-        sha = crud.put_blob(session, data=archive)
-        crud.update_golden_set(session, golden=golden, values={
-            "status": "verifying", "version": made.version, "sha256": made.sha256,
-            "numpy_version": made.manifest.get("numpy"), "manifest": made.manifest,
-            "archive_sha256": sha})
+        if not lifecycle.golden_generated(session, golden_id=golden_id, version=made.version,
+                                          sha256=made.sha256, manifest=made.manifest,
+                                          archive_sha256=crud.put_blob(session, data=archive)):
+            raise InfrastructureError(f"golden set {golden_id} was no longer generating")
         session.commit()
 
 
-def verify(ctx: WorkerContext, *, golden_id: int) -> str:
+def _verify(ctx: WorkerContext, *, golden_id: int) -> GoldenStatus:
     """Run the canary (reference full marks, starter 0, every known mistake exact)."""
-    from grader.golden.canary import verify_golden
-    from grader.rubric import load_assignment
-    from grader.sandbox import get_sandbox
-
     with ctx.sessions() as session:
         golden = crud.get_golden_set(session, golden_id=golden_id)
-        slug = crud.get_assignment_by_id(session, assignment_id=golden.assignment_id).slug
+        slug = _slug(session, golden_id)
         archive = crud.get_blob(session, sha256=golden.archive_sha256)
         version = golden.version
-    loaded = materialize(root=ctx.settings.home / "golden", assignment=slug, version=version,
+    loaded = materialize(root=ctx.golden_cache, assignment=slug, version=version,
                          archive=archive)
-    result = verify_golden(load_assignment(slug), loaded, get_sandbox())
-    status = "ready" if result["passed"] else "canary_failed"
+    result = verify_golden(load_assignment(slug), loaded, ctx.sandbox_factory())
     with ctx.sessions() as session:
-        golden = crud.get_golden_set(session, golden_id=golden_id)
-        crud.update_golden_set(session, golden=golden, values={
-            "status": status, "canary": result, "canary_passed": bool(result["passed"])})
+        status = lifecycle.golden_verified(session, golden_id=golden_id, canary=result)
+        if status is None:
+            raise InfrastructureError(f"golden set {golden_id} was no longer verifying")
         session.commit()
     return status
+
+
+def _slug(session: Session, golden_id: int) -> str:
+    golden = crud.get_golden_set(session, golden_id=golden_id)
+    return crud.get_assignment_by_id(session, assignment_id=golden.assignment_id).slug
+
+
+@dataclass(frozen=True)
+class ActiveGolden:
+    """The set a grading uses: its row's id and the set itself, extracted on this host."""
+
+    id: int
+    golden: GoldenSet
+
+
+def active_golden(ctx: WorkerContext, *, assignment_id: int) -> ActiveGolden:
+    """The assignment's active set; made first (or waited for) when it has none.
+    InfrastructureError when it cannot be had: the grading's retry policy takes over."""
+    deadline = time.monotonic() + ctx.settings.golden_build_seconds
+    while True:
+        with ctx.sessions() as session:
+            golden, mine = lifecycle.ensure_golden_set(
+                session, assignment_id=assignment_id,
+                abandoned_before=utcnow() - timedelta(seconds=ctx.settings.golden_build_seconds))
+            session.commit()
+            golden_id = golden.id
+        if mine:
+            log.info("no active golden set for assignment %s: making set %s", assignment_id,
+                     golden_id)
+            _make_and_activate(ctx, golden_id=golden_id)
+        active = _load_active(ctx, assignment_id=assignment_id)
+        if active is not None:
+            return active
+        if time.monotonic() > deadline:
+            raise InfrastructureError(f"no golden set became active within "
+                                      f"{ctx.settings.golden_build_seconds:.0f} s")
+        time.sleep(1)  # another worker is making it
+
+
+def _make_and_activate(ctx: WorkerContext, *, golden_id: int) -> None:
+    try:
+        status = build(ctx, golden_id=golden_id, generate=True)
+    except Exception as exc:
+        with ctx.sessions() as session:
+            lifecycle.golden_failed(session, golden_id=golden_id,
+                                    error=f"{type(exc).__name__}: {exc}")
+            session.commit()
+        raise
+    if status != GoldenStatus.READY:
+        raise InfrastructureError(f"the canary of golden set {golden_id} failed")
+    with ctx.sessions() as session:
+        lifecycle.activate_if_none(session, golden=crud.get_golden_set(session,
+                                                                       golden_id=golden_id))
+        session.commit()
+
+
+def _load_active(ctx: WorkerContext, *, assignment_id: int) -> ActiveGolden | None:
+    with ctx.sessions() as session:
+        assignment = crud.get_assignment_by_id(session, assignment_id=assignment_id)
+        if assignment.active_golden_id is None:
+            return None
+        row = crud.get_golden_set(session, golden_id=assignment.active_golden_id)
+        archive = crud.get_blob(session, sha256=row.archive_sha256)
+        slug, version, row_id = assignment.slug, row.version, row.id
+    return ActiveGolden(id=row_id, golden=materialize(root=ctx.golden_cache, assignment=slug,
+                                                      version=version, archive=archive))

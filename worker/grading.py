@@ -1,29 +1,42 @@
 """Grading one attempt of a submission: claim the lease, grade, record exactly one result.
 
 Any exception while grading is ours (a student's fault is a score inside the report): the attempt
-is recorded as an infrastructure error and retried with backoff, then the submission is marked
-failed without counting toward the student's limit. Never a silent zero.
+is recorded as an infrastructure error and retried with backoff (worker/retry.py), then the
+submission is marked failed without counting toward the student's limit. Never a silent zero.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from grader.golden.archive import materialize
-from submissions_api.store import crud
+from grader.grade import grade_handin
+from grader.results import GradeReport
+from grader.rubric import Assignment, load_assignment
+from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status, utcnow
 from worker.context import WorkerContext
+from worker.golden_jobs import active_golden
 from worker.lease import LeaseKeeper
+from worker.retry import GiveUp, Retry, next_attempt
 
 log = logging.getLogger(__name__)
 
 
-def has_training(assignment: str) -> bool:
-    from grader.rubric import load_assignment
+class Outcome(enum.StrEnum):
+    """What became of one grading message."""
 
-    return load_assignment(assignment).has_training
+    GRADED = "graded"
+    RETRY = "retry"
+    """Ours failed; the next attempt is sent with backoff."""
+    FAILED = "failed"
+    """Ours failed and the retry budget is spent: failed, not counted."""
+    STALE = "stale"
+    """The message is for an attempt no longer current, or already taken."""
+    LOST = "lost"
+    """The lease was taken from us meanwhile: our result was dropped."""
 
 
 @dataclass(frozen=True)
@@ -31,102 +44,100 @@ class Job:
     """What grading needs, read while the lease is taken."""
 
     data: bytes
-    assignment: str
-    golden_version: str | None
-    golden_archive: bytes | None
+    assignment: Assignment
+    assignment_id: int
     queue: str
     infra_failures: int
 
 
-def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -> str:
-    """Grade attempt `attempt`; returns graded, retry, failed, stale (message for an attempt no
-    longer current, or already taken) or lost (lease taken from us meanwhile: result dropped)."""
+@dataclass(frozen=True)
+class Graded:
+    report: GradeReport
+    golden_set_id: int
+
+
+def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str
+                     ) -> Outcome:
+    """Grade attempt `attempt` of a submission."""
     job = claim(ctx, submission_id=submission_id, attempt=attempt, owner=owner)
     if job is None:
-        return "stale"
+        return Outcome.STALE
     started = utcnow()
     with LeaseKeeper(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
                      lease_seconds=ctx.settings.lease_seconds):
-        report, error = run_grader(ctx, job)
+        graded, error = run_grader(ctx, job)
     return record(ctx, job, submission_id=submission_id, attempt=attempt, owner=owner,
-                  report=report, error=error, started_at=started)
+                  graded=graded, error=error, started_at=started)
 
 
 def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -> Job | None:
     with ctx.sessions() as session:
-        if not crud.claim_submission(session, submission_id=submission_id, attempt=attempt,
-                                     owner=owner, lease_seconds=ctx.settings.lease_seconds):
+        if not lifecycle.claim_submission(session, submission_id=submission_id, attempt=attempt,
+                                          owner=owner, lease_seconds=ctx.settings.lease_seconds):
             session.rollback()
             log.info("submission %s attempt %s: stale or taken, dropped", submission_id, attempt)
             return None
         session.commit()
         sub = crud.get_submission(session, submission_id=submission_id)
-        golden = crud.get_golden_set(session, golden_id=sub.assignment.active_golden_id) \
-            if sub.assignment.active_golden_id else None
         return Job(data=crud.get_blob(session, sha256=sub.blob_sha256),
-                   assignment=sub.assignment.slug,
-                   golden_version=golden.version if golden else None,
-                   golden_archive=crud.get_blob(session, sha256=golden.archive_sha256)
-                   if golden else None, queue=sub.queue, infra_failures=sub.infra_failures)
+                   assignment=load_assignment(sub.assignment.slug),
+                   assignment_id=sub.assignment_id, queue=sub.queue,
+                   infra_failures=sub.infra_failures)
 
 
-def run_grader(ctx: WorkerContext, job: Job) -> tuple[dict | None, str]:
-    """The automatic tests' report as JSON, or None and why we failed (never the student's
-    fault). The training run follows on the bulk queue (worker.training)."""
-    from grader.grade import grade_handin
-    from grader.sandbox import get_sandbox
-
+def run_grader(ctx: WorkerContext, job: Job) -> tuple[Graded | None, str]:
+    """The automatic tests' report against the database's active golden set (made first when
+    there is none), or None and why we failed (never the student's fault). The training run
+    follows on the bulk queue (worker.training)."""
     try:
-        golden = None
-        if job.golden_version:
-            golden = materialize(root=ctx.settings.home / "golden", assignment=job.assignment,
-                                 version=job.golden_version, archive=job.golden_archive)
-        report = grade_handin(job.data, assignment=job.assignment, golden=golden,
-                              sandbox=get_sandbox(), training=False)
-        return {**report.to_dict(), "artifacts": []}, ""
+        active = active_golden(ctx, assignment_id=job.assignment_id)
+        report = grade_handin(job.data, assignment=job.assignment, golden=active.golden,
+                              sandbox=ctx.sandbox_factory(), training=False,
+                              max_bytes=ctx.settings.upload_max_bytes)
+        return Graded(report=report, golden_set_id=active.id), ""
     except Exception as exc:  # noqa: BLE001 - InfrastructureError or our own bug: retried
         log.exception("grading failed on our side")
         return None, f"{type(exc).__name__}: {exc}"[:4000]
 
 
 def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, owner: str,
-           report: dict | None, error: str, started_at) -> str:  # noqa: ANN001
-    settings = ctx.settings
+           graded: Graded | None, error: str, started_at: datetime) -> Outcome:
+    """Record the attempt's one result; then send what follows (a retry, a training run)."""
+    decision = None if graded else next_attempt(job.infra_failures + 1, ctx.settings)
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=submission_id)
-        if report is not None:
-            run = crud.record_run(session, submission=sub, attempt=attempt, owner=owner,
-                                  report=report, error="", started_at=started_at,
-                                  next_status=Status.GRADED,
-                                  training="pending" if has_training(job.assignment) else None)
-            outcome = "graded"
+        common = {"session": session, "submission": sub, "attempt": attempt, "owner": owner,
+                  "started_at": started_at}
+        if graded is not None:
+            run = lifecycle.record_run(**common, report=graded.report.to_dict(), error="",
+                                       next_status=Status.GRADED,
+                                       training=job.assignment.has_training,
+                                       golden_set_id=graded.golden_set_id)
+            outcome = Outcome.GRADED
+        elif isinstance(decision, GiveUp):
+            run = lifecycle.record_run(**common, report=None, error=error,
+                                       next_status=Status.FAILED, values={
+                                           "infra_failures": job.infra_failures + 1,
+                                           "error": error, "counts_toward_limit": False})
+            outcome = Outcome.FAILED
         else:
-            failures = job.infra_failures + 1
-            if failures > settings.infra_retries:
-                run = crud.record_run(session, submission=sub, attempt=attempt, owner=owner,
-                                      report=None, error=error, started_at=started_at,
-                                      next_status=Status.FAILED,
-                                      values={"infra_failures": failures, "error": error,
-                                              "counts_toward_limit": False})
-                outcome = "failed"
-            else:
-                delay = settings.retry_backoff * 2 ** (failures - 1)
-                run = crud.record_run(session, submission=sub, attempt=attempt, owner=owner,
-                                      report=None, error=error, started_at=started_at,
-                                      next_status=Status.QUEUED,
-                                      values={"infra_failures": failures, "error": error,
-                                              "attempts": attempt + 1,
-                                              "enqueued_at": utcnow() + timedelta(seconds=delay)})
-                outcome = "retry"
+            run = lifecycle.record_run(**common, report=None, error=error,
+                                       next_status=Status.QUEUED, values={
+                                           "infra_failures": job.infra_failures + 1,
+                                           "error": error, "attempts": attempt + 1,
+                                           "enqueued_at": utcnow() + timedelta(
+                                               seconds=decision.delay)})
+            outcome = Outcome.RETRY
         if run is None:
             session.rollback()
             log.warning("submission %s attempt %s: lease lost, result dropped", submission_id,
                         attempt)
-            return "lost"
-        train = run.id if run.training == "pending" else None
+            return Outcome.LOST
+        train = run.id if run.training else None
         session.commit()
-    if outcome == "retry":
-        ctx.dispatcher.send_grade(submission_id, attempt + 1, kind=job.queue, countdown=delay)
+    if isinstance(decision, Retry):
+        ctx.dispatcher.send_grade(submission_id, attempt + 1, kind=job.queue,
+                                  countdown=decision.delay)
     if train is not None:
         ctx.dispatcher.send_training(train)
     log.info("submission %s attempt %s: %s", submission_id, attempt, outcome)

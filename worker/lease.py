@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from submissions_api.store import crud
+from submissions_api.store import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,6 @@ class LeaseKeeper:
                  owner: str, lease_seconds: float) -> None:
         self.sessions, self.owner, self.lease_seconds = sessions, owner, lease_seconds
         self.submission_id, self.attempt = submission_id, attempt
-        self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
 
@@ -36,9 +35,9 @@ class LeaseKeeper:
         while not self._stop.wait(self.lease_seconds / 3):
             try:
                 with self.sessions() as session:
-                    ok = crud.renew_lease(session, submission_id=self.submission_id,
-                                          attempt=self.attempt, owner=self.owner,
-                                          lease_seconds=self.lease_seconds)
+                    ok = lifecycle.renew_lease(session, submission_id=self.submission_id,
+                                               attempt=self.attempt, owner=self.owner,
+                                               lease_seconds=self.lease_seconds)
                     session.commit()
             except Exception:  # noqa: BLE001 - a missed renewal only risks a regrade
                 log.exception("could not renew the lease of submission %s", self.submission_id)
@@ -46,5 +45,4 @@ class LeaseKeeper:
             if not ok:
                 log.warning("lost the lease of submission %s attempt %s", self.submission_id,
                             self.attempt)
-                self.lost = True
                 return

@@ -1,16 +1,20 @@
 """The reaper: re-queues submissions whose worker died (expired lease) or whose message was lost
 (queued for long while its queue is empty). Safe to run in every worker at once: each change is
-a compare-and-set on the attempt number."""
+a compare-and-set on the attempt number (store/lifecycle.py). A lost worker counts as one of our
+failures for the retry policy (worker/retry.py); its re-queued attempt is sent at once, since no
+failing job needs time to recover."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from submissions_api.store import crud
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store import crud, lifecycle
+from submissions_api.store.models import QueueKind, Status, utcnow
 from worker.context import WorkerContext
+from worker.retry import GiveUp, next_attempt
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +28,13 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
     with ctx.sessions() as session:
         for sub in crud.expired_leases(session, now=now):
             failures = sub.infra_failures + 1
-            if failures > settings.infra_retries:
-                if crud.fail_submission(session, submission_id=sub.id, attempt=sub.attempts,
+            if isinstance(next_attempt(failures, settings), GiveUp):
+                if lifecycle.fail_submission(session, submission_id=sub.id, attempt=sub.attempts,
                                         from_status=Status.RUNNING,
                                         error=f"the worker grading it was lost {failures} times"):
                     failed.append(sub.id)
                 continue
-            attempt = crud.requeue(session, submission_id=sub.id, attempt=sub.attempts,
+            attempt = lifecycle.requeue(session, submission_id=sub.id, attempt=sub.attempts,
                                    from_status=Status.RUNNING, extra={"infra_failures": failures})
             if attempt:
                 to_send.append((sub.id, attempt, sub.queue))
@@ -43,7 +47,7 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
                 sizes[sub.queue] = ctx.dispatcher.queue_size(sub.queue)
             if sizes[sub.queue]:  # messages still wait there: this one may be among them
                 continue
-            attempt = crud.requeue(session, submission_id=sub.id, attempt=sub.attempts,
+            attempt = lifecycle.requeue(session, submission_id=sub.id, attempt=sub.attempts,
                                    from_status=Status.QUEUED)
             if attempt:
                 to_send.append((sub.id, attempt, sub.queue))
@@ -63,7 +67,7 @@ def resend_training(ctx: WorkerContext, *, now: datetime) -> list[int]:
         runs = crud.pending_training(
             session, before=now - timedelta(seconds=ctx.settings.requeue_after))
         ids = [r.id for r in runs]
-    if not ids or ctx.dispatcher.queue_size("bulk") != 0:
+    if not ids or ctx.dispatcher.queue_size(QueueKind.BULK) != 0:
         return []
     for run_id in ids:
         ctx.dispatcher.send_training(run_id)
@@ -71,7 +75,8 @@ def resend_training(ctx: WorkerContext, *, now: datetime) -> list[int]:
     return ids
 
 
-def start_reaper_thread(ctx_factory, interval: float) -> threading.Thread:  # noqa: ANN001
+def start_reaper_thread(ctx_factory: Callable[[], WorkerContext], interval: float
+                        ) -> threading.Thread:
     """Run `reap_once` every `interval` seconds in a daemon thread of this process."""
     def loop() -> None:
         stop = threading.Event()

@@ -2,61 +2,89 @@
 plots attached to the run as evidence for the TA who grades the manual item.
 
 It runs after the automatic tests, on the bulk queue, so the students' scores never wait for a
-few seconds of training. Recorded once per run (compare-and-set on `training = 'pending'`);
-our failures are retried with backoff, then recorded as `failed` with the reason for the TA.
+few seconds of training. Recorded once per run (compare-and-set on a pending training run); our
+failures are retried with backoff (worker/retry.py), then recorded as failed with the reason for
+the TA.
 """
 
 from __future__ import annotations
 
-import copy
+import enum
 import logging
+from dataclasses import dataclass
 
 from grader.golden.archive import materialize
-from submissions_api.store import crud
+from grader.grade import train_handin
+from grader.results import GradeReport, TrainingResult
+from grader.training import TEST_ID
+from submissions_api.store import crud, lifecycle
+from submissions_api.store.models import TrainingStatus
 from worker.context import WorkerContext
+from worker.retry import Retry, next_attempt
 
 log = logging.getLogger(__name__)
 
 
-def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> str:
-    """done, failed, retry or stale (nothing pending for this run: a duplicate message)."""
-    from grader.grade import train_handin
-    from grader.rubric import load_assignment
-    from grader.sandbox import get_sandbox
+class Outcome(enum.StrEnum):
+    DONE = TrainingStatus.DONE
+    FAILED = TrainingStatus.FAILED
+    RETRY = "retry"
+    STALE = "stale"
+    """Nothing pending for this run: a duplicate message."""
 
-    with ctx.sessions() as session:
-        run = crud.get_run(session, run_id=run_id)
-        if run is None or run.training != "pending":
-            return "stale"
-        sub = crud.get_submission(session, submission_id=run.submission_id)
-        slug, report = sub.assignment.slug, copy.deepcopy(run.report)
-        data = crud.get_blob(session, sha256=sub.blob_sha256)
-        golden = next((g for g in crud.list_golden_sets(session, assignment=sub.assignment)
-                       if g.version == run.golden_version and g.archive_sha256), None)
-        archive = crud.get_blob(session, sha256=golden.archive_sha256) if golden else None
+
+@dataclass(frozen=True)
+class TrainingJob:
+    report: GradeReport
+    data: bytes
+    assignment: str
+    golden_version: str
+    archive: bytes | None
+
+
+def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> Outcome:
+    """Run and record the training run of graded run `run_id` (`tries`: failures so far)."""
+    job = _load(ctx, run_id=run_id)
+    if job is None:
+        return Outcome.STALE
     try:
-        gold = materialize(root=ctx.settings.home / "golden", assignment=slug, version=run.golden_version,
-                           archive=archive) if archive else None
-        result = train_handin(data, assignment=slug, golden=gold, sandbox=get_sandbox())
-        evidence, artifacts = result.evidence, result.plots
-        status = "done"
+        golden = materialize(root=ctx.golden_cache, assignment=job.assignment,
+                             version=job.golden_version, archive=job.archive)
+        result = train_handin(job.data, assignment=job.assignment, golden=golden,
+                              sandbox=ctx.sandbox_factory(),
+                              max_bytes=ctx.settings.upload_max_bytes)
+        status = TrainingStatus.DONE
     except Exception as exc:  # noqa: BLE001 - ours: retried, then reported to the TA
         log.exception("training run of run %s failed on our side", run_id)
-        if tries < ctx.settings.infra_retries:
-            ctx.dispatcher.send_training(run_id, tries + 1,
-                                         countdown=ctx.settings.retry_backoff * 2 ** tries)
-            return "retry"
-        evidence, artifacts, status = {"checks": [], "error": f"{type(exc).__name__}: {exc}"[
-            :2000]}, {}, "failed"
-    for item in report.get("manual", []):
-        if item.get("id") == load_assignment(slug).training_id:
-            item["evidence"] = evidence
-    report["artifacts"] = sorted(artifacts)
+        decision = next_attempt(tries + 1, ctx.settings)
+        if isinstance(decision, Retry):
+            ctx.dispatcher.send_training(run_id, tries + 1, countdown=decision.delay)
+            return Outcome.RETRY
+        result = TrainingResult(item_id=TEST_ID, evidence={
+            "checks": [], "error": f"{type(exc).__name__}: {exc}"[:2000]})
+        status = TrainingStatus.FAILED
+    report = job.report.with_training(result)
     with ctx.sessions() as session:
-        if not crud.record_training(session, run_id=run_id, report=report, artifacts=artifacts,
-                                    status=status):
+        if not lifecycle.record_training(session, run_id=run_id, report=report.to_dict(),
+                                         artifacts=report.plots, status=status):
             session.rollback()
-            return "stale"
+            return Outcome.STALE
         session.commit()
     log.info("run %s: training %s", run_id, status)
-    return status
+    return Outcome(status)
+
+
+def _load(ctx: WorkerContext, *, run_id: int) -> TrainingJob | None:
+    """The pending training run's inputs: its report, the hand-in, the run's own golden set."""
+    with ctx.sessions() as session:
+        run = crud.get_run(session, run_id=run_id)
+        if run is None or run.training != TrainingStatus.PENDING:
+            return None
+        sub = crud.get_submission(session, submission_id=run.submission_id)
+        golden = crud.get_golden_set(session, golden_id=run.golden_set_id) \
+            if run.golden_set_id is not None else None
+        return TrainingJob(report=GradeReport.from_dict(run.report),
+                           data=crud.get_blob(session, sha256=sub.blob_sha256),
+                           assignment=sub.assignment.slug, golden_version=run.golden_version,
+                           archive=crud.get_blob(session, sha256=golden.archive_sha256)
+                           if golden else None)

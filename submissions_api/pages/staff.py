@@ -12,7 +12,7 @@ from submissions_api.security import has_role, require_role
 from submissions_api.services import fetch, gradebook, manual, regrades, reports, sources
 from submissions_api.services import submissions as subs_service
 from submissions_api.store import crud
-from submissions_api.store.models import Role
+from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
 
 router = page_router()
 
@@ -62,7 +62,7 @@ def regrade_page(regrade_id: int, request: Request, user: PageUser, session: Ses
                   progress=settled / regrade.total if regrade.total else 1.0,
                   refresh=None if regrade.finished else 2,
                   changed=[i for i in regrade.items if i["tests"] or
-                           (i["status"] == "done" and i["before"] != i["after"])])
+                           (i["status"] == ItemStatus.DONE and i["before"] != i["after"])])
 
 
 @router.get("/staff/submissions/{submission_id}")
@@ -72,13 +72,14 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     require_role(user, Role.TA)
     out = subs_service.submission_view(session, sub, staff=True, with_result=True)
     runs = list(crud.list_runs(session, submission_id=sub.id))
-    graded = [r for r in runs if r.outcome == "graded"]
+    graded = [r for r in runs if r.outcome == RunOutcome.GRADED]
     diffs = [(a, b, reports.test_diff(a.report, b.report))
              for a, b in zip(graded, graded[1:], strict=False)]
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",
                   sub=out, result=out.result or {}, runs=runs, diffs=diffs,
                   sources=sources.handin_sources(session, sub),
-                  live=out.status in subs_service.LIVE, training_live=out.training == "pending",
+                  live=out.status in subs_service.LIVE,
+                  training_live=out.training == TrainingStatus.PENDING,
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),
                   run_id=sub.current_run_id, saved=request.query_params.get("saved"))
 

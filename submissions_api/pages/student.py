@@ -12,7 +12,7 @@ from submissions_api.services import fetch
 from submissions_api.services import submissions as service
 from submissions_api.services.policy import final_score
 from submissions_api.store import crud
-from submissions_api.store.models import Assignment, User
+from submissions_api.store.models import Assignment, TrainingStatus, User
 
 router = page_router()
 
@@ -41,7 +41,7 @@ def upload(slug: str, request: Request, user: PageUser, session: SessionDep,
         return _assignment_page(request, session, user, assignment, status_code=422,
                                 error="Choose your handin.tar first.")
     try:
-        data = service.read_upload(file.file, settings.max_upload_bytes)
+        data = service.read_upload(file.file, settings.upload_max_bytes)
         accepted = service.accept_upload(session, dispatcher, user=user, assignment=assignment,
                                          data=data, filename=file.filename)
     except ServiceError as exc:
@@ -63,7 +63,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
                   manual=out.manual, receipt=bool(receipt), live=out.status in service.LIVE,
-                  training_live=out.training == "pending",
+                  training_live=out.training == TrainingStatus.PENDING,
                   wait=service.wait_estimate(session, out.queue_position),
                   remaining=service.remaining(session, sub.assignment, sub.user),
                   limit=sub.assignment.submission_limit)

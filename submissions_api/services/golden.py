@@ -13,10 +13,10 @@ from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import GoldenSetOut
 from submissions_api.security import require_role
 from submissions_api.services import fetch
-from submissions_api.store import crud
-from submissions_api.store.models import Assignment, GoldenSet, Role, User
+from submissions_api.store import crud, lifecycle
+from submissions_api.store.models import Assignment, GoldenSet, GoldenStatus, Role, User
 
-LIVE = ("generating", "verifying")
+LIVE = (GoldenStatus.GENERATING, GoldenStatus.VERIFYING)
 """States a worker is still working on (the page refreshes itself while one is shown)."""
 
 
@@ -51,7 +51,7 @@ def upload_golden_set(session: Session, dispatcher: Dispatcher, user: User, slug
         raise Refused(str(exc)) from exc
     sha = crud.put_blob(session, data=data)
     golden = crud.create_golden_set(session, assignment=assignment, created_by=user,
-                                    status="verifying", values={
+                                    status=GoldenStatus.VERIFYING, values={
                                         "version": manifest["version"],
                                         "sha256": manifest["sha256"],
                                         "numpy_version": manifest.get("numpy"),
@@ -67,7 +67,7 @@ def regenerate_golden_set(session: Session, dispatcher: Dispatcher, user: User, 
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     golden = crud.create_golden_set(session, assignment=assignment, created_by=user,
-                                    status="generating")
+                                    status=GoldenStatus.GENERATING)
     session.commit()
     dispatcher.send_golden(golden.id, "generate")
     return golden_view(golden, assignment)
@@ -84,11 +84,10 @@ def activate_golden_set(session: Session, user: User, golden_id: int) -> tuple[G
     the set and its assignment's slug."""
     golden = fetch.golden_set(session, golden_id)
     require_role(user, Role.INSTRUCTOR)
-    if golden.status != "ready" or golden.canary_passed is not True:
+    assignment = crud.get_assignment_by_id(session, assignment_id=golden.assignment_id)
+    if not lifecycle.activate_golden_set(session, assignment=assignment, golden=golden, by=user):
         raise Conflict(f"golden set {golden.id} is {golden.status}: its canary has not passed, "
                        "so it cannot be activated")
-    assignment = crud.get_assignment_by_id(session, assignment_id=golden.assignment_id)
-    crud.activate_golden_set(session, assignment=assignment, golden=golden, by=user)
     session.commit()
     return golden_view(golden, assignment), assignment.slug
 

@@ -97,7 +97,7 @@ def gradebook(students: dict[str, list[Entry]], *, policy: Policy, max_score: fl
                        manual_score="" if chosen.manual_score is None else chosen.manual_score,
                        late_penalty=chosen.late_penalty, submission_id=chosen.submission_id,
                        received_at=chosen.received_at.isoformat(), late=chosen.late,
-                       manual_pending=chosen.manual_pending, status="graded")
+                       manual_pending=chosen.manual_pending, status=Status.GRADED.value)
         rows.append(row)
     return rows
 

@@ -11,20 +11,29 @@ from submissions_api.schemas import RegradeOut
 from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.reports import test_diff
-from submissions_api.store import crud
-from submissions_api.store.models import Assignment, Regrade, Role, Submission, User
+from submissions_api.store import crud, lifecycle
+from submissions_api.store.models import (
+    Assignment,
+    ItemStatus,
+    QueueKind,
+    Regrade,
+    Role,
+    Submission,
+    User,
+)
 
 
 def regrade_view(session: Session, regrade: Regrade) -> RegradeOut:
     """A regrade's progress; each changed item carries the tests whose points changed."""
-    items, counts = [], {"done": 0, "failed": 0, "skipped": 0, "pending": 0}
+    items, counts = [], {s.value: 0 for s in (ItemStatus.DONE, ItemStatus.FAILED,
+                                              ItemStatus.SKIPPED, ItemStatus.PENDING)}
     changed = 0
     for item, owner in crud.regrade_items(session, regrade=regrade):
         counts[item.status] = counts.get(item.status, 0) + 1
         entry = {"submission_id": item.submission_id, "login": owner.login,
                  "status": item.status, "before": item.before_score, "after": item.after_score,
                  "note": item.note, "tests": []}
-        if item.status == "done" and item.before_score != item.after_score:
+        if item.status == ItemStatus.DONE and item.before_score != item.after_score:
             changed += 1
             before = crud.get_run(session, run_id=item.before_run_id)
             after = crud.get_run(session, run_id=item.after_run_id)
@@ -34,16 +43,16 @@ def regrade_view(session: Session, regrade: Regrade) -> RegradeOut:
     assignment = crud.get_assignment_by_id(session, assignment_id=regrade.assignment_id)
     return RegradeOut(id=regrade.id, assignment=assignment.slug, scope=regrade.scope,
                       created_at=regrade.created_at, total=len(items), changed=changed,
-                      finished=counts["pending"] == 0, items=items, **counts)
+                      finished=counts[ItemStatus.PENDING] == 0, items=items, **counts)
 
 
 def _start(session: Session, dispatcher: Dispatcher, user: User, assignment: Assignment,
            scope: str, subs: Sequence[Submission]) -> RegradeOut:
-    regrade, to_send = crud.create_regrade(session, assignment=assignment, scope=scope,
-                                           requested_by=user, submissions=subs)
+    regrade, to_send = lifecycle.create_regrade(session, assignment=assignment, scope=scope,
+                                                requested_by=user, submissions=subs)
     session.commit()  # the attempts exist before their messages do
     for submission_id, attempt in to_send:
-        dispatcher.send_grade(submission_id, attempt, kind="bulk")
+        dispatcher.send_grade(submission_id, attempt, kind=QueueKind.BULK)
     return regrade_view(session, regrade)
 
 

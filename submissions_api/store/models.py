@@ -58,10 +58,60 @@ class Role(enum.StrEnum):
 
 
 class Status(enum.StrEnum):
+    """A submission's current attempt (store/lifecycle.py makes every change)."""
+
     QUEUED = "queued"
     RUNNING = "running"
     GRADED = "graded"
     FAILED = "failed"
+
+
+class QueueKind(enum.StrEnum):
+    """Which queue an attempt goes to (Settings maps a kind to its queue's name)."""
+
+    LIVE = "live"
+    """Students' uploads: never wait behind a regrade."""
+    BULK = "bulk"
+    """Regrades, golden-set jobs and training runs."""
+
+
+class RunOutcome(enum.StrEnum):
+    GRADED = "graded"
+    INFRASTRUCTURE_ERROR = "infrastructure_error"
+    """Ours (then the run's score is NULL): retried, never the student's zero."""
+
+
+class RunReason(enum.StrEnum):
+    SUBMIT = "submit"
+    REGRADE = "regrade"
+
+
+class TrainingStatus(enum.StrEnum):
+    """A graded run's training run: pending → done | failed."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class GoldenStatus(enum.StrEnum):
+    """generating → verifying → ready | canary_failed; error from either of the first two. Being
+    the active set is not a status: it is `Assignment.active_golden_id` (only a ready set)."""
+
+    GENERATING = "generating"
+    VERIFYING = "verifying"
+    READY = "ready"
+    CANARY_FAILED = "canary_failed"
+    ERROR = "error"
+
+
+class ItemStatus(enum.StrEnum):
+    """One submission of a regrade: pending → done | failed, or skipped at once."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class Base(DeclarativeBase):
@@ -135,8 +185,8 @@ class GoldenSet(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"),
                                                index=True)
-    status: Mapped[str] = mapped_column(String(20), default="verifying")
-    """generating → verifying → ready | canary_failed | error."""
+    status: Mapped[str] = mapped_column(String(20), default=GoldenStatus.VERIFYING)
+    """A GoldenStatus."""
     version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     numpy_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -163,8 +213,8 @@ class Submission(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     late_penalty: Mapped[float] = mapped_column(Float, default=0.0)
     status: Mapped[str] = mapped_column(String(20), default=Status.QUEUED, index=True)
-    queue: Mapped[str] = mapped_column(String(20), default="live")
-    """live or bulk: which queue the current attempt was sent to."""
+    queue: Mapped[str] = mapped_column(String(20), default=QueueKind.LIVE)
+    """A QueueKind: which queue the current attempt was sent to."""
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     """Number of the current attempt; a message for an older attempt is stale and dropped."""
     infra_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -194,13 +244,16 @@ class GradingRun(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
                                                index=True)
     attempt: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(String(20), default="submit")
+    reason: Mapped[str] = mapped_column(String(20), default=RunReason.SUBMIT)
     regrade_id: Mapped[int | None] = mapped_column(ForeignKey("regrades.id"), nullable=True)
     outcome: Mapped[str] = mapped_column(String(30))
-    """graded, or infrastructure_error (then score is NULL)."""
+    """A RunOutcome."""
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     golden_version: Mapped[str] = mapped_column(String(64), default="")
+    golden_set_id: Mapped[int | None] = mapped_column(
+        ForeignKey("golden_sets.id", name="fk_run_golden_set"), nullable=True)
+    """The golden set this run was graded with (its training run uses the same)."""
     grader_version: Mapped[str] = mapped_column(String(40), default="")
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     artifacts: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
@@ -208,8 +261,8 @@ class GradingRun(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     """store.summary.run_summary of the report: what class-wide statistics read."""
     training: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    """The training run (evidence for the manual item), done after the automatic tests on the
-    bulk queue: pending → done | failed; None when the assignment has none."""
+    """A TrainingStatus: the training run (evidence for the manual item), done after the automatic
+    tests on the bulk queue; None when the assignment has none."""
     error: Mapped[str] = mapped_column(Text, default="")
     worker: Mapped[str] = mapped_column(String(200), default="")
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -250,8 +303,8 @@ class RegradeItem(Base):
     regrade_id: Mapped[int] = mapped_column(ForeignKey("regrades.id", ondelete="CASCADE"),
                                             index=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    """pending, done, failed or skipped."""
+    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.PENDING)
+    """An ItemStatus."""
     before_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     before_run_id: Mapped[int | None] = mapped_column(ForeignKey("grading_runs.id"), nullable=True)
     after_score: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -182,11 +182,36 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str,
 
 def make_service_home(root: Path) -> Path:
     """A data folder holding a current golden set for hw1p1-s20 (made once per session)."""
-    from grader.rubric import load_assignment
     from grader.golden.canary import generate_golden
     from grader.golden.store import LocalGoldenStore
+    from grader.rubric import load_assignment
 
     home = root / "home"
     golden = generate_golden(load_assignment("hw1p1-s20"), home / "golden")
     LocalGoldenStore(home / "golden").set_current(golden)
     return home
+
+
+def seed_golden_set(database_url: str, home: Path, slug: str = "hw1p1-s20") -> int:
+    """Make the data folder's current golden set (make_service_home's) the database's active
+    set, as an instructor's upload, canary and activation would: the service grades only with
+    the database's active set, and a fresh service would otherwise first make its own (~45 s)."""
+    from grader.golden.archive import pack_golden
+    from grader.golden.store import LocalGoldenStore
+    from submissions_api.store import crud, lifecycle
+    from submissions_api.store.db import session_factory
+    from submissions_api.store.models import GoldenStatus
+
+    golden = LocalGoldenStore(home / "golden").current(slug)
+    with session_factory(database_url)() as session:
+        assignment = crud.get_assignment(session, slug=slug)
+        row = crud.create_golden_set(
+            session, assignment=assignment, created_by=None, status=GoldenStatus.READY, values={
+                "version": golden.version, "sha256": golden.sha256,
+                "numpy_version": golden.manifest.get("numpy"), "manifest": golden.manifest,
+                "archive_sha256": crud.put_blob(session, data=pack_golden(golden.path)),
+                "canary": {"passed": True, "cases": [], "seeded_by": "tests"},
+                "canary_passed": True})
+        assert lifecycle.activate_golden_set(session, assignment=assignment, golden=row, by=None)
+        session.commit()
+        return row.id

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from submissions_api.store import crud
+from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status, utcnow
 
 A = "/api/v1"
@@ -45,7 +45,7 @@ def test_queue_position_counts_those_ahead(client, users):
 
 def test_upload_refuses_empty_and_oversized(client, users, backend):
     assert upload(client, users, "alice", b"").status_code == 422
-    big = b"x" * (backend.max_upload_bytes + 1)
+    big = b"x" * (backend.upload_max_bytes + 1)
     assert upload(client, users, "alice", big).status_code == 413
 
 
@@ -57,7 +57,7 @@ def test_submission_limit_counts_only_what_we_did_not_fail(client, users, sessio
     assert refused.status_code == 429 and "limit" in refused.json()["detail"]
     assert upload(client, users, "bob").status_code == 202  # per student
     with sessions() as session:  # our infrastructure failed the first one: it does not count
-        assert crud.fail_submission(session, submission_id=first, attempt=1,
+        assert lifecycle.fail_submission(session, submission_id=first, attempt=1,
                                     from_status=Status.QUEUED, error="InfrastructureError")
         session.commit()
     assert upload(client, users, "alice").status_code == 202
@@ -134,10 +134,10 @@ def test_student_view_hides_staff_details(client, users, sessions):
                                                      "details": {"max_error": "SECRET"}}]}]}
     with sessions() as session:
         sub = crud.get_submission(session, submission_id=sub_id)
-        assert crud.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
+        assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
                                      lease_seconds=30)
         session.commit()
-        crud.record_run(session, submission=sub, attempt=1, owner="w", report=report, error="",
+        lifecycle.record_run(session, submission=sub, attempt=1, owner="w", report=report, error="",
                         started_at=utcnow(), next_status=Status.GRADED)
         session.commit()
     student = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice"))

@@ -11,7 +11,15 @@ from pathlib import Path
 import httpx
 
 from submissions_api.store.db import dispose, session_factory
-from tests.api.services import REPO, Proc, free_port, start_api, start_worker, wait_for
+from tests.api.services import (
+    REPO,
+    Proc,
+    free_port,
+    seed_golden_set,
+    start_api,
+    start_worker,
+    wait_for,
+)
 
 
 @dataclass
@@ -66,6 +74,7 @@ def start_stack(name: str, env: dict[str, str], tmp: Path) -> Stack:
     for line in out.stdout.splitlines()[1:]:
         login, _role, token = line.split(",")
         stack.tokens[login] = token
+    seed_golden_set(env["MLPGRADE_DATABASE_URL"], Path(env["MLPGRADE_HOME"]))
     stack.procs.append(start_api(env, tmp / "api.log", port))
     wait_for(lambda: _healthy(stack.url), 30, "the API", 0.2, tuple(stack.procs))
     return stack

@@ -16,7 +16,6 @@ from tests.api.services import REDIS_URL, check_redis, service_env, wait_for
 from tests.e2e.stack import copy_home, start_stack
 from tests.fault.burst import add_students, check_graded_once, graded_count, handins, upload_all
 
-
 RUSH = int(os.environ.get("MLPGRADE_TEST_RUSH", "500"))
 
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from submissions_api.store import crud
+from grader.sandbox import get_sandbox
+from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import GradingRun, Status, utcnow
-from tests.api.services import SANDBOX, service_env
+from tests.api.services import SANDBOX, seed_golden_set, service_env
 from tests.handins import make_handin_tar
 from worker.context import WorkerContext
 from worker.grading import grade_submission
@@ -21,12 +22,14 @@ from worker.training import train_run
 
 @pytest.fixture
 def ctx(backend, service_home, sessions, dispatcher, monkeypatch) -> WorkerContext:
+    """A worker's context on a fresh database whose active golden set is the session's."""
     env = service_env(service_home, backend.database_url, backend.broker_url)
     for key in ("MLPGRADE_HOME", "MLPGRADE_RUNTIME"):
         monkeypatch.setenv(key, env[key])
-    monkeypatch.setenv("MLPGRADE_SANDBOX", SANDBOX)
+    seed_golden_set(backend.database_url, service_home)
     settings = dataclasses.replace(backend, home=service_home)
-    return WorkerContext(settings=settings, sessions=sessions, dispatcher=dispatcher)
+    return WorkerContext(settings=settings, sessions=sessions, dispatcher=dispatcher,
+                         sandbox_factory=lambda: get_sandbox(SANDBOX))
 
 
 def submit(ctx, data: bytes, login: str = "alice") -> int:
@@ -79,14 +82,14 @@ def test_grading_refused_tar_is_a_zero_not_an_error(ctx):
 def test_grading_result_of_a_lost_lease_is_dropped(ctx):
     sub_id = submit(ctx, make_handin_tar())
     with ctx.sessions() as session:  # worker A claims, then its lease expires and is reaped
-        assert crud.claim_submission(session, submission_id=sub_id, attempt=1, owner="A",
+        assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="A",
                                      lease_seconds=0.01)
         session.commit()
     assert reap_once(ctx, now=utcnow() + timedelta(seconds=1))["requeued"] == [sub_id]
     assert grade_submission(ctx, submission_id=sub_id, attempt=2, owner="B") == "graded"
     with ctx.sessions() as session:  # A comes back with its result: refused, nothing written
         sub = crud.get_submission(session, submission_id=sub_id)
-        assert crud.record_run(session, submission=sub, attempt=1, owner="A",
+        assert lifecycle.record_run(session, submission=sub, attempt=1, owner="A",
                                report={"score": 0.0, "max_score": 95.0}, error="",
                                started_at=utcnow(), next_status=Status.GRADED) is None
         session.rollback()
@@ -94,9 +97,9 @@ def test_grading_result_of_a_lost_lease_is_dropped(ctx):
     assert state(ctx, sub_id).score == 95.0
 
 
-def test_grading_infrastructure_error_retries_then_fails_without_counting(ctx, monkeypatch):
-    monkeypatch.setenv("MLPGRADE_SANDBOX", "no-such-backend")  # ours: grade_handin raises
-    sub_id = submit(ctx, make_handin_tar())
+def test_grading_infrastructure_error_retries_then_fails_without_counting(ctx):
+    ctx = dataclasses.replace(ctx, sandbox_factory=lambda: get_sandbox("no-such-backend"))
+    sub_id = submit(ctx, make_handin_tar())  # ours: the sandbox factory raises
     outcomes = [grade_submission(ctx, submission_id=sub_id, attempt=n, owner=f"w{n}")
                 for n in (1, 2, 3)]
     assert outcomes == ["retry", "retry", "failed"]  # infra_retries = 2
@@ -166,7 +169,7 @@ def test_training_plots_stored_and_manual_points_counted(ctx, client, users):
     assert mine["result"]["artifacts"]  # the student sees which plots exist
 
     with ctx.sessions() as session:  # a regrade's new run keeps the TA's points
-        assert crud.requeue(session, submission_id=sub_id, attempt=1, from_status=Status.GRADED)
+        assert lifecycle.requeue(session, submission_id=sub_id, attempt=1, from_status=Status.GRADED)
         session.commit()
     assert grade_submission(ctx, submission_id=sub_id, attempt=2, owner="w1") == "graded"
     mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from submissions_api.store import crud
+from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status, utcnow
 from worker.context import WorkerContext
 from worker.reaper import reap_once
@@ -32,7 +32,7 @@ def submit(ctx) -> int:
 
 def claim(ctx, sub_id, attempt, lease=0.01):
     with ctx.sessions() as session:
-        ok = crud.claim_submission(session, submission_id=sub_id, attempt=attempt, owner="dead",
+        ok = lifecycle.claim_submission(session, submission_id=sub_id, attempt=attempt, owner="dead",
                                    lease_seconds=lease)
         session.commit()
         return ok
@@ -85,7 +85,7 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     sub_id = submit(ctx)
     assert claim(ctx, sub_id, 1, lease=60)
     with ctx.sessions() as session:  # graded; its training message never reached the broker
-        run = crud.record_run(session, submission=crud.get_submission(session, submission_id=sub_id),
+        run = lifecycle.record_run(session, submission=crud.get_submission(session, submission_id=sub_id),
                               attempt=1, owner="dead", report={"score": 95.0, "max_score": 95.0},
                               error="", started_at=utcnow(), next_status=Status.GRADED,
                               training="pending")
@@ -99,9 +99,9 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     assert reap_once(ctx, now=later)["training"] == [run_id]
     assert ctx.dispatcher.queue_size("bulk") == 1
     with ctx.sessions() as session:  # recorded once: a second result is refused
-        assert crud.record_training(session, run_id=run_id, report={}, artifacts={},
+        assert lifecycle.record_training(session, run_id=run_id, report={}, artifacts={},
                                     status="done")
-        assert not crud.record_training(session, run_id=run_id, report={}, artifacts={},
+        assert not lifecycle.record_training(session, run_id=run_id, report={}, artifacts={},
                                         status="done")
         session.commit()
     assert reap_once(ctx, now=later)["training"] == []

@@ -9,11 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import (
-    Assignment,
-    Extension,
-    User,
-)
+from submissions_api.store.models import Assignment, Extension, User
 
 
 class RubricRow(NamedTuple):

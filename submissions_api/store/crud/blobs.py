@@ -7,9 +7,7 @@ import hashlib
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import (
-    Blob,
-)
+from submissions_api.store.models import Blob
 
 
 def put_blob(session: Session, *, data: bytes) -> str:

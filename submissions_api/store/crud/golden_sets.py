@@ -8,18 +8,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import (
-    Assignment,
-    GoldenSet,
-    User,
-    utcnow,
-)
+from submissions_api.store.models import Assignment, GoldenSet, GoldenStatus, User
 
 
-def create_golden_set(session: Session, *, assignment: Assignment, created_by: User,
-                      status: str, values: dict[str, Any] | None = None) -> GoldenSet:
-    row = GoldenSet(assignment_id=assignment.id, created_by_id=created_by.id, status=status,
-                    **(values or {}))
+def create_golden_set(session: Session, *, assignment: Assignment, created_by: User | None,
+                      status: GoldenStatus, values: dict[str, Any] | None = None) -> GoldenSet:
+    """A new golden set in its first status (generating, or verifying for an upload); its later
+    changes are in store/lifecycle.py. `created_by` None: made by the service for itself."""
+    row = GoldenSet(assignment_id=assignment.id, status=GoldenStatus(status),
+                    created_by_id=created_by.id if created_by else None, **(values or {}))
     session.add(row)
     session.flush()
     return row
@@ -44,8 +41,3 @@ def update_golden_set(session: Session, *, golden: GoldenSet, values: dict[str, 
 
 
 
-def activate_golden_set(session: Session, *, assignment: Assignment, golden: GoldenSet,
-                        by: User) -> None:
-    golden.activated_at, golden.activated_by_id = utcnow(), by.id
-    assignment.active_golden_id = golden.id
-    session.flush()

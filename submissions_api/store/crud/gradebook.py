@@ -9,13 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import (
-    Assignment,
-    GradingRun,
-    Role,
-    Submission,
-    User,
-)
+from submissions_api.store.models import Assignment, GradingRun, Role, Submission, User
 from submissions_api.store.summary import run_summary
 
 

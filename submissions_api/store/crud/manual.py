@@ -7,13 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import (
-    Assignment,
-    ManualGrade,
-    Submission,
-    User,
-    utcnow,
-)
+from submissions_api.store.models import Assignment, ManualGrade, Submission, User, utcnow
 
 
 def manual_grades(session: Session, *, submission_ids: Sequence[int]

@@ -1,22 +1,16 @@
-"""Submissions: creating, reading, counting toward the limit, and the worker's state changes."""
+"""Submissions: creating, reading, counting toward the limit, finding the ones to reap (their
+state changes are in store/lifecycle.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from submissions_api.store.crud.blobs import put_blob
-from submissions_api.store.models import (
-    Assignment,
-    Status,
-    Submission,
-    User,
-    utcnow,
-)
+from submissions_api.store.models import Assignment, QueueKind, Status, Submission, User
 
 
 def counted_submissions(session: Session, *, assignment: Assignment, user: User
@@ -39,7 +33,7 @@ def create_submission(session: Session, *, user: User, assignment: Assignment, d
     sha = put_blob(session, data=data)
     sub = Submission(user_id=user.id, assignment_id=assignment.id, blob_sha256=sha,
                      size=len(data), filename=filename[:255], received_at=received_at,
-                     late=late, late_penalty=penalty, status=Status.QUEUED, queue="live",
+                     late=late, late_penalty=penalty, status=Status.QUEUED, queue=QueueKind.LIVE,
                      attempts=1, enqueued_at=received_at)
     session.add(sub)
     session.flush()
@@ -78,55 +72,18 @@ def queue_position(session: Session, *, submission: Submission) -> int:
 
 
 
-def _cas(session: Session, *, submission_id: int, attempt: int, statuses: tuple[str, ...],
-         values: dict[str, Any], owner: str | None = None) -> bool:
-    conditions = [Submission.id == submission_id, Submission.attempts == attempt,
-                  Submission.status.in_(statuses)]
-    if owner is not None:
-        conditions.append(Submission.lease_owner == owner)
-    result = session.execute(update(Submission).where(*conditions).values(**values)
-                             .execution_options(synchronize_session=False))
-    return result.rowcount == 1
 
 
 
-def claim_submission(session: Session, *, submission_id: int, attempt: int, owner: str,
-                     lease_seconds: float) -> bool:
-    """Take the lease of this attempt; False when the message is stale or someone holds it."""
-    now = utcnow()
-    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(Status.QUEUED,),
-                values={"status": Status.RUNNING, "lease_owner": owner,
-                        "lease_expires_at": now + timedelta(seconds=lease_seconds)})
 
 
 
-def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: str,
-                lease_seconds: float) -> bool:
-    return _cas(session, submission_id=submission_id, attempt=attempt,
-                statuses=(Status.RUNNING,), owner=owner,
-                values={"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
 
 
 
-def requeue(session: Session, *, submission_id: int, attempt: int, from_status: str,
-            enqueued_at: datetime | None = None, extra: dict[str, Any] | None = None
-            ) -> int | None:
-    """Start attempt+1 of a submission (its message is sent by the caller after commit);
-    None when the submission moved on meanwhile."""
-    values = {"status": Status.QUEUED, "attempts": attempt + 1, "lease_owner": None,
-              "lease_expires_at": None, "enqueued_at": enqueued_at or utcnow(), **(extra or {})}
-    ok = _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
-              values=values)
-    return attempt + 1 if ok else None
 
 
 
-def fail_submission(session: Session, *, submission_id: int, attempt: int, from_status: str,
-                    error: str) -> bool:
-    """Give up on a submission we could not grade: failed, and it does not count."""
-    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
-                values={"status": Status.FAILED, "counts_toward_limit": False, "error": error,
-                        "lease_owner": None, "lease_expires_at": None})
 
 
 

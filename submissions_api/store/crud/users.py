@@ -7,11 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import (
-    ApiToken,
-    Role,
-    User,
-)
+from submissions_api.store.models import ApiToken, Role, User
 
 
 def create_user(session: Session, *, login: str, name: str = "", role: str = Role.STUDENT) -> User:

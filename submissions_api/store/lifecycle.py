@@ -1,0 +1,277 @@
+"""Every state change of a submission, a grading run, a training run, a regrade and a golden set.
+
+Each change is a compare-and-set UPDATE: it names the state it starts from (and for a
+submission the attempt number and the lease owner), so a stale message, a slow worker whose lease
+expired, or two reapers at once can never record a second result for one attempt or resurrect
+finished work. A function returns whether it won (or None / the new attempt); the caller commits,
+then sends any message (never before: a worker could see the old row).
+
+    submission   queued → running (claim) → graded | queued (retry) | failed   [record_run]
+                 running → queued (requeue: lease lost) | failed (fail_submission)
+                 graded | failed → queued (requeue: a regrade)
+    grading run  one per (submission, attempt), written by record_run: a RunOutcome
+    training run pending → done | failed                                      [record_training]
+    regrade item pending → done | failed (its run recorded) or skipped at once [create_regrade]
+    golden set   generating → verifying → ready | canary_failed; → error      [golden_*]
+                 ready (canary passed) → the assignment's active set          [activate_*]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from submissions_api.store.crud.blobs import put_blob
+from submissions_api.store.models import (
+    Assignment,
+    GoldenSet,
+    GoldenStatus,
+    GradingRun,
+    ItemStatus,
+    QueueKind,
+    Regrade,
+    RegradeItem,
+    RunOutcome,
+    RunReason,
+    Status,
+    Submission,
+    TrainingStatus,
+    User,
+    utcnow,
+)
+from submissions_api.store.summary import run_summary
+
+# -- submissions --------------------------------------------------------------------------------
+
+def _cas(session: Session, *, submission_id: int, attempt: int, statuses: tuple[str, ...],
+         values: dict[str, Any], owner: str | None = None) -> bool:
+    conditions = [Submission.id == submission_id, Submission.attempts == attempt,
+                  Submission.status.in_(statuses)]
+    if owner is not None:
+        conditions.append(Submission.lease_owner == owner)
+    result = session.execute(update(Submission).where(*conditions).values(**values)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def claim_submission(session: Session, *, submission_id: int, attempt: int, owner: str,
+                     lease_seconds: float) -> bool:
+    """Take the lease of this attempt; False when the message is stale or someone holds it."""
+    now = utcnow()
+    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(Status.QUEUED,),
+                values={"status": Status.RUNNING, "lease_owner": owner,
+                        "lease_expires_at": now + timedelta(seconds=lease_seconds)})
+
+
+def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: str,
+                lease_seconds: float) -> bool:
+    return _cas(session, submission_id=submission_id, attempt=attempt,
+                statuses=(Status.RUNNING,), owner=owner,
+                values={"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
+
+
+def record_run(session: Session, *, submission: Submission, attempt: int, owner: str,
+               report: dict[str, Any] | None, error: str, started_at: datetime,
+               next_status: Status, values: dict[str, Any] | None = None,
+               training: bool = False, golden_set_id: int | None = None) -> GradingRun | None:
+    """Write the one result of this attempt (`report`: `GradeReport.to_dict()`, None when we
+    failed) and move the submission to `next_status`, if we still hold the lease; None (and
+    nothing written) when the attempt was taken from us. `training`: a training run follows
+    (record_training)."""
+    graded = report is not None
+    changes = {"status": next_status, "lease_owner": None, "lease_expires_at": None,
+               **(values or {})}
+    if not _cas(session, submission_id=submission.id, attempt=attempt,
+                statuses=(Status.RUNNING,), owner=owner, values=changes):
+        return None
+    run = GradingRun(submission_id=submission.id, attempt=attempt,
+                     reason=RunReason.REGRADE if submission.regrade_id else RunReason.SUBMIT,
+                     regrade_id=submission.regrade_id,
+                     outcome=RunOutcome.GRADED if graded else RunOutcome.INFRASTRUCTURE_ERROR,
+                     score=report["score"] if graded else None,
+                     max_score=report["max_score"] if graded else None,
+                     golden_version=(report or {}).get("golden_version", ""),
+                     golden_set_id=golden_set_id,
+                     grader_version=(report or {}).get("grader_version", ""),
+                     report=report, error=error, worker=owner, started_at=started_at,
+                     summary=run_summary(report) if graded else None,
+                     training=TrainingStatus.PENDING if graded and training else None)
+    session.add(run)
+    session.flush()
+    if graded:
+        session.execute(update(Submission).where(Submission.id == submission.id).values(
+            current_run_id=run.id, score=run.score, error=""))
+    if submission.regrade_id and next_status in (Status.GRADED, Status.FAILED):
+        _finish_regrade_item(session, submission=submission, run=run)
+    return run
+
+
+def requeue(session: Session, *, submission_id: int, attempt: int, from_status: Status,
+            extra: dict[str, Any] | None = None) -> int | None:
+    """Start attempt+1 of a submission (its message is sent by the caller after commit);
+    None when the submission moved on meanwhile."""
+    values = {"status": Status.QUEUED, "attempts": attempt + 1, "lease_owner": None,
+              "lease_expires_at": None, "enqueued_at": utcnow(), **(extra or {})}
+    ok = _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
+              values=values)
+    return attempt + 1 if ok else None
+
+
+def fail_submission(session: Session, *, submission_id: int, attempt: int, from_status: Status,
+                    error: str) -> bool:
+    """Give up on a submission we could not grade: failed, and it does not count."""
+    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
+                values={"status": Status.FAILED, "counts_toward_limit": False, "error": error,
+                        "lease_owner": None, "lease_expires_at": None})
+
+
+# -- training runs ------------------------------------------------------------------------------
+
+def record_training(session: Session, *, run_id: int, report: dict[str, Any],
+                    artifacts: dict[str, bytes], status: TrainingStatus) -> bool:
+    """Attach a training run's outcome (the report with its evidence, `to_dict()`; the plots) to
+    a graded run, once: False when it was recorded already (a duplicate message)."""
+    values: dict[str, Any] = {"report": report, "training": TrainingStatus(status)}
+    if artifacts:
+        values["artifacts"] = {name: put_blob(session, data=data)
+                               for name, data in sorted(artifacts.items())}
+    done = session.execute(update(GradingRun).where(GradingRun.id == run_id,
+                                                    GradingRun.training == TrainingStatus.PENDING)
+                           .values(**values))
+    return done.rowcount == 1
+
+
+# -- regrades -----------------------------------------------------------------------------------
+
+def create_regrade(session: Session, *, assignment: Assignment, scope: str, requested_by: User,
+                   submissions: Sequence[Submission]) -> tuple[Regrade, list[tuple[int, int]]]:
+    """A regrade of `submissions` on the bulk queue; returns it and the (id, attempt) to send.
+    Submissions still being graded are skipped (their running attempt already uses the active
+    golden set)."""
+    regrade = Regrade(assignment_id=assignment.id, scope=scope, requested_by_id=requested_by.id)
+    session.add(regrade)
+    session.flush()
+    to_send = []
+    for sub in submissions:
+        item = RegradeItem(regrade_id=regrade.id, submission_id=sub.id,
+                           before_score=sub.score, before_run_id=sub.current_run_id)
+        status = Status(sub.status)
+        attempt = requeue(session, submission_id=sub.id, attempt=sub.attempts, from_status=status,
+                          extra={"queue": QueueKind.BULK, "regrade_id": regrade.id,
+                                 "infra_failures": 0}) \
+            if status in (Status.GRADED, Status.FAILED) else None
+        if attempt is None:
+            item.status, item.note = ItemStatus.SKIPPED, f"was {status} when the regrade was asked"
+        else:
+            to_send.append((sub.id, attempt))
+        session.add(item)
+    session.flush()
+    return regrade, to_send
+
+
+def _finish_regrade_item(session: Session, *, submission: Submission, run: GradingRun) -> None:
+    graded = run.outcome == RunOutcome.GRADED
+    session.execute(update(RegradeItem).where(
+        RegradeItem.regrade_id == submission.regrade_id,
+        RegradeItem.submission_id == submission.id,
+        RegradeItem.status == ItemStatus.PENDING).values(
+        status=ItemStatus.DONE if graded else ItemStatus.FAILED,
+        after_score=run.score, after_run_id=run.id if graded else None))
+
+
+# -- golden sets --------------------------------------------------------------------------------
+
+def _golden_cas(session: Session, *, golden_id: int, statuses: tuple[GoldenStatus, ...],
+                values: dict[str, Any]) -> bool:
+    result = session.execute(update(GoldenSet).where(GoldenSet.id == golden_id,
+                                                     GoldenSet.status.in_(statuses))
+                             .values(**values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def golden_generated(session: Session, *, golden_id: int, version: str, sha256: str,
+                     manifest: dict[str, Any], archive_sha256: str) -> bool:
+    """generating → verifying, with the set made (its archive stored as a blob)."""
+    return _golden_cas(session, golden_id=golden_id, statuses=(GoldenStatus.GENERATING,), values={
+        "status": GoldenStatus.VERIFYING, "version": version, "sha256": sha256,
+        "numpy_version": manifest.get("numpy"), "manifest": manifest,
+        "archive_sha256": archive_sha256})
+
+
+def golden_verified(session: Session, *, golden_id: int, canary: dict[str, Any]
+                    ) -> GoldenStatus | None:
+    """verifying → ready or canary_failed, by the canary's result; None when not verifying."""
+    passed = bool(canary["passed"])
+    status = GoldenStatus.READY if passed else GoldenStatus.CANARY_FAILED
+    ok = _golden_cas(session, golden_id=golden_id, statuses=(GoldenStatus.VERIFYING,), values={
+        "status": status, "canary": canary, "canary_passed": passed})
+    return status if ok else None
+
+
+def golden_failed(session: Session, *, golden_id: int, error: str) -> bool:
+    """generating | verifying → error (ours: shown to the instructor on the row)."""
+    return _golden_cas(session, golden_id=golden_id,
+                       statuses=(GoldenStatus.GENERATING, GoldenStatus.VERIFYING),
+                       values={"status": GoldenStatus.ERROR, "error": error[:4000]})
+
+
+def activate_golden_set(session: Session, *, assignment: Assignment, golden: GoldenSet,
+                        by: User | None) -> bool:
+    """Grade new submissions of `assignment` with `golden`; False (nothing changed) unless the
+    set is ready with its canary passed. `by` None: the service itself (ensure_golden_set)."""
+    if golden.status != GoldenStatus.READY or golden.canary_passed is not True:
+        return False
+    golden.activated_at, golden.activated_by_id = utcnow(), by.id if by else None
+    assignment.active_golden_id = golden.id
+    session.flush()
+    return True
+
+
+def activate_if_none(session: Session, *, golden: GoldenSet) -> bool:
+    """Make a ready set the active one only while its assignment has none (the set the service
+    made for itself must not replace one an instructor activated meanwhile)."""
+    if golden.status != GoldenStatus.READY or golden.canary_passed is not True:
+        return False
+    won = session.execute(update(Assignment).where(Assignment.id == golden.assignment_id,
+                                                   Assignment.active_golden_id.is_(None))
+                          .values(active_golden_id=golden.id)
+                          .execution_options(synchronize_session=False)).rowcount == 1
+    if won:
+        golden.activated_at = utcnow()
+        session.flush()
+    return won
+
+
+def ensure_golden_set(session: Session, *, assignment_id: int, abandoned_before: datetime
+                      ) -> tuple[GoldenSet | None, bool]:
+    """The set gradings of an assignment use: (its active set, False) when there is one;
+    else (the set the service is making for itself, False) while one is generating or
+    verifying; else a new such set, generating, and True: the caller makes it (generate,
+    canary, activate_if_none) after committing. One at a time per assignment, on any number of
+    workers: a write on the assignment's row first serialises callers (a row lock on
+    PostgreSQL, the write lock on SQLite). A set the service started before `abandoned_before`
+    (its worker died) is marked error and replaced."""
+    session.execute(update(Assignment).where(Assignment.id == assignment_id)
+                    .values(active_golden_id=Assignment.active_golden_id)
+                    .execution_options(synchronize_session=False))
+    active = session.scalar(select(Assignment.active_golden_id)
+                            .where(Assignment.id == assignment_id))
+    if active is not None:
+        return session.get(GoldenSet, active), False
+    making = session.scalars(select(GoldenSet).where(
+        GoldenSet.assignment_id == assignment_id, GoldenSet.created_by_id.is_(None),
+        GoldenSet.status.in_((GoldenStatus.GENERATING, GoldenStatus.VERIFYING)))
+        .order_by(GoldenSet.id)).all()
+    for golden in making:
+        if golden.created_at >= abandoned_before:
+            return golden, False
+        golden_failed(session, golden_id=golden.id, error="abandoned: its worker was lost")
+    golden = GoldenSet(assignment_id=assignment_id, created_by_id=None,
+                       status=GoldenStatus.GENERATING)
+    session.add(golden)
+    session.flush()
+    return golden, True
