@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from grader.golden.archive import materialize
 from grader.grade import train_handin
 from grader.results import GradeReport, TrainingResult
-from grader.training import TEST_ID
+from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import TrainingStatus
 from worker.context import WorkerContext
@@ -60,7 +60,7 @@ def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> Outcome:
         if isinstance(decision, Retry):
             ctx.dispatcher.send_training(run_id, tries + 1, countdown=decision.delay)
             return Outcome.RETRY
-        result = TrainingResult(item_id=TEST_ID, evidence={
+        result = TrainingResult(item_id=load_assignment(job.assignment).training_id, evidence={
             "checks": [], "error": f"{type(exc).__name__}: {exc}"[:2000]})
         status = TrainingStatus.FAILED
     report = job.report.with_training(result)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from grader.handins import load_bugs
+from grader.fixtures import load_bugs
 from grader.rubric import load_assignment
 from submissions_api import security
 from submissions_api.store import crud
