@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Form, Request
 from fastapi.responses import Response
 
-from submissions_api.deps import DispatcherDep, PageUser, SessionDep
+from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
@@ -66,7 +66,8 @@ def regrade_page(regrade_id: int, request: Request, user: PageUser, session: Ses
 
 
 @router.get("/staff/submissions/{submission_id}")
-def submission_page(submission_id: int, request: Request, user: PageUser, session: SessionDep):
+def submission_page(submission_id: int, request: Request, user: PageUser, session: SessionDep,
+                    settings: SettingsDep):
     """Everything about one submission: staff report, sources, every run and what changed."""
     sub = fetch.submission(session, submission_id)
     require_role(user, Role.TA)
@@ -77,7 +78,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
              for a, b in zip(graded, graded[1:], strict=False)]
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",
                   sub=out, result=out.result or {}, runs=runs, diffs=diffs,
-                  sources=sources.handin_sources(session, sub),
+                  sources=sources.handin_sources(session, sub,
+                                                 max_bytes=settings.upload_max_bytes),
                   live=out.status in subs_service.LIVE,
                   training_live=out.training == TrainingStatus.PENDING,
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from grader.rubric import load_assignment
+from grader.rubric import HandinLayout, load_assignment
 from submissions_api.store.models import Assignment
 
 
@@ -24,3 +24,8 @@ def manual_max_score(slug: str) -> float:
 def total_max_score(assignment: Assignment) -> float:
     """Automatic tests plus manual items: what the gradebook's scores are out of."""
     return assignment.max_score + manual_max_score(assignment.slug)
+
+
+def handin_layout(slug: str) -> HandinLayout:
+    """The hand-in's folders and files, as intake reads them (the source view uses it too)."""
+    return load_assignment(slug).handin
