@@ -7,6 +7,7 @@ import tarfile
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from submissions_api.pages.base import ticks
 from submissions_api.pages.svg import bins, histogram, rate_bars
 from submissions_api.services.gradebook import entries_of, student_rows
 from submissions_api.services.reports import common_failures
@@ -92,7 +93,6 @@ def test_handin_sources_lists_only_hw1_and_mytorch_python():
 
 
 def test_ticks_quotes_code_and_escapes_the_rest():
-    from submissions_api.pages.base import ticks
 
     assert str(ticks("`dW` has <b>shape</b>")) == "<code>dW</code> has &lt;b&gt;shape&lt;/b&gt;"
     assert str(ticks("`<script>`")) == "<code>&lt;script&gt;</code>"
