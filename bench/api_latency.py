@@ -28,17 +28,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx  # noqa: E402 - after the path: bench/ and tests/ import from the checkout
+import psycopg  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.burst import percentile, write_doc  # noqa: E402
+from grader.golden.store import LocalGoldenStore  # noqa: E402
+from grader.grade import grade_handin  # noqa: E402
+from grader.sandbox import get_sandbox  # noqa: E402
 from submissions_api import security  # noqa: E402
 from submissions_api.store import crud  # noqa: E402
 from submissions_api.store.db import dispose, session_factory  # noqa: E402
 from submissions_api.store.migrate import upgrade  # noqa: E402
 from submissions_api.store.models import GradingRun, Submission, User, utcnow  # noqa: E402
 from submissions_api.store.rubrics import sync_rubrics  # noqa: E402
-from submissions_api.views import run_summary  # noqa: E402
+from submissions_api.store.summary import run_summary  # noqa: E402
 from tests.api.services import (  # noqa: E402
     POSTGRES_URL,
     REDIS_URL,
@@ -54,12 +59,9 @@ from tests.handins import make_handin_tar  # noqa: E402
 def real_report(home: Path) -> dict:
     """The report of grading our reference once (process sandbox, no training run): the size
     and shape every stored run gets."""
-    from grader.golden.store import LocalGoldenStore
-    from grader.grade import grade_handin
-    from grader.sandbox import get_sandbox
-
-    return grade_handin(make_handin_tar(), golden=LocalGoldenStore(home / "golden").current("hw1p1-s20"),
-                        sandbox=get_sandbox("process"), training=False).to_dict()
+    golden = LocalGoldenStore(home / "golden").current("hw1p1-s20")
+    return grade_handin(make_handin_tar(), golden=golden, sandbox=get_sandbox("process"),
+                        training=False).to_dict()
 
 
 def seed(db: str, students: int, per_student: int, report: dict, tar: bytes) -> dict:
@@ -79,7 +81,7 @@ def seed(db: str, students: int, per_student: int, report: dict, tar: bytes) -> 
         for login, uid in users.items():
             tokens[login] = security.issue_token(session, user=session.get(User, uid))
         rows = []
-        for login, uid in users.items():
+        for uid in users.values():
             for k in range(per_student):
                 at = now - timedelta(hours=per_student - k, minutes=uid % 60)
                 rows.append({"user_id": uid, "assignment_id": assignment.id, "blob_sha256": sha,
@@ -131,8 +133,6 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20, help="per client and endpoint")
     args = parser.parse_args()
-    import psycopg
-    from sqlalchemy.engine import make_url
 
     url = make_url(POSTGRES_URL)
     name = f"mlpgrade_bench_{uuid.uuid4().hex[:10]}"

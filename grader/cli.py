@@ -43,6 +43,8 @@ class ExitCode(enum.IntEnum):
     CANARY_FAILED = 1
     USAGE = 2
     INFRASTRUCTURE = 3
+    TIMEOUT = 4
+    """A service command (`mlpgrade submit`) stopped waiting for the score."""
 
 
 def local_store() -> LocalGoldenStore:

@@ -1,14 +1,18 @@
-"""The service's `mlpgrade` subcommands: serve, worker, users import, submit, migrate.
+"""The `mlpgrade` command: the grader's commands and the service's, composed above both.
 
-`grader/cli.py` calls `register(subparsers)`; each command returns an exit code:
-0 done, 2 usage or refused by the server, 3 grading failed on our side, 4 timed out waiting.
+The grader's (grade, reference, handout, runtime) come from `grader.cli.register`; the service's
+are serve, worker, migrate, users import and submit.
+
+Exit codes are `grader.cli.ExitCode`: 0 done, 2 usage or refused by the server, 3 grading failed on
+our side, 4 timed out waiting. A worker is always a separate process (`python -m worker`): this
+module never imports the worker package.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import logging
+import ctypes
 import os
 import signal
 import subprocess
@@ -16,12 +20,31 @@ import sys
 import time
 from pathlib import Path
 
-EXIT_USAGE, EXIT_INFRA, EXIT_TIMEOUT = 2, 3, 4
-log = logging.getLogger(__name__)
+import uvicorn
+
+from grader import cli as grader_cli
+from grader.cli import ExitCode
+from submissions_api.bootstrap import import_roster, instructor_token, prepare_database
+from submissions_api.client import submit_and_wait
+from submissions_api.jobs import Dispatcher
+from submissions_api.settings import load_settings
+
+PR_SET_PDEATHSIG = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The grader's commands (grader.cli.register) plus the service's."""
+    parser = argparse.ArgumentParser(prog="mlpgrade", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+    grader_cli.register(sub)
+    register(sub)
+    return parser
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the API (and, embedded, a worker) on this machine")
+    """The service's commands."""
+    p = sub.add_parser("serve", help="run the API (and two worker processes) on this machine")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
@@ -54,13 +77,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_submit)
 
 
+def worker_argv(queues: str, concurrency: int, name: str | None = None,
+                loglevel: str | None = None) -> list[str]:
+    """The command line of a worker process: the one way a worker starts."""
+    argv = [sys.executable, "-m", "worker", "--queues", queues, "--concurrency", str(concurrency)]
+    if name:
+        argv += ["--name", name]
+    if loglevel:
+        argv += ["--loglevel", loglevel]
+    return argv
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from submissions_api.bootstrap import instructor_token, prepare_database
-    from submissions_api.jobs import Dispatcher
-    from submissions_api.settings import load_settings
-
     settings = load_settings()
     prepare_database(settings)
     if settings.instructor_token:
@@ -82,33 +110,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.run("submissions_api.main:create_app", factory=True, host=args.host,
                     port=args.port, log_level="warning")
     finally:
-        for proc in workers:
-            proc.terminate()
-        for proc in workers:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:  # nothing is lost: the reaper re-queues its work
-                proc.kill()
-                proc.wait()
-    return 0
+        _stop(workers)
+    return ExitCode.OK
 
 
 def _spawn_worker(queues: str, concurrency: int) -> subprocess.Popen:
-    # A real worker process (not a thread): the same code path as `mlpgrade worker`. It gets
+    # A real worker process (not a thread): the same command as `mlpgrade worker`. It gets
     # SIGTERM when `serve` dies however it dies (uvicorn re-raises SIGTERM past our `finally`).
-    return subprocess.Popen([sys.executable, "-m", "worker", "--queues", queues,
-                             "--concurrency", str(concurrency), "--name",
-                             f"{queues}-{os.getpid()}@%h", "--loglevel", "WARNING"],
-                            preexec_fn=_die_with_parent)
+    return subprocess.Popen(worker_argv(queues, concurrency, f"{queues}-{os.getpid()}@%h",
+                                        "WARNING"), preexec_fn=_die_with_parent)
 
 
 def _die_with_parent() -> None:
     try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:  # not Linux: `serve`'s finally still stops the workers on a clean exit
         pass
+
+
+def _stop(workers: list[subprocess.Popen]) -> None:
+    for proc in workers:
+        proc.terminate()
+    for proc in workers:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # nothing is lost: the reaper re-queues its work
+            proc.kill()
+            proc.wait()
 
 
 def _redact(url: str) -> str:
@@ -117,63 +145,64 @@ def _redact(url: str) -> str:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from worker.__main__ import main  # the CLI may start a worker; the API app never imports it
-
-    argv = ["--queues", args.queues, "--concurrency", str(args.concurrency)]
-    return main(argv + (["--name", args.name] if args.name else []))
+    """Become the worker process (exec): signals reach Celery directly, as under compose."""
+    argv = worker_argv(args.queues, args.concurrency, args.name)
+    os.execv(argv[0], argv)
+    return ExitCode.INFRASTRUCTURE  # not reached: execv replaces this process or raises
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from submissions_api.bootstrap import prepare_database
-    from submissions_api.settings import load_settings
-
     settings = load_settings()
     prepare_database(settings)
     if settings.instructor_token:
-        from submissions_api.bootstrap import instructor_token
-
         instructor_token(settings, token=settings.instructor_token)
     print("database is at the latest schema")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_users_import(args: argparse.Namespace) -> int:
-    from submissions_api.bootstrap import import_roster, prepare_database
-    from submissions_api.settings import load_settings
-
     path = Path(args.roster)
     if not path.is_file():
         print(f"mlpgrade: no such file: {path}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows or "login" not in rows[0]:
         print("mlpgrade: the roster needs a header line: login,name,role", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     settings = load_settings()
     prepare_database(settings)
     try:
         created = import_roster(settings, rows, new_tokens=args.new_tokens)
     except ValueError as exc:
         print(f"mlpgrade: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["login", "role", "token"])
     for login, role, token in created:
         writer.writerow([login, role, token or "(exists: use --new-tokens)"])
-    return 0
+    return ExitCode.OK
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from submissions_api.client import submit_and_wait
-
     if not args.server or not args.token:
         print("mlpgrade: --server and --token are needed (or MLPGRADE_SERVER, MLPGRADE_TOKEN)",
               file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     path = Path(args.handin)
     if not path.is_file():
         print(f"mlpgrade: no such file: {path}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     return submit_and_wait(args.server, args.token, path, assignment=args.assignment,
                            wait=not args.no_wait, timeout=args.timeout, clock=time.monotonic)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`mlpgrade`: parse, then run the command as the grader's commands run (its errors become
+    exit codes)."""
+    args = build_parser().parse_args(argv)
+    return grader_cli.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import httpx
 
-EXIT_USAGE, EXIT_INFRA, EXIT_TIMEOUT = 2, 3, 4
+from grader.cli import ExitCode
+from submissions_api.store.models import Status
 
 
 def submit_and_wait(server: str, token: str, path: Path, *, assignment: str, wait: bool,
                     timeout: float, clock: Callable[[], float] = time.monotonic) -> int:
+    """Upload `path`, then (with `wait`) poll until it is graded and print the feedback; the exit
+    status: refused by the server USAGE, failed on our side INFRASTRUCTURE, still waiting after
+    `timeout` seconds TIMEOUT."""
     base = server.rstrip("/") + "/api/v1"
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(headers=headers, timeout=60) as client:
@@ -22,22 +26,22 @@ def submit_and_wait(server: str, token: str, path: Path, *, assignment: str, wai
         if reply.status_code != 202:
             print(f"mlpgrade: the server refused the upload ({reply.status_code}): "
                   f"{_detail(reply)}", file=sys.stderr)
-            return EXIT_USAGE
+            return ExitCode.USAGE
         accepted = reply.json()
         print(f"submission {accepted['id']} received at {accepted['received_at']} "
               f"sha256 {accepted['sha256'][:12]}, queue position {accepted['queue_position']}"
               + (f", late (penalty {accepted['late_penalty']:.0%})" if accepted["late"] else ""),
               flush=True)
         if not wait:
-            return 0
+            return ExitCode.OK
         deadline, sub = clock() + timeout, accepted
         while clock() < deadline:
             sub = client.get(f"{base}/submissions/{accepted['id']}").json()
-            if sub["status"] in ("graded", "failed"):
+            if sub["status"] in (Status.GRADED, Status.FAILED):
                 return _print_result(sub)
             time.sleep(1.0)
     print(f"mlpgrade: still {sub['status']} after {timeout:g} s", file=sys.stderr)
-    return EXIT_TIMEOUT
+    return ExitCode.TIMEOUT
 
 
 def _detail(reply: httpx.Response) -> str:
@@ -48,10 +52,10 @@ def _detail(reply: httpx.Response) -> str:
 
 
 def _print_result(sub: dict) -> int:
-    if sub["status"] == "failed":
+    if sub["status"] == Status.FAILED:
         print("grading failed on our side (not your fault; it does not count toward your "
               "limit): please submit again later", file=sys.stderr)
-        return EXIT_INFRA
+        return ExitCode.INFRASTRUCTURE
     result = sub.get("result") or {}
     for test in result.get("tests", []):
         if not test["passed"] and test.get("feedback"):
@@ -63,4 +67,4 @@ def _print_result(sub: dict) -> int:
     if sub["late"]:
         score += f" (late: {sub['final_score']:g} after the penalty)"
     print(f"TOTAL {score}")
-    return 0
+    return ExitCode.OK

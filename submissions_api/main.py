@@ -1,12 +1,12 @@
 """The FastAPI app: `create_app()` (run with `uvicorn --factory submissions_api.main:create_app`).
 
-Web pages plug in at one spot: a `submissions_api.pages` package exposing `router` is included
-when present, and `app.state.templates` is a Jinja2 environment over `templates/`.
+The JSON API is under /api/v1 (routes/), the HTML pages at the root (pages/); both are thin over
+services/. The service layer's errors become HTTP answers here, once: `{"detail": message}` with
+the error's status (pages render the same status as a page).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
@@ -16,6 +16,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from grader import __version__
+from submissions_api import pages
+from submissions_api.errors import ServiceError
 from submissions_api.jobs import Dispatcher
 from submissions_api.routes import assignments, golden, health, regrades, submissions, users
 from submissions_api.settings import Settings, load_settings
@@ -32,21 +35,26 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None = None) -> FastAPI:
     """The app over the configured database and broker (the schema must be migrated)."""
     settings = settings or load_settings()
-    from grader import __version__
-
     app = FastAPI(title="mlpgrade", version=__version__,
                   description="Grading service for the MyTorch MLP homework (11-785 HW1P1).")
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
     app.state.dispatcher = dispatcher or Dispatcher(settings)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _service_busy)
     app.include_router(health.router)
     for module in (users, assignments, submissions, regrades, golden):
         app.include_router(module.router, prefix=API_PREFIX)
-    _include_pages(app)
+    app.include_router(pages.router)
     return app
+
+
+async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    """A request the service refused (errors.py): its message and status, as FastAPI's
+    HTTPException would answer."""
+    return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -64,14 +72,3 @@ async def _service_busy(request: Request, exc: Exception) -> JSONResponse:
     an overload, not a bug, so 503 with a short Retry-After."""
     log.warning("no free database connection during %s %s", request.method, request.url.path)
     return JSONResponse({"detail": SERVICE_BUSY}, status_code=503, headers={"Retry-After": "5"})
-
-
-def _include_pages(app: FastAPI) -> None:
-    """The HTML pages, if that package is installed (it builds on this app)."""
-    try:
-        pages = importlib.import_module("submissions_api.pages")
-    except ImportError:
-        return
-    router = getattr(pages, "router", None)
-    if router is not None:
-        app.include_router(router)

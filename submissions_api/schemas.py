@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_COMMENT = 5000
+"""The longest comment a TA may give with manual points."""
+
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -108,7 +111,7 @@ class SubmissionOut(BaseModel):
 
 class ManualGradeIn(BaseModel):
     points: float = Field(ge=0, description="between 0 and the item's maximum")
-    comment: str = Field(default="", max_length=5000)
+    comment: str = Field(default="", max_length=MAX_COMMENT)
 
 
 class RunOut(Out):

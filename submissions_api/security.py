@@ -1,15 +1,14 @@
-"""Bearer tokens and roles: who is calling, and may they?"""
+"""Tokens and roles: which user a token is, and may that user do this? (No web framework here:
+`deps.py` reads the token from the request; services call the role checks.)"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
-from submissions_api.deps import SessionDep
+from submissions_api.errors import Forbidden
 from submissions_api.store import crud
 from submissions_api.store.models import Role, User
 
@@ -30,43 +29,12 @@ def issue_token(session: Session, *, user: User, label: str = "", token: str | N
 
 
 def user_for_token(session: Session, *, token: str) -> User | None:
+    """The user of a token that was issued and not revoked, or None."""
     return crud.user_for_token_hash(session, token_hash=hash_token(token))
 
 
-def current_user(request: Request, session: SessionDep) -> User:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
-    user = user_for_token(session, token=token.strip())
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return user
-
-
-CurrentUser = Annotated[User, Depends(current_user)]
-
-# The pages' sign-in: the same token, kept in an HTTP-only, Secure, SameSite=Lax cookie (browsers
-# treat http://127.0.0.1 and localhost as secure, so Secure works there too).
-SESSION_COOKIE = "mlpgrade_token"
-
-
-def page_user(request: Request, session: SessionDep) -> User:
-    """The signed-in user of a page request; 401 (the pages redirect to sign-in) otherwise."""
-    token = request.cookies.get(SESSION_COOKIE, "").strip()
-    user = user_for_token(session, token=token) if token else None
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
-    request.state.user = user  # for the pages' header, error pages included
-    return user
-
-
-PageUser = Annotated[User, Depends(page_user)]
-
-
 def has_role(user: User, role: Role) -> bool:
+    """Whether `user` has at least `role` (student < ta < instructor)."""
     return RANK[Role(user.role)] >= RANK[role]
 
 
@@ -75,15 +43,12 @@ def is_staff(user: User) -> bool:
 
 
 def require_role(user: User, role: Role) -> None:
-    """403 unless `user` has at least `role` (student < ta < instructor)."""
+    """Forbidden unless `user` has at least `role`."""
     if not has_role(user, role):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role")
+        raise Forbidden(f"this needs the {role} role")
 
 
 def require_owner_or_staff(user: User, owner_id: int) -> None:
+    """Forbidden unless `user` owns the submission or is staff."""
     if user.id != owner_id and not is_staff(user):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not your submission")
-
-
-def not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"no such {what}")
+        raise Forbidden("not your submission")

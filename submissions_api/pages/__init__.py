@@ -1,7 +1,7 @@
-"""Server-rendered pages for students, TAs and instructors (Jinja2 over the JSON API's functions).
+"""Server-rendered pages for students, TAs and instructors (Jinja2 over the service layer).
 
-Sign-in keeps the API token in an HTTP-only cookie; every page reuses the API's route functions and
-crud, so permissions and queries live in one place. Charts are inline SVG; a little plain
+Sign-in keeps the API token in an HTTP-only cookie; every page calls the same services as the JSON
+API, so permissions and queries live in one place. Charts are inline SVG; a little plain
 JavaScript only polls status and sorts tables. Nothing is fetched from another site.
 """
 

@@ -8,11 +8,10 @@ from urllib.parse import urlparse
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from submissions_api import security
-from submissions_api.deps import SessionDep
+from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.security import SESSION_COOKIE, PageUser, is_staff
-from submissions_api.store import crud
+from submissions_api.security import is_staff, user_for_token
+from submissions_api.services.assignments import list_assignments
 
 router = page_router()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -35,7 +34,7 @@ def login_form(request: Request, next: str = "/"):  # noqa: A002 - the query par
 
 @router.post("/login")
 def login(request: Request, session: SessionDep, token: str = Form(""), next: str = Form("/")):  # noqa: A002
-    user = security.user_for_token(session, token=token.strip()) if token.strip() else None
+    user = user_for_token(session, token=token.strip()) if token.strip() else None
     if user is None:
         return render(request, "login.html", status_code=401, title="Sign in", next=_local(next),
                       error="That token is not valid (or was revoked). Ask your TA for a new one.")
@@ -55,7 +54,7 @@ def logout():
 @router.get("/")
 def home(request: Request, user: PageUser, session: SessionDep):
     return render(request, "home.html", title="Assignments", staff=is_staff(user),
-                  assignments=crud.list_assignments(session))
+                  assignments=list_assignments(session))
 
 
 def _local(target: str) -> str:

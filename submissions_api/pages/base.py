@@ -1,8 +1,8 @@
 """What every page shares: rendering, the error pages, and a same-origin check on form posts.
 
-Page routes reuse the JSON API's route functions (they hold the permission checks), so an
-`HTTPException` from them becomes an HTML page here: 401 sends the visitor to sign in, anything
-else renders `error.html` with the same status.
+Page routes call the same services as the JSON API (they hold the permission checks), so a
+service error (errors.py), or the 401 of a missing sign-in, becomes an HTML page here: 401 sends the
+visitor to sign in, anything else renders `error.html` with the same status.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
+
+from submissions_api.errors import ServiceError
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
           409: "Conflict", 413: "Too large", 422: "Not accepted", 429: "Please wait"}
@@ -36,7 +38,9 @@ class PageRoute(APIRoute):
                                         "this form was posted from another site")
                 return await handler(request)
             except HTTPException as exc:
-                return error_page(request, exc)
+                return error_page(request, exc.status_code, str(exc.detail))
+            except ServiceError as exc:
+                return error_page(request, exc.status, exc.message)
 
         return page_handler
 
@@ -52,13 +56,13 @@ def same_origin(request: Request) -> bool:
     return origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
-def error_page(request: Request, exc: HTTPException) -> Response:
-    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+def error_page(request: Request, code: int, message: str) -> Response:
+    if code == status.HTTP_401_UNAUTHORIZED:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status.HTTP_303_SEE_OTHER)
-    title = TITLES.get(exc.status_code, "Something went wrong")
-    return render(request, "error.html", status_code=exc.status_code, title=title,
-                  message=str(exc.detail), code=exc.status_code)
+    title = TITLES.get(code, "Something went wrong")
+    return render(request, "error.html", status_code=code, title=title, message=message,
+                  code=code)
 
 
 def when(value: datetime | None) -> str:

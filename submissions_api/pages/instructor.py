@@ -7,48 +7,42 @@ from datetime import UTC, datetime
 from fastapi import Form, Request
 from pydantic import ValidationError
 
-from submissions_api.deps import SessionDep
+from submissions_api.deps import DispatcherDep, PageUser, SessionDep
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.routes import assignments as assignments_api
-from submissions_api.routes import golden as golden_api
-from submissions_api.routes.common import assignment_or_404
 from submissions_api.schemas import AssignmentUpdate
-from submissions_api.security import PageUser, has_role, require_role
-from submissions_api.store import crud
-from submissions_api.store.models import Role
+from submissions_api.security import has_role, require_role
+from submissions_api.services import assignments, fetch, golden
+from submissions_api.store.models import Assignment, Role
 
 router = page_router()
 
 
 @router.get("/staff/assignments/{slug}/golden")
 def golden_sets(slug: str, request: Request, user: PageUser, session: SessionDep):
-    assignment = assignment_or_404(session, slug)
-    sets = golden_api.list_golden_sets(slug, user, session)  # TAs may look
+    assignment = fetch.assignment(session, slug)
+    sets = golden.list_golden_sets(session, user, slug)  # TAs may look
     return render(request, "golden.html", title=f"{assignment.title} — golden sets",
                   assignment=assignment, sets=list(reversed(sets)),
-                  instructor=has_role(user, Role.INSTRUCTOR),
-                  live=any(g.status in ("generating", "verifying") for g in sets),
-                  refresh=3 if any(g.status in ("generating", "verifying") for g in sets) else None)
+                  instructor=has_role(user, Role.INSTRUCTOR), live=golden.any_live(sets),
+                  refresh=3 if golden.any_live(sets) else None)
 
 
 @router.post("/staff/assignments/{slug}/golden/generate")
-def generate(slug: str, request: Request, user: PageUser, session: SessionDep):
-    golden_api.regenerate_golden_set(slug, request, user, session)
+def generate(slug: str, user: PageUser, session: SessionDep, dispatcher: DispatcherDep):
+    golden.regenerate_golden_set(session, dispatcher, user, slug)
     return see_other(f"/staff/assignments/{slug}/golden")
 
 
 @router.post("/staff/golden/{golden_id}/activate")
 def activate(golden_id: int, user: PageUser, session: SessionDep):
-    golden_api.activate_golden_set(golden_id, user, session)  # 409 unless its canary passed
-    row = crud.get_golden_set(session, golden_id=golden_id)
-    assignment = crud.get_assignment_by_id(session, assignment_id=row.assignment_id)
-    return see_other(f"/staff/assignments/{assignment.slug}/golden")
+    _, slug = golden.activate_golden_set(session, user, golden_id)  # 409 unless its canary passed
+    return see_other(f"/staff/assignments/{slug}/golden")
 
 
 @router.get("/staff/assignments/{slug}/settings")
 def settings_form(slug: str, request: Request, user: PageUser, session: SessionDep,
                   saved: int = 0):
-    assignment = assignment_or_404(session, slug)
+    assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     return render(request, "settings.html", title=f"{assignment.title} — settings",
                   assignment=assignment, saved=bool(saved), error="", form=_form_values(assignment))
@@ -60,7 +54,7 @@ def save_settings(slug: str, request: Request, user: PageUser, session: SessionD
                   late_penalty: str = Form(""), submission_limit: str = Form(""),
                   cooldown_seconds: str = Form("")):
     """Every field is sent: an empty one clears the setting (no deadline, no limit, ...)."""
-    assignment = assignment_or_404(session, slug)
+    assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     form = {"deadline": deadline, "late_deadline": late_deadline,
             "late_penalty": late_penalty, "submission_limit": submission_limit,
@@ -75,7 +69,7 @@ def save_settings(slug: str, request: Request, user: PageUser, session: SessionD
         return render(request, "settings.html", status_code=422,
                       title=f"{assignment.title} — settings", assignment=assignment, saved=False,
                       error=_explain(exc), form=form)
-    assignments_api.update_assignment(slug, body, user, session)
+    assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True))
     return see_other(f"/staff/assignments/{slug}/settings?saved=1")
 
 
@@ -86,10 +80,11 @@ def _utc(text: str) -> datetime | None:
     return datetime.fromisoformat(text.strip()).replace(tzinfo=UTC)
 
 
-def _form_values(assignment) -> dict[str, str]:  # noqa: ANN001
+def _form_values(assignment: Assignment) -> dict[str, str]:
     def local(value: datetime | None) -> str:
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value else ""
-    return {"deadline": local(assignment.deadline), "late_deadline": local(assignment.late_deadline),
+    return {"deadline": local(assignment.deadline),
+            "late_deadline": local(assignment.late_deadline),
             "late_penalty": f"{assignment.late_penalty * 100:g}" if assignment.late_penalty else "",
             "submission_limit": str(assignment.submission_limit or ""),
             "cooldown_seconds": str(assignment.cooldown_seconds or "")}
@@ -99,4 +94,3 @@ def _explain(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
     return f"could not read the form: {exc}"
-

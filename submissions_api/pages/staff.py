@@ -5,31 +5,26 @@ from __future__ import annotations
 from fastapi import Form, Request
 from fastapi.responses import Response
 
-from submissions_api.deps import SessionDep
-from submissions_api.pages import summaries as summaries_of
+from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.pages.sources import handin_sources
-from submissions_api.routes import assignments as assignments_api
-from submissions_api.routes import regrades as regrades_api
-from submissions_api.routes import submissions as submissions_api
-from submissions_api.routes.common import assignment_or_404, submission_out
-from submissions_api.schemas import ManualGradeIn, RegradeIn
-from submissions_api.security import PageUser, has_role, not_found, require_role
+from submissions_api.security import has_role, require_role
+from submissions_api.services import fetch, gradebook, manual, regrades, reports, sources
+from submissions_api.services import submissions as subs_service
 from submissions_api.store import crud
-from submissions_api.store.models import Role
-from submissions_api.views import test_diff
+from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
 
 router = page_router()
 
 
 @router.get("/staff/assignments/{slug}")
 def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
-    assignment = assignment_or_404(session, slug)
+    assignment = fetch.assignment(session, slug)
     require_role(user, Role.TA)
-    rows = assignments_api.gradebook_table(session, assignment, "best")
+    students = gradebook.class_entries(session, assignment)
+    rows = gradebook.gradebook_table(session, assignment, "best", students)
     scores = [r["score"] for r in rows if r["score"] != ""]
-    stats, summaries = assignments_api.class_stats(session, assignment, rows)
+    stats, summaries = gradebook.class_stats(session, assignment, rows)
     tests = stats["tests"]
     recent = crud.list_submissions(session, assignment_id=assignment.id, limit=25)
     return render(
@@ -37,53 +32,56 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         assignment=assignment, stats=stats, scores=scores,
         histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
         rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
-        tests=tests, failures=summaries_of.common_failures(summaries),
-        students=summaries_of.student_rows(crud.gradebook_rows(session, assignment=assignment)),
-        recent=[submission_out(session, s, staff=True) for s in recent],
+        tests=tests, failures=reports.common_failures(summaries),
+        students=gradebook.student_rows(students),
+        recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR))
 
 
 @router.get("/staff/assignments/{slug}/gradebook.csv")
 def gradebook_csv(slug: str, user: PageUser, session: SessionDep, policy: str = "best"):
-    return assignments_api.gradebook_csv(slug, user, session,
-                                         policy="latest" if policy == "latest" else "best")
+    policy = "latest" if policy == "latest" else "best"
+    text = gradebook.gradebook_csv(session, user, slug, policy)
+    return Response(text, media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{slug}-{policy}.csv"'})
 
 
 @router.post("/staff/assignments/{slug}/regrade")
-def regrade_assignment(slug: str, request: Request, user: PageUser, session: SessionDep,
+def regrade_assignment(slug: str, user: PageUser, session: SessionDep, dispatcher: DispatcherDep,
                        scope: str = Form("latest")):
-    regrade = regrades_api.regrade_assignment(slug, RegradeIn(latest_only=scope != "all"),
-                                              request, user, session)
+    regrade = regrades.regrade_assignment(session, dispatcher, user, slug,
+                                          latest_only=scope != "all")
     return see_other(f"/staff/regrades/{regrade.id}")
 
 
 @router.get("/staff/regrades/{regrade_id}")
 def regrade_page(regrade_id: int, request: Request, user: PageUser, session: SessionDep):
-    regrade = regrades_api.get_regrade(regrade_id, user, session)
+    regrade = regrades.get_regrade(session, user, regrade_id)
     settled = regrade.done + regrade.failed + regrade.skipped
     return render(request, "regrade.html", title=f"Regrade {regrade.id}", regrade=regrade,
                   progress=settled / regrade.total if regrade.total else 1.0,
                   refresh=None if regrade.finished else 2,
                   changed=[i for i in regrade.items if i["tests"] or
-                           (i["status"] == "done" and i["before"] != i["after"])])
+                           (i["status"] == ItemStatus.DONE and i["before"] != i["after"])])
 
 
 @router.get("/staff/submissions/{submission_id}")
-def submission_page(submission_id: int, request: Request, user: PageUser, session: SessionDep):
+def submission_page(submission_id: int, request: Request, user: PageUser, session: SessionDep,
+                    settings: SettingsDep):
     """Everything about one submission: staff report, sources, every run and what changed."""
-    sub = crud.get_submission(session, submission_id=submission_id)
-    if sub is None:
-        raise not_found("submission")
+    sub = fetch.submission(session, submission_id)
     require_role(user, Role.TA)
-    out = submission_out(session, sub, staff=True, with_result=True)
+    out = subs_service.submission_view(session, sub, staff=True, with_result=True)
     runs = list(crud.list_runs(session, submission_id=sub.id))
-    graded = [r for r in runs if r.outcome == "graded"]
-    diffs = [(a, b, test_diff(a.report, b.report)) for a, b in zip(graded, graded[1:])]
-    data = crud.get_blob(session, sha256=sub.blob_sha256) or b""
+    graded = [r for r in runs if r.outcome == RunOutcome.GRADED]
+    diffs = [(a, b, reports.test_diff(a.report, b.report))
+             for a, b in zip(graded, graded[1:], strict=False)]
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",
                   sub=out, result=out.result or {}, runs=runs, diffs=diffs,
-                  sources=handin_sources(data), live=out.status in ("queued", "running"),
-                  training_live=out.training == "pending",
+                  sources=sources.handin_sources(session, sub,
+                                                 max_bytes=settings.upload_max_bytes),
+                  live=out.status in subs_service.LIVE,
+                  training_live=out.training == TrainingStatus.PENDING,
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),
                   run_id=sub.current_run_id, saved=request.query_params.get("saved"))
 
@@ -91,20 +89,21 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
 @router.post("/staff/submissions/{submission_id}/manual/{item_id}")
 def set_manual_grade(submission_id: int, item_id: str, user: PageUser, session: SessionDep,
                      points: float = Form(), comment: str = Form("")):
-    """The API's manual grading (TAs; 0 to the item's maximum), then back to the submission."""
-    submissions_api.set_manual_grade(submission_id, item_id,
-                                     ManualGradeIn(points=max(points, 0.0), comment=comment),
-                                     user, session)
+    """Manual grading (TAs; 0 to the item's maximum), then back to the submission."""
+    manual.set_manual_grade(session, user, submission_id, item_id, points=max(points, 0.0),
+                            comment=comment[:5000])
     return see_other(f"/staff/submissions/{submission_id}?saved={item_id}#manual")
 
 
 @router.get("/runs/{run_id}/plots/{name}")
 def plot(run_id: int, name: str, user: PageUser, session: SessionDep) -> Response:
-    """A training plot (PNG) of a run, for its owner and staff (the API's check)."""
-    return submissions_api.get_plot(run_id, name, user, session)
+    """A training plot (PNG) of a run, for its owner and staff."""
+    return Response(subs_service.plot(session, user, run_id, name), media_type="image/png",
+                    headers={"Cache-Control": "private, max-age=86400"})
 
 
 @router.post("/staff/submissions/{submission_id}/regrade")
-def regrade_one(submission_id: int, request: Request, user: PageUser, session: SessionDep):
-    regrade = regrades_api.regrade_one(submission_id, request, user, session)
+def regrade_one(submission_id: int, user: PageUser, session: SessionDep,
+                dispatcher: DispatcherDep):
+    regrade = regrades.regrade_one(session, dispatcher, user, submission_id)
     return see_other(f"/staff/regrades/{regrade.id}")

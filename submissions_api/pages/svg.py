@@ -39,9 +39,9 @@ def histogram(values: Sequence[float], *, top: float, count: int = 10, title: st
     for i, (lo, hi, c) in enumerate(data):
         x = pad + i * step
         bar = (base - 20) * c / peak
-        parts.append(f'<rect class="bar" x="{x + 2:.1f}" y="{base - bar:.1f}" width="{step - 4:.1f}"'
-                     f' height="{bar:.1f}" data-count="{c}"><title>{lo:g}–{hi:g}: {c}</title>'
-                     '</rect>')
+        parts.append(f'<rect class="bar" x="{x + 2:.1f}" y="{base - bar:.1f}"'
+                     f' width="{step - 4:.1f}" height="{bar:.1f}" data-count="{c}">'
+                     f'<title>{lo:g}–{hi:g}: {c}</title></rect>')
         if c:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{base - bar - 4:.1f}" '
                          f'class="count">{c}</text>')

@@ -1,4 +1,5 @@
-"""The real parts the service tests run against: PostgreSQL, Redis, SQLite, worker and API processes.
+"""The real parts the service tests run against: PostgreSQL, Redis, SQLite, worker and API
+processes.
 
 PostgreSQL: MLPGRADE_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
 each test gets a fresh database cloned from a migrated template. Redis: MLPGRADE_TEST_REDIS_URL
@@ -19,8 +20,22 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
+import redis
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
+
+from grader.golden.archive import pack_golden
+from grader.golden.canary import generate_golden
+from grader.golden.store import LocalGoldenStore
+from grader.rubric import load_assignment
+from grader.runtime import runtime_python
+from grader.settings import load_settings
+from submissions_api.store import crud, lifecycle
+from submissions_api.store.db import session_factory
+from submissions_api.store.migrate import upgrade
+from submissions_api.store.models import GoldenStatus
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"
@@ -31,14 +46,13 @@ SANDBOX = os.environ.get("MLPGRADE_TEST_SANDBOX", "bwrap")
 
 
 def unavailable(what: str, exc: Exception) -> None:
-    message = f"{what} is not reachable ({exc}); see DEVELOPERS.md"
+    message = f"{what} is not reachable ({exc}); see README.md"
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
 
 
 def _pg_admin():
-    import psycopg
 
     url = make_url(POSTGRES_URL)
     return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username,
@@ -56,10 +70,8 @@ class PostgresDatabases:
             unavailable("PostgreSQL", exc)
         self.template = f"mlpgrade_tmpl_{uuid.uuid4().hex[:10]}"
         self.admin.execute(f'CREATE DATABASE "{self.template}"')
-        from submissions_api.store.migrate import upgrade
 
         upgrade(self.url(self.template))
-        from sqlalchemy import create_engine
 
         create_engine(self.url(self.template)).dispose()
         self.made: list[str] = []
@@ -81,7 +93,6 @@ class PostgresDatabases:
 
 class SqliteDatabases:
     def __init__(self, root: Path) -> None:
-        from submissions_api.store.migrate import upgrade
 
         self.root = root
         self.template = root / "template.db"
@@ -94,7 +105,6 @@ class SqliteDatabases:
 
 
 def check_redis() -> None:
-    import redis
 
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
@@ -104,9 +114,6 @@ def check_redis() -> None:
 
 def service_env(home: Path, database_url: str, broker_url: str, **extra: str) -> dict[str, str]:
     """Environment of a service process: our data folder, URLs, the runtime, short timings."""
-    from grader.rubric import load_assignment
-    from grader.runtime import runtime_python
-    from grader.settings import load_settings
 
     runtime = os.environ.get("MLPGRADE_RUNTIME") or str(runtime_python(
         load_assignment("hw1p1-s20").packages, load_settings({})))
@@ -182,9 +189,6 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str,
 
 def make_service_home(root: Path) -> Path:
     """A data folder holding a current golden set for hw1p1-s20 (made once per session)."""
-    from grader.golden.canary import generate_golden
-    from grader.golden.store import LocalGoldenStore
-    from grader.rubric import load_assignment
 
     home = root / "home"
     golden = generate_golden(load_assignment("hw1p1-s20"), home / "golden")
@@ -196,11 +200,6 @@ def seed_golden_set(database_url: str, home: Path, slug: str = "hw1p1-s20") -> i
     """Make the data folder's current golden set (make_service_home's) the database's active
     set, as an instructor's upload, canary and activation would: the service grades only with
     the database's active set, and a fresh service would otherwise first make its own (~45 s)."""
-    from grader.golden.archive import pack_golden
-    from grader.golden.store import LocalGoldenStore
-    from submissions_api.store import crud, lifecycle
-    from submissions_api.store.db import session_factory
-    from submissions_api.store.models import GoldenStatus
 
     golden = LocalGoldenStore(home / "golden").current(slug)
     with session_factory(database_url)() as session:

@@ -7,7 +7,7 @@ import pytest
 
 from submissions_api import security
 from submissions_api.store import crud
-from submissions_api.store.models import Status
+from submissions_api.store.models import ApiToken, Status, utcnow
 
 A = "/api/v1"
 TAR = b"a handin.tar"
@@ -109,7 +109,6 @@ def test_api_unknown_things_are_404(client, users):
 
 
 def test_api_revoked_token_is_refused(client, users, sessions):
-    from submissions_api.store.models import ApiToken, utcnow
 
     with sessions() as session:
         for row in session.query(ApiToken).all():
@@ -121,7 +120,6 @@ def test_api_revoked_token_is_refused(client, users, sessions):
 
 
 def test_api_tokens_are_stored_hashed(users, sessions):
-    from submissions_api.store.models import ApiToken
 
     with sessions() as session:
         stored = {row.token_hash for row in session.query(ApiToken).all()}

@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
 
-from submissions_api.gradebook import Entry, gradebook, stats
-from submissions_api.policy import classify, final_score, limit_refusal, window_for
-from submissions_api.views import run_summary
+from submissions_api.services.gradebook import Entry, gradebook, stats
+from submissions_api.services.policy import classify, final_score, limit_refusal, window_for
+from submissions_api.store.migrate import downgrade, upgrade
+from submissions_api.store.models import Base
+from submissions_api.store.summary import run_summary
 
 T0 = datetime(2020, 2, 1, tzinfo=UTC)
 
@@ -62,12 +67,7 @@ def test_policy_limit_and_cooldown():
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_migrations_match_models_and_downgrade(kind, request, tmp_path):
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlalchemy import create_engine, inspect
 
-    from submissions_api.store.migrate import downgrade, upgrade
-    from submissions_api.store.models import Base
 
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'm.db'}"

@@ -21,6 +21,9 @@ from tests.api.services import (
     wait_for,
 )
 
+MLPGRADE = (sys.executable, "-m", "submissions_api.cli")
+"""The `mlpgrade` command of this checkout."""
+
 
 @dataclass
 class Stack:
@@ -44,8 +47,8 @@ class Stack:
         return proc
 
     def mlpgrade(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "grader.cli", *args], env=self.env, cwd=REPO,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([*MLPGRADE, *args], env=self.env, cwd=REPO, capture_output=True,
+                              text=True, timeout=timeout)
 
     def wait_submission(self, login: str, sub_id: int, statuses=("graded", "failed"),
                         timeout: float = 120) -> dict:

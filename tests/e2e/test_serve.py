@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
 from tests.api.services import REPO, Proc, free_port, service_env, wait_for
-from tests.e2e.stack import _healthy, copy_home
+from tests.e2e.stack import MLPGRADE, _healthy, copy_home
 from tests.handins import make_handin_tar
 
 
@@ -17,7 +16,7 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
     del env["MLPGRADE_DATABASE_URL"], env["MLPGRADE_BROKER_URL"]  # the embedded defaults
     port = free_port()
     log = tmp_path / "serve.log"
-    serve = Proc([sys.executable, "-m", "grader.cli", "serve", "--port", str(port)], env, log)
+    serve = Proc([*MLPGRADE, "serve", "--port", str(port)], env, log)
     try:
         token = wait_for(lambda: re.search(r"instructor token: (\S+)", log.read_text()), 60,
                          "serve to print a token", 0.2, (serve,)).group(1)
@@ -26,7 +25,7 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
         assert (home / "service.db").is_file()
         tar = tmp_path / "handin.tar"
         tar.write_bytes(make_handin_tar())
-        out = subprocess.run([sys.executable, "-m", "grader.cli", "submit", str(tar), "--server",
+        out = subprocess.run([*MLPGRADE, "submit", str(tar), "--server",
                               f"http://127.0.0.1:{port}", "--token", token, "--timeout", "120"],
                              env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
         assert out.returncode == 0, out.stdout + out.stderr + serve.tail()

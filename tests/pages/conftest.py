@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.api.fixtures import *  # noqa: F403 - the shared service fixtures
 from tests.api.services import REPO, service_env, unavailable
@@ -35,7 +36,6 @@ def stack(tmp_path_factory, service_home):
 def browser():
     if not Path(CHROMIUM).exists():
         unavailable("Chromium", FileNotFoundError(CHROMIUM))
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)

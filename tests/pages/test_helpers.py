@@ -7,10 +7,15 @@ import tarfile
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from submissions_api.pages.sources import handin_sources
-from submissions_api.pages.summaries import common_failures, student_rows
+from submissions_api.pages.base import ticks
 from submissions_api.pages.svg import bins, histogram, rate_bars
-from submissions_api.views import run_summary
+from submissions_api.services.gradebook import entries_of, student_rows
+from submissions_api.services.reports import common_failures
+from submissions_api.services.rubric import handin_layout
+from submissions_api.services.sources import read_sources as handin_sources
+from submissions_api.store.summary import run_summary
+
+LAYOUT = handin_layout("hw1p1-s20")
 
 
 def test_bins_round_edges_and_full_marks_in_last_bin():
@@ -33,9 +38,11 @@ def test_common_failures_group_messages_that_differ_only_in_numbers():
     def report(n):
         return {"tests": [{"id": "lin", "name": "Linear", "passed": False, "feedback": "",
                            "checks": [{"name": "dW", "passed": False,
-                                       "message": f"`dW` has shape ({n}, 784), expected (784, {n})"}]},
+                                       "message": f"`dW` has shape ({n}, 784), "
+                                                  f"expected (784, {n})"}]},
                           {"id": "mc", "name": "MCQ", "passed": False, "status": "error",
-                           "feedback": "Your code raised ZeroDivisionError\nTraceback", "checks": []},
+                           "feedback": "Your code raised ZeroDivisionError\nTraceback",
+                           "checks": []},
                           {"id": "ok", "name": "Fine", "passed": True, "checks": []}]}
     groups = common_failures([run_summary(report(n)) for n in (10, 64, 32)])
     assert [(g["test"], g["count"]) for g in groups] == [("Linear", 3), ("MCQ", 3)]
@@ -52,7 +59,8 @@ def test_student_rows_latest_best_count_and_late():
                             late=True),
             SimpleNamespace(id=3, received_at=t[2], status="queued", score=None, late_penalty=0.0,
                             late=False)]
-    rows = student_rows([(alice, s) for s in subs] + [(SimpleNamespace(login="bob", name="B"), None)])
+    rows = student_rows(entries_of([(alice, s) for s in subs]
+                                   + [(SimpleNamespace(login="bob", name="B"), None)]))
     a, b = rows
     assert (a["count"], a["best"], a["latest"], a["latest_id"], a["late"]) == (3, 90.0, None, 3,
                                                                                False)
@@ -70,17 +78,21 @@ def _tar(files: dict[str, bytes]) -> bytes:
 
 
 def test_handin_sources_lists_only_hw1_and_mytorch_python():
-    data = _tar({"handin/hw1/hw1.py": b"x = 1\n", "mytorch/linear.py": b"class Linear: ...\n",
-                 "notes.py": b"", "hw1/data.npy": b"\0", "../mytorch/evil.py": b"",
-                 "mytorch/big.py": b"#" * 300_000})
-    found = dict(handin_sources(data))
+    """The grader's own reader (intake): one wrapper folder stripped, only the layout's folders,
+    and an archive intake refuses (here for a `../` member) shows nothing, as it was graded."""
+    data = _tar({"handin/hw1/hw1.py": b"x = 1\n",
+                 "handin/mytorch/linear.py": b"class Linear: ...\n",
+                 "handin/notes.py": b"", "handin/hw1/data.npy": b"\0",
+                 "handin/mytorch/big.py": b"#" * 300_000})
+    found = dict(handin_sources(data, LAYOUT))
     assert sorted(found) == ["hw1/hw1.py", "mytorch/big.py", "mytorch/linear.py"]
     assert found["hw1/hw1.py"] == "x = 1\n" and found["mytorch/big.py"].endswith("(truncated)")
-    assert handin_sources(b"not a tar") == []
+    assert handin_sources(b"not a tar", LAYOUT) == []
+    refused = _tar({"hw1/hw1.py": b"x = 1\n", "../mytorch/evil.py": b""})
+    assert handin_sources(refused, LAYOUT) == []
 
 
 def test_ticks_quotes_code_and_escapes_the_rest():
-    from submissions_api.pages.base import ticks
 
     assert str(ticks("`dW` has <b>shape</b>")) == "<code>dW</code> has &lt;b&gt;shape&lt;/b&gt;"
     assert str(ticks("`<script>`")) == "<code>&lt;script&gt;</code>"

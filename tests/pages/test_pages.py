@@ -164,7 +164,8 @@ def test_pages_ta_submission_sources_runs_and_regrade(stack, new_page, shot):
     expect(page.locator("#training-checks")).not_to_contain_text("✗")
     for img in plots.all():
         img.scroll_into_view_if_needed()
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                               arg=img.element_handle())
     form = page.locator("form.manual-form").first
     form.locator("input[name=points]").fill("4")
     form.locator("input[name=comment]").fill("Loss curves match; accuracy a bit low.")

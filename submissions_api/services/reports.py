@@ -1,18 +1,22 @@
-"""What each role sees of a stored grading report.
+"""What each role sees of a stored grading report, and summaries across reports.
 
 Students see per test: id, name, points, passed, status, feedback and the check messages; the
 sandbox's verdict message; what intake kept and dropped. Staff see the whole report, including check
 `details`, sandbox stderr and timings. Reports never hold golden (expected) values at all.
+The small per-run summary class-wide views read (`run_summary`) is made by the store when a run is
+recorded; `common_failures` groups those summaries for the TA dashboard.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
-
-from submissions_api.store.summary import run_summary  # noqa: F401 - moved to the store, kept here for callers
 
 STUDENT_TEST_FIELDS = ("id", "name", "points", "max_points", "passed", "status", "feedback")
 STUDENT_INTAKE_FIELDS = ("files", "dropped", "missing", "notes", "refused")
+NUMBER = re.compile(r"-?\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?")
 
 
 def student_report(report: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +36,14 @@ def student_report(report: dict[str, Any]) -> dict[str, Any]:
             "artifacts": list(report.get("artifacts", []))}
 
 
-def manual_view(items: list[dict[str, Any]], grades: list[Any]) -> list[dict[str, Any]]:
+def report_for(report: dict[str, Any] | None, *, staff: bool) -> dict[str, Any] | None:
+    """The whole report for staff, the student's allow-list otherwise (None: not graded yet)."""
+    if report is None:
+        return None
+    return report if staff else student_report(report)
+
+
+def manual_view(items: Sequence[dict[str, Any]], grades: Sequence[Any]) -> list[dict[str, Any]]:
     """The manual rubric items with the points and comment a TA recorded (None: not yet)."""
     by_id = {g.item_id: g for g in grades}
     out = []
@@ -42,12 +53,6 @@ def manual_view(items: list[dict[str, Any]], grades: list[Any]) -> list[dict[str
                     "points": g.points if g else None, "comment": g.comment if g else "",
                     "graded_at": g.graded_at if g else None})
     return out
-
-
-def report_for(report: dict[str, Any] | None, *, staff: bool) -> dict[str, Any] | None:
-    if report is None:
-        return None
-    return report if staff else student_report(report)
 
 
 def test_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -60,3 +65,23 @@ def test_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> li
             changes.append({"id": t["id"], "name": t["name"],
                             "before": prev["points"] if prev else None, "after": t["points"]})
     return changes
+
+
+def common_failures(summaries: Sequence[dict[str, Any]], limit: int = 20) -> list[dict[str, Any]]:
+    """The failing check messages most students share (from run summaries), numbers blanked so
+    that the same mistake with different values groups together."""
+    counts: Counter[tuple[str, str]] = Counter()
+    example: dict[tuple[str, str], str] = {}
+    names: dict[str, str] = {}
+    for summary in summaries:
+        for test in summary.get("tests", []):
+            if test.get("passed"):
+                continue
+            names[test["id"]] = test["name"]
+            messages = test.get("messages") or ["failed"]
+            for message in dict.fromkeys(NUMBER.sub("#", m) for m in messages):
+                key = (test["id"], message)
+                counts[key] += 1
+                example.setdefault(key, next(m for m in messages if NUMBER.sub("#", m) == message))
+    return [{"test": names[t], "test_id": t, "pattern": p, "example": example[(t, p)],
+             "count": n} for (t, p), n in counts.most_common(limit)]

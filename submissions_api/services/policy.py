@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 @dataclass(frozen=True)
 class Window:
-    """When a student may submit: on time until `deadline`, late (penalised) until `late_deadline`."""
+    """When a student may submit: on time until `deadline`, late (penalised) until
+    `late_deadline`."""
 
     deadline: datetime | None
     late_deadline: datetime | None

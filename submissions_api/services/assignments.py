@@ -1,0 +1,67 @@
+"""An assignment's settings (deadlines, penalty, limits: instructors) and extensions (TAs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from submissions_api.errors import NotFound
+from submissions_api.security import require_role
+from submissions_api.services import fetch
+from submissions_api.store import crud
+from submissions_api.store.models import Assignment, Extension, Role, User
+
+ZERO_WHEN_CLEARED = ("late_penalty", "cooldown_seconds")
+"""Settings whose "none" is 0, not NULL (the columns are not nullable)."""
+
+
+def list_assignments(session: Session) -> Sequence[Assignment]:
+    return crud.list_assignments(session)
+
+
+def update_assignment(session: Session, user: User, slug: str, changes: dict[str, Any]
+                      ) -> Assignment:
+    """Set the deadline, late deadline and penalty, submission limit, cooldown (instructors).
+    Fields given as None are cleared; fields not given are kept."""
+    assignment = fetch.assignment(session, slug)
+    require_role(user, Role.INSTRUCTOR)
+    changes = dict(changes)
+    for key in ZERO_WHEN_CLEARED:
+        if key in changes and changes[key] is None:
+            changes[key] = 0
+    crud.update_assignment(session, assignment=assignment, changes=changes)
+    session.commit()
+    return assignment
+
+
+def list_extensions(session: Session, user: User, slug: str
+                    ) -> Sequence[tuple[Extension, User]]:
+    assignment = fetch.assignment(session, slug)
+    require_role(user, Role.TA)
+    return crud.list_extensions(session, assignment=assignment)
+
+
+def set_extension(session: Session, user: User, slug: str, login: str, *, deadline: datetime,
+                  late_deadline: datetime | None, reason: str) -> Extension:
+    """Grant (or change) one student's extension (TAs and instructors)."""
+    assignment = fetch.assignment(session, slug)
+    student = fetch.user(session, login)
+    require_role(user, Role.TA)
+    ext = crud.set_extension(session, assignment=assignment, user=student, deadline=deadline,
+                             late_deadline=late_deadline, reason=reason, granted_by=user)
+    session.commit()
+    return ext
+
+
+def delete_extension(session: Session, user: User, slug: str, login: str) -> None:
+    assignment = fetch.assignment(session, slug)
+    student = crud.get_user_by_login(session, login=login)
+    ext = crud.get_extension(session, assignment=assignment, user=student) if student else None
+    if ext is None:
+        raise NotFound("extension")
+    require_role(user, Role.TA)
+    crud.delete_extension(session, extension=ext)
+    session.commit()

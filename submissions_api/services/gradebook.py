@@ -1,0 +1,198 @@
+"""The gradebook: which submission counts (best or latest: the one copy of that rule), the
+table the CSV and the pages show, the TA dashboard's per-student rows, and class statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from submissions_api.security import require_role
+from submissions_api.services import fetch
+from submissions_api.services.policy import final_score
+from submissions_api.services.rubric import manual_items, total_max_score
+from submissions_api.store import crud
+from submissions_api.store.models import Assignment, Role, Status, User
+
+Policy = Literal["best", "latest"]
+COLUMNS = ("login", "name", "score", "raw_score", "manual_score", "late_penalty", "max_score",
+           "submission_id", "received_at", "late", "graded_submissions", "manual_pending",
+           "status")
+"""`score` = (`raw_score` + `manual_score`) × (1 − `late_penalty`); `max_score` counts the manual
+points too; `manual_pending` says the counted submission still waits for a TA's manual points."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One submission of a student (or, with `submission_id` None, a student without any)."""
+
+    login: str
+    name: str
+    submission_id: int | None
+    received_at: datetime | None
+    status: str | None
+    raw_score: float | None
+    """The automatic tests' score."""
+    late_penalty: float
+    late: bool
+    manual_score: float | None = None
+    manual_pending: bool = False
+
+    @property
+    def final(self) -> float | None:
+        """The score that counts: automatic plus manual points, after the late penalty."""
+        return final_score(self.raw_score, self.late_penalty, self.manual_score)
+
+
+def choose(entries: Iterable[Entry], policy: Policy) -> Entry | None:
+    """The graded submission that counts: the best final score (ties: the earliest) or the
+    latest."""
+    graded = [e for e in entries if e.status == Status.GRADED and e.raw_score is not None]
+    if not graded:
+        return None
+    if policy == "latest":
+        return max(graded, key=lambda e: e.submission_id)
+    return max(graded, key=lambda e: (e.final, -e.submission_id))
+
+
+def entries_of(pairs: Iterable[tuple[Any, Any]], *, items: frozenset[str] = frozenset(),
+               graded_items: dict[int, set[str]] | None = None) -> dict[str, list[Entry]]:
+    """(student, submission | None) rows (crud.gradebook_rows) → each student's entries;
+    `items` are the manual item ids, `graded_items` those each submission has points for."""
+    graded_items = graded_items or {}
+    students: dict[str, list[Entry]] = {}
+    for user, sub in pairs:
+        entries = students.setdefault(user.login, [])
+        if sub is None:
+            entries.append(Entry(user.login, user.name, None, None, None, None, 0.0, False))
+            continue
+        pending = bool(items - graded_items.get(sub.id, set()))
+        entries.append(Entry(user.login, user.name, sub.id, sub.received_at, sub.status,
+                             sub.score, sub.late_penalty, sub.late,
+                             getattr(sub, "manual_score", None), pending))
+    return students
+
+
+def gradebook(students: dict[str, list[Entry]], *, policy: Policy, max_score: float
+              ) -> list[dict[str, Any]]:
+    """One row per student (COLUMNS), sorted by login."""
+    rows = []
+    for login, entries in sorted(students.items()):
+        chosen = choose(entries, policy)
+        graded = sum(1 for e in entries if e.status == Status.GRADED)
+        row: dict[str, Any] = {c: "" for c in COLUMNS}
+        row.update(login=login, name=entries[0].name if entries else "", max_score=max_score,
+                   graded_submissions=graded)
+        if chosen is None:
+            row["status"] = "no graded submission" if any(e.submission_id for e in entries) \
+                else "no submission"
+        else:
+            row.update(score=chosen.final, raw_score=chosen.raw_score,
+                       manual_score="" if chosen.manual_score is None else chosen.manual_score,
+                       late_penalty=chosen.late_penalty, submission_id=chosen.submission_id,
+                       received_at=chosen.received_at.isoformat(), late=chosen.late,
+                       manual_pending=chosen.manual_pending, status=Status.GRADED.value)
+        rows.append(row)
+    return rows
+
+
+def student_rows(students: dict[str, list[Entry]]) -> list[dict[str, Any]]:
+    """The TA dashboard's row per student: the latest submission (its final score when graded,
+    its time, status and lateness), the best final score, and how many were submitted."""
+    rows = []
+    for login, entries in sorted(students.items()):
+        subs = [e for e in entries if e.submission_id is not None]
+        row = {"login": login, "name": entries[0].name, "count": len(subs), "latest": None,
+               "best": None, "last": None, "late": False, "latest_id": None}
+        if subs:
+            latest = max(subs, key=lambda e: e.submission_id)
+            row.update(last=latest.received_at, late=latest.late, latest_id=latest.submission_id,
+                       latest_status=latest.status,
+                       latest=latest.final if latest.status == Status.GRADED else None)
+            best = choose(subs, "best")
+            row["best"] = best.final if best else None
+        rows.append(row)
+    return rows
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def stats(rows: list[dict[str, Any]], summaries: list[dict[str, Any]],
+          status_counts: dict[str, int]) -> dict[str, Any]:
+    """Score distribution of the gradebook rows and per-test pass rates of the given run
+    summaries."""
+    scores = [r["score"] for r in rows if r["score"] != ""]
+    summary: dict[str, Any] = {"students": len(rows), "graded_students": len(scores),
+                               "submissions": status_counts}
+    if scores:
+        summary.update(manual_pending=sum(1 for r in rows if r["manual_pending"] is True),
+                       mean=round(statistics.fmean(scores), 2),
+                       median=statistics.median(scores), min=min(scores), max=max(scores),
+                       full_marks=sum(1 for r in rows if r["score"] != "" and
+                                      r["score"] >= r["max_score"]))
+    tests: dict[str, dict[str, Any]] = {}
+    for run in summaries:
+        for t in run.get("tests", []):
+            entry = tests.setdefault(t["id"], {"id": t["id"], "name": t["name"], "passed": 0,
+                                               "graded": 0})
+            entry["graded"] += 1
+            entry["passed"] += bool(t["passed"])
+    for entry in tests.values():
+        entry["pass_rate"] = round(entry["passed"] / entry["graded"], 3)
+    summary["tests"] = list(tests.values())
+    return summary
+
+
+# -- over the database ---------------------------------------------------------------------------
+
+def class_entries(session: Session, assignment: Assignment) -> dict[str, list[Entry]]:
+    """Every student's entries for the assignment, in two queries (read once per page)."""
+    items = frozenset(i["id"] for i in manual_items(assignment.slug))
+    return entries_of(crud.gradebook_rows(session, assignment=assignment), items=items,
+                      graded_items=crud.manual_items_graded(session, assignment=assignment))
+
+
+def gradebook_table(session: Session, assignment: Assignment, policy: Policy,
+                    students: dict[str, list[Entry]] | None = None) -> list[dict[str, Any]]:
+    """The gradebook's rows (one per student; best or latest), as the CSV and the pages show;
+    `students` when the caller read class_entries already."""
+    if students is None:
+        students = class_entries(session, assignment)
+    return gradebook(students, policy=policy, max_score=total_max_score(assignment))
+
+
+def class_stats(session: Session, assignment: Assignment, rows: list[dict[str, Any]]
+                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Statistics of gradebook rows (scores, per-test pass rates of the counted runs), with the
+    run summaries they were computed from (the dashboard groups their failures)."""
+    ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
+    summaries = crud.current_summaries(session, submission_ids=ids)
+    return {"max_score": total_max_score(assignment),
+            **stats(rows, summaries, crud.status_counts(session, assignment=assignment))}, summaries
+
+
+def gradebook_csv(session: Session, user: User, slug: str, policy: Policy) -> str:
+    """The gradebook as CSV (TAs)."""
+    assignment = fetch.assignment(session, slug)
+    require_role(user, Role.TA)
+    return to_csv(gradebook_table(session, assignment, policy))
+
+
+def assignment_stats(session: Session, user: User, slug: str, policy: Policy) -> dict[str, Any]:
+    """The class statistics (TAs)."""
+    assignment = fetch.assignment(session, slug)
+    require_role(user, Role.TA)
+    summary, _ = class_stats(session, assignment, gradebook_table(session, assignment, policy))
+    return summary

@@ -1,0 +1,211 @@
+"""Submissions: accept an upload (the student's window, limit and cooldown), a submission as a
+role sees it, the lists, and what hangs off a submission (hand-in bytes, runs, plots)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from submissions_api.errors import Forbidden, NotFound, Refused
+from submissions_api.jobs import Dispatcher
+from submissions_api.schemas import SubmissionAccepted, SubmissionOut
+from submissions_api.security import is_staff, require_owner_or_staff, require_role
+from submissions_api.services import fetch
+from submissions_api.services.policy import Window, classify, final_score, limit_refusal, window_for
+from submissions_api.services.reports import manual_view, report_for
+from submissions_api.services.rubric import manual_items, manual_max_score
+from submissions_api.store import crud
+from submissions_api.store.models import (
+    Assignment,
+    GradingRun,
+    ManualGrade,
+    Role,
+    Status,
+    Submission,
+    User,
+    utcnow,
+)
+
+LIVE = (Status.QUEUED, Status.RUNNING)
+
+
+def read_upload(stream: BinaryIO, max_bytes: int) -> bytes:
+    """The uploaded bytes, refused at the door (nothing is stored yet): 413 when larger than
+    `max_bytes` (the service's one size limit, also the grader's), 422 when empty."""
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise Refused(f"handin.tar is larger than {max_bytes} bytes", status=413)
+    if not data:
+        raise Refused("empty upload")
+    return data
+
+
+def student_window(session: Session, assignment: Assignment, user: User) -> Window:
+    """When this student may submit: the assignment's deadlines, moved by an extension."""
+    ext = crud.get_extension(session, assignment=assignment, user=user)
+    return window_for(deadline=assignment.deadline, late_deadline=assignment.late_deadline,
+                      penalty=assignment.late_penalty,
+                      extension_deadline=ext.deadline if ext else None,
+                      extension_late_deadline=ext.late_deadline if ext else None)
+
+
+def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
+                  assignment: Assignment, data: bytes, filename: str) -> SubmissionAccepted:
+    """Store a hand-in and queue its grading. Students are held to the deadline (403), the
+    submission limit and the cooldown (429); staff are not. Committed before it is sent."""
+    now = utcnow()
+    late, penalty = False, 0.0
+    if not is_staff(user):
+        crud.lock_user(session, user=user)
+        timing = classify(now, student_window(session, assignment, user))
+        if not timing.accepted:
+            raise Refused(timing.reason, status=403)
+        counted, last = crud.counted_submissions(session, assignment=assignment, user=user)
+        refusal = limit_refusal(counted=counted, last_received=last,
+                                limit=assignment.submission_limit,
+                                cooldown_seconds=assignment.cooldown_seconds, now=now)
+        if refusal:
+            message, wait = refusal
+            raise Refused(message, status=429, retry_after=wait or None)
+        late, penalty = timing.late, timing.penalty
+    sub = crud.create_submission(session, user=user, assignment=assignment, data=data,
+                                 filename=filename or "handin.tar", received_at=now,
+                                 late=late, penalty=penalty)
+    session.commit()  # durable before we answer or enqueue
+    dispatcher.send_grade(sub.id, sub.attempts)
+    return SubmissionAccepted(
+        id=sub.id, sha256=sub.blob_sha256, size=sub.size, status=sub.status,
+        server_time=utcnow(), received_at=sub.received_at, late=sub.late,
+        late_penalty=sub.late_penalty, queue_position=queue_positions(session, [sub])[sub.id])
+
+
+def queue_positions(session: Session, subs: Sequence[Submission]) -> dict[int, int]:
+    """Each submission's place in its queue (1: next; 0: not queued); only queued ones query."""
+    return {s.id: crud.queue_position(session, submission=s) if s.status == Status.QUEUED else 0
+            for s in subs}
+
+
+def submission_view(session: Session, sub: Submission, *, staff: bool, with_result: bool = False,
+                    grades: Sequence[ManualGrade] | None = None,
+                    position: int | None = None) -> SubmissionOut:
+    """A submission as its owner (`staff` False) or staff see it; `with_result` adds the current
+    run's report. `grades` and `position`: when the caller read them already for a whole list."""
+    result = training = None
+    if with_result and sub.current_run_id is not None:
+        run = crud.get_run(session, run_id=sub.current_run_id)
+        result = report_for(run.report if run else None, staff=staff)
+        training = run.training if run else None
+    if grades is None:
+        grades = crud.manual_grades(session, submission_ids=[sub.id])[sub.id]
+    if position is None:
+        position = queue_positions(session, [sub])[sub.id]
+    slug = sub.assignment.slug
+    manual = manual_view(manual_items(slug), grades)
+    extra = None
+    if staff:
+        extra = {"attempts": sub.attempts, "infra_failures": sub.infra_failures,
+                 "queue": sub.queue, "lease_owner": sub.lease_owner,
+                 "lease_expires_at": sub.lease_expires_at, "error": sub.error,
+                 "current_run_id": sub.current_run_id}
+    return SubmissionOut(
+        id=sub.id, assignment=slug, login=sub.user.login, sha256=sub.blob_sha256,
+        size=sub.size, received_at=sub.received_at, status=sub.status, late=sub.late,
+        late_penalty=sub.late_penalty, score=sub.score,
+        final_score=final_score(sub.score, sub.late_penalty, sub.manual_score),
+        max_score=sub.assignment.max_score, manual_score=sub.manual_score,
+        manual_max_score=manual_max_score(slug), manual=manual,
+        manual_pending=sub.status == Status.GRADED and any(m["points"] is None for m in manual),
+        run_id=sub.current_run_id, training=training, queue_position=position,
+        counts_toward_limit=sub.counts_toward_limit, result=result, staff=extra)
+
+
+def submission_views(session: Session, subs: Sequence[Submission], *, staff: bool
+                     ) -> list[SubmissionOut]:
+    """Views of a list: manual grades and queue places read once for the whole list."""
+    grades = crud.manual_grades(session, submission_ids=[s.id for s in subs])
+    positions = queue_positions(session, subs)
+    return [submission_view(session, s, staff=staff, grades=grades[s.id], position=positions[s.id])
+            for s in subs]
+
+
+def list_submissions(session: Session, user: User, *, assignment: str | None = None,
+                     login: str | None = None, status: str | None = None, limit: int = 100,
+                     offset: int = 0) -> list[SubmissionOut]:
+    """Students see their own submissions; staff see all, filtered by assignment, login, status."""
+    assignment_id = fetch.assignment(session, assignment).id if assignment else None
+    staff = is_staff(user)
+    user_id: int | None = user.id
+    if staff:
+        user_id = fetch.user(session, login).id if login else None
+    elif login and login != user.login:
+        raise Forbidden("students see only their own submissions")
+    rows = crud.list_submissions(session, assignment_id=assignment_id, user_id=user_id,
+                                 status=status, limit=min(limit, 1000), offset=offset)
+    return submission_views(session, rows, staff=staff)
+
+
+def own_submission(session: Session, user: User, submission_id: int) -> Submission:
+    """The submission, for its owner or staff."""
+    sub = fetch.submission(session, submission_id)
+    require_owner_or_staff(user, sub.user_id)
+    return sub
+
+
+def get_submission(session: Session, user: User, submission_id: int) -> SubmissionOut:
+    """One submission with its current result (per-test feedback; details for staff only)."""
+    sub = own_submission(session, user, submission_id)
+    return submission_view(session, sub, staff=is_staff(user), with_result=True)
+
+
+def handin(session: Session, user: User, submission_id: int) -> tuple[Submission, bytes]:
+    """The stored handin.tar, for its owner or staff."""
+    sub = own_submission(session, user, submission_id)
+    return sub, crud.get_blob(session, sha256=sub.blob_sha256) or b""
+
+
+def runs(session: Session, user: User, submission_id: int) -> list[GradingRun]:
+    """Every grading of a submission (staff): regrades keep history."""
+    sub = fetch.submission(session, submission_id)
+    require_role(user, Role.TA)
+    return list(crud.list_runs(session, submission_id=sub.id))
+
+
+def plot(session: Session, user: User, run_id: int, name: str) -> bytes:
+    """A training plot (PNG) of a grading run, for the submission's owner and staff."""
+    run = fetch.run(session, run_id)
+    sub = fetch.submission(session, run.submission_id)
+    require_owner_or_staff(user, sub.user_id)
+    sha = (run.artifacts or {}).get(name)
+    if sha is None:
+        raise NotFound("plot")
+    return crud.get_blob(session, sha256=sha) or b""
+
+
+def remaining(session: Session, assignment: Assignment, user: User) -> int | None:
+    """Submissions the student has left (None: no limit)."""
+    if assignment.submission_limit is None:
+        return None
+    counted, _ = crud.counted_submissions(session, assignment=assignment, user=user)
+    return max(assignment.submission_limit - counted, 0)
+
+
+def wait_estimate(session: Session, position: int) -> int | None:
+    """Seconds until a submission at `position` is done: one recent grading time per place."""
+    if position <= 0:
+        return None
+    mean = crud.recent_grading_seconds(session)
+    return math.ceil(position * mean) if mean else None
+
+
+def live_status(session: Session, user: User, submission_id: int) -> dict[str, Any]:
+    """What a page's live status line polls while a submission is queued or running."""
+    sub = own_submission(session, user, submission_id)
+    out = submission_view(session, sub, staff=False)
+    run = crud.get_run(session, run_id=sub.current_run_id)
+    return {"id": out.id, "status": out.status, "training": run.training if run else None,
+            "queue_position": out.queue_position,
+            "wait_seconds": wait_estimate(session, out.queue_position), "score": out.score,
+            "final_score": out.final_score, "max_score": out.max_score}
