@@ -48,6 +48,7 @@ from tests.api.services import (  # noqa: E402
     Proc,
     free_port,
     make_service_home,
+    seed_golden_set,
     service_env,
     start_api,
     start_worker,
@@ -125,6 +126,8 @@ class Service:
                 user = crud.create_user(session, login=f"student{i:02d}")
                 self.tokens.append(security.issue_token(session, user=user))
             session.commit()
+        # The service grades only with the database's active set: the session's, as uploaded.
+        seed_golden_set(db, home)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/api/v1"
         self.procs: list[Proc] = [start_api(self.env, tmp / "api.log", port)]

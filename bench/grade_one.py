@@ -3,10 +3,10 @@
     .venv/bin/python bench/grade_one.py [--runs 20] [--backends process,bwrap] [--handin reference]
 
 The hand-in is our reference with `import matplotlib.pyplot` at the top of hw1.py, as real
-hand-ins have. `bare` runs every scenario of the rubric on the hand-in in ONE student-runtime process, without
-forks, limits or sandbox (the floor). Each backend row is a full `grade_handin` (intake, sandboxed
-run with a fork per test, comparison outside). Prints a table (medians and p95 over the runs) and
-writes it to docs/benchmarks.md between markers.
+hand-ins have. `bare` runs every scenario of the rubric on the hand-in in ONE student-runtime
+process, without forks, limits or sandbox (the floor). Each backend row is a full `grade_handin`
+(intake, sandboxed run with a fork per test, comparison outside). Prints a table (medians and p95
+over the runs) and writes it to docs/benchmarks.md between markers.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def main() -> None:
         med = statistics.median(times)
         split = ("", "", "") if not parts else (
             f"{statistics.median(parts['intake']) * 1000:.1f} ms",
-            f"{statistics.median(parts['run']):.3f} s ({statistics.median(parts['sandbox wall']):.3f} s)",
+            f"{statistics.median(parts['run']):.3f} s "
+            f"({statistics.median(parts['sandbox wall']):.3f} s)",
             f"{statistics.median(parts['compare']) * 1000:.1f} ms")
         lines.append(f"| {label} | {med:.3f} | {percentile(times, 0.95):.3f} | "
                      f"{med / floor:.2f} | {split[0]} | {split[1]} | {split[2]} |")
@@ -111,7 +112,8 @@ def main() -> None:
     start, end = "<!-- grade_one:start -->", "<!-- grade_one:end -->"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n"
     block = (f"{start}\n`.venv/bin/python bench/grade_one.py --runs {args.runs} --backends "
-             f"{args.backends}` (reference hand-in importing matplotlib, {len(a.tests)} tests, {args.runs} runs):\n\n"
+             f"{args.backends}` (reference hand-in importing matplotlib, {len(a.tests)} tests, "
+             f"{args.runs} runs):\n\n"
              f"{table}\n{end}")
     if start in text:
         text = text[:text.index(start)] + block + text[text.index(end) + len(end):]

@@ -22,8 +22,7 @@ import sys
 from pathlib import Path
 
 from grader.errors import GraderError, InfrastructureError
-from grader.formats import (FORMATS, autolab_line, gradescope_results, render_feedback,
-                            render_table)
+from grader.formats import FORMATS, autolab_line, gradescope_results, render_feedback, render_table
 from grader.golden.canary import generate_golden, verify_golden
 from grader.golden.store import GoldenSet, LocalGoldenStore, load_golden
 from grader.grade import grade_handin
@@ -182,7 +181,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_runtime)
     p = rt.add_parser("image", parents=[assignment], help="build the docker grading image")
     p.add_argument("--tag", default="mlpgrade-runtime:hw1p1")
-    p.add_argument("--rootfs", help="only write the root filesystem tarball here (for docker build)")
+    p.add_argument("--rootfs",
+                   help="only write the root filesystem tarball here (for docker build)")
     p.set_defaults(func=cmd_image)
 
 

@@ -66,7 +66,8 @@ def _open_archive(data: bytes, limits: IntakeLimits, layout: HandinLayout) -> by
         try:
             raw = inflater.decompress(data, limits.uncompressed_bytes + 1)
         except zlib.error as exc:
-            raise SubmissionError(f"Your upload looks gzip-compressed but is damaged ({exc}).")
+            raise SubmissionError(f"Your upload looks gzip-compressed but is damaged ({exc}).") \
+                from None
         if len(raw) > limits.uncompressed_bytes or inflater.unconsumed_tail:
             raise SubmissionError("Your archive unpacks to more than "
                                   f"{_mb(limits.uncompressed_bytes)}; the limit is that.")
@@ -141,7 +142,7 @@ def _read(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> _Read:
     paths = [_relative(m.name, layout) for m in members]
     strip, note = _strip_wrapper(paths, layout)
     read = _Read(kept={}, dropped=[], note=note)
-    for member, parts, body in _bodies(raw, members, paths, strip, layout, limits):
+    for parts, body in _bodies(raw, members, paths, strip, layout, limits):
         name = "/".join(parts)
         if body is None:
             read.dropped.append(name)
@@ -157,8 +158,8 @@ def _read(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> _Read:
 
 def _bodies(raw: bytes, members: list[tarfile.TarInfo], paths: list[PurePosixPath], strip: int,
             layout: HandinLayout, limits: IntakeLimits
-            ) -> Iterator[tuple[tarfile.TarInfo, tuple[str, ...], bytes | None]]:
-    """(member, path parts, its bytes or None when dropped) of each file, sizes counted."""
+            ) -> Iterator[tuple[tuple[str, ...], bytes | None]]:
+    """(path parts, its bytes or None when dropped) of each file, sizes counted."""
     total = 0
     tar = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
     for member, path in zip(members, paths, strict=True):
@@ -170,7 +171,7 @@ def _bodies(raw: bytes, members: list[tarfile.TarInfo], paths: list[PurePosixPat
             raise SubmissionError(f"Your archive holds {member.name!r}, which is not a plain "
                                   "file.")
         if parts[0] not in layout.folders or len(parts) < 2 or _is_junk(parts):
-            yield member, parts, None
+            yield parts, None
             continue
         name = "/".join(parts)
         body = tar.extractfile(member).read(limits.file_bytes + 1)
@@ -181,7 +182,7 @@ def _bodies(raw: bytes, members: list[tarfile.TarInfo], paths: list[PurePosixPat
         if total > limits.uncompressed_bytes:
             raise SubmissionError("Your archive unpacks to more than "
                                   f"{_mb(limits.uncompressed_bytes)}; the limit is that.")
-        yield member, parts, body
+        yield parts, body
 
 
 def unpack_handin(data: bytes, dest: Path, *, layout: HandinLayout,

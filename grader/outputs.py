@@ -16,7 +16,7 @@ import numpy as np
 
 MAX_HEADER_BYTES = 1_000_000
 MAX_NPZ_BYTES = 32 * 1024 * 1024
-MAX_LOG_BYTES = 64 * 1024  # of one test's prints kept (the runner stops a test at 64 MB)
+LOG_BYTES = 64 * 1024  # of one test's prints kept, as the runner keeps them
 STATUSES = ("ok", "error", "timeout", "crashed", "too_big", "output_limit", "malformed",
             "not_run")
 
@@ -58,7 +58,7 @@ def _read_log(path: Path) -> str:
         if path.is_symlink() or not path.is_file():
             return ""
         with path.open("rb") as f:
-            return f.read(MAX_LOG_BYTES).decode("utf-8", "replace")
+            return f.read(LOG_BYTES).decode("utf-8", "replace")
     except OSError:
         return ""
 

@@ -130,10 +130,6 @@ class Assignment:
         """The training run's id: the manual item its evidence is for."""
         return self.training["id"] if self.training else None
 
-    @property
-    def family_dir(self) -> Path:
-        return self.folder
-
     def test(self, test_id: str) -> TestSpec:
         for spec in self.tests:
             if spec.id == test_id:

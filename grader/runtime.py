@@ -28,7 +28,8 @@ def runtime_dir(packages: tuple[str, ...], settings: GraderSettings | None = Non
 
 
 def runtime_python(packages: tuple[str, ...], settings: GraderSettings | None = None) -> Path:
-    """The python executable of the installed runtime; InfrastructureError if it is not installed."""
+    """The python executable of the installed runtime; InfrastructureError if it is not
+    installed."""
     settings = settings or load_settings()
     if settings.runtime_python is not None:
         if not settings.runtime_python.exists():

@@ -5,12 +5,13 @@ from __future__ import annotations
 import signal as signals
 from collections.abc import Iterable
 
-from grader.rubric import Assignment, TestSpec
 from grader.compare import MISSING, compare_output
 from grader.golden.store import GoldenSet
 from grader.outputs import TestRun
 from grader.results import OutputCheck, TestResult
+from grader.rubric import Assignment, TestSpec
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
+
 
 def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assignment, *,
                verdict: Verdict = Verdict.COMPLETED, missing: Iterable[str] = ()) -> TestResult:

@@ -1,11 +1,11 @@
 """The grader library's settings: environment variables prefixed `MLPGRADE_`, read once.
 
-| variable            | meaning                                             | default                      |
-| ------------------- | --------------------------------------------------- | ---------------------------- |
-| MLPGRADE_HOME       | data folder: runtimes, golden sets, service data    | /var/lib/mlpgrade as root, else ~/.local/share/mlpgrade |
-| MLPGRADE_SANDBOX    | sandbox backend: bwrap, docker or process           | bwrap                        |
-| MLPGRADE_RUNTIME    | student runtime python, overriding the installed one | (the one `runtime install` made) |
-| MLPGRADE_ASSIGNMENTS | more folders of assignment folders (os.pathsep-separated) | (none: grader/assignments only) |
+- MLPGRADE_HOME: data folder (runtimes, golden sets, service data); default /var/lib/mlpgrade
+  as root, else ~/.local/share/mlpgrade.
+- MLPGRADE_SANDBOX: sandbox backend, bwrap (default), docker or process.
+- MLPGRADE_RUNTIME: the student runtime's python, overriding the one `runtime install` made.
+- MLPGRADE_ASSIGNMENTS: more folders of assignment folders (os.pathsep-separated), besides
+  grader/assignments; default none.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Hand-ins for tests: our reference, with known mistakes or arbitrary edits, as handin.tar bytes."""
+"""Hand-ins for tests: our reference, with known mistakes or arbitrary edits, as handin.tar
+bytes."""
 
 from __future__ import annotations
 

@@ -19,12 +19,19 @@ from typing import Any
 import numpy as np
 
 from grader.errors import InfrastructureError
-from grader.fixtures import Files, apply_bug, load_bugs, make_tar, reference_files, starter_files, \
-    write_tree
+from grader.fixtures import (
+    Files,
+    apply_bug,
+    load_bugs,
+    make_tar,
+    reference_files,
+    starter_files,
+    write_tree,
+)
 from grader.golden.store import GoldenSet, Outputs, content_sha256, load_golden, save_golden
 from grader.grade import grade_handin
-from grader.rubric import Assignment
 from grader.outputs import TestRun
+from grader.rubric import Assignment
 from grader.run import RunOutcome, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
@@ -126,7 +133,8 @@ def verify_golden(a: Assignment, golden: GoldenSet, sandbox: Sandbox) -> dict[st
     cases += [(f"bug:{b.id}", apply_bug(ref, b), b.fails) for b in load_bugs(a)]
     results = []
     for name, files, fails in cases:
-        report = grade_handin(make_tar(files, a.handin), assignment=a, golden=golden, sandbox=sandbox)
+        report = grade_handin(make_tar(files, a.handin), assignment=a, golden=golden,
+                              sandbox=sandbox)
         failed = sorted(t.id for t in report.tests if not t.passed)
         expected = a.max_score - sum(t.points for t in a.tests if t.id in fails)
         results.append(CanaryCase(handin=name, expected_score=expected, score=report.score,

@@ -4,8 +4,9 @@
 
 CWD is the hand-in root. The plan (grader/run.py writes it) names the scenario module (staged next
 to this file), the hand-in's layout (its folders, the order they go on sys.path, its modules), the
-environment of the children, and the tests, each with its time limit. For each test a forked child imports the hand-in's modules afresh, runs the
-scenario and sends its outputs back through a pipe; a crash, hang or flood in one child costs only
+environment of the children, and the tests, each with its time limit. For each test a forked
+child imports the hand-in's modules afresh, runs the scenario and sends its outputs back through a
+pipe; a crash, hang or flood in one child costs only
 that test. The runner writes, per test, OUT/<id>.json (how it ran, what came back) and, when arrays
 came back, OUT/<id>.npz (no pickle). It compares nothing: that happens outside, where the golden
 outputs are. Runs under the student runtime: standard library and NumPy only.
@@ -27,7 +28,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_PAYLOAD = 32 * 1024 * 1024   # one test's outputs; the parent refuses more
 LOG_BYTES = 64 * 1024            # one test's own prints kept for feedback
-MAX_LOG_BYTES = 64 * 1024 * 1024  # printing more than this fails the test (output limit)
+PRINT_LIMIT = 64 * 1024 * 1024  # printing more than this fails the test (output limit)
 FILE_BYTES = 16 * 1024 * 1024    # largest file the student's code may write
 
 
@@ -99,7 +100,7 @@ def run_child(scenario, modules, kwargs, write_fd, log_fd):
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         blob = buf.getvalue()
-    except BaseException as exc:  # the student's exception, SystemExit included
+    except BaseException as exc:  # noqa: BLE001 - the student's exception, SystemExit included
         header = {"status": "error", "error": {
             "type": type(exc).__name__, "message": str(exc)[:2000],
             "traceback": student_traceback(exc)[-20:]}}
@@ -131,7 +132,7 @@ def read_child(pid, read_fd, log_fd, timeout):
         if len(payload) > MAX_PAYLOAD + 8 or (need is not None and need > MAX_PAYLOAD + 8):
             ended = "too_big"
             break
-        if log_size > MAX_LOG_BYTES:
+        if log_size > PRINT_LIMIT:
             ended = "output_limit"
             break
         if status is None:
@@ -360,13 +361,13 @@ def main(argv=None):
             importlib.import_module(test["module"])
     sys.path.remove(HERE)
     # Pre-import what hand-ins import at the top, once, so no child pays for it.
-    import numpy  # noqa: F401
+    import numpy  # noqa: F401 - imported once here, so no forked child pays for it
     root = os.getcwd()
     if mentions(root, layout["folders"], "matplotlib"):
         try:
             import matplotlib
             matplotlib.use("Agg")
-            import matplotlib.pyplot  # noqa: F401
+            import matplotlib.pyplot  # noqa: F401 - likewise, for hand-ins that plot
         except ImportError:
             pass
     sys.path[:0] = [os.path.join(root, folder) for folder in layout["path"]]

@@ -75,7 +75,7 @@ def prepare_data(cfg: TrainingConfig) -> Path:
     # A folder of our own: concurrent workers on one host prepare the data at the same time.
     work = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".tmp", dir=folder.parent))
     work.chmod(0o755)
-    for part, (x, labels) in zip(PARTS, parts):
+    for part, (x, labels) in zip(PARTS, parts, strict=True):
         x = x.astype(np.float64)
         np.save(work / f"{part}_data.npy", (x - x.mean()) / x.std())
         np.save(work / f"{part}_labels.npy", np.eye(10)[labels.astype(int)])
@@ -104,4 +104,4 @@ def _load_parts(cfg: TrainingConfig) -> list[tuple[np.ndarray, np.ndarray]]:
     order = np.random.RandomState(cfg.seed).permutation(len(data))
     x, labels = data[order, :-1], data[order, -1]
     bounds = np.cumsum((0,) + cfg.split)
-    return [(x[a:b], labels[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [(x[a:b], labels[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -77,9 +77,10 @@ def start_stack(name: str, env: dict[str, str], tmp: Path) -> Stack:
     for line in out.stdout.splitlines()[1:]:
         login, _role, token = line.split(",")
         stack.tokens[login] = token
-    seed_golden_set(env["MLPGRADE_DATABASE_URL"], Path(env["MLPGRADE_HOME"]))
     stack.procs.append(start_api(env, tmp / "api.log", port))
     wait_for(lambda: _healthy(stack.url), 30, "the API", 0.2, tuple(stack.procs))
+    # After the API synced the assignments: the database's active set is the session's.
+    seed_golden_set(env["MLPGRADE_DATABASE_URL"], Path(env["MLPGRADE_HOME"]))
     return stack
 
 

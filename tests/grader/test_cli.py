@@ -42,7 +42,8 @@ def test_cli_grade_autolab_prints_the_scores_line_last(tmp_path, golden_s20):
 
 def test_cli_grade_gradescope_writes_results_json(tmp_path, golden_s20):
     handin = tmp_path / "handin.tar"
-    handin.write_bytes(make_tar({"hw1/mc.py": reference_files(load_assignment("hw1p1-s20"))["hw1/mc.py"]}))
+    mc = reference_files(load_assignment("hw1p1-s20"))["hw1/mc.py"]
+    handin.write_bytes(make_tar({"hw1/mc.py": mc}))
     out = tmp_path / "results.json"
     done = run_cli("grade", str(handin), "--format", "gradescope", "--golden",
                    str(golden_s20.path), "--output", str(out))

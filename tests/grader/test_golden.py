@@ -5,7 +5,13 @@ import pytest
 
 from grader.errors import GoldenSetError, GraderError
 from grader.golden.archive import GoldenArchiveError, inspect_golden, materialize, pack_golden
-from grader.golden.store import GoldenSet, LocalGoldenStore, content_sha256, load_golden, save_golden
+from grader.golden.store import (
+    GoldenSet,
+    LocalGoldenStore,
+    content_sha256,
+    load_golden,
+    save_golden,
+)
 
 
 def outputs():

@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from grader.rubric import load_assignment
-from grader.golden.canary import verify_golden
-from grader.formats import autolab_line, gradescope_results, render_table
-from grader.grade import grade_handin
+from grader.errors import InfrastructureError
 from grader.fixtures import make_tar, reference_files, starter_files
+from grader.formats import autolab_line, gradescope_results, render_table
+from grader.golden.canary import verify_golden
+from grader.grade import grade_handin
+from grader.rubric import load_assignment
 from tests.handins import make_handin_tar
 
 S20 = load_assignment("hw1p1-s20")
@@ -35,7 +36,7 @@ def test_grade_reference_scores_full_marks(golden_s20, sandbox):
 def test_grade_is_deterministic(golden_s20, sandbox):
     data = make_handin_tar(bugs=("bn_unbiased_variance",))
     first, second = (grade(data, golden_s20, sandbox) for _ in range(2))
-    strip = lambda r: [(t.id, t.points, t.feedback) for t in r.tests]  # noqa: E731
+    strip = lambda r: [(t.id, t.points, t.feedback) for t in r.tests]  # noqa: E731 - a one-line projection, read where it is used
     assert strip(first) == strip(second)
 
 
@@ -117,3 +118,8 @@ def test_partial_policy_credits_the_share_of_matching_outputs(golden_s20, sandbo
     report = grade(make_handin_tar(bugs=("bn_dgamma_averaged",)), golden_s20, sandbox, a)
     bn = next(t for t in report.tests if t.id == "batch_norm_train")
     assert not bn.passed and bn.points == points
+
+
+def test_grade_refuses_a_golden_set_of_another_assignment(golden_s21, sandbox):
+    with pytest.raises(InfrastructureError, match="golden set is for hw1p1-s21, not hw1p1-s20"):
+        grade(make_handin_tar(), golden_s21, sandbox)

@@ -17,7 +17,8 @@ def report() -> GradeReport:
                         feedback=""))
     return GradeReport(assignment="hw1p1-s20", golden_version="abc123def456", score=5.0,
                        max_score=7.0, tests=tests,
-                       manual=(ManualItem(id="training_statistics", name="Training", max_points=5),),
+                       manual=(ManualItem(id="training_statistics", name="Training",
+                                          max_points=5),),
                        sandbox={"verdict": "completed", "runtime": {"numpy": "1.23.5"}},
                        intake={"files": ["hw1/hw1.py"], "dropped": [], "missing": []},
                        timings={"intake": 0.01, "run": 1.5}, grader_version="0.1.0")

@@ -8,9 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from grader.rubric import load_assignment
 from grader.golden.canary import generate_golden
-from grader.grade import grade_handin
+from grader.grade import grade_handin, train_handin
+from grader.rubric import load_assignment
 from grader.training.config import TrainingConfig, prepare_data
 from tests.handins import make_handin_tar
 
@@ -42,7 +42,7 @@ def failed(ev) -> dict[str, str]:
 def test_training_data_is_split_standardised_and_one_hot():
     cfg = TrainingConfig.of(S20)
     folder = prepare_data(cfg)
-    for part, n in zip(("train", "val", "test"), cfg.split):
+    for part, n in zip(("train", "val", "test"), cfg.split, strict=True):
         x, y = np.load(folder / f"{part}_data.npy"), np.load(folder / f"{part}_labels.npy")
         assert x.shape == (n, 784) and y.shape == (n, 10) and x.dtype == np.float64
         assert abs(x.mean()) < 1e-9 and abs(x.std() - 1) < 1e-9
@@ -91,3 +91,13 @@ def test_training_that_hangs_is_stopped_and_reported(golden_quick, sandbox):
                           golden_quick, sandbox)
     assert "did not finish within 8 s" in failed(ev)["ran"]
     assert report.sandbox["verdict"] == "completed"
+
+
+def test_train_handin_alone_gives_evidence_and_plots(golden_quick, sandbox):
+    result = train_handin(make_handin_tar(), assignment=QUICK, golden=golden_quick,
+                          sandbox=sandbox)
+    assert result.item_id == "training_statistics" and failed(result.evidence) == {}
+    assert sorted(result.plots) == ["training_errors.png", "training_losses.png",
+                                    "validation_errors.png", "validation_losses.png"]
+    refused = train_handin(b"junk", assignment=QUICK, golden=golden_quick, sandbox=sandbox)
+    assert refused.evidence["checks"] == [] and "not a tar" in refused.evidence["refused"]

@@ -52,7 +52,7 @@ def test_activation_derivative_matches_finite_differences(ref, name):
     act(x)
     analytic = act.derivative()
     for idx in np.ndindex(x.shape):
-        f = lambda: getattr(ref.activation, name)()(x)[idx]  # noqa: E731
+        f = lambda idx=idx: getattr(ref.activation, name)()(x)[idx]  # noqa: E731 - the function differentiated
         assert np.isclose(numeric_grad(f, x)[idx], analytic[idx], atol=1e-6)
 
 
@@ -111,7 +111,7 @@ def test_linear_gradients_match_finite_differences(ref):
     batch = 6
     x, g = rand(batch, 4), rand(batch, 3)
     layer = ref.linear.Linear(4, 3, lambda i, o: rand(i, o), lambda o: rand(1, o))
-    loss = lambda: np.sum(layer.forward(x) * g)  # noqa: E731  dL/dout = g
+    loss = lambda: np.sum(layer.forward(x) * g)  # noqa: E731 - the loss differentiated, dL/dout = g
     layer.forward(x)
     dx = layer.backward(g)
     assert np.allclose(layer.dW, numeric_grad(loss, layer.W) / batch, atol=1e-6)  # mean
@@ -157,7 +157,7 @@ def test_batchnorm_gradients_match_finite_differences(ref):
     x, g = rand(7, 3), rand(7, 3)
     bn = ref.batchnorm.BatchNorm(3)
     bn.gamma, bn.beta = rand(1, 3), rand(1, 3)
-    loss = lambda: np.sum(ref.batchnorm.BatchNorm.forward(bn, x) * g)  # noqa: E731
+    loss = lambda: np.sum(ref.batchnorm.BatchNorm.forward(bn, x) * g)  # noqa: E731 - the loss differentiated
     bn.forward(x)
     dx = bn.backward(g)
     assert np.allclose(dx, numeric_grad(loss, x), atol=1e-5)
@@ -187,7 +187,7 @@ def test_mlp_gradients_match_finite_differences_of_the_mean_loss(ref):
     mlp.backward(y)
     analytic = [(layer.dW.copy(), layer.db.copy()) for layer in mlp.linear_layers]
     dgamma, dbeta = mlp.bn_layers[0].dgamma.copy(), mlp.bn_layers[0].dbeta.copy()
-    for layer, (dW, db) in zip(mlp.linear_layers, analytic):
+    for layer, (dW, db) in zip(mlp.linear_layers, analytic, strict=True):
         # Linear's dW/db are means over the batch = gradients of the MEAN loss
         assert np.allclose(dW, numeric_grad(mean_loss, layer.W), atol=1e-6)
         assert np.allclose(db, numeric_grad(mean_loss, layer.b), atol=1e-6)
@@ -200,7 +200,10 @@ def test_mlp_gradients_match_finite_differences_of_the_mean_loss(ref):
 def test_mlp_relu_gradients_match_finite_differences(ref):
     mlp = make_mlp(ref, [5], ["ReLU"])
     x, y = rand(4, 6), np.eye(10)[RNG.randint(0, 10, 4)]
-    mean_loss = lambda: (mlp.forward(x), ref.loss.SoftmaxCrossEntropy()(mlp.output, y).mean())[1]  # noqa: E731
+
+    def mean_loss():
+        mlp.forward(x)
+        return ref.loss.SoftmaxCrossEntropy()(mlp.output, y).mean()
     mlp.forward(x)
     mlp.backward(y)
     dW = mlp.linear_layers[0].dW.copy()
@@ -226,7 +229,7 @@ def test_mlp_builds_layers_in_order_from_the_rng_stream(ref):
     np.random.seed(11785)
     expected = [np.random.randn(6, 5) * 0.5, np.random.randn(5, 4) * 0.5,
                 np.random.randn(4, 10) * 0.5]
-    for layer, W in zip(mlp.linear_layers, expected):
+    for layer, W in zip(mlp.linear_layers, expected, strict=True):
         assert np.array_equal(layer.W, W) and layer.b.shape == (1, W.shape[1])
     assert mlp.nlayers == 3 and mlp.bn_layers == []
 

@@ -8,6 +8,7 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from grader.sandbox import get_sandbox
 from submissions_api.store import crud, lifecycle
@@ -119,7 +120,7 @@ def test_grading_never_writes_two_results_for_one_attempt(ctx, sessions):
     assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w") == "graded"
     with sessions() as session:
         session.add(GradingRun(submission_id=sub_id, attempt=1, outcome="graded", score=1.0))
-        with pytest.raises(Exception):  # the (submission, attempt) unique constraint
+        with pytest.raises(IntegrityError):  # the (submission, attempt) unique constraint
             session.commit()
 
 
@@ -141,7 +142,8 @@ def test_training_plots_stored_and_manual_points_counted(ctx, client, users):
              "validation_errors.png"}
     assert set(run.artifacts) == names and set(run.report["artifacts"]) == names
     A = "/api/v1"
-    png = client.get(f"{A}/runs/{run.id}/plots/validation_errors.png", headers=users.headers("alice"))
+    png = client.get(f"{A}/runs/{run.id}/plots/validation_errors.png",
+                     headers=users.headers("alice"))
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     assert client.get(f"{A}/runs/{run.id}/plots/validation_errors.png",
                       headers=users.headers("bob")).status_code == 403
@@ -169,7 +171,8 @@ def test_training_plots_stored_and_manual_points_counted(ctx, client, users):
     assert mine["result"]["artifacts"]  # the student sees which plots exist
 
     with ctx.sessions() as session:  # a regrade's new run keeps the TA's points
-        assert lifecycle.requeue(session, submission_id=sub_id, attempt=1, from_status=Status.GRADED)
+        assert lifecycle.requeue(session, submission_id=sub_id, attempt=1,
+                                 from_status=Status.GRADED)
         session.commit()
     assert grade_submission(ctx, submission_id=sub_id, attempt=2, owner="w1") == "graded"
     mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import Status, TrainingStatus, utcnow
 from worker.context import WorkerContext
 from worker.reaper import reap_once
 
@@ -32,8 +32,8 @@ def submit(ctx) -> int:
 
 def claim(ctx, sub_id, attempt, lease=0.01):
     with ctx.sessions() as session:
-        ok = lifecycle.claim_submission(session, submission_id=sub_id, attempt=attempt, owner="dead",
-                                   lease_seconds=lease)
+        ok = lifecycle.claim_submission(session, submission_id=sub_id, attempt=attempt,
+                                        owner="dead", lease_seconds=lease)
         session.commit()
         return ok
 
@@ -43,7 +43,8 @@ def test_reaper_requeues_expired_lease_once(ctx):
     assert claim(ctx, sub_id, 1)
     later = utcnow() + timedelta(seconds=1)
     assert reap_once(ctx, now=later) == {"requeued": [sub_id], "failed": [], "training": []}
-    assert reap_once(ctx, now=later) == {"requeued": [], "failed": [], "training": []}  # CAS: nothing twice
+    # compare-and-set: nothing twice
+    assert reap_once(ctx, now=later) == {"requeued": [], "failed": [], "training": []}
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=sub_id)
         assert (sub.status, sub.attempts, sub.infra_failures) == (Status.QUEUED, 2, 1)
@@ -85,10 +86,11 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     sub_id = submit(ctx)
     assert claim(ctx, sub_id, 1, lease=60)
     with ctx.sessions() as session:  # graded; its training message never reached the broker
-        run = lifecycle.record_run(session, submission=crud.get_submission(session, submission_id=sub_id),
-                              attempt=1, owner="dead", report={"score": 95.0, "max_score": 95.0},
-                              error="", started_at=utcnow(), next_status=Status.GRADED,
-                              training="pending")
+        sub = crud.get_submission(session, submission_id=sub_id)
+        run = lifecycle.record_run(session, submission=sub, attempt=1, owner="dead",
+                                   report={"score": 95.0, "max_score": 95.0}, error="",
+                                   started_at=utcnow(), next_status=Status.GRADED,
+                                   training=True)
         session.commit()
         run_id = run.id
     assert reap_once(ctx)["training"] == []  # not yet overdue
@@ -100,8 +102,18 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     assert ctx.dispatcher.queue_size("bulk") == 1
     with ctx.sessions() as session:  # recorded once: a second result is refused
         assert lifecycle.record_training(session, run_id=run_id, report={}, artifacts={},
-                                    status="done")
+                                         status=TrainingStatus.DONE)
         assert not lifecycle.record_training(session, run_id=run_id, report={}, artifacts={},
-                                        status="done")
+                                             status=TrainingStatus.DONE)
         session.commit()
     assert reap_once(ctx, now=later)["training"] == []
+
+
+def test_queue_positions_of_a_list_match_queue_position(ctx):
+    ids = [submit(ctx) for _ in range(3)]
+    assert claim(ctx, ids[0], 1, lease=60)  # running: no longer queued
+    with ctx.sessions() as session:
+        subs = [crud.get_submission(session, submission_id=i) for i in ids]
+        one_by_one = {s.id: crud.queue_position(session, submission=s) for s in subs}
+        assert crud.queue_positions(session, submissions=subs) == one_by_one
+        assert [one_by_one[i] for i in ids] == [0, 1, 2]

@@ -7,8 +7,7 @@ standardised, labels one-hot). Runs under the student runtime: NumPy only, nothi
 import os
 
 import numpy as np
-
-from scenarios import IN, OUT, SEED, bias_init_fn, weight_init_fn, snap
+from scenarios import IN, OUT, SEED, bias_init_fn, snap, weight_init_fn
 
 
 def load(part):
@@ -31,4 +30,4 @@ def training_statistics(m, hiddens, activation, lr, momentum, batch, epochs, see
     if not isinstance(stats, (tuple, list)) or len(stats) != 4:
         raise TypeError(f"get_training_stats returned {type(stats).__name__}, "
                         "expected a tuple of four arrays")
-    return {name: snap(value) for name, value in zip(names, stats)}
+    return {name: snap(value) for name, value in zip(names, stats, strict=True)}

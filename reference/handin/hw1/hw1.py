@@ -8,13 +8,13 @@ import sys
 import numpy as np
 
 sys.path.append('mytorch')
-from loss import *  # noqa: E402,F401,F403
-from activation import *  # noqa: E402,F401,F403
-from batchnorm import *  # noqa: E402,F401,F403
-from linear import *  # noqa: E402,F401,F403
+from activation import *  # noqa: E402,F401,F403 - the course's own imports, after its sys.path line
+from batchnorm import *  # noqa: E402,F401,F403 - the course's own imports, after its sys.path line
+from linear import *  # noqa: E402,F401,F403 - the course's own imports, after its sys.path line
+from loss import *  # noqa: E402,F401,F403 - the course's own imports, after its sys.path line
 
 
-class MLP(object):
+class MLP:
     """input_size → hiddens → output_size; per layer Linear → BatchNorm (first num_bn_layers
     hidden layers) → activation. `activations` has one entry per layer (the last is usually
     Identity, with the softmax inside the criterion)."""
@@ -33,9 +33,10 @@ class MLP(object):
         self.momentum = momentum
         sizes = [input_size] + list(hiddens) + [output_size]
         # Built in layer order, so the weight draws follow the global RNG stream layer by layer.
-        self.linear_layers = [Linear(sizes[i], sizes[i + 1], weight_init_fn, bias_init_fn)
-                              for i in range(self.nlayers)]
-        self.bn_layers = [BatchNorm(sizes[i + 1]) for i in range(num_bn_layers)]
+        self.linear_layers = [Linear(sizes[i], sizes[i + 1], weight_init_fn,  # noqa: F405 - from linear
+                                     bias_init_fn) for i in range(self.nlayers)]
+        self.bn_layers = [BatchNorm(sizes[i + 1])  # noqa: F405 - from batchnorm
+                          for i in range(num_bn_layers)]
         self.output = None
 
     def forward(self, x):

@@ -4,7 +4,7 @@
 import numpy as np
 
 
-class Activation(object):
+class Activation:
     """Base class: `act(x)` calls `act.forward(x)`."""
 
     def __init__(self):

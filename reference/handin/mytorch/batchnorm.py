@@ -3,7 +3,7 @@
 import numpy as np
 
 
-class BatchNorm(object):
+class BatchNorm:
     """All parameters and statistics are rows of shape (1, in_feature)."""
 
     def __init__(self, in_feature, alpha=0.9):

@@ -3,8 +3,9 @@
 import numpy as np
 
 
-class Linear():
-    """W: (in_feature, out_feature), b: (1, out_feature) — a row, so it broadcasts over the batch."""
+class Linear:
+    """W: (in_feature, out_feature), b: (1, out_feature): a row, so it broadcasts over the
+    batch."""
 
     def __init__(self, in_feature, out_feature, weight_init_fn, bias_init_fn):
         self.W = weight_init_fn(in_feature, out_feature)

@@ -3,7 +3,7 @@
 import numpy as np
 
 
-class Criterion(object):
+class Criterion:
     """Base class: `loss(x, y)` calls `loss.forward(x, y)`."""
 
     def __init__(self):
@@ -25,7 +25,7 @@ class SoftmaxCrossEntropy(Criterion):
     """x: logits (batch, 10); y: one-hot labels (batch, 10)."""
 
     def __init__(self):
-        super(SoftmaxCrossEntropy, self).__init__()
+        super().__init__()
         self.sm = None
 
     def forward(self, x, y):

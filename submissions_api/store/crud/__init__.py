@@ -1,74 +1,72 @@
-"""Every SQL statement of the service, as keyword-only functions taking a Session, one module
-per concept. Callers write `from submissions_api.store import crud` and `crud.x(session, ...)`.
+"""The service's reads and writes, as keyword-only functions taking a Session, one module per
+concept. Callers write `from submissions_api.store import crud` and `crud.x(session, ...)`.
 
-State changes of a submission are compare-and-set UPDATEs on (id, attempts, status[, lease_owner])
-so that a stale message, a slow worker whose lease expired, or two reapers at once can never record
-a second result for one attempt or resurrect finished work.
+State changes (of a submission, a grading or training run, a regrade, a golden set) are not here:
+they are the compare-and-set functions of `submissions_api.store.lifecycle`.
 """
 
 from submissions_api.store.crud.assignments import (
-                                                    RubricRow,
-                                                    delete_extension,
-                                                    get_assignment,
-                                                    get_assignment_by_id,
-                                                    get_extension,
-                                                    list_assignments,
-                                                    list_extensions,
-                                                    set_extension,
-                                                    sync_assignments,
-                                                    update_assignment,
+    RubricRow,
+    delete_extension,
+    get_assignment,
+    get_assignment_by_id,
+    get_extension,
+    list_assignments,
+    list_extensions,
+    set_extension,
+    sync_assignments,
+    update_assignment,
 )
 from submissions_api.store.crud.blobs import get_blob, put_blob
 from submissions_api.store.crud.golden_sets import (
-                                                    create_golden_set,
-                                                    get_golden_set,
-                                                    list_golden_sets,
-                                                    update_golden_set,
+    create_golden_set,
+    get_golden_set,
+    list_golden_sets,
+    update_golden_set,
 )
 from submissions_api.store.crud.gradebook import (
-                                                    StudentRow,
-                                                    SubmissionRow,
-                                                    current_summaries,
-                                                    gradebook_rows,
-                                                    status_counts,
+    StudentRow,
+    SubmissionRow,
+    current_summaries,
+    gradebook_rows,
+    status_counts,
 )
 from submissions_api.store.crud.manual import manual_grades, manual_items_graded, set_manual_grade
 from submissions_api.store.crud.regrades import get_regrade, regrade_candidates, regrade_items
 from submissions_api.store.crud.runs import (
-                                                    get_run,
-                                                    list_runs,
-                                                    pending_training,
-                                                    recent_grading_seconds,
+    get_run,
+    list_runs,
+    pending_training,
+    recent_grading_seconds,
 )
 from submissions_api.store.crud.submissions import (
-                                                    counted_submissions,
-                                                    create_submission,
-                                                    expired_leases,
-                                                    get_submission,
-                                                    list_submissions,
-                                                    queue_position,
-                                                    stale_queued,
+    counted_submissions,
+    create_submission,
+    expired_leases,
+    get_submission,
+    list_submissions,
+    queue_position,
+    queue_positions,
+    stale_queued,
 )
 from submissions_api.store.crud.users import (
-                                                    add_token,
-                                                    create_user,
-                                                    get_user_by_login,
-                                                    list_users,
-                                                    lock_user,
-                                                    user_for_token_hash,
+    add_token,
+    create_user,
+    get_user_by_login,
+    list_users,
+    lock_user,
+    user_for_token_hash,
 )
 
 __all__ = [
-    "RubricRow", "StudentRow", "SubmissionRow", "add_token",
-    "counted_submissions", "create_golden_set",
-    "create_submission", "create_user", "current_summaries", "delete_extension",
-    "expired_leases", "get_assignment", "get_assignment_by_id", "get_blob",
+    "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions",
+    "create_golden_set", "create_submission", "create_user", "current_summaries",
+    "delete_extension", "expired_leases", "get_assignment", "get_assignment_by_id", "get_blob",
     "get_extension", "get_golden_set", "get_regrade", "get_run", "get_submission",
     "get_user_by_login", "gradebook_rows", "list_assignments", "list_extensions",
     "list_golden_sets", "list_runs", "list_submissions", "list_users", "lock_user",
     "manual_grades", "manual_items_graded", "pending_training", "put_blob", "queue_position",
-    "recent_grading_seconds", "regrade_candidates",
-    "regrade_items", "set_extension", "set_manual_grade",
-    "stale_queued", "status_counts", "sync_assignments", "update_assignment",
-    "update_golden_set", "user_for_token_hash",
+    "queue_positions", "recent_grading_seconds", "regrade_candidates", "regrade_items",
+    "set_extension", "set_manual_grade", "stale_queued", "status_counts", "sync_assignments",
+    "update_assignment", "update_golden_set", "user_for_token_hash",
 ]

@@ -71,6 +71,27 @@ def queue_position(session: Session, *, submission: Submission) -> int:
     return int(ahead or 0) + 1
 
 
+def queue_positions(session: Session, *, submissions: Sequence[Submission]) -> dict[int, int]:
+    """queue_position of each of `submissions` (by id), in one query for a whole list: the
+    queued submissions of their queues, in order."""
+    positions = {sub.id: 0 for sub in submissions}
+    queued = [sub for sub in submissions if sub.status == Status.QUEUED]
+    if not queued:
+        return positions
+    order: dict[str, dict[int, int]] = {}
+    for sub_id, queue in session.execute(
+            select(Submission.id, Submission.queue)
+            .where(Submission.status == Status.QUEUED,
+                   Submission.queue.in_({sub.queue for sub in queued}),
+                   Submission.id <= max(sub.id for sub in queued))
+            .order_by(Submission.id)):
+        places = order.setdefault(queue, {})
+        places[sub_id] = len(places) + 1
+    for sub in queued:
+        positions[sub.id] = order.get(sub.queue, {}).get(sub.id, 0)
+    return positions
+
+
 
 
 
