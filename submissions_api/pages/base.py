@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 
 from submissions_api.errors import ServiceError
+from submissions_api.store.models import ItemStatus, Status, TrainingStatus
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
           409: "Conflict", 413: "Too large", 422: "Not accepted", 429: "Please wait"}
@@ -89,6 +90,8 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
     env = templates.env
     if "when" not in env.filters:
         env.filters.update(when=when, points=points, ticks=ticks)
+        # Templates compare states with the store's enums, never with bare strings.
+        env.globals.update(Status=Status, TrainingStatus=TrainingStatus, ItemStatus=ItemStatus)
     user = context.pop("user", None) or getattr(request.state, "user", None)
     return templates.TemplateResponse(request, template, {"user": user, **context},
                                       status_code=status_code)

@@ -83,9 +83,8 @@ def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
 
 
 def queue_positions(session: Session, subs: Sequence[Submission]) -> dict[int, int]:
-    """Each submission's place in its queue (1: next; 0: not queued); only queued ones query."""
-    return {s.id: crud.queue_position(session, submission=s) if s.status == Status.QUEUED else 0
-            for s in subs}
+    """Each submission's place in its queue (1: next; 0: not queued), in one query."""
+    return crud.queue_positions(session, submissions=subs)
 
 
 def submission_view(session: Session, sub: Submission, *, staff: bool, with_result: bool = False,
