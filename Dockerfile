@@ -17,7 +17,9 @@ COPY worker ./worker
 COPY submissions_api ./submissions_api
 RUN pip install --no-cache-dir . \
     && mlpgrade runtime install \
+    && mkdir -p /var/lib/mlpgrade/golden-cache \
     && chown -R mlpgrade:mlpgrade /var/lib/mlpgrade
+# (golden-cache exists in the image so that compose's named volume starts owned by mlpgrade)
 
 # -- the grading image: the root filesystem grader/sandbox/image.py writes, and nothing else -------
 # (the same one `mlpgrade runtime image` docker-imports where no `docker build` is at hand)

@@ -28,23 +28,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402 - after the path: bench/ and tests/ import from the checkout
-import psycopg  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import httpx
+import psycopg
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
 
-from bench.burst import percentile, write_doc  # noqa: E402
-from grader.golden.store import LocalGoldenStore  # noqa: E402
-from grader.grade import grade_handin  # noqa: E402
-from grader.sandbox import get_sandbox  # noqa: E402
-from submissions_api import security  # noqa: E402
-from submissions_api.store import crud  # noqa: E402
-from submissions_api.store.db import dispose, session_factory  # noqa: E402
-from submissions_api.store.migrate import upgrade  # noqa: E402
-from submissions_api.store.models import GradingRun, Submission, User, utcnow  # noqa: E402
-from submissions_api.store.rubrics import sync_rubrics  # noqa: E402
-from submissions_api.store.summary import run_summary  # noqa: E402
-from tests.api.services import (  # noqa: E402
+from bench.burst import percentile, write_doc
+from grader.golden.store import LocalGoldenStore
+from grader.grade import grade_handin
+from grader.sandbox import get_sandbox
+from submissions_api import security
+from submissions_api.store import crud
+from submissions_api.store.db import dispose, session_factory
+from submissions_api.store.migrate import upgrade
+from submissions_api.store.models import GradingRun, Submission, User, utcnow
+from submissions_api.store.rubrics import sync_rubrics
+from submissions_api.store.summary import run_summary
+from tests.api.services import (
     POSTGRES_URL,
     REDIS_URL,
     free_port,
@@ -53,7 +53,7 @@ from tests.api.services import (  # noqa: E402
     start_api,
     wait_for,
 )
-from tests.handins import make_handin_tar  # noqa: E402
+from tests.handins import make_handin_tar
 
 
 def real_report(home: Path) -> dict:
@@ -105,7 +105,7 @@ def seed(db: str, students: int, per_student: int, report: dict, tar: bytes) -> 
 
 
 async def hammer(base: str, clients: int, requests: int,
-                 call) -> tuple[list[float], int]:  # noqa: ANN001
+                 call) -> tuple[list[float], int]:
     """`clients` concurrent clients, each making `requests` calls; latencies and non-2xx."""
     latencies: list[float] = []
     errors = 0
@@ -187,7 +187,7 @@ def _up(base: str) -> bool:
         return False
 
 
-async def measure(api: str, seeded: dict, tar: bytes, args) -> list:  # noqa: ANN001
+async def measure(api: str, seeded: dict, tar: bytes, args) -> list:
     tokens, own = seeded["tokens"], seeded["own"]
     logins = sorted(own)
 

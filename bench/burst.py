@@ -34,15 +34,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from submissions_api import security  # noqa: E402
-from submissions_api.store import crud  # noqa: E402
-from submissions_api.store.db import dispose, session_factory  # noqa: E402
-from submissions_api.store.migrate import upgrade  # noqa: E402
-from submissions_api.store.models import GradingRun, Submission  # noqa: E402
-from submissions_api.store.rubrics import sync_rubrics  # noqa: E402
-from tests.api.services import (  # noqa: E402
+from submissions_api import security
+from submissions_api.store import crud
+from submissions_api.store.db import dispose, session_factory
+from submissions_api.store.migrate import upgrade
+from submissions_api.store.models import GradingRun, Submission
+from submissions_api.store.rubrics import sync_rubrics
+from tests.api.services import (
     POSTGRES_URL,
     REDIS_URL,
     Proc,
@@ -54,7 +54,7 @@ from tests.api.services import (  # noqa: E402
     start_worker,
     wait_for,
 )
-from tests.handins import make_handin_tar  # noqa: E402
+from tests.handins import make_handin_tar
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 Q1 = "def question_1():\n    return 'b'"

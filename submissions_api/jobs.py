@@ -97,7 +97,7 @@ class Dispatcher:
         try:
             self.app.send_task(name, args=args, queue=queue, countdown=countdown or None)
             return True
-        except Exception:  # noqa: BLE001 - broker down: the reaper will re-send
+        except Exception:
             log.exception("could not send %s%s to %s", name, args, queue)
             return False
 
@@ -113,7 +113,7 @@ class Dispatcher:
                     return int(size(self.queue_name(kind)))
                 return channel.queue_declare(queue=self.queue_name(kind),
                                              passive=True).message_count
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a broker we cannot ask: the size is unknown
             return None
 
     def declare_queues(self) -> None:
@@ -128,5 +128,5 @@ class Dispatcher:
             with self.app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
             return True
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - any failure to reach the broker means it is down
             return False

@@ -123,3 +123,13 @@ def test_layout_links_stay_inside_the_repository():
             if outside.search(line):
                 found.append(f"{path.relative_to(REPO)}:{number}")
     assert found == []
+
+
+def test_layout_every_noqa_says_why():
+    # ruff's RUF100 removes a noqa that silences nothing; the rest must give a reason.
+    bare = re.compile(r"#\s*noqa(?!: [A-Z0-9, ]+ - \S)")
+    found = [f"{path.relative_to(REPO)}:{number}"
+             for path in our_files(*PACKAGES, "tests", "bench")
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if bare.search(line)]
+    assert found == []

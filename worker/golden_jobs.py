@@ -49,7 +49,7 @@ def prepare_golden_set(ctx: WorkerContext, *, golden_id: int, action: str, tries
     or (after the retry policy gave up) error."""
     try:
         return Outcome(build(ctx, golden_id=golden_id, generate=action == GENERATE))
-    except Exception as exc:  # noqa: BLE001 - ours: retried, then shown to the instructor
+    except Exception as exc:
         log.exception("golden set %s: %s failed", golden_id, action)
         decision = next_attempt(tries + 1, ctx.settings)
         if isinstance(decision, Retry):

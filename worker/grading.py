@@ -95,7 +95,7 @@ def run_grader(ctx: WorkerContext, job: Job) -> tuple[Graded | None, str]:
                               sandbox=ctx.sandbox_factory(), training=False,
                               max_bytes=ctx.settings.upload_max_bytes)
         return Graded(report=report, golden_set_id=active.id), ""
-    except Exception as exc:  # noqa: BLE001 - InfrastructureError or our own bug: retried
+    except Exception as exc:
         log.exception("grading failed on our side")
         return None, f"{type(exc).__name__}: {exc}"[:4000]
 

@@ -83,7 +83,7 @@ def start_reaper_thread(ctx_factory: Callable[[], WorkerContext], interval: floa
         while not stop.wait(interval):
             try:
                 reap_once(ctx_factory())
-            except Exception:  # noqa: BLE001 - try again next round
+            except Exception:
                 log.exception("reaper pass failed")
 
     thread = threading.Thread(target=loop, name="mlpgrade-reaper", daemon=True)

@@ -54,7 +54,7 @@ def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> Outcome:
                               sandbox=ctx.sandbox_factory(),
                               max_bytes=ctx.settings.upload_max_bytes)
         status = TrainingStatus.DONE
-    except Exception as exc:  # noqa: BLE001 - ours: retried, then reported to the TA
+    except Exception as exc:
         log.exception("training run of run %s failed on our side", run_id)
         decision = next_attempt(tries + 1, ctx.settings)
         if isinstance(decision, Retry):

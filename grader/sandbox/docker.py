@@ -73,7 +73,7 @@ class DockerSandbox:
             return self._watch(container, limits, area)
         except InfrastructureError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure of the engine is ours: retried
+        except Exception as exc:
             raise InfrastructureError(f"docker run failed: {exc}") from exc
         finally:
             if container is not None:

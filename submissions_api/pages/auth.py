@@ -28,12 +28,12 @@ def static(name: str) -> FileResponse:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/"):  # noqa: A002 - the query parameter's name
+def login_form(request: Request, next: str = "/"):
     return render(request, "login.html", title="Sign in", next=_local(next))
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, token: str = Form(""), next: str = Form("/")):  # noqa: A002
+def login(request: Request, session: SessionDep, token: str = Form(""), next: str = Form("/")):
     user = user_for_token(session, token=token.strip()) if token.strip() else None
     if user is None:
         return render(request, "login.html", status_code=401, title="Sign in", next=_local(next),

@@ -66,7 +66,7 @@ class PostgresDatabases:
     def __init__(self) -> None:
         try:
             self.admin = _pg_admin()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - whatever the reason, the service is unreachable
             unavailable("PostgreSQL", exc)
         self.template = f"mlpgrade_tmpl_{uuid.uuid4().hex[:10]}"
         self.admin.execute(f'CREATE DATABASE "{self.template}"')
@@ -108,7 +108,7 @@ def check_redis() -> None:
 
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - whatever the reason, the service is unreachable
         unavailable("Redis", exc)
 
 

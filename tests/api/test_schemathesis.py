@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pytest
 import schemathesis  # in the test extra: missing, this fails rather than skips
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests.handins import make_handin_tar  # noqa: E402
+from tests.handins import make_handin_tar
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 BOUNDS = settings(max_examples=20, deadline=None, derandomize=True, database=None,
@@ -36,7 +36,7 @@ def test_api_schema_no_5xx_and_responses_match(client, users):
 
         @BOUNDS
         @given(case=operation.as_strategy())
-        def each_case(case) -> None:  # noqa: ANN001
+        def each_case(case) -> None:
             for login in ("prof", "alice"):
                 case.call_and_validate(headers=users.headers(login), checks=CHECKS)
 

@@ -73,7 +73,7 @@ def upload_all(stack: Stack, logins: list[str], items: list[Handin], clients: in
         return dict(pool.map(one, range(len(items))))
 
 
-def graded_count(stack: Stack, ids) -> int:  # noqa: ANN001
+def graded_count(stack: Stack, ids) -> int:
     with stack.sessions()() as session:
         return sum(crud.get_submission(session, submission_id=i).status == "graded" for i in ids)
 

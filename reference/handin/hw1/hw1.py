@@ -8,10 +8,10 @@ import sys
 import numpy as np
 
 sys.path.append('mytorch')
-from activation import *  # noqa: E402,F401,F403 - the course's own imports, after its sys.path line
-from batchnorm import *  # noqa: E402,F401,F403 - the course's own imports, after its sys.path line
-from linear import *  # noqa: E402,F401,F403 - the course's own imports, after its sys.path line
-from loss import *  # noqa: E402,F401,F403 - the course's own imports, after its sys.path line
+from activation import *  # noqa: F403 - the course's own imports, after its sys.path line
+from batchnorm import *  # noqa: F403 - the course's own imports, after its sys.path line
+from linear import *  # noqa: F403 - the course's own imports, after its sys.path line
+from loss import *  # noqa: F403 - the course's own imports, after its sys.path line
 
 
 class MLP:
