@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy.orm import Session
 
 from submissions_api.errors import NotFound
@@ -15,44 +17,34 @@ from submissions_api.store.models import (
     User,
 )
 
+Row = TypeVar("Row")
+
+
+def _found(row: Row | None, what: str) -> Row:
+    if row is None:
+        raise NotFound(what)
+    return row
+
 
 def assignment(session: Session, slug: str) -> Assignment:
-    row = crud.get_assignment(session, slug=slug)
-    if row is None:
-        raise NotFound("assignment")
-    return row
+    return _found(crud.get_assignment(session, slug=slug), "assignment")
 
 
 def submission(session: Session, submission_id: int) -> Submission:
-    row = crud.get_submission(session, submission_id=submission_id)
-    if row is None:
-        raise NotFound("submission")
-    return row
+    return _found(crud.get_submission(session, submission_id=submission_id), "submission")
 
 
 def user(session: Session, login: str) -> User:
-    row = crud.get_user_by_login(session, login=login)
-    if row is None:
-        raise NotFound("user")
-    return row
+    return _found(crud.get_user_by_login(session, login=login), "user")
 
 
 def run(session: Session, run_id: int) -> GradingRun:
-    row = crud.get_run(session, run_id=run_id)
-    if row is None:
-        raise NotFound("run")
-    return row
+    return _found(crud.get_run(session, run_id=run_id), "run")
 
 
 def regrade(session: Session, regrade_id: int) -> Regrade:
-    row = crud.get_regrade(session, regrade_id=regrade_id)
-    if row is None:
-        raise NotFound("regrade")
-    return row
+    return _found(crud.get_regrade(session, regrade_id=regrade_id), "regrade")
 
 
 def golden_set(session: Session, golden_id: int) -> GoldenSet:
-    row = crud.get_golden_set(session, golden_id=golden_id)
-    if row is None:
-        raise NotFound("golden set")
-    return row
+    return _found(crud.get_golden_set(session, golden_id=golden_id), "golden set")
