@@ -28,6 +28,8 @@ RUN mlpgrade runtime image --rootfs /rootfs.tar && mkdir /rootfs && tar -xf /roo
 
 FROM scratch AS grading
 COPY --from=grading-rootfs /rootfs/ /
+# The job's uid (grader/sandbox/image.py's USER_UID, named in the image's /etc/passwd).
+USER 10001:10001
 
 # -- the service: API, workers and migrations ------------------------------------------------------
 FROM install AS service

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 import yaml
 
+from grader.sandbox.mounts import RUNTIME
 from tests.api.services import REPO
 from tests.conftest import IN_CI
 
@@ -85,7 +86,9 @@ def test_dockerfile_targets_exist():
     assert re.search(r"^FROM .* AS grading$", text, re.M)
     assert re.search(r"^FROM .* AS service$", text, re.M)
     assert "USER 10001" in text and "USER mlpgrade" in text
-    assert "venv /runtime" in text  # the docker backend runs /runtime/bin/python
+    # The docker backend runs /runtime/bin/python: the image is the root filesystem that
+    # grader/sandbox/image.py lays out, with the runtime at mounts.RUNTIME.
+    assert "runtime image --rootfs" in text and RUNTIME == "/runtime"
 
 
 def compose_command(env: dict[str, str]) -> list[str] | None:
