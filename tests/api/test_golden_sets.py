@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from grader.golden.archive import pack_golden
 from submissions_api.store import crud
 from tests.api.services import SANDBOX, service_env
@@ -56,8 +54,6 @@ def test_golden_activation_refused_until_canary_passed(client, users, sessions):
 def test_golden_upload_canary_activate_then_graded_with_it(client, users, backend, sessions,
                                                            dispatcher, service_home, tmp_path,
                                                            monkeypatch):
-    if backend.database_url.startswith("postgresql"):
-        pytest.skip("the canary takes ~20 s: once, on the embedded stack, is enough")
     env = service_env(service_home, backend.database_url, backend.broker_url)
     monkeypatch.setenv("MLPGRADE_RUNTIME", env["MLPGRADE_RUNTIME"])
     monkeypatch.setenv("MLPGRADE_SANDBOX", SANDBOX)

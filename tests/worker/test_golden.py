@@ -81,8 +81,6 @@ def test_ensure_golden_set_returns_the_active_set(ctx, service_home):
 
 
 def test_grading_without_active_set_makes_one_then_grades_with_it(ctx, backend):
-    if backend.database_url.startswith("postgresql"):
-        pytest.skip("generate + canary take ~45 s: once, on the embedded stack, is enough")
     with ctx.sessions() as session:
         user = crud.create_user(session, login="alice")
         ids = [crud.create_submission(session, user=user, assignment=crud.get_assignment(
