@@ -13,9 +13,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from grader.errors import GoldenSetError
 from grader.sandbox import Sandbox, get_sandbox
 from submissions_api.jobs import Dispatcher
 from submissions_api.settings import Settings
+from submissions_api.store import crud
 from submissions_api.store.db import session_factory
 
 
@@ -32,6 +34,17 @@ class WorkerContext:
         """Where this host extracts the database's golden-set archives (a cache: nothing in it
         is ever marked current; the database's active set is the only registry)."""
         return self.settings.home / "golden-cache"
+
+    def golden_archive(self, sha256: str | None) -> Callable[[], bytes]:
+        """Reads a golden-set archive when called, in a session of its own: `materialize`
+        needs the bytes only on a host that has not extracted that set yet, so a grading
+        does not fetch megabytes from the database each time."""
+        def read() -> bytes:
+            if sha256 is None:
+                raise GoldenSetError("the run names no golden set archive")
+            with self.sessions() as session:
+                return crud.get_blob(session, sha256=sha256)
+        return read
 
 
 @cache

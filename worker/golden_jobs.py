@@ -88,7 +88,7 @@ def _verify(ctx: WorkerContext, *, golden_id: int) -> GoldenStatus:
     with ctx.sessions() as session:
         golden = crud.get_golden_set(session, golden_id=golden_id)
         slug = _slug(session, golden_id)
-        archive = crud.get_blob(session, sha256=golden.archive_sha256)
+        archive = ctx.golden_archive(golden.archive_sha256)
         version = golden.version
     loaded = materialize(root=ctx.golden_cache, assignment=slug, version=version,
                          archive=archive)
@@ -161,7 +161,7 @@ def _load_active(ctx: WorkerContext, *, assignment_id: int) -> ActiveGolden | No
         if assignment.active_golden_id is None:
             return None
         row = crud.get_golden_set(session, golden_id=assignment.active_golden_id)
-        archive = crud.get_blob(session, sha256=row.archive_sha256)
+        archive = ctx.golden_archive(row.archive_sha256)
         slug, version, row_id = assignment.slug, row.version, row.id
     return ActiveGolden(id=row_id, golden=materialize(root=ctx.golden_cache, assignment=slug,
                                                       version=version, archive=archive))

@@ -39,7 +39,7 @@ class TrainingJob:
     data: bytes
     assignment: str
     golden_version: str
-    archive: bytes | None
+    archive_sha256: str | None
 
 
 def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> Outcome:
@@ -49,7 +49,8 @@ def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> Outcome:
         return Outcome.STALE
     try:
         golden = materialize(root=ctx.golden_cache, assignment=job.assignment,
-                             version=job.golden_version, archive=job.archive)
+                             version=job.golden_version,
+                             archive=ctx.golden_archive(job.archive_sha256))
         result = train_handin(job.data, assignment=job.assignment, golden=golden,
                               sandbox=ctx.sandbox_factory(),
                               max_bytes=ctx.settings.upload_max_bytes)
@@ -86,5 +87,4 @@ def _load(ctx: WorkerContext, *, run_id: int) -> TrainingJob | None:
         return TrainingJob(report=GradeReport.from_dict(run.report),
                            data=crud.get_blob(session, sha256=sub.blob_sha256),
                            assignment=sub.assignment.slug, golden_version=run.golden_version,
-                           archive=crud.get_blob(session, sha256=golden.archive_sha256)
-                           if golden else None)
+                           archive_sha256=golden.archive_sha256 if golden else None)

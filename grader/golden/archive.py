@@ -13,6 +13,7 @@ import shutil
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +81,18 @@ def inspect_golden(data: bytes, assignment: str) -> dict[str, Any]:
     return golden.manifest
 
 
-def materialize(*, root: Path, assignment: str, version: str, archive: bytes) -> GoldenSet:
+def materialize(*, root: Path, assignment: str, version: str,
+                archive: Callable[[], bytes]) -> GoldenSet:
     """The golden set `version` from its archive, extracted once per host under
     `root/<assignment>/<version>/` (a cache: nothing there is marked current); load_golden
-    checks its sha256 each time. GoldenSetError when the archive is not that set."""
+    checks its sha256 each time. `archive` is called for the archive's bytes only when this
+    host has not extracted that version yet. GoldenSetError when the archive is not that set."""
     target = root / assignment / version
     if not (target / "manifest.json").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
         try:
-            unpack_golden(archive, work)
+            unpack_golden(archive(), work)
         except GoldenArchiveError as exc:
             shutil.rmtree(work, ignore_errors=True)
             raise GoldenSetError(f"golden set {assignment} {version}: {exc}") from exc

@@ -79,10 +79,10 @@ def test_archive_round_trip_and_materialize_once(tmp_path):
     data = pack_golden(path)
     assert inspect_golden(data, "hw1p1-s20")["sha256"] == sha
     golden = materialize(root=tmp_path / "cache", assignment="hw1p1-s20", version=sha[:12],
-                         archive=data)
+                         archive=lambda: data)
     assert golden.sha256 == sha and golden.path == tmp_path / "cache" / "hw1p1-s20" / sha[:12]
     again = materialize(root=tmp_path / "cache", assignment="hw1p1-s20", version=sha[:12],
-                        archive=b"not read again")
+                        archive=lambda: pytest.fail("a set this host extracted is read again"))
     assert again.sha256 == sha
     assert not (tmp_path / "cache" / "hw1p1-s20" / "CURRENT").exists()
 
@@ -94,7 +94,8 @@ def test_archive_of_another_assignment_or_junk_is_refused(tmp_path):
     with pytest.raises(GoldenArchiveError):
         inspect_golden(b"junk", "hw1p1-s20")
     with pytest.raises(GoldenSetError):
-        materialize(root=tmp_path / "cache", assignment="hw1p1-s20", version="x", archive=b"junk")
+        materialize(root=tmp_path / "cache", assignment="hw1p1-s20", version="x",
+                    archive=lambda: b"junk")
 
 
 def test_local_store_marks_a_set_current(tmp_path):
