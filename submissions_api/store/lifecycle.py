@@ -246,6 +246,11 @@ def activate_if_none(session: Session, *, golden: GoldenSet) -> bool:
     return won
 
 
+def _active_golden_id(session: Session, assignment_id: int) -> int | None:
+    return session.scalar(select(Assignment.active_golden_id)
+                          .where(Assignment.id == assignment_id))
+
+
 def ensure_golden_set(session: Session, *, assignment_id: int, abandoned_before: datetime
                       ) -> tuple[GoldenSet | None, bool]:
     """The set gradings of an assignment use: (its active set, False) when there is one;
@@ -255,11 +260,13 @@ def ensure_golden_set(session: Session, *, assignment_id: int, abandoned_before:
     workers: a write on the assignment's row first serialises callers (a row lock on
     PostgreSQL, the write lock on SQLite). A set the service started before `abandoned_before`
     (its worker died) is marked error and replaced."""
+    active = _active_golden_id(session, assignment_id)
+    if active is not None:  # the usual case: no write, so gradings do not queue on the row
+        return session.get(GoldenSet, active), False
     session.execute(update(Assignment).where(Assignment.id == assignment_id)
                     .values(active_golden_id=Assignment.active_golden_id)
                     .execution_options(synchronize_session=False))
-    active = session.scalar(select(Assignment.active_golden_id)
-                            .where(Assignment.id == assignment_id))
+    active = _active_golden_id(session, assignment_id)  # again, now that callers are in line
     if active is not None:
         return session.get(GoldenSet, active), False
     making = session.scalars(select(GoldenSet).where(
