@@ -3,22 +3,33 @@
     .venv/bin/python bench/grade_one.py [--runs 20] [--backends process,bwrap] [--handin reference]
 
 The hand-in is our reference with `import matplotlib.pyplot` at the top of hw1.py, as real
-hand-ins have. `bare` runs every scenario of the rubric on the hand-in in ONE student-runtime
-process, without forks, limits or sandbox (the floor). Each backend row is a full `grade_handin`
-(intake, sandboxed run with a fork per test, comparison outside). Prints a table (medians and p95
-over the runs) and writes it to docs/benchmarks.md between markers.
+hand-ins have. The floor (bench/floor.py) is every scenario of the rubric in ONE warm
+student-runtime process, measured before and after the backends in this same run; every row is a
+ratio to it. `bare cold` is one fresh student-runtime process per hand-in (interpreter, NumPy,
+matplotlib, scenarios), without forks, limits or sandbox. Each backend row is a full
+`grade_handin` (intake, sandboxed run with a fork per test, comparison outside); the first one of
+each backend is a warm-up and not counted (it starts a warm slot where the backend has them).
+Prints a table (medians and p95 over the runs) and writes it to docs/benchmarks.md between
+markers.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from grader.fixtures import make_tar, reference_files, write_tree
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from floor import floor_times, realistic_files
+
+from grader.fixtures import make_tar, write_tree
 from grader.golden.canary import generate_golden
 from grader.grade import grade_handin
 from grader.rubric import load_assignment
@@ -45,13 +56,6 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def realistic_files(a):
-    """Our reference as real 2020 hand-ins look: hw1.py imports matplotlib at the top."""
-    files = reference_files(a)
-    files["hw1/hw1.py"] = "import matplotlib.pyplot as plt\n" + files["hw1/hw1.py"]
-    return files
-
-
 def bench_bare(a, runs):
     tests = [(t.scenario, t.kwargs) for t in plan_for(a).tests]
     python = str(runtime_python(a.packages))
@@ -71,6 +75,7 @@ def bench_backend(a, golden, name, runs):
     sandbox = get_sandbox(name)
     data = make_tar(realistic_files(a), a.handin)
     times, parts = [], {"intake": [], "run": [], "compare": [], "sandbox wall": []}
+    grade_handin(data, assignment=a, golden=golden, sandbox=sandbox, training=False)  # warm-up
     for _ in range(runs):
         start = time.perf_counter()
         report = grade_handin(data, assignment=a, golden=golden, sandbox=sandbox,
@@ -91,11 +96,14 @@ def main() -> None:
     a = load_assignment()
     with tempfile.TemporaryDirectory() as tmp:
         golden = generate_golden(a, Path(tmp))
-        rows = [("bare (one process)", *bench_bare(a, args.runs))]
+        floors = floor_times(a, args.runs)
+        rows = [("bare cold (one process)", *bench_bare(a, args.runs))]
         for name in args.backends.split(","):
             rows.append((f"grade_handin via {name}", *bench_backend(a, golden, name, args.runs)))
-    floor = statistics.median(rows[0][1])
-    lines = ["| path | median s | p95 s | × bare | intake | run (sandbox wall) | compare |",
+        floors += floor_times(a, args.runs)
+    floor = statistics.median(floors)
+    rows.insert(0, ("floor (scenarios, one warm process)", floors, {}))
+    lines = ["| path | median s | p95 s | × floor | intake | run (sandbox wall) | compare |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, times, parts in rows:
         med = statistics.median(times)
@@ -113,7 +121,7 @@ def main() -> None:
     text = doc.read_text() if doc.exists() else "# Benchmarks\n"
     block = (f"{start}\n`.venv/bin/python bench/grade_one.py --runs {args.runs} --backends "
              f"{args.backends}` (reference hand-in importing matplotlib, {len(a.tests)} tests, "
-             f"{args.runs} runs):\n\n"
+             f"{args.runs} runs, load average {os.getloadavg()[0]:.1f} after):\n\n"
              f"{table}\n{end}")
     if start in text:
         text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
