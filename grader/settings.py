@@ -6,6 +6,8 @@
 - MLPGRADE_RUNTIME: the student runtime's python, overriding the one `runtime install` made.
 - MLPGRADE_ASSIGNMENTS: more folders of assignment folders (os.pathsep-separated), besides
   grader/assignments; default none.
+- MLPGRADE_WARM: 1 (default) keeps one warm bwrap slot per process (docs/sandbox.md, "Warm
+  slots"); 0 starts a fresh box for every hand-in.
 - MLPGRADE_DOCKER_IMAGE: the grading image the docker backend runs jobs in (and
   `runtime image` builds); default mlpgrade-grading:latest.
 """
@@ -31,6 +33,8 @@ class GraderSettings:
     docker_image: str = DEFAULT_DOCKER_IMAGE
     assignments: tuple[Path, ...] = ()
     """Folders holding assignment folders, besides grader/assignments."""
+    warm: bool = True
+    """bwrap keeps one warm slot per process (a zygote that has imported the runtime)."""
 
     @property
     def golden_root(self) -> Path:
@@ -55,4 +59,5 @@ def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:
         docker_image=env.get("MLPGRADE_DOCKER_IMAGE") or DEFAULT_DOCKER_IMAGE,
         assignments=tuple(Path(p).expanduser().resolve()
                           for p in env.get("MLPGRADE_ASSIGNMENTS", "").split(os.pathsep) if p),
+        warm=env.get("MLPGRADE_WARM", "1") != "0",
     )

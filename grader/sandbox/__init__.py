@@ -8,6 +8,9 @@ reads a run's output under its cap; `linux/` and `staging`/`mounts` are what bwr
 
 from __future__ import annotations
 
+import os
+from functools import cache
+
 from grader.errors import InfrastructureError
 from grader.sandbox.base import Limits, Sandbox, SandboxJob, SandboxResult, Verdict
 from grader.settings import load_settings
@@ -22,6 +25,8 @@ def get_sandbox(name: str | None = None) -> Sandbox:
     # Each backend's module is imported only when chosen: docker's loads the Docker SDK
     # (~0.15 s), bwrap's pyseccomp, and a process that never runs a job (the API) needs neither.
     if name == "bwrap":
+        if settings.warm:
+            return _warm_sandbox(os.getpid())
         from grader.sandbox.bwrap import BwrapSandbox
 
         return BwrapSandbox()
@@ -34,3 +39,17 @@ def get_sandbox(name: str | None = None) -> Sandbox:
 
         return ProcessSandbox()
     raise InfrastructureError(f"unknown or unavailable sandbox backend {name!r}")
+
+
+@cache
+def _warm_sandbox(pid: int) -> Sandbox:
+    """This process's warm bwrap sandbox (a forked worker child makes its own): as root with
+    cgroups, one warm slot kept across jobs; otherwise a fresh box per job."""
+    from grader.sandbox.bwrap import BwrapSandbox
+    from grader.sandbox.linux.cgroup import cgroups_usable
+
+    if os.geteuid() != 0 or not cgroups_usable():
+        return BwrapSandbox()
+    from grader.sandbox.warm import WarmBwrapSandbox
+
+    return WarmBwrapSandbox()

@@ -132,6 +132,16 @@ class BwrapSandbox:
 
     def _argv(self, job: SandboxJob, code: Path, out_path: Path, seccomp_fd: int, info_fd: int,
               staged_data: Path | None = None) -> list[str]:
+        argv = self.box_argv(job, code, out_path, seccomp_fd, info_fd, staged_data)
+        argv += [runtime_python_inside(job.runtime_python), "-I", "-B",
+                 f"{INSIDE_CODE}/{job.entry}", "--out", INSIDE_OUT, "--isolated"]
+        if job.data_dir is not None:
+            argv += ["--data", INSIDE_DATA]
+        return argv + list(job.args)
+
+    def box_argv(self, job: SandboxJob, code: Path, out_path: Path, seccomp_fd: int,
+                 info_fd: int, staged_data: Path | None = None) -> list[str]:
+        """bwrap's own arguments, up to the command it starts (the warm slots share them)."""
         limits = job.limits
         argv = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
                 "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox",
@@ -149,11 +159,7 @@ class BwrapSandbox:
         argv += ["--remount-ro", "/", "--chdir", INSIDE_HANDIN]
         for name, value in child_env(home="/tmp").items():
             argv += ["--setenv", name, value]
-        argv += [runtime_python_inside(job.runtime_python), "-I", "-B",
-                 f"{INSIDE_CODE}/{job.entry}", "--out", INSIDE_OUT, "--isolated"]
-        if job.data_dir is not None:
-            argv += ["--data", INSIDE_DATA]
-        return argv + list(job.args)
+        return argv
 
 
 def _end_job(slot: Slot | None, cgroup: JobCgroup | None) -> None:

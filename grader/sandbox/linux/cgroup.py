@@ -87,24 +87,33 @@ class JobCgroup:
             return 0.0
 
     def oom_killed(self) -> bool:
+        return self.oom_kills() > 0
+
+    def oom_kills(self) -> int:
+        """How often the memory limit killed a process of the cgroup (a warm slot compares the
+        count before and after each job)."""
         try:
             if self.v2:
                 text = (self.dirs["memory"] / "memory.events").read_text()
-                return int(re.search(r"oom_kill (\d+)", text).group(1)) > 0
+                return int(re.search(r"oom_kill (\d+)", text).group(1))
             text = (self.dirs["memory"] / "memory.oom_control").read_text()
             match = re.search(r"oom_kill (\d+)", text)
             if match:
-                return int(match.group(1)) > 0
-            return int((self.dirs["memory"] / "memory.failcnt").read_text()) > 0
+                return int(match.group(1))
+            return int((self.dirs["memory"] / "memory.failcnt").read_text())
         except (OSError, AttributeError, ValueError):
-            return False
+            return 0
 
     def pids_hit_max(self) -> bool:
+        return self.pids_max_events() > 0
+
+    def pids_max_events(self) -> int:
+        """How often pids.max refused a fork."""
         try:
             text = (self.dirs["pids"] / "pids.events").read_text()
-            return int(re.search(r"max (\d+)", text).group(1)) > 0
+            return int(re.search(r"max (\d+)", text).group(1))
         except (OSError, AttributeError, ValueError):
-            return False
+            return 0
 
     def pids(self) -> list[int]:
         """The processes in the cgroup now (none once it is gone)."""

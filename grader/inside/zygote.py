@@ -1,0 +1,263 @@
+"""The warm zygote: one per grading slot, PID 1 of the slot's bubblewrap box.
+
+    python -I -B zygote.py
+
+It imports the student runtime (NumPy, matplotlib with its font list) once, says `ready`, then
+for every job the host sends on stdin forks a fresh child that runs the job's script (runner.py,
+or a test's probe) as `python -I -B <entry> *args` would, with the box's original environment,
+the hand-in as working directory, its own session and the job's CPU rlimit. The zygote itself
+runs nothing of a hand-in. After the child ends it kills every other process of the namespace
+(as PID 1 it is the only one that survives kill(-1), and the only one no hand-in can signal),
+reaps them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was when it said
+`ready`: new entries are removed; an entry of its own that a hand-in changed cannot be restored,
+so the zygote reports the slot `clean: false` and the host starts a fresh one. Then it reports
+the job on stdout, a channel only it holds (the child closes it first thing).
+
+Frames both ways are a 4-byte big-endian length and JSON. Standard library only (it runs under
+the student runtime).
+"""
+
+import base64
+import ctypes
+import importlib.util
+import json
+import os
+import resource
+import runpy
+import select
+import signal
+import struct
+import sys
+import time
+
+PR_SET_DUMPABLE = 4
+MAX_FRAME = 1024 * 1024
+SKIP_MOUNTS = ("/proc", "/out")  # /proc is the kernel's; /out is the host's to clear
+
+
+def read_frame(fd):
+    head = _read_exactly(fd, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack("!I", head)
+    if size > MAX_FRAME:
+        return None
+    body = _read_exactly(fd, size)
+    return None if body is None else json.loads(body)
+
+
+def _read_exactly(fd, n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def write_frame(fd, obj):
+    data = json.dumps(obj).encode()
+    view = memoryview(struct.pack("!I", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def warm_up():
+    """Import what hand-ins import, once: NumPy, and matplotlib (Agg) with its font list read
+    from a writable copy of the runtime's prebuilt cache."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import mlpgrade_warmup
+    import numpy  # noqa: F401 - imported once here, for every hand-in of the slot
+    sys.path.pop(0)
+    if importlib.util.find_spec("matplotlib") is None:
+        return  # another assignment's runtime: nothing more to import
+    os.environ["MPLCONFIGDIR"] = mlpgrade_warmup.writable_font_cache()  # before it is read
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # loads the font list once
+
+
+def writable_roots():
+    """The writable mounts of the box a hand-in could leave something in."""
+    roots = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point, options = fields[4], fields[5].split(",")
+            if "rw" in options and not point.startswith(SKIP_MOUNTS) and point != "/":
+                roots.append(point)
+    return sorted(set(roots))
+
+
+def snapshot(roots):
+    """path -> what must not change: (inode, mode, ctime) for files, (inode, mode) for folders
+    (adding or removing entries changes a folder's ctime; its entries are checked one by one).
+    A hand-in can reset a file's mtime but not its ctime."""
+    state = {}
+    for root in roots:
+        for top, dirs, files in os.walk(root):
+            for name in [top] + [os.path.join(top, n) for n in dirs + files]:
+                st = os.lstat(name)
+                if name == top or os.path.isdir(name) and not os.path.islink(name):
+                    state[name] = ("d", st.st_ino, st.st_mode)
+                else:
+                    state[name] = ("f", st.st_ino, st.st_mode, st.st_ctime_ns, st.st_rdev)
+    return state
+
+
+def restore(roots, before):
+    """Remove what a job added under `roots`; False when something of `before` changed."""
+    clean = True
+    for root in roots:
+        for top, dirs, files in os.walk(root, topdown=False):
+            for name in files + dirs:
+                path = os.path.join(top, name)
+                if path in before:
+                    continue
+                try:
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        os.rmdir(path)  # bottom-up: its entries are gone already
+                    else:
+                        os.unlink(path)
+                except OSError:
+                    clean = False
+    return clean and snapshot(roots) == before
+
+
+def kill_all():
+    """SIGKILL every process of the namespace but us (PID 1) and reap them all."""
+    for _ in range(1000):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            if not [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]:
+                return True
+        time.sleep(0.001)
+    return False
+
+
+def child(job, env, out_w, err_w):
+    """In the forked child: become a fresh `python -I -B entry *args` for this job."""
+    code = 1
+    try:
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.closerange(3, 65536)  # the control channel and every other fd of the zygote
+        cpu = int(job["cpu"])
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(job["cwd"])
+        code = run_entry(job["entry"], job["args"])
+    finally:
+        os._exit(code)
+
+
+def run_entry(entry, args):
+    """Run the script as __main__; its exit status as the interpreter would give it."""
+    sys.argv = [entry, *args]
+    sys.path[0] = os.path.dirname(entry)
+    code = 0
+    try:
+        runpy.run_path(entry, run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - as the interpreter would: print it, exit 1
+        import traceback
+        traceback.print_exc()
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+def run_job(job, env):
+    """Fork the job's child, keep its stdout/stderr (to the job's cap), wait for it."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os.close(out_r)
+        os.close(err_r)
+        child(job, env, out_w, err_w)
+    os.close(out_w)
+    os.close(err_w)
+    cap = int(job["output"])
+    kept = {out_r: b"", err_r: b""}
+    total, status, exceeded = 0, None, False
+    open_fds = [out_r, err_r]
+    while open_fds:
+        if status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+        ready, _, _ = select.select(open_fds, [], [], 0.02)
+        if not ready and status is not None:
+            break  # the child is gone; whatever it left holding the pipes dies below
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_fds.remove(fd)
+                continue
+            total += len(chunk)
+            kept[fd] += chunk[:max(0, cap - len(kept[out_r]) - len(kept[err_r]))]
+        if total > cap and not exceeded:
+            exceeded = True
+            kill_all()
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    ended = time.monotonic()
+    killed = kill_all()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    os.close(out_r)
+    os.close(err_r)
+    return {"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "output_exceeded": exceeded, "all_killed": killed,
+            "seconds": {"child": ended - started, "kill": time.monotonic() - ended},
+            "stdout": base64.b64encode(kept[out_r]).decode(),
+            "stderr": base64.b64encode(kept[err_r]).decode()}
+
+
+def main():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # PID 1: no stray KeyboardInterrupt
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/1/mem, /proc/1/fd
+    env = dict(os.environ)
+    warm_up()
+    control_in, control_out = os.dup(0), os.dup(1)
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(null, fd)
+    os.close(null)
+    roots = writable_roots()
+    before = snapshot(roots)
+    write_frame(control_out, {"ready": True, "roots": roots})
+    while True:
+        job = read_frame(control_in)
+        if job is None:
+            return
+        report = run_job(job, env)
+        started = time.monotonic()
+        report["clean"] = report.pop("all_killed") and restore(roots, before)
+        report["seconds"]["restore"] = time.monotonic() - started
+        write_frame(control_out, report)
+
+
+if __name__ == "__main__":
+    main()
