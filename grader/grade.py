@@ -42,7 +42,7 @@ def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
     """
     a = _assignment(assignment, golden)
     done = _intake_and_run(data, a, sandbox, test_ids=None, training=training,
-                           max_bytes=max_bytes)
+                           max_bytes=max_bytes, costs=golden.costs)
     if done.refused is not None:
         return refused_report(a, golden, done.refused)
     start = time.perf_counter()
@@ -64,7 +64,8 @@ def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
     a = _assignment(assignment, golden)
     if not a.has_training:
         raise GraderError(f"{a.slug} has no training run")
-    done = _intake_and_run(data, a, sandbox, test_ids=[], training=True, max_bytes=max_bytes)
+    done = _intake_and_run(data, a, sandbox, test_ids=[], training=True, max_bytes=max_bytes,
+                           costs=golden.costs)
     if done.refused is not None:
         return TrainingResult(item_id=a.training_id,
                               evidence={"checks": [], "refused": done.refused})
@@ -89,7 +90,8 @@ def _assignment(assignment: str | Assignment, golden: GoldenSet) -> Assignment:
 
 
 def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, *, test_ids: list[str] | None,
-                    training: bool, max_bytes: int | None) -> _Run:
+                    training: bool, max_bytes: int | None,
+                    costs: dict[str, float] | None = None) -> _Run:
     """Intake, then one sandboxed run of the wanted tests (None: all) and the training run."""
     done = _Run()
     with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
@@ -103,7 +105,7 @@ def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, *, test_ids: l
         done.timings["intake"] = time.perf_counter() - start
         start = time.perf_counter()
         done.outcome = run_handin(done.intake.root, a, sandbox, runtime_python(a.packages),
-                                  test_ids=test_ids, training=training)
+                                  test_ids=test_ids, training=training, costs=costs)
         done.timings["run"] = time.perf_counter() - start
     box, outcome = done.outcome.sandbox, done.outcome
     if box.verdict == Verdict.COMPLETED and not outcome.runtime.get("done") and \

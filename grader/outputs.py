@@ -36,6 +36,8 @@ class TestRun:
     id: str
     status: str
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    """CPU time of the test's process, as the runner measured it."""
     outputs: dict[str, Any] = field(default_factory=dict)
     """name → np.ndarray, a plain JSON value, or OpaqueValue."""
     error: dict[str, Any] | None = None
@@ -73,7 +75,9 @@ def read_test(out_dir: Path, test_id: str) -> TestRun:
         return TestRun(id=test_id, status="malformed", log=log)
     seconds = header.get("seconds")
     seconds = float(seconds) if isinstance(seconds, (int, float)) else 0.0
-    common = dict(id=test_id, seconds=seconds, log=log,
+    cpu = header.get("cpu")
+    cpu = float(cpu) if isinstance(cpu, (int, float)) and 0 <= cpu < 1e6 else 0.0
+    common = dict(id=test_id, seconds=seconds, cpu_seconds=cpu, log=log,
                   signal=_int_or_none(header.get("signal")),
                   exit_code=_int_or_none(header.get("exit_code")))
     if header["status"] == "error":

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.limits import test_limits
 from grader.outputs import TestRun, read_json, read_test
 from grader.rubric import Assignment, HandinLayout
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult
@@ -32,10 +33,13 @@ class PlannedTest:
     id: str
     scenario: str
     timeout: float
+    """Its wall-clock cap (seconds)."""
     module: str | None = None
     """Its own scenario module (the training run's), else the plan's."""
     kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the scenario function (plain JSON)."""
+    cpu: float | None = None
+    """Its CPU-time limit (seconds); None: `timeout`."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ class Plan:
         """The runner's `--plan` argument."""
         tests = []
         for t in self.tests:
-            entry: dict[str, Any] = {"id": t.id, "scenario": t.scenario, "timeout": t.timeout}
+            entry: dict[str, Any] = {"id": t.id, "scenario": t.scenario, "timeout": t.timeout,
+                                     "cpu": t.timeout if t.cpu is None else t.cpu}
             if t.module:
                 entry["module"] = t.module
             if t.kwargs:
@@ -78,27 +83,37 @@ class RunOutcome:
 
 
 def plan_for(a: Assignment, test_ids: list[str] | None = None,
-             training: TrainingConfig | None = None) -> Plan:
+             training: TrainingConfig | None = None,
+             costs: dict[str, float] | None = None) -> Plan:
     """The plan of `a`'s tests (those of `test_ids`; None: all), the training run last when
-    asked for."""
-    tests = [PlannedTest(id=t.id, scenario=t.scenario, timeout=a.test_seconds,
-                         kwargs={"batch_size": a.batch_sizes[t.scenario]}
-                         if t.scenario in a.batch_sizes else {})
-             for t in a.tests if test_ids is None or t.id in test_ids]
+    asked for; each test's limits from the reference's `costs` (CPU seconds per test id, as
+    the golden set recorded them: `grader.limits`)."""
+    costs = costs or {}
+    tests = []
+    for t in a.tests:
+        if test_ids is None or t.id in test_ids:
+            lim = test_limits(a.test_seconds, costs.get(t.id))
+            tests.append(PlannedTest(id=t.id, scenario=t.scenario, timeout=lim.wall_seconds,
+                                     cpu=lim.cpu_seconds,
+                                     kwargs={"batch_size": a.batch_sizes[t.scenario]}
+                                     if t.scenario in a.batch_sizes else {}))
     if training is not None:
+        lim = test_limits(training.seconds, costs.get(training.id))
         tests.append(PlannedTest(id=training.id, scenario=training.scenario,
-                                 timeout=training.seconds, module=training.module,
+                                 timeout=min(lim.wall_seconds, a.limits.wall_seconds),
+                                 cpu=lim.cpu_seconds, module=training.module,
                                  kwargs=training.kwargs()))
     return Plan(module=a.scenarios, layout=a.handin, tests=tuple(tests))
 
 
 def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python: Path, *,
-               test_ids: list[str] | None = None, training: bool = False) -> RunOutcome:
+               test_ids: list[str] | None = None, training: bool = False,
+               costs: dict[str, float] | None = None) -> RunOutcome:
     """Run `a`'s scenarios on an unpacked hand-in inside `sandbox` (and the training run when
-    `training` and the assignment has one)."""
+    `training` and the assignment has one), each test limited by the reference's `costs`."""
     cfg = TrainingConfig.of(a) if training else None
     data_dir = prepare_data(cfg) if cfg is not None else None
-    plan = plan_for(a, test_ids, cfg)
+    plan = plan_for(a, test_ids, cfg, costs)
     with tempfile.TemporaryDirectory(prefix="mlpgrade-out-") as out, \
             tempfile.TemporaryDirectory(prefix="mlpgrade-code-") as code:
         out_dir = Path(out)

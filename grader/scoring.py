@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from grader.compare import MISSING, compare_output
 from grader.golden.store import GoldenSet
+from grader.limits import TestLimits, test_limits
 from grader.outputs import TestRun
 from grader.results import OutputCheck, TestResult
 from grader.rubric import Assignment, TestSpec
@@ -21,8 +22,9 @@ def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assi
     base = dict(id=spec.id, name=spec.name, max_points=spec.points, status=run.status,
                 seconds=run.seconds)
     if run.status != "ok":
-        return TestResult(points=0.0, passed=False,
-                          feedback=run_feedback(run, assignment, verdict, set(missing)), **base)
+        limit = test_limits(assignment.test_seconds, golden.costs.get(spec.id))
+        return TestResult(points=0.0, passed=False, feedback=run_feedback(
+            run, assignment, verdict, set(missing), limit=limit), **base)
     batch = assignment.batch_sizes.get(spec.scenario)
     sigs = golden.signatures.get(spec.id, {})
     checks = tuple(
@@ -48,7 +50,8 @@ def checks_feedback(checks: tuple[OutputCheck, ...], log: str) -> str:
     return "\n".join(lines) + _log_tail(log)
 
 
-def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing: set[str]) -> str:
+def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing: set[str], *,
+                 limit: TestLimits | None = None) -> str:
     """Why the hand-in's code did not produce outputs for this test, in the student's terms."""
     if run.status == "error":
         err = run.error or {}
@@ -65,8 +68,10 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
             text += "\nTraceback (your files):\n" + "\n".join(err["traceback"])
         return text + _log_tail(run.log)
     if run.status == "timeout":
-        return (f"Your code took longer than {assignment.test_seconds:g} s on this test and was "
-                "stopped (an endless loop?)." + _log_tail(run.log))
+        lim = limit or test_limits(assignment.test_seconds, None)
+        return (f"Your code used more than {lim.cpu_seconds:g} s of CPU time, or ran for more "
+                f"than {lim.wall_seconds:g} s, on this test and was stopped (an endless loop?)."
+                + _log_tail(run.log))
     if run.status == "crashed":
         if run.signal is not None:
             name = _signal_name(run.signal)

@@ -66,8 +66,14 @@ def _describe_failure(run: TestRun) -> str:
     return run.status + (f" ({run.log[-300:]})" if run.log else "")
 
 
+def costs_of(outcome: RunOutcome) -> dict[str, float]:
+    """The CPU seconds the reference spent on each test (its tests' limits derive from them)."""
+    return {t: round(r.cpu_seconds, 4) for t, r in outcome.tests.items()}
+
+
 def build_golden(assignment: Assignment, reference: Outputs,
-                 mistakes: list[tuple[str, Outputs]]) -> GoldenSet:
+                 mistakes: list[tuple[str, Outputs]],
+                 costs: dict[str, float] | None = None) -> GoldenSet:
     """Assemble a golden set from the reference's outputs and the known mistakes' outputs."""
     sha = content_sha256(reference)
     signatures: dict[str, dict[str, list[tuple[str, Any]]]] = {}
@@ -80,7 +86,8 @@ def build_golden(assignment: Assignment, reference: Outputs,
                             value, expected, rtol=assignment.rtol, atol=assignment.atol):
                     signatures.setdefault(test_id, {}).setdefault(name, []).append((hint, value))
     manifest = {"assignment": assignment.slug, "version": sha[:12], "sha256": sha,
-                "numpy": None, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+                "numpy": None, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "costs": costs or {}}
     return GoldenSet(assignment=assignment.slug, version=sha[:12], sha256=sha, outputs=reference,
                      signatures=signatures, manifest=manifest)
 
@@ -97,7 +104,7 @@ def generate_golden(a: Assignment, out: Path) -> GoldenSet:
         # A mistake may raise in some tests (a transposed dW cannot be stepped): keep the rest.
         mistakes.append((bug.hint, {t: dict(r.outputs) for t, r in bugged.tests.items()
                                     if r.status == "ok"}))
-    golden = build_golden(a, reference, mistakes)
+    golden = build_golden(a, reference, mistakes, costs_of(outcome))
     path = save_golden(golden, out, numpy_version=outcome.runtime.get("numpy", "?"))
     log.info("golden set %s %s written to %s", a.slug, golden.version, path)
     return load_golden(path)

@@ -42,6 +42,16 @@ class GoldenSet:
     path: Path | None = None
     """The folder it was read from."""
 
+    @property
+    def costs(self) -> dict[str, float]:
+        """test id -> CPU seconds the reference spent on it when the set was made (the tests'
+        limits derive from these: `grader.limits`); empty for a set made before they were."""
+        raw = self.manifest.get("costs")
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): float(v) for k, v in raw.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6}
+
 
 def content_sha256(outputs: Outputs) -> str:
     """Hash of the expected outputs alone (names, dtypes, shapes, bytes), order-independent."""

@@ -75,11 +75,15 @@ def student_traceback(exc):
     return lines
 
 
-def run_child(scenario, modules, kwargs, write_fd, log_fd):
+def run_child(scenario, modules, kwargs, write_fd, log_fd, cpu):
     """In the forked child: run one scenario and send header + npz through the pipe."""
+    import math
+
     import numpy as np
 
     os.setpgid(0, 0)
+    limit = max(1, math.ceil(cpu))  # RLIMIT_CPU counts whole seconds: SIGXCPU, then SIGKILL
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))
     os.dup2(log_fd, 1)  # what the student prints goes to the parent, which keeps the start
     os.dup2(log_fd, 2)
     sys.stdout.reconfigure(line_buffering=True)  # keep what was printed before a hang or crash
@@ -119,9 +123,9 @@ def read_child(pid, read_fd, log_fd, timeout):
     The payload is length-prefixed, so a complete one ends the wait even while processes the
     child left behind still hold the pipe open; a child that died without one ends it too.
     Returns (payload, log, wait status or None, how it ended: None, "timeout", "too_big" or
-    "output_limit")."""
+    "output_limit", the child's CPU seconds)."""
     deadline = time.monotonic() + timeout
-    payload, log, log_size, ended, status = b"", [], 0, None, None
+    payload, log, log_size, ended, status, cpu = b"", [], 0, None, None, 0.0
     need = None
     open_fds = [read_fd, log_fd]
     while True:
@@ -137,9 +141,9 @@ def read_child(pid, read_fd, log_fd, timeout):
             ended = "output_limit"
             break
         if status is None:
-            done, st = os.waitpid(pid, os.WNOHANG)
+            done, st, usage = os.wait4(pid, os.WNOHANG)
             if done:
-                status = st
+                status, cpu = st, usage.ru_utime + usage.ru_stime
         left = deadline - time.monotonic()
         if left <= 0:
             ended = "timeout"
@@ -164,8 +168,9 @@ def read_child(pid, read_fd, log_fd, timeout):
     except (ProcessLookupError, PermissionError):
         pass
     if status is None:
-        _, status = os.waitpid(pid, 0)
-    return payload, b"".join(log), status, ended
+        _, status, usage = os.wait4(pid, 0)
+        cpu = usage.ru_utime + usage.ru_stime
+    return payload, b"".join(log), status, ended, cpu
 
 
 def run_test(test, module, modules, out_dir, isolated):
@@ -180,14 +185,20 @@ def run_test(test, module, modules, out_dir, isolated):
     scenario = getattr(module, test.get("scenario", test_id))
     start = time.monotonic()
     collected = fork_and_collect(scenario, modules, test.get("kwargs", {}),
-                                 float(test["timeout"]), isolated)
+                                 float(test["timeout"]), isolated,
+                                 float(test.get("cpu", test["timeout"])))
     if collected is None:  # a previous test's processes still hold the process limit
         files = {test_id + ".json": json.dumps({"id": test_id, "status": "not_run"}).encode()}
         write_files(out_dir, files)
         return files
-    payload, log, status, ended = collected
+    payload, log, status, ended, cpu = collected
+    if ended is None and os.WIFSIGNALED(status) and (
+            os.WTERMSIG(status) == signal.SIGXCPU or
+            os.WTERMSIG(status) == signal.SIGKILL and cpu >= float(test.get("cpu", 1e9))):
+        ended = "timeout"  # its CPU limit
     header, blob = decode_payload(payload, ended)
-    result = {"id": test_id, "seconds": round(time.monotonic() - start, 4)}
+    result = {"id": test_id, "seconds": round(time.monotonic() - start, 4),
+              "cpu": round(cpu, 4)}
     result.update(test_status(header, status, ended))
     files = {test_id + ".json": json.dumps(result).encode()}
     if blob:
@@ -198,7 +209,7 @@ def run_test(test, module, modules, out_dir, isolated):
     return files
 
 
-def fork_and_collect(scenario, modules, kwargs, timeout, isolated):
+def fork_and_collect(scenario, modules, kwargs, timeout, isolated, cpu):
     """Run the scenario in a forked child: (payload, log, wait status, how it ended), or None
     when no child could be forked."""
     read_fd, write_fd = os.pipe()
@@ -213,7 +224,7 @@ def fork_and_collect(scenario, modules, kwargs, timeout, isolated):
     if pid == 0:
         os.close(read_fd)
         os.close(log_r)
-        run_child(scenario, modules, kwargs, write_fd, log_w)
+        run_child(scenario, modules, kwargs, write_fd, log_w, cpu)
     os.close(write_fd)
     os.close(log_w)
     collected = read_child(pid, read_fd, log_r, timeout)
