@@ -65,8 +65,12 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
             text += "\nTraceback (your files):\n" + "\n".join(err["traceback"])
         return text + _log_tail(run.log)
     if run.status == "timeout":
-        return (f"Your code took longer than {assignment.test_seconds:g} s on this test and was "
-                "stopped (an endless loop?)." + _log_tail(run.log))
+        if run.limit == "wall":
+            return (f"Your code waited longer than {assignment.test_seconds * 3:g} s on this test "
+                    "and was stopped (sleeping, or waiting on something that never comes?)."
+                    + _log_tail(run.log))
+        return (f"Your code used more than {assignment.test_seconds:g} s of CPU time on this "
+                "test and was stopped (an endless loop?)." + _log_tail(run.log))
     if run.status == "crashed":
         if run.signal is not None:
             name = _signal_name(run.signal)
@@ -81,9 +85,10 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
     if run.status == "too_big":
         return "Your code returned far more data than this test expects."
     if run.status == "malformed":
-        return ("The results of this test could not be read back: did your code write into or "
-                "delete files it does not own?")
-    return f"This test did not run. {VERDICT_MESSAGES[verdict]}"
+        return ("The results of this test could not be read back (" + (run.reason or
+                "malformed output") + "): did your code write into or delete files it does "
+                "not own, or return something other than arrays and plain values?")
+    return f"This test did not run. {run.reason or VERDICT_MESSAGES[verdict]}"
 
 
 def _signal_name(number: int) -> str:
