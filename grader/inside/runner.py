@@ -100,8 +100,7 @@ def run_child(scenario, modules, kwargs, pipes, cpu_seconds):
         sys.stdout.reconfigure(line_buffering=True)  # keep what was printed before a hang
         sys.stderr.reconfigure(line_buffering=True)
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_BYTES, FILE_BYTES))
-        cpu = max(1, math.ceil(cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        limit_cpu(cpu_seconds)
         header, blob = child_outputs(scenario, modules, kwargs)
         data = json.dumps(header, allow_nan=False).encode()
         os.write(write_fd, struct.pack("!II", len(data), len(blob)))
@@ -110,6 +109,18 @@ def run_child(scenario, modules, kwargs, pipes, cpu_seconds):
             view = view[os.write(write_fd, view[:65536]):]
     finally:
         os._exit(0)
+
+
+def limit_cpu(cpu_seconds):
+    """RLIMIT_CPU of a test child: SIGXCPU at its CPU seconds, SIGKILL a second later (never
+    above the whole run's own hard limit, which a process cannot raise)."""
+    cpu = max(1, math.ceil(cpu_seconds))
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        cpu = min(cpu, max(1, hard - 1))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, min(cpu + 1, hard)))
+    else:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
 
 def child_outputs(scenario, modules, kwargs):
