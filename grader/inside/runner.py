@@ -19,7 +19,6 @@ import importlib
 import importlib.util
 import io
 import json
-import math
 import os
 import resource
 import select
@@ -27,11 +26,12 @@ import signal
 import struct
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mlpgrade_channel as channel  # noqa: E402 - ours, found only next to this file
+from mlpgrade_describe import describe, describe_error  # noqa: E402 - as above
+from mlpgrade_limits import IdleWatch, cpu_spent, limit_cpu  # noqa: E402 - as above
 
 sys.path.remove(HERE)
 MAX_PAYLOAD = 32 * 1024 * 1024   # one test's outputs; the parent refuses more
@@ -51,39 +51,6 @@ class HandinModules:
         if name.startswith("_") or name not in self._names:
             raise AttributeError(name)
         return importlib.import_module(name)
-
-
-def describe(value):
-    """What came back, as plain data: arrays go to the npz, everything else is described."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
-        return {"kind": "ndarray", "type": type(value).__name__}
-    if isinstance(value, float) and not math.isfinite(value):
-        return {"kind": "value", "type": "float", "float": repr(value)}
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
-        return {"kind": "other", "type": type(value).__name__, "repr": "a very large int"}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return {"kind": "value", "type": type(value).__name__, "value": value}
-    text = repr(value)
-    return {"kind": "other", "type": type(value).__name__, "repr": text[:200]}
-
-
-def student_traceback(exc):
-    """The traceback lines from the hand-in's own files (the student can act on those)."""
-    root = os.getcwd() + os.sep
-    lines = []
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename.startswith(root):
-            rel = frame.filename[len(root):]
-            lines.append(f'File "{rel}", line {frame.lineno}, in {frame.name}')
-            if frame.line:
-                lines.append("    " + frame.line.strip())
-    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(root):
-        lines.append(f'File "{exc.filename[len(root):]}", line {exc.lineno}')
-        if exc.text:
-            lines.append("    " + exc.text.strip())
-    return lines
 
 
 def run_child(scenario, modules, kwargs, pipes, cpu_seconds):
@@ -111,18 +78,6 @@ def run_child(scenario, modules, kwargs, pipes, cpu_seconds):
         os._exit(0)
 
 
-def limit_cpu(cpu_seconds):
-    """RLIMIT_CPU of a test child: SIGXCPU at its CPU seconds, SIGKILL a second later (never
-    above the whole run's own hard limit, which a process cannot raise)."""
-    cpu = max(1, math.ceil(cpu_seconds))
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if hard != resource.RLIM_INFINITY:
-        cpu = min(cpu, max(1, hard - 1))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, min(cpu + 1, hard)))
-    else:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-
-
 def child_outputs(scenario, modules, kwargs):
     """(header, npz bytes) of one scenario run, or of the student's exception."""
     import numpy as np
@@ -145,27 +100,19 @@ def child_outputs(scenario, modules, kwargs):
         return {"status": "error", "error": describe_error(exc)}, b""
 
 
-def describe_error(exc):
-    try:
-        message = str(exc)[:2000]
-    except BaseException:  # noqa: BLE001 - a student's __str__ may raise anything
-        message = "(the exception's message could not be read)"
-    try:
-        tb = student_traceback(exc)[-20:]
-    except BaseException:  # noqa: BLE001 - as above
-        tb = []
-    return {"type": type(exc).__name__[:100], "message": message, "traceback": tb}
-
-
 def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
     """Collect a child's payload and prints until it ends or its wall clock runs out; then kill
-    its group.
+    its group. `wall_seconds` is (idle, hard): past the first, a child that is not using the
+    CPU (it sleeps or waits) is stopped; past the second, any child. A child that computes on a
+    busy host thus runs until its CPU time is spent, never stopped for the host's load.
 
     The payload is length-prefixed, so a complete one ends the wait even while processes the
     child left behind still hold the pipe open; a child that died without one ends it too.
     Returns (payload, log, wait status or None, how it ended: None, "timeout", "too_big" or
     "output_limit", and for a timeout which limit: "cpu" or "wall")."""
-    deadline = time.monotonic() + wall_seconds
+    started = time.monotonic()
+    deadline = started + wall_seconds[1]
+    idle = IdleWatch(pid, started + wall_seconds[0])
     payload, log, log_size, ended, status, usage = bytearray(), [], 0, None, None, None
     need = None
     open_fds = [read_fd, log_fd]
@@ -186,7 +133,7 @@ def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
             if done:
                 status, usage = st, ru
         left = deadline - time.monotonic()
-        if left <= 0:
+        if left <= 0 or (status is None and idle.idle()):
             ended = "timeout"
             break
         if not open_fds or (status is not None and read_fd not in open_fds):
@@ -216,27 +163,22 @@ def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
     return bytes(payload), b"".join(log), status, ended, limit
 
 
-def cpu_spent(status, usage, cpu_seconds):
-    """Whether RLIMIT_CPU ended the child: SIGXCPU, or SIGKILL at the hard limit."""
-    sig = os.WTERMSIG(status)
-    spent = usage is not None and usage.ru_utime + usage.ru_stime >= math.ceil(cpu_seconds)
-    return sig == signal.SIGXCPU or (sig == signal.SIGKILL and spent)
-
-
 def run_test(test, module, modules, out_dir, ctx):
     """Fork, run, collect, and write the test's files; returns (files, report) where files is
     {kind: bytes} and report is what the signed channel says about them.
 
     A test may name its own scenario module ("module") and keyword arguments ("kwargs", plain
-    JSON) for its scenario function. "timeout" is its CPU seconds, "wall" its wall clock."""
+    JSON) for its scenario function. "timeout" is its CPU seconds, "wall" the wall clock past
+    which an idle child is stopped, "wall_max" the wall clock past which any child is."""
     test_id = test["id"]
     if test.get("module"):
         module = importlib.import_module(test["module"])
     scenario = getattr(module, test.get("scenario", test_id))
     cpu = float(test["timeout"])
     start = time.monotonic()
+    wall = float(test.get("wall", cpu))
     collected = fork_and_collect(scenario, modules, test.get("kwargs", {}),
-                                 (cpu, float(test.get("wall", cpu))), ctx)
+                                 (cpu, (wall, float(test.get("wall_max", wall)))), ctx)
     if collected is None:  # a previous test's processes still hold the process limit
         files = {"json": json.dumps({"id": test_id, "status": "not_run"}).encode()}
     else:

@@ -3,8 +3,8 @@
 Each attack is a small change to our reference hand-in with the exact score it must get, on
 every backend the machine has (process, bwrap; docker with MLPGRADE_TEST_DOCKER=1). While the
 grader reads an attack's output its memory and time are measured (tracemalloc around
-`grader.run.read_tests`) and asserted bounded. Attacks that reach the sandbox's init through
-/proc/1 do not run on the process backend, whose pid 1 is the host's.
+`grader.run.read_tests`) and asserted bounded. Attacks that write to other processes' stdout through
+/proc do not run on the process backend, where those processes are the host's.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def grade(edits, golden, backend, reading, *, assignment=QUICK, **kw):
 
 def needs_init(backend):
     if backend.name == "process":
-        pytest.skip("reaches the sandbox's init through /proc/1: the host's on this backend")
+        pytest.skip("writes to other processes' stdout through /proc: the host's on this backend")
 
 
 def statuses(report):
@@ -170,8 +170,11 @@ def test_handin_files_named_like_standard_modules_shadow_nothing(golden_s20, bac
 def test_flooding_the_sandbox_stdout_is_capped(golden_s20, backend, reading):
     needs_init(backend)
     report = grade(in_question_1(attacks.FLOOD_SANDBOX_STDOUT), golden_s20, backend, reading)
-    assert report.sandbox["verdict"] == "output_limit"
-    assert report.score == 0  # the run was stopped during the first test
+    if backend.name == "docker":  # the container's init holds its stdout and is reachable
+        assert report.sandbox["verdict"] == "output_limit"
+        assert report.score == 0  # the run was stopped during the first test
+    else:  # nothing in the bwrap box that holds the sandbox's stdout is open to the hand-in
+        assert report.sandbox["verdict"] == "completed" and report.score == 95
 
 
 # ---------------------------------------------------------------- 10: CPU time, clean text

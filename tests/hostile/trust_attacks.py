@@ -8,6 +8,22 @@ from __future__ import annotations
 
 OUT = 'import sys\nout = sys.argv[sys.argv.index("--out") + 1]\n'
 
+#: Every other process's stdout (1) or stderr (2) this process can open for writing through
+#: /proc: in bwrap none (its init, the runner and the reporter are closed to it), in docker the
+#: container's init, whose stdout is the container's.
+REACH = """
+import os, signal
+def reach(fd):
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                found.append(open(f"/proc/{pid}/fd/{fd}", "w"))
+            except OSError:
+                pass
+    return found
+"""
+
 #: What the old host would have taken for the multiple-choice test's results: the student's own
 #: answers in the runner's header format, with no arrays.
 FORGE_MCQ = OUT + """
@@ -46,11 +62,11 @@ for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal
 
 #: Text a sandbox tool would print, on the sandbox's own stderr (through its init), and the
 #: runner interrupted so that it would have exited non-zero.
-IMITATE_BWRAP = """
-import os, signal
-with open("/proc/1/fd/2", "w") as err:
+IMITATE_BWRAP = REACH + """
+for err in reach(2):
     err.write("bwrap: Creating new namespace failed: Operation not permitted\\n")
     err.write("docker: Error response from daemon: OCI runtime create failed\\n")
+    err.close()
 os.kill(os.getppid(), signal.SIGINT)
 """
 
@@ -69,14 +85,15 @@ for pid in os.listdir("/proc"):
 
 #: Report lines in the channel's format with made-up MACs, on the sandbox's stdout through its
 #: init, naming the planted files; then the test hangs.
-FORGE_REPORTS = FORGE_MCQ + """
+FORGE_REPORTS = FORGE_MCQ + REACH + """
 import hashlib
 body = open(os.path.join(out, "r-0000000000000000.json"), "rb").read()
 entry = ["r-0000000000000000.json", hashlib.sha256(body).hexdigest(), len(body)]
 report = json.dumps({"k": "test", "id": "mcq", "files": {"json": entry}})
-with open("/proc/1/fd/1", "w") as std:
+for std in reach(1):
     for mac in ("0" * 64, hashlib.sha256(report.encode()).hexdigest()):
         std.write("\\n\\x1emlpgrade1 " + mac + " " + report + "\\n")
+    std.close()
 while True:
     pass
 """
@@ -102,10 +119,11 @@ open(os.path.join(out, "runner.json"), "w").write("[1, 2, 3]")
 os.kill(os.getppid(), signal.SIGKILL)
 """
 
-FLOOD_SANDBOX_STDOUT = """
-with open("/proc/1/fd/1", "w") as std:
+FLOOD_SANDBOX_STDOUT = REACH + """
+for std in reach(1):
     for _ in range(64):
         std.write("x" * 65536)
+    std.close()
 """
 
 TERMINAL_ESCAPES = """
