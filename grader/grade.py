@@ -24,9 +24,9 @@ from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 from grader.scoring import score_test
+from grader.text import printable
 from grader.training.config import TrainingConfig
 from grader.training.evidence import assess, plot_curves
-from grader.untrusted import printable
 
 
 def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet,

@@ -38,6 +38,7 @@ from grader.tarread import (
     strip_wrapper,
     why_dropped,
 )
+from grader.text import printable
 
 __all__ = ["DEFAULT_MAX_BYTES", "IntakeLimits", "IntakeReport", "list_sources", "unpack_handin"]
 
@@ -92,9 +93,12 @@ def read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Rea
         name = "/".join(parts)
         why = why_dropped(parts, layout)
         if why is not None:
-            read.dropped.append(name)
-            kinds.get(why, []).append(name)
+            read.dropped.append(printable(name, 300))
+            kinds.get(why, []).append(printable(name, 300))
             continue
+        if printable(name) != name:
+            raise SubmissionError(f"Your archive holds a file name with control characters "
+                                  f"({name[:100]!r}); rename it.")
         body = _body(with_data, member, name, limits)
         total += len(body)
         if total > min(limits.compressed_bytes, limits.uncompressed_bytes):

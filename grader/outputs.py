@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.untrusted import Malformed, finite_number, loads_json, printable, read_capped, read_npz
+from grader.text import printable
+from grader.untrusted import Malformed, finite_number, loads_json, read_capped, read_npz
 
 MAX_HEADER_BYTES = 256 * 1024
 MAX_NPZ_BYTES = 32 * 1024 * 1024

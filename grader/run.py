@@ -21,8 +21,8 @@ from grader.frames import Reports, new_key, read_reports
 from grader.outputs import TestRun, read_test
 from grader.rubric import Assignment, HandinLayout
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult, Verdict
+from grader.text import printable
 from grader.training.config import TrainingConfig, prepare_data
-from grader.untrusted import printable
 
 RUNNER = "runner.py"
 #: A test's code that sleeps or waits (uses no CPU) is stopped after WALL_FACTOR times its CPU
