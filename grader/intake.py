@@ -3,41 +3,55 @@
 Accepts a `.tar` or `.tar.gz` (by content, not by name) made by the students' tar command (the
 assignment's `[handin]` layout names its folders). Refuses, as a SubmissionError a student
 understands, anything that is not such an archive or that could escape or flood the folder it is
-unpacked into. Keeps only regular files under the layout's folders, and drops the junk real
-archives carry (`__pycache__`, `.pyc`, plots, editor folders). Sizes are counted while reading,
-never trusted from headers alone. `list_sources` reads an archive by the same rules for the TAs'
-source view, so they see exactly the files that were graded.
+unpacked into (`grader.tarread` has the rules). Keeps only visible source and small text files
+under the layout's folders; drops, with a note, what Python could import but is not source
+(`.so`, `.pyc`, `.pth`…) and the junk real archives carry (PDFs, plots, `.DS_Store`, data files)
+before the size limit applies to what is kept. The archive is read in a child process under a
+CPU, memory and wall-clock limit: no archive can keep the grader busy or bloat it.
+`list_sources` reads an archive by the same rules for the TAs' source view, so they see exactly
+the files that were graded.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import io
+import json
+import os
+import resource
+import subprocess
+import sys
 import tarfile
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.errors import SubmissionError
+from grader.errors import InfrastructureError, SubmissionError
 from grader.rubric import HandinLayout
+from grader.tarread import (
+    IntakeLimits,
+    Read,
+    check_member,
+    inflate,
+    members,
+    prescan,
+    relative,
+    strip_wrapper,
+    why_dropped,
+)
+from grader.text import printable
 
-JUNK_SUFFIXES = (".pyc", ".pyo", ".png", ".jpg", ".pdf", ".DS_Store")
+__all__ = ["DEFAULT_MAX_BYTES", "IntakeLimits", "IntakeReport", "list_sources", "unpack_handin"]
 
-#: The one upload size limit's default (the service's `upload_max_bytes` defaults to it and
-#: refuses bigger uploads at the door; intake refuses them too, for the command line).
-DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class IntakeLimits:
-    """How much intake reads of one upload."""
-
-    compressed_bytes: int = DEFAULT_MAX_BYTES
-    uncompressed_bytes: int = 20 * 1024 * 1024
-    file_bytes: int = 5 * 1024 * 1024
-    members: int = 500
+#: The one upload size limit's default (the service's `upload_max_bytes` defaults to it); intake
+#: applies it to the files it keeps.
+DEFAULT_MAX_BYTES = IntakeLimits().compressed_bytes
+CPU_SECONDS, WALL_SECONDS, MEMORY_BYTES = 10, 30, 2 * 1024**3
+DROP_NOTES = {
+    "importable": "We dropped {n} file(s) Python could import that are not source ({names}): "
+                  "only the source you hand in is graded.",
+    "junk": "We dropped {n} file(s) that are not code ({names}): PDFs, plots, data and hidden "
+            "files are not graded and do not count toward the size limit.",
+}
 
 
 @dataclass(frozen=True)
@@ -55,134 +69,147 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
-def _open_archive(data: bytes, limits: IntakeLimits, layout: HandinLayout) -> bytes:
-    """The uncompressed tar bytes (inflated under a cap)."""
-    if len(data) > limits.compressed_bytes:
-        raise SubmissionError(f"Your upload is {_mb(len(data))}; the limit is "
-                              f"{_mb(limits.compressed_bytes)}. Hand in only "
-                              f"{layout.folders_text} (no data files, no plots).")
-    if data[:2] == b"\x1f\x8b":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            raw = inflater.decompress(data, limits.uncompressed_bytes + 1)
-        except zlib.error as exc:
-            raise SubmissionError(f"Your upload looks gzip-compressed but is damaged ({exc}).") \
-                from None
-        if len(raw) > limits.uncompressed_bytes or inflater.unconsumed_tail:
-            raise SubmissionError("Your archive unpacks to more than "
-                                  f"{_mb(limits.uncompressed_bytes)}; the limit is that.")
-        return raw
-    return data
-
-
-def _relative(name: str, layout: HandinLayout) -> PurePosixPath:
-    path = PurePosixPath(name)
-    if path.is_absolute() or name.startswith("/"):
-        raise SubmissionError(f"Your archive holds an absolute path ({name!r}). Make it with "
-                              f"`{layout.tar_command}` from the handout folder.")
-    if ".." in path.parts:
-        raise SubmissionError(f"Your archive holds a path with '..' ({name!r}); that is not "
-                              "allowed.")
-    return PurePosixPath(*[p for p in path.parts if p not in ("", ".")])
-
-
-def _is_junk(parts: tuple[str, ...]) -> bool:
-    return (any(p.startswith(".") or p == "__pycache__" for p in parts)
-            or parts[-1].endswith(JUNK_SUFFIXES))
-
-
-def _members(raw: bytes, limits: IntakeLimits, layout: HandinLayout) -> list[tarfile.TarInfo]:
-    try:
-        tar = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
-        members = []
-        for member in tar:
-            members.append(member)
-            if len(members) > limits.members:
-                raise SubmissionError(f"Your archive has more than {limits.members} entries; "
-                                      f"hand in only {layout.folders_text}.")
-        return members
-    except (tarfile.TarError, EOFError, gzip.BadGzipFile) as exc:
-        raise SubmissionError("Your upload is not a tar archive (or it is damaged): make it "
-                              f"with `{layout.tar_command}` ({exc}).") from None
-
-
-def _strip_wrapper(paths: list[PurePosixPath], layout: HandinLayout) -> tuple[int, str | None]:
-    """How many leading folders to drop: 1 when one wrapper folder holds the layout's folders."""
-    tops = {p.parts[0] for p in paths if p.parts}
-    if tops & set(layout.folders) or len(tops) != 1:
-        return 0, None
-    seconds = {p.parts[1] for p in paths if len(p.parts) > 1}
-    if set(layout.folders) <= seconds:
-        wrapper = tops.pop()
-        return 1, (f"Your archive wraps {layout.folders_text} in a folder {wrapper!r}; we used "
-                   "them.")
-    return 0, None
-
-
-def _check_member(member: tarfile.TarInfo) -> None:
-    if member.issym() or member.islnk():
-        raise SubmissionError(f"Your archive holds a link ({member.name!r}); hand in plain "
-                              "files only.")
-    if member.ischr() or member.isblk() or member.isfifo() or member.isdev():
-        raise SubmissionError(f"Your archive holds a device or pipe ({member.name!r}); hand "
-                              "in plain files only.")
-
-
-@dataclass
-class _Read:
-    kept: dict[str, bytes]
-    dropped: list[str]
-    note: str | None
-
-
-def _read(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> _Read:
-    """Every file intake keeps (name → bytes), what it dropped, and a note; or SubmissionError."""
-    raw = _open_archive(data, limits, layout)
-    members = _members(raw, limits, layout)
-    paths = [_relative(m.name, layout) for m in members]
-    strip, note = _strip_wrapper(paths, layout)
-    read = _Read(kept={}, dropped=[], note=note)
-    for parts, body in _bodies(raw, members, paths, strip, layout, limits):
+def read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Read:
+    """Every file intake keeps (name → bytes), what it dropped, and notes; or SubmissionError.
+    Unbounded in time on crafted input only through tarfile: call `_read` instead."""
+    raw = inflate(data, limits, layout)
+    prescan(raw, limits, layout)
+    found = members(raw, limits, layout)
+    paths = [relative(m.name, layout) for m in found]
+    strip, note = strip_wrapper(paths, layout)
+    read = Read(notes=[note] if note else [])
+    kinds: dict[str, list[str]] = {"importable": [], "junk": []}
+    seen: dict[str, bool] = {}  # path -> is a folder
+    total = 0
+    with_data = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
+    for member, path in zip(found, paths, strict=True):
+        check_member(member)
+        parts = path.parts[strip:]
+        if not parts:
+            continue
+        _claim(seen, parts, member.isdir())
+        if member.isdir():
+            continue
         name = "/".join(parts)
-        if body is None:
-            read.dropped.append(name)
-        else:
-            read.kept[name] = body
-    missing = [f for f in layout.required if f not in read.kept]
-    if len(missing) == len(layout.required):
+        why = why_dropped(parts, layout)
+        if why is not None:
+            read.dropped.append(printable(name, 300))
+            kinds.get(why, []).append(printable(name, 300))
+            continue
+        if printable(name) != name:
+            raise SubmissionError(f"Your archive holds a file name with control characters "
+                                  f"({name[:100]!r}); rename it.")
+        body = _body(with_data, member, name, limits)
+        total += len(body)
+        if total > min(limits.compressed_bytes, limits.uncompressed_bytes):
+            cap = min(limits.compressed_bytes, limits.uncompressed_bytes)
+            raise SubmissionError(f"The files we grade in your archive add up to more than "
+                                  f"{_mb(cap)}; the limit is {_mb(cap)}.")
+        read.kept[name] = body
+    for kind, names in kinds.items():
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
+                                            else "")
+            read.notes.append(DROP_NOTES[kind].format(n=len(names), names=shown))
+    if not any(f in read.kept for f in layout.required):
         raise SubmissionError("Your archive has none of the files we grade ("
                               + ", ".join(layout.required) + "). Make it with "
                               f"`{layout.tar_command}` from the handout folder.")
     return read
 
 
-def _bodies(raw: bytes, members: list[tarfile.TarInfo], paths: list[PurePosixPath], strip: int,
-            layout: HandinLayout, limits: IntakeLimits
-            ) -> Iterator[tuple[tuple[str, ...], bytes | None]]:
-    """(path parts, its bytes or None when dropped) of each file, sizes counted."""
-    total = 0
-    tar = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
-    for member, path in zip(members, paths, strict=True):
-        parts = path.parts[strip:]
-        _check_member(member)
-        if not parts or member.isdir():
-            continue
-        if not member.isfile():
-            raise SubmissionError(f"Your archive holds {member.name!r}, which is not a plain "
-                                  "file.")
-        if parts[0] not in layout.folders or len(parts) < 2 or _is_junk(parts):
-            yield parts, None
-            continue
-        name = "/".join(parts)
+def _claim(seen: dict[str, bool], parts: tuple[str, ...], is_dir: bool) -> None:
+    """Refuse a path given twice, or a file and a folder of the same name (either order)."""
+    for i in range(1, len(parts)):
+        prefix = "/".join(parts[:i])
+        if seen.setdefault(prefix, True) is False:
+            raise SubmissionError(f"Your archive holds {prefix!r} both as a file and as a "
+                                  "folder; make it again from the handout folder.")
+    name = "/".join(parts)
+    if name in seen:
+        if seen[name] and is_dir:
+            return  # the same folder named twice is harmless
+        what = "twice" if seen[name] == is_dir else "both as a file and as a folder"
+        raise SubmissionError(f"Your archive holds {name[:200]!r} {what}; make it again from "
+                              "the handout folder.")
+    seen[name] = is_dir
+
+
+def _body(tar, member, name: str, limits: IntakeLimits) -> bytes:
+    if member.size > limits.file_bytes:
+        raise SubmissionError(f"{name} is larger than {_mb(limits.file_bytes)}; the limit "
+                              "per file is that.")
+    try:
         body = tar.extractfile(member).read(limits.file_bytes + 1)
-        if len(body) > limits.file_bytes:
-            raise SubmissionError(f"{name} is larger than {_mb(limits.file_bytes)}; the limit "
-                                  "per file is that.")
-        total += len(body)
-        if total > limits.uncompressed_bytes:
-            raise SubmissionError("Your archive unpacks to more than "
-                                  f"{_mb(limits.uncompressed_bytes)}; the limit is that.")
-        yield parts, body
+    except (OSError, EOFError, ValueError, tarfile.TarError):
+        body = b""
+    if len(body) != member.size:
+        raise SubmissionError(f"Your archive is truncated ({name} is cut off): make it again.")
+    return body
+
+
+def _child() -> None:
+    """`python -c` entry of the bounded reader: stdin = JSON line + upload, stdout = JSON line
+    + the kept files' bytes one after the other."""
+    spec = json.loads(sys.stdin.buffer.readline())
+    data = sys.stdin.buffer.read()
+    layout = HandinLayout(**{k: tuple(v) for k, v in spec["layout"].items()})
+    out = sys.stdout.buffer
+    try:
+        read = read_archive(data, layout, IntakeLimits(**spec["limits"]))
+    except SubmissionError as exc:
+        out.write(json.dumps({"refused": str(exc)}).encode() + b"\n")
+        return
+    out.write(json.dumps({"kept": [[n, len(b)] for n, b in read.kept.items()],
+                          "dropped": read.dropped, "notes": read.notes}).encode() + b"\n")
+    for body in read.kept.values():
+        out.write(body)
+
+
+def _limit_child() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _read(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Read:
+    """`read_archive` in a child process under CPU, memory and wall-clock limits."""
+    if len(data) > limits.compressed_bytes * limits.raw_factor:
+        return read_archive(data, layout, limits)  # refused on its size, nothing parsed
+    spec = {"layout": dataclasses.asdict(layout), "limits": dataclasses.asdict(limits)}
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": root}
+    try:
+        done = subprocess.run([sys.executable, "-c", "from grader.intake import _child; _child()"],
+                              input=json.dumps(spec).encode() + b"\n" + data, capture_output=True,
+                              timeout=WALL_SECONDS, preexec_fn=_limit_child, env=env, cwd="/")
+    except subprocess.TimeoutExpired:
+        raise SubmissionError("Your archive could not be read in time: make it with "
+                              f"`{layout.tar_command}` from the handout folder.") from None
+    head, _, rest = done.stdout.partition(b"\n")
+    try:
+        result = json.loads(head)
+    except ValueError:
+        if done.returncode < 0 or b"MemoryError" in done.stderr:
+            raise SubmissionError("Your archive could not be read within our time and memory "
+                                  f"limits: make it with `{layout.tar_command}`.") from None
+        raise InfrastructureError("intake's reader failed: "
+                                  + done.stderr[-1000:].decode("utf-8", "replace")) from None
+    if "refused" in result:
+        raise SubmissionError(result["refused"])
+    read = Read(dropped=list(result["dropped"]), notes=list(result["notes"]))
+    at = 0
+    for name, size in result["kept"]:
+        read.kept[_safe_name(name)] = rest[at:at + size]
+        at += size
+    return read
+
+
+def _safe_name(name: str) -> str:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise InfrastructureError(f"intake's reader returned an unsafe name {name!r}")
+    return name
 
 
 def unpack_handin(data: bytes, dest: Path, *, layout: HandinLayout,
@@ -205,7 +232,7 @@ def unpack_handin(data: bytes, dest: Path, *, layout: HandinLayout,
         target.chmod(0o644)
     return IntakeReport(root=root, files=tuple(read.kept), dropped=tuple(read.dropped),
                         missing=tuple(f for f in layout.required if f not in read.kept),
-                        notes=(read.note,) if read.note else ())
+                        notes=tuple(read.notes))
 
 
 def list_sources(data: bytes, *, layout: HandinLayout, max_bytes: int | None = None

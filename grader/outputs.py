@@ -1,24 +1,32 @@
 """What the in-sandbox runner wrote for each test, read back as untrusted data.
 
-Everything crossing the border is size-capped and validated: JSON headers and `.npz` arrays loaded
-with `allow_pickle=False`; anything malformed is the hand-in's fault for that test alone.
+Only files our runner vouched for count: the runner's signed report of a test (`grader.frames`)
+names each file it wrote with its size and SHA-256, and a file is read only up to that size and
+only when its hash matches. Whatever else is in the output area (planted files, folders, a result
+written after the test was stopped) is never read. The files are then validated field by field
+(`grader.untrusted` reads them under caps); anything malformed is the hand-in's fault for that test
+alone, never an exception here.
 """
 
 from __future__ import annotations
 
-import json
-import zipfile
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-MAX_HEADER_BYTES = 1_000_000
+from grader.text import printable
+from grader.untrusted import Malformed, finite_number, loads_json, read_capped, read_npz
+
+MAX_HEADER_BYTES = 256 * 1024
 MAX_NPZ_BYTES = 32 * 1024 * 1024
 LOG_BYTES = 64 * 1024  # of one test's prints kept, as the runner keeps them
+MAX_OUTPUTS = 200
 STATUSES = ("ok", "error", "timeout", "crashed", "too_big", "output_limit", "malformed",
             "not_run")
+NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
 
 @dataclass(frozen=True)
@@ -37,104 +45,125 @@ class TestRun:
     status: str
     seconds: float = 0.0
     cpu_seconds: float = 0.0
-    """CPU time of the test's process, as the runner measured it."""
+    """CPU time of the test's process as the runner measured it (what the golden set records
+    of our reference's runs)."""
     outputs: dict[str, Any] = field(default_factory=dict)
     """name → np.ndarray, a plain JSON value, or OpaqueValue."""
     error: dict[str, Any] | None = None
     signal: int | None = None
     exit_code: int | None = None
     log: str = ""
+    reason: str = ""
+    """Why the results could not be used (malformed) or the test did not run (not_run), in the
+    student's terms; empty when the sandbox's verdict says it."""
+    limit: str = ""
+    """For a timeout: which limit stopped it, "cpu" or "wall"."""
 
 
-def read_json(path: Path) -> Any:
+def _vouched(out_dir: Path, entry: Any, cap: int) -> bytes:
+    """The bytes of a file the runner's report names as [name, sha256, size], checked."""
+    if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str)
+            and isinstance(entry[1], str) and isinstance(entry[2], int)):
+        raise Malformed("report entry unexpected")
+    name, digest, size = entry
+    if "/" in name or name.startswith(".") or not 0 <= size <= cap:
+        raise Malformed("report entry unexpected")
+    data = read_capped(out_dir / name, size)
+    if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+        raise Malformed(f"{name} is not what the runner wrote")
+    return data
+
+
+def read_test(out_dir: Path, test_id: str, report: dict[str, Any] | None,
+              not_run_reason: str = "") -> TestRun:
+    """One test's results from the files the runner's `report` of it names (None: the runner
+    never reported it, so the test did not run or did not end within its limits)."""
+    if report is None:
+        return TestRun(id=test_id, status="not_run", reason=not_run_reason)
+    files = report.get("files")
+    files = files if isinstance(files, dict) else {}
+    log = ""
+    if "log" in files:
+        try:
+            log = printable(_vouched(out_dir, files["log"], LOG_BYTES).decode("utf-8", "replace"))
+        except Malformed:
+            log = ""
     try:
-        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_HEADER_BYTES:
-            return None
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+        header = loads_json(_vouched(out_dir, files.get("json"), MAX_HEADER_BYTES))
+        return _validated(header, test_id, log, out_dir, files)
+    except Malformed as exc:
+        return TestRun(id=test_id, status="malformed", log=log,
+                       reason=f"malformed output ({exc})")
 
 
-def _read_log(path: Path) -> str:
-    try:
-        if path.is_symlink() or not path.is_file():
-            return ""
-        with path.open("rb") as f:
-            return f.read(LOG_BYTES).decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def read_test(out_dir: Path, test_id: str) -> TestRun:
-    """Validate and load one test's results; never trust a field without checking it."""
-    header = read_json(out_dir / f"{test_id}.json")
-    log = _read_log(out_dir / f"{test_id}.log")
-    if header is None:
-        return TestRun(id=test_id, status="not_run", log=log)
+def _validated(header: Any, test_id: str, log: str, out_dir: Path, files: dict) -> TestRun:
     if not isinstance(header, dict) or header.get("status") not in STATUSES:
-        return TestRun(id=test_id, status="malformed", log=log)
-    seconds = header.get("seconds")
-    seconds = float(seconds) if isinstance(seconds, (int, float)) else 0.0
-    cpu = header.get("cpu")
-    cpu = float(cpu) if isinstance(cpu, (int, float)) and 0 <= cpu < 1e6 else 0.0
-    common = dict(id=test_id, seconds=seconds, cpu_seconds=cpu, log=log,
+        raise Malformed("the test's header is not a mapping with a known status")
+    seconds = finite_number(header.get("seconds"))
+    limit = header.get("limit")
+    cpu = finite_number(header.get("cpu"))
+    common = dict(id=test_id, seconds=max(0.0, seconds or 0.0), log=log,
+                  cpu_seconds=max(0.0, cpu or 0.0),
                   signal=_int_or_none(header.get("signal")),
-                  exit_code=_int_or_none(header.get("exit_code")))
-    if header["status"] == "error":
-        error = header.get("error")
-        return TestRun(status="error", error=_clean_error(error), **common)
-    if header["status"] != "ok":
-        return TestRun(status=header["status"], **common)
-    try:
-        outputs = _load_outputs(header.get("outputs"), out_dir / f"{test_id}.npz")
-    except (ValueError, OSError, KeyError, zipfile.BadZipFile):
-        return TestRun(status="malformed", **common)
-    return TestRun(status="ok", outputs=outputs, **common)
+                  exit_code=_int_or_none(header.get("exit_code")),
+                  limit=limit if limit in ("cpu", "wall") else "")
+    status = header["status"]
+    if status == "error":
+        return TestRun(status="error", error=_clean_error(header.get("error")), **common)
+    if status != "ok":
+        return TestRun(status=status, **common)
+    return TestRun(status="ok", outputs=_load_outputs(header.get("outputs"), out_dir, files),
+                   **common)
 
 
 def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31:
+        return value
+    return None
 
 
 def _clean_error(error: Any) -> dict[str, Any]:
     if not isinstance(error, dict):
         return {"type": "Error", "message": "", "traceback": []}
     tb = error.get("traceback")
-    return {"type": str(error.get("type", "Error"))[:100],
-            "message": str(error.get("message", ""))[:2000],
-            "traceback": [str(line)[:300] for line in tb[:40]] if isinstance(tb, list) else []}
+    return {"type": printable(str(error.get("type", "Error")), 100),
+            "message": printable(str(error.get("message", "")), 2000),
+            "traceback": [printable(str(line), 300) for line in tb[:40]]
+            if isinstance(tb, list) else []}
 
 
-def _load_outputs(meta: Any, npz_path: Path) -> dict[str, Any]:
-    if not isinstance(meta, dict) or len(meta) > 200:
-        raise ValueError("outputs must be a small mapping")
-    arrays = None
-    if any(isinstance(v, dict) and v.get("kind") == "ndarray" for v in meta.values()):
-        if npz_path.is_symlink() or npz_path.stat().st_size > MAX_NPZ_BYTES:
-            raise ValueError("npz missing or too big")
-        with zipfile.ZipFile(npz_path) as archive:  # a crafted zip could inflate without bound
-            if sum(info.file_size for info in archive.infolist()) > MAX_NPZ_BYTES:
-                raise ValueError("npz inflates too far")
-        with np.load(npz_path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    outputs: dict[str, Any] = {}
+def _load_outputs(meta: Any, out_dir: Path, files: dict) -> dict[str, Any]:
+    if not isinstance(meta, dict) or len(meta) > MAX_OUTPUTS:
+        raise Malformed("outputs must be a small mapping")
+    keys = []
     for name, info in meta.items():
-        if not isinstance(info, dict):
-            raise ValueError(name)
-        kind = info.get("kind")
-        if kind == "ndarray":
-            value = arrays[str(info["key"])]
-            if value.dtype.kind not in "biufc":
-                raise ValueError(name)
-            outputs[str(name)] = value
-        elif kind == "value":
-            value = info.get("value")
-            if value is not None and not isinstance(value, (bool, int, float, str)):
-                raise ValueError(name)
-            outputs[str(name)] = value
-        elif kind == "other":
-            outputs[str(name)] = OpaqueValue(type=str(info.get("type"))[:100],
-                                         repr=str(info.get("repr"))[:200])
-        else:
-            raise ValueError(name)
-    return outputs
+        if not isinstance(info, dict) or len(name) > 200:
+            raise Malformed("an output's description is not a mapping")
+        if info.get("kind") == "ndarray":
+            if not isinstance(info.get("key"), str) or len(info["key"]) > 64:
+                raise Malformed(f"output {printable(name, 50)!r} names no array")
+            keys.append(info["key"])
+    arrays: dict[str, np.ndarray] = {}
+    if keys:
+        arrays = read_npz(_vouched(out_dir, files.get("npz"), MAX_NPZ_BYTES), keys,
+                          max_bytes=MAX_NPZ_BYTES)
+    return {name: _output(name, info, arrays) for name, info in meta.items()}
+
+
+def _output(name: str, info: dict, arrays: dict[str, np.ndarray]) -> Any:
+    kind = info.get("kind")
+    if kind == "ndarray":
+        return arrays[info["key"]]
+    if kind == "value":
+        if isinstance(info.get("float"), str):
+            if info["float"] not in NONFINITE:
+                raise Malformed(f"output {printable(name, 50)!r} is an unknown float")
+            return NONFINITE[info["float"]]
+        value = info.get("value")
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise Malformed(f"output {printable(name, 50)!r} is not a plain value")
+        return printable(value, 10_000) if isinstance(value, str) else value
+    if kind == "other":
+        return OpaqueValue(type=printable(str(info.get("type")), 100),
+                           repr=printable(str(info.get("repr")), 200))
+    raise Malformed(f"output {printable(name, 50)!r} is of no known kind")

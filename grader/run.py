@@ -16,14 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.limits import test_limits
-from grader.outputs import TestRun, read_json, read_test
+from grader.errors import InfrastructureError
+from grader.frames import Reports, new_key, read_reports
+from grader.limits import cpu_limit
+from grader.outputs import TestRun, read_test
 from grader.rubric import Assignment, HandinLayout
-from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult
+from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult, Verdict
+from grader.text import printable
 from grader.training.config import TrainingConfig, prepare_data
 
 RUNNER = "runner.py"
-
+#: A test's code that sleeps or waits (uses no CPU) is stopped after WALL_FACTOR times its CPU
+#: seconds; code that computes runs until its CPU time is spent, however slowly a busy host
+#: lets it, up to WALL_MAX_FACTOR times its CPU seconds.
+WALL_FACTOR, WALL_MAX_FACTOR = 3.0, 10.0
+STOPPED = ("Your code stopped the grader's test runner (it killed or interrupted it) before "
+           "this test could run.")
 
 
 @dataclass(frozen=True)
@@ -33,13 +41,12 @@ class PlannedTest:
     id: str
     scenario: str
     timeout: float
-    """Its wall-clock cap (seconds)."""
+    """CPU seconds the test's code may use (RLIMIT_CPU of its process); the wall clock is
+    WALL_FACTOR times that."""
     module: str | None = None
     """Its own scenario module (the training run's), else the plan's."""
     kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the scenario function (plain JSON)."""
-    cpu: float | None = None
-    """Its CPU-time limit (seconds); None: `timeout`."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,8 @@ class Plan:
         tests = []
         for t in self.tests:
             entry: dict[str, Any] = {"id": t.id, "scenario": t.scenario, "timeout": t.timeout,
-                                     "cpu": t.timeout if t.cpu is None else t.cpu}
+                                     "wall": round(t.timeout * WALL_FACTOR, 3),
+                                     "wall_max": round(t.timeout * WALL_MAX_FACTOR, 3)}
             if t.module:
                 entry["module"] = t.module
             if t.kwargs:
@@ -75,7 +83,8 @@ class Plan:
 @dataclass(frozen=True)
 class RunOutcome:
     """What one sandboxed run produced: each planned test's validated results, how the sandbox
-    ended, and what the runner said about itself (`runner.json`: done, python and numpy)."""
+    ended, and what the runner said about itself on its signed channel (done, python and
+    numpy)."""
 
     tests: dict[str, TestRun]
     sandbox: SandboxResult
@@ -86,22 +95,18 @@ def plan_for(a: Assignment, test_ids: list[str] | None = None,
              training: TrainingConfig | None = None,
              costs: dict[str, float] | None = None) -> Plan:
     """The plan of `a`'s tests (those of `test_ids`; None: all), the training run last when
-    asked for; each test's limits from the reference's `costs` (CPU seconds per test id, as
+    asked for; each test's CPU seconds from the reference's `costs` (test id -> CPU seconds, as
     the golden set recorded them: `grader.limits`)."""
     costs = costs or {}
-    tests = []
-    for t in a.tests:
-        if test_ids is None or t.id in test_ids:
-            lim = test_limits(a.test_seconds, costs.get(t.id))
-            tests.append(PlannedTest(id=t.id, scenario=t.scenario, timeout=lim.wall_seconds,
-                                     cpu=lim.cpu_seconds,
-                                     kwargs={"batch_size": a.batch_sizes[t.scenario]}
-                                     if t.scenario in a.batch_sizes else {}))
+    tests = [PlannedTest(id=t.id, scenario=t.scenario,
+                         timeout=cpu_limit(a.test_seconds, costs.get(t.id)),
+                         kwargs={"batch_size": a.batch_sizes[t.scenario]}
+                         if t.scenario in a.batch_sizes else {})
+             for t in a.tests if test_ids is None or t.id in test_ids]
     if training is not None:
-        lim = test_limits(training.seconds, costs.get(training.id))
         tests.append(PlannedTest(id=training.id, scenario=training.scenario,
-                                 timeout=min(lim.wall_seconds, a.limits.wall_seconds),
-                                 cpu=lim.cpu_seconds, module=training.module,
+                                 timeout=cpu_limit(training.seconds, costs.get(training.id)),
+                                 module=training.module,
                                  kwargs=training.kwargs()))
     return Plan(module=a.scenarios, layout=a.handin, tests=tuple(tests))
 
@@ -114,16 +119,39 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
     cfg = TrainingConfig.of(a) if training else None
     data_dir = prepare_data(cfg) if cfg is not None else None
     plan = plan_for(a, test_ids, cfg, costs)
+    key = new_key()
     with tempfile.TemporaryDirectory(prefix="mlpgrade-out-") as out, \
             tempfile.TemporaryDirectory(prefix="mlpgrade-code-") as code:
         out_dir = Path(out)
         job = SandboxJob(handin_dir=handin_dir, output_dir=out_dir, runtime_python=runtime_python,
                          args=("--plan", plan.to_json()), limits=a.limits, data_dir=data_dir,
-                         code_dir=stage_runner(a, Path(code)), entry=RUNNER)
+                         code_dir=stage_runner(a, Path(code)), entry=RUNNER, secret=key)
         result = sandbox.run(job)
-        tests = {test_id: read_test(out_dir, test_id) for test_id in plan.ids}
-        runtime = read_json(out_dir / "runner.json") or {}
-    return RunOutcome(tests=tests, sandbox=result, runtime=runtime)
+        reports = read_reports(result.stdout, key)
+        if reports.ready is None:
+            raise InfrastructureError(_never_ready(result))
+        tests = read_tests(out_dir, plan.ids, reports, result.verdict)
+    return RunOutcome(tests=tests, sandbox=result, runtime=reports.runtime)
+
+
+def read_tests(out_dir: Path, ids: list[str], reports: Reports, verdict: Verdict
+               ) -> dict[str, TestRun]:
+    """Each planned test's results, from the files the runner's reports vouch for only. A test
+    it never reported did not run: the sandbox's verdict says why, or (a run that ended on its
+    own without the runner's "done") the hand-in stopped the runner."""
+    reason = STOPPED if verdict == Verdict.COMPLETED and not reports.done else ""
+    return {test_id: read_test(out_dir, test_id, reports.tests.get(test_id), reason)
+            for test_id in ids}
+
+
+def _never_ready(result: SandboxResult) -> str:
+    """The runner never said it was ready: nothing of the hand-in had run yet, so the sandbox
+    or our runtime failed (bwrap's own messages, an engine error, a broken runtime)."""
+    stderr = printable(result.stderr[-1500:].decode("utf-8", "replace"))
+    if not stderr and result.backend == "docker":
+        stderr = printable(result.stdout[-1500:].decode("utf-8", "replace"))
+    return (f"the {result.backend} sandbox never started the runner (verdict {result.verdict}, "
+            f"exit {result.exit_code}, signal {result.signal}): {stderr}")
 
 
 def stage_runner(a: Assignment, dest: Path) -> Path:

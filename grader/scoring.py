@@ -7,10 +7,11 @@ from collections.abc import Iterable
 
 from grader.compare import MISSING, compare_output
 from grader.golden.store import GoldenSet
-from grader.limits import TestLimits, test_limits
+from grader.limits import cpu_limit
 from grader.outputs import TestRun
 from grader.results import OutputCheck, TestResult
 from grader.rubric import Assignment, TestSpec
+from grader.run import WALL_FACTOR
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 
 
@@ -22,9 +23,11 @@ def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assi
     base = dict(id=spec.id, name=spec.name, max_points=spec.points, status=run.status,
                 seconds=run.seconds)
     if run.status != "ok":
-        limit = test_limits(assignment.test_seconds, golden.costs.get(spec.id))
-        return TestResult(points=0.0, passed=False, feedback=run_feedback(
-            run, assignment, verdict, set(missing), limit=limit), **base)
+        return TestResult(points=0.0, passed=False,
+                          feedback=run_feedback(run, assignment, verdict, set(missing),
+                                                cpu_seconds=cpu_limit(assignment.test_seconds,
+                                                                      golden.costs.get(spec.id))),
+                          **base)
     batch = assignment.batch_sizes.get(spec.scenario)
     sigs = golden.signatures.get(spec.id, {})
     checks = tuple(
@@ -51,7 +54,7 @@ def checks_feedback(checks: tuple[OutputCheck, ...], log: str) -> str:
 
 
 def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing: set[str], *,
-                 limit: TestLimits | None = None) -> str:
+                 cpu_seconds: float | None = None) -> str:
     """Why the hand-in's code did not produce outputs for this test, in the student's terms."""
     if run.status == "error":
         err = run.error or {}
@@ -68,10 +71,13 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
             text += "\nTraceback (your files):\n" + "\n".join(err["traceback"])
         return text + _log_tail(run.log)
     if run.status == "timeout":
-        lim = limit or test_limits(assignment.test_seconds, None)
-        return (f"Your code used more than {lim.cpu_seconds:g} s of CPU time, or ran for more "
-                f"than {lim.wall_seconds:g} s, on this test and was stopped (an endless loop?)."
-                + _log_tail(run.log))
+        cpu = assignment.test_seconds if cpu_seconds is None else cpu_seconds
+        if run.limit == "wall":
+            return (f"Your code waited longer than {cpu * WALL_FACTOR:g} s on this test "
+                    "and was stopped (sleeping, or waiting on something that never comes?)."
+                    + _log_tail(run.log))
+        return (f"Your code used more than {cpu:g} s of CPU time on this "
+                "test and was stopped (an endless loop?)." + _log_tail(run.log))
     if run.status == "crashed":
         if run.signal is not None:
             name = _signal_name(run.signal)
@@ -86,9 +92,10 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
     if run.status == "too_big":
         return "Your code returned far more data than this test expects."
     if run.status == "malformed":
-        return ("The results of this test could not be read back: did your code write into or "
-                "delete files it does not own?")
-    return f"This test did not run. {VERDICT_MESSAGES[verdict]}"
+        return ("The results of this test could not be read back (" + (run.reason or
+                "malformed output") + "): did your code write into or delete files it does "
+                "not own, or return something other than arrays and plain values?")
+    return f"This test did not run. {run.reason or VERDICT_MESSAGES[verdict]}"
 
 
 def _signal_name(number: int) -> str:

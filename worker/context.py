@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.errors import GoldenSetError
-from grader.sandbox import Sandbox, get_sandbox
+from grader.sandbox import Sandbox, student_sandbox
 from submissions_api.jobs import Dispatcher
 from submissions_api.settings import Settings
 from submissions_api.store import crud
@@ -26,8 +26,9 @@ class WorkerContext:
     settings: Settings
     sessions: sessionmaker[Session]
     dispatcher: Dispatcher
-    sandbox_factory: Callable[[], Sandbox] = get_sandbox
-    """Makes the sandbox of one job; the default is the configured backend (MLPGRADE_SANDBOX)."""
+    sandbox_factory: Callable[[], Sandbox] = student_sandbox
+    """Makes the sandbox of one job; the default is the configured backend (MLPGRADE_SANDBOX),
+    never the unisolated `process` one without an explicit opt-in."""
 
     @property
     def golden_cache(self) -> Path:

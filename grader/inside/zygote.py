@@ -184,6 +184,21 @@ def run_entry(entry, args):
     return code
 
 
+def reap(pid):
+    """Reap every ended child (as PID 1 the orphans of the job are ours, and a zombie still
+    counts against the process limit); the wait status of `pid` once it has ended."""
+    status = None
+    while True:
+        try:
+            done, st = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return status
+        if not done:
+            return status
+        if done == pid:
+            status = st
+
+
 def run_job(job, env):
     """Fork the job's child, keep its stdout/stderr (to the job's cap), wait for it."""
     out_r, out_w = os.pipe()
@@ -203,9 +218,7 @@ def run_job(job, env):
     open_fds = [out_r, err_r]
     while open_fds:
         if status is None:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = st
+            status = reap(pid)
         ready, _, _ = select.select(open_fds, [], [], 0.02)
         if not ready and status is not None:
             break  # the child is gone; whatever it left holding the pipes dies below
@@ -220,7 +233,10 @@ def run_job(job, env):
             exceeded = True
             kill_all()
     if status is None:
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # kill_all reaped it (the output cap)
+            status = signal.SIGKILL  # the wait status of a death by SIGKILL
     ended = time.monotonic()
     killed = kill_all()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

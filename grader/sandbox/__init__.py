@@ -15,7 +15,23 @@ from grader.errors import InfrastructureError
 from grader.sandbox.base import Limits, Sandbox, SandboxJob, SandboxResult, Verdict
 from grader.settings import load_settings
 
-__all__ = ["Limits", "Sandbox", "SandboxJob", "SandboxResult", "Verdict", "get_sandbox"]
+__all__ = ["Limits", "Sandbox", "SandboxJob", "SandboxResult", "Verdict", "get_sandbox",
+           "student_sandbox"]
+
+#: The explicit opt-in (tests, a developer's laptop) to grade students' code without isolation.
+ALLOW_UNISOLATED = "MLPGRADE_ALLOW_UNISOLATED"
+
+
+def student_sandbox() -> Sandbox:
+    """The configured backend for students' code (the service's workers): `process` isolates
+    nothing, so it is refused unless MLPGRADE_ALLOW_UNISOLATED=1 says this is a test or a
+    developer's machine. An InfrastructureError, so the job waits for a fixed configuration."""
+    name = load_settings().sandbox
+    if name == "process" and os.environ.get(ALLOW_UNISOLATED) != "1":
+        raise InfrastructureError("MLPGRADE_SANDBOX=process does not isolate students' code: "
+                                  "the service refuses it (use bwrap or docker; tests and "
+                                  f"developers may set {ALLOW_UNISOLATED}=1)")
+    return get_sandbox(name)
 
 
 def get_sandbox(name: str | None = None) -> Sandbox:

@@ -87,6 +87,9 @@ class SandboxJob:
     """The folder of the script to start, mounted read-only (tests use their own probes)."""
     entry: str = "runner.py"
     """The script in `code_dir` to start."""
+    secret: bytes = b""
+    """The run's report key (`grader.frames`): the backend plants it in the output area as
+    `.mlpgrade-key` for the runner's reporter, which deletes it before any hand-in code runs."""
 
 
 @dataclass(frozen=True)
@@ -207,12 +210,14 @@ def classify(ending: Ending, limits: Limits) -> Verdict:
     sig = ending.signal
     if ending.output_exceeded:
         return Verdict.OUTPUT_LIMIT
+    # The memory limit's kill is a fact, the clocks depend on the host's load: a run that both
+    # met the memory limit and ran out of time (slowly, on a busy host) is out of memory.
+    if ending.out_of_memory:
+        return Verdict.OUT_OF_MEMORY
     if ending.cpu_exceeded:
         return Verdict.CPU_LIMIT
     if ending.timed_out:
         return Verdict.WALL_TIMEOUT
-    if ending.out_of_memory:
-        return Verdict.OUT_OF_MEMORY
     if ending.process_limit:
         return Verdict.PROCESS_LIMIT
     if ending.disk_full:

@@ -39,7 +39,7 @@ from grader.sandbox.base import (
 )
 from grader.sandbox.image import USER_UID
 from grader.sandbox.mounts import runtime_python_inside
-from grader.sandbox.output import CappedOutput, OutputArea, drain_in_threads
+from grader.sandbox.output import CappedOutput, OutputArea, drain_in_threads, plant_key
 from grader.sandbox.staging import stage_code
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class DockerSandbox:
         try:
             if not self.root:
                 job.output_dir.chmod(0o777)
+            plant_key(area.path, job.secret, USER_UID)
             container = self._create(job, code, area.path)
             return self._watch(container, limits, area)
         except InfrastructureError:

@@ -23,6 +23,7 @@ from grader.sandbox.base import (
     rlimits,
     signal_of,
 )
+from grader.sandbox.output import plant_key
 from grader.sandbox.watch import Watch
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class ProcessSandbox:
         # Nothing caps the job's memory as a whole: the per-process address space is all there is.
         limited = rlimits(limits, memory_capped=False)
         env = child_env(home=str(job.output_dir))
+        plant_key(job.output_dir, job.secret)
         start = time.monotonic()
         try:
             proc = subprocess.Popen(argv, cwd=job.handin_dir, env=env, stdin=subprocess.DEVNULL,

@@ -53,7 +53,7 @@ from grader.sandbox.linux.procs import kill_pids, reap_children
 from grader.sandbox.linux.seccomp import seccomp_filter_file
 from grader.sandbox.linux.slots import Slot, acquire_slot, kill_uid
 from grader.sandbox.mounts import runtime_python_inside
-from grader.sandbox.output import OutputArea
+from grader.sandbox.output import OutputArea, plant_key
 from grader.sandbox.staging import stage_code, stage_data
 
 INSIDE_ZYGOTE = "/mlpgrade"
@@ -177,6 +177,7 @@ class WarmSlot:
         limits = job.limits
         _refill(self.handin, job.handin_dir)
         _empty(self.area.path)
+        plant_key(self.area.path, job.secret, self.slot.uid)
         cpu0, oom0 = self.cgroup.cpu_seconds(), self.cgroup.oom_kills()
         pids0 = self.cgroup.pids_max_events()
         args = ["--out", INSIDE_OUT, "--isolated"]

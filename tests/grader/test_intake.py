@@ -94,20 +94,23 @@ def test_intake_refuses_too_many_members(tmp_path):
         unpack(tar_of(entries), tmp_path, limits=IntakeLimits(members=10))
 
 
-def test_intake_refuses_an_upload_over_the_course_limit(tmp_path):
+def test_intake_applies_the_course_limit_to_the_code_it_keeps(tmp_path):
+    code = tar_of([("hw1/hw1.py", b"x = 1\n" * (400 * 1024))])  # 2.3 MB of source
     with pytest.raises(SubmissionError, match="limit is 2.0 MB"):
-        unpack(b"\0" * (2 * 1024 * 1024 + 1), tmp_path, max_bytes=2 * 1024 * 1024)
+        unpack(code, tmp_path, max_bytes=2 * 1024 * 1024)
+    with pytest.raises(SubmissionError, match="we read at most 8.0 MB"):
+        unpack(b"\0" * (8 * 1024 * 1024 + 1), tmp_path, max_bytes=2 * 1024 * 1024)
 
 
 def test_intake_default_upload_limit_is_the_one_limit(tmp_path):
     assert DEFAULT_MAX_BYTES == IntakeLimits().compressed_bytes == 16 * 1024 * 1024
     with pytest.raises(SubmissionError, match="limit is 16.0 MB"):
-        unpack(b"\0" * (DEFAULT_MAX_BYTES + 1), tmp_path)
+        unpack(b"\0" * (4 * DEFAULT_MAX_BYTES + 1), tmp_path)
 
 
 def test_intake_refuses_a_gzip_bomb_while_inflating(tmp_path):
-    bomb = gzip.compress(tar_of([("hw1/hw1.py", b"\0" * (30 * 1024 * 1024))]))
-    assert len(bomb) < 100_000
+    bomb = gzip.compress(tar_of([("hw1/hw1.py", b"\0" * (90 * 1024 * 1024))]))
+    assert len(bomb) < 200_000
     with pytest.raises(SubmissionError, match="unpacks to more than"):
         unpack(bomb, tmp_path)
 

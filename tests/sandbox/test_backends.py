@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from grader.frames import new_key, read_reports
+from grader.outputs import read_test
 from grader.rubric import load_assignment
 from grader.run import Plan, PlannedTest
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Limits, Verdict
@@ -116,13 +118,15 @@ def test_backend_runner_finds_the_prebuilt_font_cache(backend, tmp_path):
                 tests=(PlannedTest(id="font_cache", scenario="font_cache", timeout=60),))
     job = probe_job(tmp_path, "", files={"fontprobe.py": FONT_PROBE},
                     args=("--plan", plan.to_json()))
-    job = dataclasses.replace(job, entry="runner.py")
+    key = new_key()
+    job = dataclasses.replace(job, entry="runner.py", secret=key)
     result = run_probe(backend, job)
     assert result.verdict == Verdict.COMPLETED, result
-    header = json.loads((tmp_path / "out" / "font_cache.json").read_text())
-    assert header["status"] == "ok", header
-    outputs = {name: info["value"] for name, info in header["outputs"].items()
-               if info["kind"] == "value"}
+    reports = read_reports(result.stdout, key)
+    assert reports.done, result
+    run = read_test(tmp_path / "out", "font_cache", reports.tests["font_cache"])
+    assert run.status == "ok", run
+    outputs = run.outputs
     # matplotlib uses only a writable folder: the runner hands it a copy of the prebuilt one,
     # and the font list comes from there, not from a rebuild
     said = outputs["said"]
@@ -130,6 +134,5 @@ def test_backend_runner_finds_the_prebuilt_font_cache(backend, tmp_path):
         assert f"Using fontManager instance from {outputs['configdir']}/fontlist" in said, said
     assert "generated new fontManager" not in said and "Rebuilding" not in said, said
     assert outputs["configdir"].startswith("/tmp/mplconfig-")
-    log = tmp_path / "out" / "font_cache.log"
-    said = log.read_text() if log.exists() else ""
+    said = run.log
     assert "font cache" not in said and "Rebuilding" not in said and "temporary" not in said
