@@ -1,0 +1,133 @@
+"""A warm bwrap slot: one hand-in cannot leave anything the next one in the same slot observes.
+
+The first job of each test does its worst to leave traces (files in every writable place, a
+daemon that escaped its session, a module and an environment variable, open descriptors); the
+next job, in the same slot and the same zygote, looks for every one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from grader.sandbox.linux.cgroup import cgroups_usable
+from tests.sandbox.probes import probe_job, run_probe
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not cgroups_usable(),
+                                reason="warm slots need root and cgroups")
+
+LEAVE = """
+import os, sys, time
+out = sys.argv[sys.argv.index('--out') + 1]
+if sys.argv[-1] == "look":
+    exec(LOOK)
+    sys.exit(0)
+if sys.argv[-1] == "tamper":
+    exec(TAMPER)
+    sys.exit(0)
+for folder in ("/tmp", "/dev/shm", "/dev", out):
+    try:
+        with open(folder + "/left-behind", "w") as f:
+            f.write("secret of the earlier hand-in")
+        os.makedirs(folder + "/left-dir/deeper", exist_ok=True)
+    except OSError:
+        pass
+sys.modules["left_module"] = sys
+os.environ["LEFT_BEHIND"] = "1"
+kept = [os.open("/handin/hello.txt", os.O_RDONLY) for _ in range(3)]
+for fd in kept:
+    os.set_inheritable(fd, True)
+if os.fork() == 0:  # a daemon: its own session, outliving the job
+    os.setsid()
+    if os.fork() == 0:
+        with open("/tmp/daemon-alive", "w") as f:
+            f.write(str(os.getpid()))
+        while True:
+            time.sleep(0.05)
+    os._exit(0)
+time.sleep(0.5)
+print("left", os.getuid())
+"""
+
+LOOK = """
+import json, os, sys
+out = sys.argv[sys.argv.index('--out') + 1]
+found = {}
+for folder in ("/tmp", "/dev/shm", "/dev", out):
+    found[folder] = sorted(n for n in os.listdir(folder) if "left" in n or "daemon" in n)
+found["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit()
+                            and int(p) not in (1, os.getpid()))
+found["module"] = "left_module" in sys.modules
+found["env"] = os.environ.get("LEFT_BEHIND")
+found["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+found["handin"] = sorted(os.listdir("/handin"))
+found["uid"] = os.getuid()
+print(json.dumps(found))
+"""
+
+CLEAN = {"/tmp": [], "/dev/shm": [], "/dev": [], "/out": [], "processes": [], "module": False,
+         "env": None,
+         "handin": ["hello.txt"]}
+
+
+@pytest.fixture
+def warm():
+    from grader.sandbox.warm import WarmBwrapSandbox
+
+    sandbox = WarmBwrapSandbox()
+    yield sandbox
+    sandbox.close()
+
+
+TAMPER = """
+import glob
+for path in glob.glob("/tmp/mplconfig-*/*"):
+    try:
+        with open(path, "a") as f:
+            f.write("tampered")
+    except OSError:
+        pass
+print("done")
+"""
+
+#: One probe script for every job (a slot serves jobs of one code folder), its part by the last
+#: argument: leave traces, look for them, or tamper with the zygote's own files.
+PROBE = f"LOOK = {LOOK!r}\nTAMPER = {TAMPER!r}\n" + LEAVE
+
+
+def _job(warm, tmp_path, part: str):
+    return run_probe(warm, probe_job(tmp_path, PROBE, args=(part,)))
+
+
+def _look(warm, tmp_path) -> dict:
+    result = _job(warm, tmp_path, "look")
+    assert result.verdict == "completed", result
+    return json.loads(result.stdout.decode().strip().splitlines()[-1])
+
+
+def test_next_hand_in_in_the_slot_sees_nothing_of_the_earlier_one(warm, tmp_path):
+    (tmp_path / "a").mkdir()
+    first = _job(warm, tmp_path / "a", "leave")
+    assert first.verdict == "completed" and b"left" in first.stdout, first
+    zygote = warm.slot.proc.pid
+    found = _look(warm, tmp_path)
+    assert warm.slot is not None and warm.slot.proc.pid == zygote  # the same warm slot
+    fds = found.pop("fds")
+    assert {k: found[k] for k in CLEAN} == CLEAN
+    assert len(fds) <= 4, fds  # 0, 1, 2 and the listing's own
+    # the unprivileged slot uid, never the uid of the process that supervises it (root)
+    assert found["uid"] >= 61000 and found["uid"] != os.getuid()
+
+
+def test_a_changed_file_of_the_zygote_costs_a_fresh_slot(warm, tmp_path):
+    """A hand-in that changes what the zygote keeps in /tmp (its font cache copy) cannot be
+    undone there: the slot is not reused, and the next job still sees nothing."""
+    (tmp_path / "a").mkdir()
+    first = _job(warm, tmp_path / "a", "tamper")
+    assert first.verdict == "completed", first
+    assert warm.slot is None  # closed: the next job starts a fresh zygote
+    found = _look(warm, tmp_path)
+    found.pop("fds")
+    assert {k: found[k] for k in CLEAN} == CLEAN
