@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
-    p.add_argument("--concurrency", type=int, default=1, help="grading slots of the live worker")
+    p.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
+                   help="grading slots of the live worker (default: one per core)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a Celery worker against the configured URLs")
