@@ -1,7 +1,7 @@
 """Throughput and latency of the whole service: a burst of N hand-ins, upload → graded.
 
     .venv/bin/python bench/burst.py [--n 500] [--workers 1,2] [--stacks embedded,pg-redis]
-                                    [--clients 20] [--empty 20]
+                                    [--clients 20] [--empty 20] [--mix realistic|reference]
 
 For each stack (the embedded default: SQLite + kombu's sqla broker; PostgreSQL + Redis) and each
 worker count, it starts the API (uvicorn) and that many `python -m worker` processes (concurrency
@@ -14,7 +14,12 @@ hand-in; client-side upload → graded seen by polling every 50 ms).
 PostgreSQL and Redis: MLPGRADE_TEST_POSTGRES_URL and MLPGRADE_TEST_REDIS_URL, as the tests (a
 fresh database and a fresh queue prefix per run). Workers grade with the production timings
 (lease 60 s, reaper every 10 s) and the assignment's training run, as `mlpgrade serve` does.
-Prints a table and writes it to docs/benchmarks.md between markers.
+The `serve` stack is `mlpgrade serve` as installed (embedded database and broker, its own
+workers: one grading slot per core); `--workers` does not apply to it. `--mix reference` sends
+only reference hand-ins. The floor (bench/floor.py, the scenarios in one warm process) is
+measured in the same run, and each burst is also given as a share of the machine's limit, cores
+× 60 s / floor hand-ins a minute. Prints a table and writes it to docs/benchmarks.md between
+markers.
 """
 
 from __future__ import annotations
@@ -54,7 +59,11 @@ from tests.api.services import (
     start_worker,
     wait_for,
 )
+from tests.e2e.stack import MLPGRADE
 from tests.handins import make_handin_tar
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import floor_seconds
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 Q1 = "def question_1():\n    return 'b'"
@@ -79,8 +88,10 @@ MIX = [
 ]
 
 
-def burst_items(n: int) -> list[tuple[str, bytes]]:
-    """n hand-ins in the MIX's proportions, interleaved (deterministic)."""
+def burst_items(n: int, mix: str = "realistic") -> list[tuple[str, bytes]]:
+    """n hand-ins in the MIX's proportions, interleaved (deterministic); or n references."""
+    if mix == "reference":
+        return [("correct", make_handin_tar())] * n
     tars = {kind: make() for kind, _, make in MIX}
     slots = [kind for kind, share, _ in MIX for _ in range(share)]
     step = 37  # coprime with 100: spreads each kind over the burst
@@ -99,7 +110,7 @@ class Service:
         self.tmp = tmp
         home = tmp / "home"
         shutil.copytree(golden_home / "golden", home / "golden")
-        if stack == "embedded":
+        if stack in ("embedded", "serve"):
             db, broker = f"sqlite:///{home / 'service.db'}", f"sqla+sqlite:///{home / 'broker.db'}"
         else:
             import psycopg
@@ -130,7 +141,15 @@ class Service:
         seed_golden_set(db, home)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/api/v1"
-        self.procs: list[Proc] = [start_api(self.env, tmp / "api.log", port)]
+        if stack == "serve":  # as installed: the embedded defaults, serve's own workers
+            env = {k: v for k, v in self.env.items()
+                   if k not in ("MLPGRADE_DATABASE_URL", "MLPGRADE_BROKER_URL")}
+            self.procs: list[Proc] = [Proc([*MLPGRADE, "serve", "--port", str(port)], env,
+                                           tmp / "serve.log")]
+            wait_for(self._healthy, 60, "mlpgrade serve", 0.2, tuple(self.procs))
+            time.sleep(3)
+            return
+        self.procs = [start_api(self.env, tmp / "api.log", port)]
         wait_for(self._healthy, 30, "the API", 0.2, tuple(self.procs))
         for i in range(workers):
             self.procs.append(start_worker(self.env, tmp / f"worker-{i}.log", "live"))
@@ -216,8 +235,9 @@ def main() -> None:
     parser.add_argument("--stacks", default="embedded,pg-redis")
     parser.add_argument("--clients", type=int, default=20, help="concurrent uploading clients")
     parser.add_argument("--empty", type=int, default=20, help="single uploads, empty queue")
+    parser.add_argument("--mix", default="realistic", choices=("realistic", "reference"))
     args = parser.parse_args()
-    items = burst_items(args.n)
+    items = burst_items(args.n, args.mix)
     mix = Counter(kind for kind, _ in items)
     load = os.getloadavg()[0]
     rows, empty_rows = [], []
@@ -225,25 +245,37 @@ def main() -> None:
         root = Path(tmp)
         root.chmod(0o711)  # the sandbox's uid reads MLPGRADE_HOME/data (training run)
         golden_home = make_service_home(root / "golden-home")
+        floors = [floor_seconds()]
         for stack in args.stacks.split(","):
-            for workers in (int(w) for w in args.workers.split(",")):
+            for workers in ([0] if stack == "serve" else
+                            (int(w) for w in args.workers.split(","))):
                 work = root / f"{stack}-{workers}"
                 service = Service(stack, workers, golden_home, work)
                 try:
                     r = run_burst(service, items, args.clients)
                     print(stack, workers, r, flush=True)
                     rows.append((stack, workers, r))
-                    if args.empty and workers == 1:
+                    if args.empty and workers <= 1:
                         times = run_empty(service, args.empty)
                         print(stack, "empty", times, flush=True)
                         empty_rows.append((stack, times))
                 finally:
                     service.stop()
-    table = ["| stack | workers | hand-ins | per minute | p50 s | p95 s | max s | runs |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+        floors.append(floor_seconds())
+    floor = statistics.median(floors)
+    limit = (os.cpu_count() or 1) * 60 / floor
+    shown_floors = [round(f, 3) for f in floors]
+    table = [f"Floor {floor * 1000:.0f} ms (median of {shown_floors}), so the "
+             f"{os.cpu_count()}-core "
+             f"limit is {limit:.0f} hand-ins a minute.", "",
+             "| stack | workers | hand-ins | per minute | % of limit | p50 s | p95 s | max s "
+             "| runs |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for stack, workers, r in rows:
         runs = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
-        table.append(f"| {stack} | {workers} | {r['n']} | {r['per_min']:.1f} | {r['p50']:.1f} | "
+        shown = "serve" if stack == "serve" else workers
+        table.append(f"| {stack} | {shown} | {r['n']} | {r['per_min']:.1f} | "
+                     f"{100 * r['per_min'] / limit:.0f} % | {r['p50']:.1f} | "
                      f"{r['p95']:.1f} | {r['max']:.1f} | {runs} |")
     table += ["", "Empty queue, one upload at a time (reference hand-in, upload → graded seen by "
               "the client):", "", "| stack | uploads | p50 s | p95 s | max s |",
@@ -254,11 +286,13 @@ def main() -> None:
     text = "\n".join(table)
     print(text)
     mix_text = ", ".join(f"{k} {v}" for k, v in mix.items())
-    write_doc("burst", f"`.venv/bin/python bench/burst.py --n {args.n} --workers {args.workers} "
-                       f"--stacks {args.stacks} --clients {args.clients} --empty {args.empty}` "
+    write_doc(f"burst-{args.mix}",
+              f"`.venv/bin/python bench/burst.py --n {args.n} --workers {args.workers} "
+                       f"--stacks {args.stacks} --clients {args.clients} --empty {args.empty} "
+                       f"--mix {args.mix}` "
                        f"({os.cpu_count()} cores, load average {load:.1f} before; mix: {mix_text}):"
                        f"\n\n{text}",
-              "Burst: upload → graded")
+              f"Burst ({args.mix}): upload → graded")
 
 
 if __name__ == "__main__":
