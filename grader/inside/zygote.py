@@ -199,8 +199,9 @@ def reap(pid):
             status = st
 
 
-def run_job(job, env):
-    """Fork the job's child, keep its stdout/stderr (to the job's cap), wait for it."""
+def run_job(job, env, control_out):
+    """Fork the job's child, pass its stdout/stderr on to the host as they come (to the job's
+    cap: the host keeps what came before a limit fired), wait for it."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -213,7 +214,7 @@ def run_job(job, env):
     os.close(out_w)
     os.close(err_w)
     cap = int(job["output"])
-    kept = {out_r: b"", err_r: b""}
+    names = {out_r: "stdout", err_r: "stderr"}
     total, status, exceeded = 0, None, False
     open_fds = [out_r, err_r]
     while open_fds:
@@ -227,8 +228,11 @@ def run_job(job, env):
             if not chunk:
                 open_fds.remove(fd)
                 continue
+            keep = chunk[:max(0, cap - total)]
             total += len(chunk)
-            kept[fd] += chunk[:max(0, cap - len(kept[out_r]) - len(kept[err_r]))]
+            if keep:
+                write_frame(control_out, {"stream": names[fd],
+                                          "data": base64.b64encode(keep).decode()})
         if total > cap and not exceeded:
             exceeded = True
             kill_all()
@@ -246,9 +250,7 @@ def run_job(job, env):
             "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "output_exceeded": exceeded, "all_killed": killed,
-            "seconds": {"child": ended - started, "kill": time.monotonic() - ended},
-            "stdout": base64.b64encode(kept[out_r]).decode(),
-            "stderr": base64.b64encode(kept[err_r]).decode()}
+            "seconds": {"child": ended - started, "kill": time.monotonic() - ended}}
 
 
 def main():
@@ -268,7 +270,7 @@ def main():
         job = read_frame(control_in)
         if job is None:
             return
-        report = run_job(job, env)
+        report = run_job(job, env, control_out)
         started = time.monotonic()
         report["clean"] = report.pop("all_killed") and restore(roots, before)
         report["seconds"]["restore"] = time.monotonic() - started

@@ -187,6 +187,7 @@ class WarmSlot:
                  "cwd": INSIDE_HANDIN, "cpu": limits.cpu_seconds, "output": limits.output_bytes}
         start = time.monotonic()
         self._send(frame)
+        self.streams = {"stdout": bytearray(), "stderr": bytearray()}
         report, timed_out, cpu_exceeded = self._wait(start, limits, cpu0)
         wall = time.monotonic() - start
         cpu = self.cgroup.cpu_seconds() - cpu0
@@ -212,7 +213,8 @@ class WarmSlot:
         exit_code = report.get("exit_code")
         return SandboxResult(verdict=verdict, exit_code=exit_code if isinstance(exit_code, int)
                              else None, signal=sig if isinstance(sig, int) else None,
-                             stdout=_b64(report.get("stdout")), stderr=_b64(report.get("stderr")),
+                             stdout=bytes(self.streams["stdout"]),
+                             stderr=bytes(self.streams["stderr"]),
                              wall_seconds=wall, cpu_seconds=cpu, backend="bwrap")
 
     def _send(self, frame: dict) -> None:
@@ -234,8 +236,16 @@ class WarmSlot:
             report = self.reader.next(min(now + 0.05, start + limits.wall_seconds))
             if report is _Frames.EOF:
                 return None, False, False
-            if report is not None:
+            if isinstance(report, dict) and report.get("stream") in self.streams:
+                self._keep(report, limits.output_bytes)
+            elif report is not None:
                 return (report if isinstance(report, dict) else None), False, False
+
+    def _keep(self, frame: dict, cap: int) -> None:
+        """A piece of the job's stdout or stderr, kept up to the job's output cap together."""
+        room = cap - sum(len(b) for b in self.streams.values())
+        if room > 0:
+            self.streams[frame["stream"]] += _b64(frame.get("data"))[:room]
 
     def kill(self) -> None:
         """Every process of the slot dies here (bwrap, the zygote, whatever the job left)."""

@@ -17,7 +17,9 @@ CLONE_NEW_NAMESPACES = 0x7E020000
 TIOCSTI = 0x5412  # push characters into a terminal's input
 REFUSED_CALLS = ("unshare", "setns", "ptrace", "process_vm_readv", "process_vm_writev",
                  "mount", "umount2", "pivot_root", "chroot", "keyctl", "add_key",
-                 "request_key", "bpf", "perf_event_open", "userfaultfd")
+                 "request_key", "bpf", "perf_event_open", "userfaultfd",
+                 # would outlive a job in a warm slot's IPC namespace (nothing we run uses them)
+                 "shmget", "msgget", "semget", "mq_open")
 
 
 def seccomp_filter_file() -> int:
