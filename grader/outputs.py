@@ -66,8 +66,10 @@ def _vouched(out_dir: Path, entry: Any, cap: int) -> bytes:
             and isinstance(entry[1], str) and isinstance(entry[2], int)):
         raise Malformed("report entry unexpected")
     name, digest, size = entry
-    if "/" in name or name.startswith(".") or not 0 <= size <= cap:
+    if "/" in name or name.startswith(".") or size < 0:
         raise Malformed("report entry unexpected")
+    if size > cap:
+        raise Malformed(f"the test's results are larger than {cap // 1024} KiB")
     data = read_capped(out_dir / name, size)
     if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
         raise Malformed(f"{name} is not what the runner wrote")
@@ -82,6 +84,9 @@ def read_test(out_dir: Path, test_id: str, report: dict[str, Any] | None,
         return TestRun(id=test_id, status="not_run", reason=not_run_reason)
     files = report.get("files")
     files = files if isinstance(files, dict) else {}
+    if "json" not in files:
+        return TestRun(id=test_id, status="malformed", reason="malformed output (the runner "
+                       "could not write this test's results: your code filled the disk?)")
     log = ""
     if "log" in files:
         try:
@@ -89,7 +94,7 @@ def read_test(out_dir: Path, test_id: str, report: dict[str, Any] | None,
         except Malformed:
             log = ""
     try:
-        header = loads_json(_vouched(out_dir, files.get("json"), MAX_HEADER_BYTES))
+        header = loads_json(_vouched(out_dir, files["json"], MAX_HEADER_BYTES))
         return _validated(header, test_id, log, out_dir, files)
     except Malformed as exc:
         return TestRun(id=test_id, status="malformed", log=log,

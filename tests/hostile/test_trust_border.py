@@ -203,3 +203,17 @@ def test_terminal_escapes_never_reach_feedback(golden_s20, backend, reading):
     assert "RuntimeError" in mcq.feedback and "evil here" in mcq.feedback.replace("\x00", "")
     for char in ("\x1b", "\x07", "\u202e", "\x00"):
         assert char not in mcq.feedback
+
+
+def test_the_service_refuses_the_unisolated_backend(monkeypatch):
+    from grader.errors import InfrastructureError
+    from grader.sandbox import student_sandbox
+    from worker.context import WorkerContext
+
+    monkeypatch.setenv("MLPGRADE_SANDBOX", "process")
+    monkeypatch.delenv("MLPGRADE_ALLOW_UNISOLATED", raising=False)
+    assert WorkerContext.__dataclass_fields__["sandbox_factory"].default is student_sandbox
+    with pytest.raises(InfrastructureError, match="does not isolate"):
+        student_sandbox()
+    monkeypatch.setenv("MLPGRADE_ALLOW_UNISOLATED", "1")
+    assert student_sandbox().name == "process"
