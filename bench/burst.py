@@ -228,6 +228,26 @@ def write_doc(marker: str, block: str, heading: str) -> None:
     DOC.write_text(text)
 
 
+def burst_table(rows: list, floors: list[float]) -> list[str]:
+    """The bursts' rows, each also as a share of the cores × 60 s / floor limit."""
+    floor = statistics.median(floors)
+    limit = (os.cpu_count() or 1) * 60 / floor
+    shown_floors = [round(f, 3) for f in floors]
+    table = [f"Floor {floor * 1000:.0f} ms (median of {shown_floors}), so the "
+             f"{os.cpu_count()}-core "
+             f"limit is {limit:.0f} hand-ins a minute.", "",
+             "| stack | workers | hand-ins | per minute | % of limit | p50 s | p95 s | max s "
+             "| runs |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for stack, workers, r in rows:
+        runs = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
+        shown = "serve" if stack == "serve" else workers
+        table.append(f"| {stack} | {shown} | {r['n']} | {r['per_min']:.1f} | "
+                     f"{100 * r['per_min'] / limit:.0f} % | {r['p50']:.1f} | "
+                     f"{r['p95']:.1f} | {r['max']:.1f} | {runs} |")
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=500, help="hand-ins in each burst")
@@ -262,21 +282,7 @@ def main() -> None:
                 finally:
                     service.stop()
         floors.append(floor_seconds())
-    floor = statistics.median(floors)
-    limit = (os.cpu_count() or 1) * 60 / floor
-    shown_floors = [round(f, 3) for f in floors]
-    table = [f"Floor {floor * 1000:.0f} ms (median of {shown_floors}), so the "
-             f"{os.cpu_count()}-core "
-             f"limit is {limit:.0f} hand-ins a minute.", "",
-             "| stack | workers | hand-ins | per minute | % of limit | p50 s | p95 s | max s "
-             "| runs |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for stack, workers, r in rows:
-        runs = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
-        shown = "serve" if stack == "serve" else workers
-        table.append(f"| {stack} | {shown} | {r['n']} | {r['per_min']:.1f} | "
-                     f"{100 * r['per_min'] / limit:.0f} % | {r['p50']:.1f} | "
-                     f"{r['p95']:.1f} | {r['max']:.1f} | {runs} |")
+    table = burst_table(rows, floors)
     table += ["", "Empty queue, one upload at a time (reference hand-in, upload → graded seen by "
               "the client):", "", "| stack | uploads | p50 s | p95 s | max s |",
               "| --- | ---: | ---: | ---: | ---: |"]

@@ -109,8 +109,7 @@ def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
     The payload is length-prefixed, so a complete one ends the wait even while processes the
     child left behind still hold the pipe open; a child that died without one ends it too.
     Returns (payload, log, wait status or None, how it ended: None, "timeout", "too_big" or
-    "output_limit", for a timeout which limit: "cpu" or "wall", and the child's CPU seconds:
-    the golden set records our reference's, from which the tests' limits derive)."""
+    "output_limit", for a timeout which limit: "cpu" or "wall", and the child's rusage)."""
     started = time.monotonic()
     deadline = started + wall_seconds[1]
     idle = IdleWatch(pid, started + wall_seconds[0])
@@ -161,8 +160,7 @@ def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
     limit = "wall" if ended == "timeout" else None
     if ended is None and os.WIFSIGNALED(status) and cpu_spent(status, usage, cpu_seconds):
         ended, limit = "timeout", "cpu"
-    cpu = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
-    return bytes(payload), b"".join(log), status, ended, limit, cpu
+    return bytes(payload), b"".join(log), status, ended, limit, usage
 
 
 def run_test(test, module, modules, out_dir, ctx):
@@ -184,7 +182,8 @@ def run_test(test, module, modules, out_dir, ctx):
     if collected is None:  # a previous test's processes still hold the process limit
         files = {"json": json.dumps({"id": test_id, "status": "not_run"}).encode()}
     else:
-        payload, log, status, ended, limit, used = collected
+        payload, log, status, ended, limit, usage = collected
+        used = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
         header, blob = decode_payload(payload, ended)
         result = test_status(header, status, ended)
         result.update(id=test_id, seconds=round(time.monotonic() - start, 4),
@@ -201,7 +200,7 @@ def run_test(test, module, modules, out_dir, ctx):
 
 def fork_and_collect(scenario, modules, kwargs, limits, ctx):
     """Run the scenario in a forked child: (payload, log, wait status, how it ended, limit,
-    CPU seconds), or None when no child could be forked."""
+    rusage), or None when no child could be forked."""
     read_fd, write_fd = os.pipe()
     log_r, log_w = os.pipe()
     sys.stdout.flush()
