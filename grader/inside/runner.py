@@ -113,8 +113,7 @@ def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
     started = time.monotonic()
     deadline = started + wall_seconds[1]
     idle = IdleWatch(pid, started + wall_seconds[0])
-    payload, log, log_size, ended, status, usage = bytearray(), [], 0, None, None, None
-    need = None
+    payload, log, log_size, ended, status, usage, need = bytearray(), [], 0, *[None] * 4
     open_fds = [read_fd, log_fd]
     while True:
         if need is None and len(payload) >= 8:
