@@ -208,6 +208,13 @@ def unpack_handin(data: bytes, dest: Path, *, layout: HandinLayout,
                         notes=(read.note,) if read.note else ())
 
 
+def check_handin(data: bytes, *, layout: HandinLayout, max_bytes: int | None = None) -> None:
+    """Refuse, as the SubmissionError `unpack_handin` would raise, an upload intake would refuse,
+    writing nothing: the service's check at the door, before anything is stored or queued."""
+    limits = IntakeLimits() if max_bytes is None else IntakeLimits(compressed_bytes=max_bytes)
+    _read(data, layout, limits)
+
+
 def list_sources(data: bytes, *, layout: HandinLayout, max_bytes: int | None = None
                  ) -> dict[str, str]:
     """The text of every file intake would keep (path → text, undecodable bytes replaced), in
