@@ -153,6 +153,12 @@ def _read(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> _Read:
         raise SubmissionError("Your archive has none of the files we grade ("
                               + ", ".join(layout.required) + "). Make it with "
                               f"`{layout.tar_command}` from the handout folder.")
+    absent = [top for top in layout.folders if any(f.startswith(top + "/") for f in layout.required)
+              and not any(name.startswith(top + "/") for name in read.kept)]
+    if absent:
+        raise SubmissionError(f"Your archive has no {absent[0]}/ folder (it needs "
+                              + " and ".join(f"{t}/" for t in layout.folders) + "). Make it "
+                              f"with `{layout.tar_command}` from the handout folder.")
     return read
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from grader.errors import SubmissionError
 from grader.intake import check_handin
-
 from submissions_api.errors import Forbidden, NotFound, Refused
 from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
