@@ -29,7 +29,7 @@ def submit_and_wait(server: str, token: str, path: Path, *, assignment: str, wai
             return ExitCode.USAGE
         accepted = reply.json()
         print(f"submission {accepted['id']} received at {accepted['received_at']} "
-              f"sha256 {accepted['sha256'][:12]}, queue position {accepted['queue_position']}"
+              f"sha256 {accepted['sha256'][:12]}, queue position {accepted['queue_position'] or 'unknown'}"
               + (f", late (penalty {accepted['late_penalty']:.0%})" if accepted["late"] else ""),
               flush=True)
         if not wait:
