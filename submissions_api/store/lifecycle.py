@@ -4,13 +4,14 @@ Each change is a compare-and-set UPDATE: it names the state it starts from (and 
 submission the attempt number and the lease owner), so a stale message, a slow worker whose lease
 expired, or two reapers at once can never record a second result for one attempt or resurrect
 finished work. A function returns whether it won (or None / the new attempt); the caller commits,
-then sends any message (never before: a worker could see the old row).
+then sends any message (never before: a worker could see the old row). Every time written here
+is the database's (`crud.db_now`), so hosts with drifting clocks still agree on a lease.
 
     submission   queued → running (claim) → graded | queued (retry) | failed   [record_run]
-                 running → queued (requeue: lease lost) | failed (fail_submission)
+                 running → queued (requeue: lease lost, a regrade) | failed (fail_submission)
                  graded | failed → queued (requeue: a regrade)
     grading run  one per (submission, attempt), written by record_run: a RunOutcome
-    training run pending → done | failed                                      [record_training]
+    training run pending → done | failed [record_training]; re-sends counted [training_resent]
     regrade item pending → done | failed (its run recorded) or skipped at once [create_regrade]
     golden set   generating → verifying → ready | canary_failed; → error      [golden_*]
                  ready (canary passed) → the assignment's active set          [activate_*]
