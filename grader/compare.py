@@ -1,8 +1,13 @@
 """The trusted comparison: one output against its golden value, with feedback a student can act on.
 
 Staged as the course's rule reads (defined → ndarray → dtype → shape → values); each stage stops at
-the first problem and says what came and what was expected. Pure: no files, no processes. The
-expected values themselves never appear in a message or in `details`.
+the first problem and says what came and what was expected. Pure: no files, no processes.
+
+A message is the student's, and the student knows what their code returned: any error in the
+units of the values (|got - expected|, the factor between them) would hand them the golden
+value. So a message is made only of facts that do not: which output, dtype, shape, how many
+values differ and where, the largest error as a power of ten of the tolerance, hints. The
+numbers are in `details` under `STAFF_ONLY` names, which the service's student view drops.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from grader.outputs import OpaqueValue
 from grader.results import OutputCheck
 
 MISSING = object()
+
+STAFF_ONLY = ("max_abs_error", "max_error_index", "constant_factor")
+"""`details` that, with the student's own output, give away golden values: for staff only."""
 
 
 def compare_output(name: str, expected: Any, got: Any, *, rtol: float, atol: float,
@@ -52,28 +60,51 @@ def _compare_values(name, expected, got, *, rtol, atol, batch, signatures, facts
     with np.errstate(all="ignore"):
         close = np.isclose(got, expected, rtol=rtol, atol=atol)
         err = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+        allowed = atol + rtol * np.abs(expected.astype(np.float64))
     n_nan, n_inf = int(np.isnan(got).sum()), int(np.isinf(got).sum())
     bad = int(close.size - close.sum())
     if bad == 0:
         return OutputCheck(name=name, passed=True, message="", details=facts)
     finite_err = np.where(np.isfinite(err), err, -1.0)
     where = np.unravel_index(int(np.argmax(finite_err)), err.shape) if err.size else ()
-    largest = float(finite_err[where]) if err.size else 0.0
     share = bad / close.size
-    facts.update(mismatches=bad, total=int(close.size), share=round(share, 6),
-                 max_abs_error=largest, max_error_index=[int(i) for i in where],
-                 nan=n_nan, inf=n_inf)
-    hint = _signature_hint(got, signatures, rtol, atol) or _ratio_hint(got, expected, batch)
+    hint, factor = _ratio_hint(got, expected, batch)
+    hint = _signature_hint(got, signatures, rtol, atol) or hint
     if n_nan or n_inf:
         hint = hint or "NaN/inf in your values: overflow in exp? (use the LogSumExp trick)"
-    facts["hint"] = hint
-    where_text = f" at index {list(facts['max_error_index'])}" if where else ""
-    message = (f"`{name}`: {bad:,} of {close.size:,} values ({share:.1%}) differ beyond "
-               f"rtol={rtol:g}, atol={atol:g}; largest error {largest:.3g}{where_text}")
-    if n_nan or n_inf:
-        message += f"; {n_nan} NaN and {n_inf} inf"
-    message += "." + (f" Hint: {hint}" if hint else "")
-    return OutputCheck(name=name, passed=False, message=message, details=facts)
+    facts.update(mismatches=bad, total=int(close.size), share=round(share, 6), nan=n_nan,
+                 inf=n_inf, mismatch_indices=[[int(i) for i in ix]
+                                              for ix in np.argwhere(~close)[:5]],
+                 error_to_tolerance=_decade(finite_err / allowed), hint=hint,
+                 max_abs_error=float(finite_err[where]) if err.size else 0.0,
+                 max_error_index=[int(i) for i in where], constant_factor=factor)
+    return OutputCheck(name=name, passed=False, message=_values_message(name, facts, rtol, atol),
+                       details=facts)
+
+
+def _decade(ratio: np.ndarray) -> int | None:
+    """The largest finite error over its tolerance as a power of ten: k with ratio <= 10**k
+    (coarse on purpose: the exact ratio would give the expected value away)."""
+    with np.errstate(all="ignore"):
+        finite = ratio[np.isfinite(ratio) & (ratio > 0)]
+    if finite.size == 0:
+        return None
+    return max(int(np.ceil(np.log10(float(finite.max())))), 1)
+
+
+def _values_message(name: str, facts: dict[str, Any], rtol: float, atol: float) -> str:
+    """The student's line, made only of facts that do not give golden values away."""
+    bad, total, first = facts["mismatches"], facts["total"], facts["mismatch_indices"]
+    message = (f"`{name}`: {bad:,} of {total:,} values ({facts['share']:.1%}) differ beyond "
+               f"rtol={rtol:g}, atol={atol:g}")
+    if first:
+        message += f", first at index {first[0]}"
+    if facts["error_to_tolerance"] is not None:
+        message += f"; the largest error is up to {10 ** facts['error_to_tolerance']:,}x the " \
+                   "tolerance"
+    if facts["nan"] or facts["inf"]:
+        message += f"; {facts['nan']} NaN and {facts['inf']} inf"
+    return message + "." + (f" Hint: {facts['hint']}" if facts["hint"] else "")
 
 
 def _compare_plain(name: str, expected: Any, got: Any) -> OutputCheck:
@@ -125,16 +156,18 @@ def _shape_hint(got: tuple, expected: tuple, batch: int | None) -> str:
     return ""
 
 
-def _ratio_hint(got: np.ndarray, expected: np.ndarray, batch: int | None) -> str:
-    """If every value is the same multiple of the expected one, say which multiple and why."""
+def _ratio_hint(got: np.ndarray, expected: np.ndarray, batch: int | None
+                ) -> tuple[str, float | None]:
+    """If every value is the same multiple of the expected one: the hint (which known mistake
+    makes that multiple; else only that there is one) and the multiple (for staff)."""
     mask = np.isfinite(got) & np.isfinite(expected) & (np.abs(expected) > 1e-6)
     if mask.sum() < 2:
-        return ""
+        return "", None
     with np.errstate(all="ignore"):
         ratio = got[mask] / expected[mask]
     c = float(np.median(ratio))
     if c == 0 or not np.allclose(ratio, c, rtol=1e-3, atol=0):
-        return ""
+        return "", None
     known = [(-1.0, "every value has the wrong sign (a subtraction reversed? the momentum "
                     "update is momentum * momentum_W - lr * dW, then W += momentum_W).")]
     if batch:
@@ -152,8 +185,8 @@ def _ratio_hint(got: np.ndarray, expected: np.ndarray, batch: int | None) -> str
         ]
     for factor, text in known:
         if np.isclose(c, factor, rtol=1e-3):
-            return text
-    return f"every value is {c:.4g} times the expected one: a constant factor is off."
+            return text, c
+    return "every value is the same constant multiple of the expected one: a factor is off.", c
 
 
 def _signature_hint(got: np.ndarray, signatures: Sequence[tuple[str, Any]], rtol: float,

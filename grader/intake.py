@@ -115,6 +115,12 @@ def read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Rea
         raise SubmissionError("Your archive has none of the files we grade ("
                               + ", ".join(layout.required) + "). Make it with "
                               f"`{layout.tar_command}` from the handout folder.")
+    absent = [top for top in layout.folders if any(f.startswith(top + "/") for f in layout.required)
+              and not any(name.startswith(top + "/") for name in read.kept)]
+    if absent:
+        raise SubmissionError(f"Your archive has no {absent[0]}/ folder (it needs "
+                              + " and ".join(f"{t}/" for t in layout.folders) + "). Make it "
+                              f"with `{layout.tar_command}` from the handout folder.")
     return read
 
 
@@ -233,6 +239,13 @@ def unpack_handin(data: bytes, dest: Path, *, layout: HandinLayout,
     return IntakeReport(root=root, files=tuple(read.kept), dropped=tuple(read.dropped),
                         missing=tuple(f for f in layout.required if f not in read.kept),
                         notes=tuple(read.notes))
+
+
+def check_handin(data: bytes, *, layout: HandinLayout, max_bytes: int | None = None) -> None:
+    """Refuse, as the SubmissionError `unpack_handin` would raise, an upload intake would refuse,
+    writing nothing: the service's check at the door, before anything is stored or queued."""
+    limits = IntakeLimits() if max_bytes is None else IntakeLimits(compressed_bytes=max_bytes)
+    _read(data, layout, limits)
 
 
 def list_sources(data: bytes, *, layout: HandinLayout, max_bytes: int | None = None

@@ -28,8 +28,9 @@ def submit_and_wait(server: str, token: str, path: Path, *, assignment: str, wai
                   f"{_detail(reply)}", file=sys.stderr)
             return ExitCode.USAGE
         accepted = reply.json()
+        place = accepted["queue_position"] or "unknown"
         print(f"submission {accepted['id']} received at {accepted['received_at']} "
-              f"sha256 {accepted['sha256'][:12]}, queue position {accepted['queue_position']}"
+              f"sha256 {accepted['sha256'][:12]}, queue position {place}"
               + (f", late (penalty {accepted['late_penalty']:.0%})" if accepted["late"] else ""),
               flush=True)
         if not wait:

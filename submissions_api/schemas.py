@@ -76,7 +76,8 @@ class SubmissionAccepted(BaseModel):
     received_at: datetime
     late: bool
     late_penalty: float
-    queue_position: int
+    queue_position: int | None
+    """1: next in its queue; None when it could not be read (the submission is accepted)."""
 
 
 class SubmissionOut(BaseModel):

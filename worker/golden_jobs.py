@@ -23,7 +23,7 @@ from grader.golden.canary import generate_golden, verify_golden
 from grader.golden.store import GoldenSet
 from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import GoldenStatus, utcnow
+from submissions_api.store.models import GoldenStatus
 from worker.context import WorkerContext
 from worker.retry import Retry, next_attempt
 
@@ -122,7 +122,8 @@ def active_golden(ctx: WorkerContext, *, assignment_id: int) -> ActiveGolden:
         with ctx.sessions() as session:
             golden, mine = lifecycle.ensure_golden_set(
                 session, assignment_id=assignment_id,
-                abandoned_before=utcnow() - timedelta(seconds=ctx.settings.golden_build_seconds))
+                abandoned_before=crud.db_now(session)
+                - timedelta(seconds=ctx.settings.golden_build_seconds))
             session.commit()
             golden_id = golden.id
         if mine:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from grader.grade import grade_handin
 from grader.results import GradeReport
 from grader.rubric import Assignment, load_assignment
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import Status
 from worker.context import WorkerContext
 from worker.golden_jobs import active_golden
 from worker.lease import LeaseKeeper
@@ -48,6 +48,8 @@ class Job:
     assignment_id: int
     queue: str
     infra_failures: int
+    started_at: datetime
+    """When the claim was taken, on the database's clock."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,11 @@ def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, ow
     job = claim(ctx, submission_id=submission_id, attempt=attempt, owner=owner)
     if job is None:
         return Outcome.STALE
-    started = utcnow()
     with LeaseKeeper(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
                      lease_seconds=ctx.settings.lease_seconds):
         graded, error = run_grader(ctx, job)
     return record(ctx, job, submission_id=submission_id, attempt=attempt, owner=owner,
-                  graded=graded, error=error, started_at=started)
+                  graded=graded, error=error, started_at=job.started_at)
 
 
 def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -> Job | None:
@@ -82,7 +83,7 @@ def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -
         return Job(data=crud.get_blob(session, sha256=sub.blob_sha256),
                    assignment=load_assignment(sub.assignment.slug),
                    assignment_id=sub.assignment_id, queue=sub.queue,
-                   infra_failures=sub.infra_failures)
+                   infra_failures=sub.infra_failures, started_at=crud.db_now(session))
 
 
 def run_grader(ctx: WorkerContext, job: Job) -> tuple[Graded | None, str]:
@@ -124,9 +125,7 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
             run = lifecycle.record_run(**common, report=None, error=error,
                                        next_status=Status.QUEUED, values={
                                            "infra_failures": job.infra_failures + 1,
-                                           "error": error, "attempts": attempt + 1,
-                                           "enqueued_at": utcnow() + timedelta(
-                                               seconds=decision.delay)})
+                                           "error": error}, retry_in=decision.delay)
             outcome = Outcome.RETRY
         if run is None:
             session.rollback()

@@ -2,7 +2,12 @@
 (queued for long while its queue is empty). Safe to run in every worker at once: each change is
 a compare-and-set on the attempt number (store/lifecycle.py). A lost worker counts as one of our
 failures for the retry policy (worker/retry.py); its re-queued attempt is sent at once, since no
-failing job needs time to recover."""
+failing job needs time to recover.
+
+Every time it compares is the database's (a lease's expiry, when a submission was queued): the
+hosts' own clocks never meet. A queue whose size the broker cannot tell (it is down) is not
+taken for empty: nothing is re-sent (a re-send would not arrive either, and would use up an
+attempt), until the broker answers again."""
 
 from __future__ import annotations
 
@@ -11,8 +16,12 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
+from grader.results import GradeReport, TrainingResult
+from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import QueueKind, Status, utcnow
+from submissions_api.store.models import GradingRun, QueueKind, Status, TrainingStatus
 from worker.context import WorkerContext
 from worker.retry import GiveUp, next_attempt
 
@@ -20,12 +29,13 @@ log = logging.getLogger(__name__)
 
 
 def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, list[int]]:
-    """One pass; returns the ids re-queued and failed."""
-    now = now or utcnow()
+    """One pass; returns the ids re-queued and failed. `now` (tests): the database's time
+    otherwise."""
     settings = ctx.settings
     to_send: list[tuple[int, int, str]] = []
     failed: list[int] = []
     with ctx.sessions() as session:
+        now = now or crud.db_now(session)
         for sub in crud.expired_leases(session, now=now):
             failures = sub.infra_failures + 1
             if isinstance(next_attempt(failures, settings), GiveUp):
@@ -45,8 +55,8 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
         for sub in stale:
             if sub.queue not in sizes:
                 sizes[sub.queue] = ctx.dispatcher.queue_size(sub.queue)
-            if sizes[sub.queue]:  # messages still wait there: this one may be among them
-                continue
+            if sizes[sub.queue] != 0:  # messages wait there (this one may be among them), or
+                continue  # the broker cannot say: a re-send would not arrive either
             attempt = lifecycle.requeue(session, submission_id=sub.id, attempt=sub.attempts,
                                    from_status=Status.QUEUED)
             if attempt:
@@ -61,18 +71,39 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
 
 
 def resend_training(ctx: WorkerContext, *, now: datetime) -> list[int]:
-    """Training runs still pending long after their run, while the bulk queue is empty: their
-    message was lost. Re-sending is safe: a training result is recorded once per run."""
+    """Training runs still pending long after their run (or their last re-send), while the bulk
+    queue is known to be empty: their message was lost, or their worker died. Re-sending is
+    safe (a training result is recorded once per run) and capped by the retry policy: a run
+    re-sent that often is recorded failed, with the reason for the TA."""
     with ctx.sessions() as session:
         runs = crud.pending_training(
             session, before=now - timedelta(seconds=ctx.settings.requeue_after))
-        ids = [r.id for r in runs]
-    if not ids or ctx.dispatcher.queue_size(QueueKind.BULK) != 0:
-        return []
+        if not runs or ctx.dispatcher.queue_size(QueueKind.BULK) != 0:
+            return []
+        ids = []
+        for run in runs:
+            if isinstance(next_attempt(run.training_tries + 1, ctx.settings), GiveUp):
+                _give_up_training(session, run)
+            elif lifecycle.training_resent(session, run_id=run.id, tries=run.training_tries):
+                ids.append(run.id)
+        session.commit()
     for run_id in ids:
         ctx.dispatcher.send_training(run_id)
-    log.warning("reaper: re-sent training runs %s", ids)
+    if ids:
+        log.warning("reaper: re-sent training runs %s", ids)
     return ids
+
+
+def _give_up_training(session: Session, run: GradingRun) -> None:
+    sub = crud.get_submission(session, submission_id=run.submission_id)
+    error = (f"the training run was sent {run.training_tries + 1} times and never finished "
+             "(its worker was lost each time)")
+    result = TrainingResult(item_id=load_assignment(sub.assignment.slug).training_id,
+                            evidence={"checks": [], "error": error})
+    report = GradeReport.from_dict(run.report).with_training(result)
+    lifecycle.record_training(session, run_id=run.id, report=report.to_dict(), artifacts={},
+                              status=TrainingStatus.FAILED)
+    log.warning("reaper: training run of run %s failed: %s", run.id, error)
 
 
 def start_reaper_thread(ctx_factory: Callable[[], WorkerContext], interval: float

@@ -1,5 +1,9 @@
 """The training run's evidence for the TA: advisory checks of the hand-in's curves against the
 reference's on the same data and seed, and the four course plots. Never automatic points.
+
+The curves are the hand-in's numbers, so anything a float can be: NaN, ±inf and 1e308 are the
+student's result (the "finite" check fails), kept in the evidence as plain JSON (a non-finite
+value as null) and plotted clipped to ±PLOT_LIMIT, a gap where a value is not a number.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from grader.outputs import TestRun
 from grader.training.config import TrainingConfig
 
 CURVES = ("training_losses", "training_errors", "validation_losses", "validation_errors")
+PLOT_LIMIT = 1e6
+"""Curves are plotted within ±this (a loss of 1e308 would leave matplotlib no axis to draw)."""
 
 
 def assess(run: TestRun, reference: dict[str, Any] | None, cfg: TrainingConfig) -> dict[str, Any]:
@@ -32,11 +38,13 @@ def assess(run: TestRun, reference: dict[str, Any] | None, cfg: TrainingConfig) 
     curves = {}
     for name in CURVES:
         value = run.outputs.get(name)
-        if not isinstance(value, np.ndarray) or value.shape != (cfg.epochs,):
+        if not isinstance(value, np.ndarray) or value.shape != (cfg.epochs,) \
+                or value.dtype.kind not in "biuf":
             kind = getattr(value, "type", None) or type(value).__name__
             shape = f" of shape {value.shape}" if isinstance(value, np.ndarray) else ""
-            check(f"{name} shape", False, f"{name} is a {kind}{shape}; expected a numpy array of "
-                                           f"length {cfg.epochs} (one value per epoch)")
+            dtype = f" of dtype {value.dtype}" if isinstance(value, np.ndarray) else ""
+            check(f"{name} shape", False, f"{name} is a {kind}{shape}{dtype}; expected a numpy "
+                                           f"array of {cfg.epochs} numbers (one per epoch)")
             continue
         curves[name] = value.astype(np.float64)
     if len(curves) == len(CURVES):
@@ -46,11 +54,11 @@ def assess(run: TestRun, reference: dict[str, Any] | None, cfg: TrainingConfig) 
         for name in ("training_losses", "validation_losses"):
             c = curves[name]
             falls = bool(c[-1] < 0.9 * c[0])
-            check(f"{name} fall", falls, f"{name} go from {c[0]:.3f} to {c[-1]:.3f}" +
+            check(f"{name} fall", falls, f"{name} go from {c[0]:.4g} to {c[-1]:.4g}" +
                   ("" if falls else ": the loss does not fall — is step() called every batch?"))
         final = float(curves["validation_errors"][-1])
         check("final validation error", final <= cfg.max_final_val_error,
-              f"final validation error {final:.3f} (at most {cfg.max_final_val_error:g} expected)")
+              f"final validation error {final:.4g} (at most {cfg.max_final_val_error:g} expected)")
         if reference:
             same = all(np.allclose(curves[n], reference[n], rtol=1e-3, atol=1e-6) for n in CURVES)
             check("matches reference", same,
@@ -59,7 +67,16 @@ def assess(run: TestRun, reference: dict[str, Any] | None, cfg: TrainingConfig) 
                   "training indices with np.random.shuffle once per epoch, train on batches of "
                   "batch_size in that order, and report per-epoch means")
     return {"checks": checks, "epochs": cfg.epochs,
-            "curves": {n: [round(float(v), 6) for v in c] for n, c in curves.items()}}
+            "curves": {n: [round(float(v), 6) if np.isfinite(v) else None for v in c]
+                       for n, c in curves.items()}}
+
+
+def _plottable(values: list[float | None]) -> tuple[np.ndarray, bool]:
+    """A curve as matplotlib can draw it (None as NaN, a gap) and whether it was clipped."""
+    arr = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        clipped = bool(np.any(np.abs(arr) > PLOT_LIMIT))
+    return np.clip(arr, -PLOT_LIMIT, PLOT_LIMIT), clipped
 
 
 def plot_curves(curves: dict[str, list[float]], reference: dict[str, Any] | None
@@ -78,10 +95,12 @@ def plot_curves(curves: dict[str, list[float]], reference: dict[str, Any] | None
             # wide and pale beneath: a hand-in that matches the reference still shows both
             ax.plot(np.arange(1, len(reference[name]) + 1), reference[name], color="#f0b37e",
                     linewidth=5, solid_capstyle="round", label="reference")
+        title = name.replace("_", " ")
         if name in curves:
-            ax.plot(np.arange(1, len(curves[name]) + 1), curves[name], color="#1f5fa8",
-                    label="hand-in")
-        ax.set_title(name.replace("_", " "))
+            values, clipped = _plottable(curves[name])
+            ax.plot(np.arange(1, len(values) + 1), values, color="#1f5fa8", label="hand-in")
+            title += f" (clipped to ±{PLOT_LIMIT:g})" if clipped else ""
+        ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.legend()
         fig.tight_layout()

@@ -1,8 +1,11 @@
 """What each role sees of a stored grading report, and summaries across reports.
 
-Students see per test: id, name, points, passed, status, feedback and the check messages; the
-sandbox's verdict message; what intake kept and dropped. Staff see the whole report, including check
-`details`, sandbox stderr and timings. Reports never hold golden (expected) values at all.
+Students see per test: id, name, points, passed, status, feedback, and per check its message and
+the `details` named in STUDENT_CHECK_DETAILS (dtype, shape, how many values differ and where, the
+error as a power of ten of the tolerance, the hint); the sandbox's verdict message; what intake
+kept and dropped. Staff see the whole report, including the details that with the student's own
+output would give golden values away (the largest error in the values' units, a constant factor:
+`grader.compare.STAFF_ONLY`), sandbox stderr and timings. Reports never hold golden values.
 The small per-run summary class-wide views read (`run_summary`) is made by the store when a run is
 recorded; `common_failures` groups those summaries for the TA dashboard.
 """
@@ -16,14 +19,17 @@ from typing import Any
 
 STUDENT_TEST_FIELDS = ("id", "name", "points", "max_points", "passed", "status", "feedback")
 STUDENT_INTAKE_FIELDS = ("files", "dropped", "missing", "notes", "refused")
+STUDENT_CHECK_DETAILS = ("got_type", "expected_dtype", "got_dtype", "expected_shape", "got_shape",
+                         "hint", "mismatches", "total", "share", "nan", "inf",
+                         "mismatch_indices", "error_to_tolerance")
+"""An allow-list: a detail the comparison adds later stays with staff until named here."""
 NUMBER = re.compile(r"-?\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?")
 
 
 def student_report(report: dict[str, Any]) -> dict[str, Any]:
     """The student's view of a report (an allow-list: new TA fields stay hidden by default)."""
     tests = [{**{k: t.get(k) for k in STUDENT_TEST_FIELDS},
-              "checks": [{"name": c.get("name"), "passed": c.get("passed"),
-                          "message": c.get("message", "")} for c in t.get("checks", [])]}
+              "checks": [_student_check(c) for c in t.get("checks", [])]}
              for t in report.get("tests", [])]
     manual = [{k: m.get(k) for k in ("id", "name", "max_points", "points", "comment")}
               for m in report.get("manual", [])]
@@ -34,6 +40,13 @@ def student_report(report: dict[str, Any]) -> dict[str, Any]:
             "sandbox": {"verdict": sandbox.get("verdict"), "message": sandbox.get("message", "")},
             "intake": {k: intake[k] for k in STUDENT_INTAKE_FIELDS if k in intake},
             "artifacts": list(report.get("artifacts", []))}
+
+
+def _student_check(check: dict[str, Any]) -> dict[str, Any]:
+    details = check.get("details") or {}
+    return {"name": check.get("name"), "passed": check.get("passed"),
+            "message": check.get("message", ""),
+            "details": {k: details[k] for k in STUDENT_CHECK_DETAILS if k in details}}
 
 
 def report_for(report: dict[str, Any] | None, *, staff: bool) -> dict[str, Any] | None:

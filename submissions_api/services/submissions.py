@@ -7,8 +7,11 @@ import math
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from grader.errors import SubmissionError
+from grader.intake import check_handin
 from submissions_api.errors import Forbidden, NotFound, Refused
 from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
@@ -16,7 +19,7 @@ from submissions_api.security import is_staff, require_owner_or_staff, require_r
 from submissions_api.services import fetch
 from submissions_api.services.policy import Window, classify, final_score, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
-from submissions_api.services.rubric import manual_items, manual_max_score
+from submissions_api.services.rubric import handin_layout, manual_items, manual_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import (
     Assignment,
@@ -26,7 +29,6 @@ from submissions_api.store.models import (
     Status,
     Submission,
     User,
-    utcnow,
 )
 
 LIVE = (Status.QUEUED, Status.RUNNING)
@@ -52,14 +54,27 @@ def student_window(session: Session, assignment: Assignment, user: User) -> Wind
                       extension_late_deadline=ext.late_deadline if ext else None)
 
 
+def refuse_at_door(assignment: Assignment, data: bytes, max_bytes: int) -> None:
+    """Refuse (422, the reason a student reads) an upload the grader's intake would refuse: not
+    a tar, damaged, unpacking too big, none of the graded files. Nothing is stored, so the
+    attempt counts toward neither the limit nor the cooldown."""
+    try:
+        check_handin(data, layout=handin_layout(assignment.slug), max_bytes=max_bytes)
+    except SubmissionError as exc:
+        raise Refused(str(exc), status=422) from None
+
+
 def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
                   assignment: Assignment, data: bytes, filename: str) -> SubmissionAccepted:
-    """Store a hand-in and queue its grading. Students are held to the deadline (403), the
-    submission limit and the cooldown (429); staff are not. Committed before it is sent."""
-    now = utcnow()
+    """Store a hand-in and queue its grading. Refused at the door (422) when intake would
+    refuse it; students are held to the deadline (403), the submission limit and the cooldown
+    (429), on the database's clock (the same for every API process); staff are not. Committed
+    before it is sent; once committed, the answer is the receipt, whatever fails after."""
+    refuse_at_door(assignment, data, dispatcher.settings.upload_max_bytes)
     late, penalty = False, 0.0
     if not is_staff(user):
         crud.lock_user(session, user=user)
+        now = crud.db_now(session)  # after the lock: one student's uploads are in this order
         timing = classify(now, student_window(session, assignment, user))
         if not timing.accepted:
             raise Refused(timing.reason, status=403)
@@ -71,6 +86,8 @@ def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
             message, wait = refusal
             raise Refused(message, status=429, retry_after=wait or None)
         late, penalty = timing.late, timing.penalty
+    else:
+        now = crud.db_now(session)
     sub = crud.create_submission(session, user=user, assignment=assignment, data=data,
                                  filename=filename or "handin.tar", received_at=now,
                                  late=late, penalty=penalty)
@@ -78,8 +95,19 @@ def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
     dispatcher.send_grade(sub.id, sub.attempts)
     return SubmissionAccepted(
         id=sub.id, sha256=sub.blob_sha256, size=sub.size, status=sub.status,
-        server_time=utcnow(), received_at=sub.received_at, late=sub.late,
-        late_penalty=sub.late_penalty, queue_position=queue_positions(session, [sub])[sub.id])
+        server_time=now, received_at=sub.received_at, late=sub.late,
+        late_penalty=sub.late_penalty, queue_position=_position_if_known(session, sub))
+
+
+def _position_if_known(session: Session, sub: Submission) -> int | None:
+    """The queue place for a receipt, best effort: the submission is committed, so a database
+    that drops now must not turn the receipt into "nothing was accepted" (the client would
+    upload again, and the student's second copy would count)."""
+    try:
+        return queue_positions(session, [sub])[sub.id]
+    except SQLAlchemyError:
+        session.rollback()
+        return None
 
 
 def queue_positions(session: Session, subs: Sequence[Submission]) -> dict[int, int]:

@@ -4,13 +4,14 @@ Each change is a compare-and-set UPDATE: it names the state it starts from (and 
 submission the attempt number and the lease owner), so a stale message, a slow worker whose lease
 expired, or two reapers at once can never record a second result for one attempt or resurrect
 finished work. A function returns whether it won (or None / the new attempt); the caller commits,
-then sends any message (never before: a worker could see the old row).
+then sends any message (never before: a worker could see the old row). Every time written here
+is the database's (`crud.db_now`), so hosts with drifting clocks still agree on a lease.
 
     submission   queued → running (claim) → graded | queued (retry) | failed   [record_run]
-                 running → queued (requeue: lease lost) | failed (fail_submission)
+                 running → queued (requeue: lease lost, a regrade) | failed (fail_submission)
                  graded | failed → queued (requeue: a regrade)
     grading run  one per (submission, attempt), written by record_run: a RunOutcome
-    training run pending → done | failed                                      [record_training]
+    training run pending → done | failed [record_training]; re-sends counted [training_resent]
     regrade item pending → done | failed (its run recorded) or skipped at once [create_regrade]
     golden set   generating → verifying → ready | canary_failed; → error      [golden_*]
                  ready (canary passed) → the assignment's active set          [activate_*]
@@ -26,6 +27,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from submissions_api.store.crud.blobs import put_blob
+from submissions_api.store.crud.clock import db_now
+from submissions_api.store.jsonsafe import json_safe
 from submissions_api.store.models import (
     Assignment,
     GoldenSet,
@@ -41,7 +44,6 @@ from submissions_api.store.models import (
     Submission,
     TrainingStatus,
     User,
-    utcnow,
 )
 from submissions_api.store.summary import run_summary
 
@@ -60,8 +62,9 @@ def _cas(session: Session, *, submission_id: int, attempt: int, statuses: tuple[
 
 def claim_submission(session: Session, *, submission_id: int, attempt: int, owner: str,
                      lease_seconds: float) -> bool:
-    """Take the lease of this attempt; False when the message is stale or someone holds it."""
-    now = utcnow()
+    """Take the lease of this attempt; False when the message is stale or someone holds it.
+    The lease's expiry is on the database's clock, the one every host's reaper compares."""
+    now = db_now(session)
     return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(Status.QUEUED,),
                 values={"status": Status.RUNNING, "lease_owner": owner,
                         "lease_expires_at": now + timedelta(seconds=lease_seconds)})
@@ -71,20 +74,26 @@ def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: st
                 lease_seconds: float) -> bool:
     return _cas(session, submission_id=submission_id, attempt=attempt,
                 statuses=(Status.RUNNING,), owner=owner,
-                values={"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
+                values={"lease_expires_at": db_now(session) + timedelta(seconds=lease_seconds)})
 
 
 def record_run(session: Session, *, submission: Submission, attempt: int, owner: str,
                report: dict[str, Any] | None, error: str, started_at: datetime,
                next_status: Status, values: dict[str, Any] | None = None,
-               training: bool = False, golden_set_id: int | None = None) -> GradingRun | None:
+               training: bool = False, golden_set_id: int | None = None,
+               retry_in: float | None = None) -> GradingRun | None:
     """Write the one result of this attempt (`report`: `GradeReport.to_dict()`, None when we
     failed) and move the submission to `next_status`, if we still hold the lease; None (and
     nothing written) when the attempt was taken from us. `training`: a training run follows
-    (record_training)."""
+    (record_training). `retry_in`: next_status is queued, attempt+1 is sent after that many
+    seconds (enqueued then, on the database's clock, for the reaper)."""
     graded = report is not None
+    report = json_safe(report)
+    now = db_now(session)
     changes = {"status": next_status, "lease_owner": None, "lease_expires_at": None,
                **(values or {})}
+    if retry_in is not None:
+        changes.update(attempts=attempt + 1, enqueued_at=now + timedelta(seconds=retry_in))
     if not _cas(session, submission_id=submission.id, attempt=attempt,
                 statuses=(Status.RUNNING,), owner=owner, values=changes):
         return None
@@ -98,6 +107,7 @@ def record_run(session: Session, *, submission: Submission, attempt: int, owner:
                      golden_set_id=golden_set_id,
                      grader_version=(report or {}).get("grader_version", ""),
                      report=report, error=error, worker=owner, started_at=started_at,
+                     finished_at=now,
                      summary=run_summary(report) if graded else None,
                      training=TrainingStatus.PENDING if graded and training else None)
     session.add(run)
@@ -115,7 +125,7 @@ def requeue(session: Session, *, submission_id: int, attempt: int, from_status: 
     """Start attempt+1 of a submission (its message is sent by the caller after commit);
     None when the submission moved on meanwhile."""
     values = {"status": Status.QUEUED, "attempts": attempt + 1, "lease_owner": None,
-              "lease_expires_at": None, "enqueued_at": utcnow(), **(extra or {})}
+              "lease_expires_at": None, "enqueued_at": db_now(session), **(extra or {})}
     ok = _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
               values=values)
     return attempt + 1 if ok else None
@@ -135,7 +145,7 @@ def record_training(session: Session, *, run_id: int, report: dict[str, Any],
                     artifacts: dict[str, bytes], status: TrainingStatus) -> bool:
     """Attach a training run's outcome (the report with its evidence, `to_dict()`; the plots) to
     a graded run, once: False when it was recorded already (a duplicate message)."""
-    values: dict[str, Any] = {"report": report, "training": TrainingStatus(status)}
+    values: dict[str, Any] = {"report": json_safe(report), "training": TrainingStatus(status)}
     if artifacts:
         values["artifacts"] = {name: put_blob(session, data=data)
                                for name, data in sorted(artifacts.items())}
@@ -145,13 +155,25 @@ def record_training(session: Session, *, run_id: int, report: dict[str, Any],
     return done.rowcount == 1
 
 
+def training_resent(session: Session, *, run_id: int, tries: int) -> bool:
+    """Count one more re-send of a pending training run (`tries`: the count read before), on
+    the database's clock; False when another reaper counted it, or it was recorded, meanwhile."""
+    done = session.execute(update(GradingRun).where(
+        GradingRun.id == run_id, GradingRun.training == TrainingStatus.PENDING,
+        GradingRun.training_tries == tries).values(training_tries=tries + 1,
+                                                   training_sent_at=db_now(session)))
+    return done.rowcount == 1
+
+
 # -- regrades -----------------------------------------------------------------------------------
 
 def create_regrade(session: Session, *, assignment: Assignment, scope: str, requested_by: User,
                    submissions: Sequence[Submission]) -> tuple[Regrade, list[tuple[int, int]]]:
     """A regrade of `submissions` on the bulk queue; returns it and the (id, attempt) to send.
-    Submissions still being graded are skipped (their running attempt already uses the active
-    golden set)."""
+    Graded, failed and running submissions get a new attempt: a running one may have been
+    claimed under the golden set active before (its attempt loses its lease, and its result is
+    dropped). Only queued ones are skipped: their grading has not started, so it reads the
+    active set."""
     regrade = Regrade(assignment_id=assignment.id, scope=scope, requested_by_id=requested_by.id)
     session.add(regrade)
     session.flush()
@@ -163,9 +185,11 @@ def create_regrade(session: Session, *, assignment: Assignment, scope: str, requ
         attempt = requeue(session, submission_id=sub.id, attempt=sub.attempts, from_status=status,
                           extra={"queue": QueueKind.BULK, "regrade_id": regrade.id,
                                  "infra_failures": 0}) \
-            if status in (Status.GRADED, Status.FAILED) else None
+            if status in (Status.GRADED, Status.FAILED, Status.RUNNING) else None
         if attempt is None:
-            item.status, item.note = ItemStatus.SKIPPED, f"was {status} when the regrade was asked"
+            item.status = ItemStatus.SKIPPED
+            item.note = "queued: its grading will use the active golden set" \
+                if status == Status.QUEUED else f"was {status} when the regrade was asked"
         else:
             to_send.append((sub.id, attempt))
         session.add(item)
@@ -225,7 +249,7 @@ def activate_golden_set(session: Session, *, assignment: Assignment, golden: Gol
     set is ready with its canary passed. `by` None: the service itself (ensure_golden_set)."""
     if golden.status != GoldenStatus.READY or golden.canary_passed is not True:
         return False
-    golden.activated_at, golden.activated_by_id = utcnow(), by.id if by else None
+    golden.activated_at, golden.activated_by_id = db_now(session), by.id if by else None
     assignment.active_golden_id = golden.id
     session.flush()
     return True
@@ -241,7 +265,7 @@ def activate_if_none(session: Session, *, golden: GoldenSet) -> bool:
                           .values(active_golden_id=golden.id)
                           .execution_options(synchronize_session=False)).rowcount == 1
     if won:
-        golden.activated_at = utcnow()
+        golden.activated_at = db_now(session)
         session.flush()
     return won
 
@@ -278,7 +302,7 @@ def ensure_golden_set(session: Session, *, assignment_id: int, abandoned_before:
             return golden, False
         golden_failed(session, golden_id=golden.id, error="abandoned: its worker was lost")
     golden = GoldenSet(assignment_id=assignment_id, created_by_id=None,
-                       status=GoldenStatus.GENERATING)
+                       status=GoldenStatus.GENERATING, created_at=db_now(session))
     session.add(golden)
     session.flush()
     return golden, True

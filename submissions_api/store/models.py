@@ -263,6 +263,11 @@ class GradingRun(Base):
     training: Mapped[str | None] = mapped_column(String(20), nullable=True)
     """A TrainingStatus: the training run (evidence for the manual item), done after the automatic
     tests on the bulk queue; None when the assignment has none."""
+    training_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many times the reaper re-sent the training run (its message lost or its worker
+    crashed): capped by the retry policy, then the training run is failed."""
+    training_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the reaper last re-sent it (database time); None: only sent once, when graded."""
     error: Mapped[str] = mapped_column(Text, default="")
     worker: Mapped[str] = mapped_column(String(200), default="")
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -8,9 +8,10 @@ import pytest
 from submissions_api import security
 from submissions_api.store import crud
 from submissions_api.store.models import ApiToken, Status, utcnow
+from tests.handins import make_handin_tar
 
 A = "/api/v1"
-TAR = b"a handin.tar"
+TAR = make_handin_tar()
 
 
 def upload(client, users, login, slug="hw1p1-s20"):

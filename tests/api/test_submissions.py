@@ -6,13 +6,16 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from grader.fixtures import make_tar
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status, utcnow
+from tests.handins import make_handin_tar
 
 A = "/api/v1"
+TAR = make_handin_tar()
 
 
-def upload(client, users, login, data=b"tar bytes"):
+def upload(client, users, login, data=TAR):
     return client.post(f"{A}/assignments/hw1p1-s20/submissions", headers=users.headers(login),
                        files={"file": ("handin.tar", data)})
 
@@ -25,7 +28,7 @@ def configure(client, users, **fields):
 
 
 def test_upload_is_committed_and_published(client, users, sessions, dispatcher):
-    data = b"some tar" * 100
+    data = make_handin_tar(extra={"hw1/notes.py": "# mine\n"})
     reply = upload(client, users, "alice", data)
     assert reply.status_code == 202
     body = reply.json()
@@ -62,6 +65,29 @@ def test_submission_limit_counts_only_what_we_did_not_fail(client, users, sessio
         session.commit()
     assert upload(client, users, "alice").status_code == 202
     assert upload(client, users, "alice").status_code == 429
+
+
+REFUSED_AT_DOOR = {
+    "not a tar": (b"%PDF-1.4 my homework" * 50, "not a tar archive"),
+    "no hw1/": (make_tar({"mytorch/linear.py": "x = 1\n"}), "no hw1/ folder"),
+    "damaged gzip": (b"\x1f\x8b" + b"\x00" * 40, "damaged"),
+}
+
+
+def test_refused_at_the_door_queues_nothing_and_costs_no_submission(client, users, sessions,
+                                                                    dispatcher):
+    """What intake would refuse is answered 422 with the reason before anything is stored or
+    queued; the attempt counts toward neither the limit nor the cooldown (issue 11, item 5)."""
+    configure(client, users, submission_limit=1, cooldown_seconds=600)
+    for name, (data, reason) in REFUSED_AT_DOOR.items():
+        reply = upload(client, users, "alice", data)
+        assert reply.status_code == 422, (name, reply.text)
+        assert reason in reply.json()["detail"], (name, reply.json())
+    assert upload(client, users, "alice", b"").status_code == 422
+    with sessions() as session:
+        assert crud.list_submissions(session) == []
+    assert dispatcher.queue_size("live") == 0
+    assert upload(client, users, "alice").status_code == 202  # the one submission is still there
 
 
 def test_cooldown_between_submissions(client, users, sessions):
@@ -144,7 +170,8 @@ def test_student_view_hides_staff_details(client, users, sessions):
     text = student.text
     assert student.json()["score"] == 3.0
     assert "dW has the wrong shape" in text and "expected (3, 2)" in text
-    assert "SECRET" not in text and "details" not in text and "evidence" not in text
+    assert "SECRET" not in text and "max_error" not in text and "evidence" not in text
+    assert student.json()["result"]["tests"][0]["checks"][0]["details"] == {}
     assert student.json()["staff"] is None
     staff = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("ta1")).text
     assert "SECRET-STDERR" in staff and "max_error" in staff

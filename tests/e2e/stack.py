@@ -41,8 +41,11 @@ class Stack:
     def sessions(self):
         return session_factory(self.env["MLPGRADE_DATABASE_URL"])
 
-    def worker(self, queues: str = "live,bulk") -> Proc:
-        proc = start_worker(self.env, self.tmp / f"worker-{len(self.procs)}.log", queues)
+    def worker(self, queues: str = "live,bulk", **env: str) -> Proc:
+        """A worker process; `env` overrides variables (e.g. MLPGRADE_HOME: its own data
+        folder, as each host has in production)."""
+        proc = start_worker({**self.env, **env}, self.tmp / f"worker-{len(self.procs)}.log",
+                            queues)
         self.procs.append(proc)
         return proc
 

@@ -257,3 +257,16 @@ def test_pages_instructor_settings_and_golden_sets(stack, new_page, shot):
     with stack.api("prof") as prof:  # leave the assignment as other modules expect it
         prof.patch(f"/assignments/{SLUG}", json={"deadline": None, "late_deadline": None,
                                                  "late_penalty": None, "submission_limit": None})
+
+
+def test_pages_refused_upload_is_refused_at_the_door(stack, new_page, shot):
+    """Not a tar: the upload page says why, at once; nothing is stored or counted."""
+    page = new_page()
+    sign_in(page, add_student(stack, "stu_pdf"))
+    upload_in_browser(page, b"%PDF-1.4 my report, not my code\n" * 40)
+    alert = page.locator("p.alert")
+    expect(alert).to_contain_text("not a tar archive")
+    expect(page.locator("table.list tbody tr")).to_have_count(0)
+    shot(page, "student-refused")
+    upload_in_browser(page, make_handin_tar())  # the real one is accepted as the first
+    expect(page.locator("#receipt")).to_contain_text("Received")

@@ -18,6 +18,7 @@ from submissions_api.store.crud.assignments import (
     update_assignment,
 )
 from submissions_api.store.crud.blobs import get_blob, put_blob
+from submissions_api.store.crud.clock import db_now
 from submissions_api.store.crud.golden_sets import (
     create_golden_set,
     get_golden_set,
@@ -60,7 +61,7 @@ from submissions_api.store.crud.users import (
 
 __all__ = [
     "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions",
-    "create_golden_set", "create_submission", "create_user", "current_summaries",
+    "create_golden_set", "create_submission", "create_user", "current_summaries", "db_now",
     "delete_extension", "expired_leases", "get_assignment", "get_assignment_by_id", "get_blob",
     "get_extension", "get_golden_set", "get_regrade", "get_run", "get_submission",
     "get_user_by_login", "gradebook_rows", "list_assignments", "list_extensions",

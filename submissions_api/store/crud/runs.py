@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from submissions_api.store.models import GradingRun, RunOutcome, TrainingStatus
@@ -29,9 +29,11 @@ def get_run(session: Session, *, run_id: int | None) -> GradingRun | None:
 
 
 def pending_training(session: Session, *, before: datetime) -> Sequence[GradingRun]:
-    """Graded runs whose training run has waited since before `before` (a lost message)."""
+    """Graded runs whose training run has waited since before `before` (a lost message), since
+    the run or since the reaper last re-sent it."""
+    sent = func.coalesce(GradingRun.training_sent_at, GradingRun.finished_at)
     return session.scalars(select(GradingRun).where(GradingRun.training == TrainingStatus.PENDING,
-                                                    GradingRun.finished_at < before)
+                                                    sent < before)
                            .order_by(GradingRun.id)).all()
 
 
