@@ -55,45 +55,55 @@ class Prepared:
                 self.units.append((unit, kept))
         self.hashes = frozenset().union(*(kept for _, kept in self.units))
         self.total = sum(len(kept) for _, kept in self.units)
+        self.owners: dict[int, list[int]] = {}
+        """hash → indices (in `units`) of the units holding it."""
+        for index, (_, kept) in enumerate(self.units):
+            for h in kept:
+                self.owners.setdefault(h, []).append(index)
 
-    def where(self, h: int) -> list[tuple[UnitPrint, tuple[int, int]]]:
-        return [(u, u.hashes[h]) for u, kept in self.units if h in kept]
+
+Copied = list[tuple[UnitPrint, frozenset[int], int]]
 
 
-def _copied(side: Prepared, shared: frozenset[int], settings: Settings
-            ) -> list[tuple[UnitPrint, frozenset[int]]]:
+def _copied(side: Prepared, shared: frozenset[int], settings: Settings) -> Copied:
+    """(unit, its shared fingerprints, its fingerprint count) of each unit that counts as
+    copied."""
     out = []
     for unit, kept in side.units:
+        if kept.isdisjoint(shared):
+            continue
         common = kept & shared
-        if common and len(common) >= settings.unit_share * len(kept):
-            out.append((unit, common))
+        if len(common) >= settings.unit_share * len(kept):
+            out.append((unit, common, len(kept)))
     return out
 
 
-def _score(side: Prepared, copied: list[tuple[UnitPrint, frozenset[int]]],
-           settings: Settings) -> float:
+def _score(side: Prepared, copied: Copied, settings: Settings) -> float:
     if not side.total:
         return 0.0
-    held = sum(len(common) for _, common in copied)
-    covered = sum(len(kept) for unit, kept in side.units if any(unit is c for c, _ in copied))
+    held = sum(len(common) for _, common, _ in copied)
+    covered = sum(size for _, _, size in copied)
     return covered / side.total * min(1.0, held / settings.min_shared)
 
 
-def _regions(a: Prepared, b: Prepared, copied: list[tuple[UnitPrint, frozenset[int]]]
-             ) -> tuple[Match, ...]:
+def _regions(a: Prepared, b: Prepared, copied: Copied) -> tuple[Match, ...]:
+    """One match per copied unit of a: its lines and those of the unit of b it shares most
+    with."""
     matches = []
-    for unit, common in copied:
-        by_unit: dict[int, list[tuple[UnitPrint, tuple[int, int], tuple[int, int]]]] = {}
+    for unit, common, _ in copied:
+        counts: dict[int, int] = {}
         for h in common:
-            for other, span in b.where(h):
-                by_unit.setdefault(id(other), []).append((other, unit.hashes[h], span))
-        if not by_unit:
+            for index in b.owners.get(h, ()):
+                counts[index] = counts.get(index, 0) + 1
+        if not counts:
             continue
-        hits = max(by_unit.values(), key=len)
-        other = hits[0][0]
+        other = b.units[max(counts, key=counts.__getitem__)][0]
+        hits = [h for h in common if h in other.hashes]
+        a_spans = [unit.hashes[h] for h in hits]
+        b_spans = [other.hashes[h] for h in hits]
         matches.append(Match(
-            a_file=unit.file, a_lines=(min(h[1][0] for h in hits), max(h[1][1] for h in hits)),
-            b_file=other.file, b_lines=(min(h[2][0] for h in hits), max(h[2][1] for h in hits))))
+            a_file=unit.file, a_lines=(min(s[0] for s in a_spans), max(s[1] for s in a_spans)),
+            b_file=other.file, b_lines=(min(s[0] for s in b_spans), max(s[1] for s in b_spans))))
     return tuple(sorted(matches, key=_order))
 
 
@@ -105,8 +115,8 @@ def compare_prepared(a_key: str, a: Prepared, b_key: str, b: Prepared,
     a_copied = _copied(a, shared, settings)
     b_copied = _copied(b, shared, settings)
     a_score, b_score = _score(a, a_copied, settings), _score(b, b_copied, settings)
-    if max(a_score, b_score) == 0.0:
-        return PairResult(a_key, b_key, 0.0, ())
+    if max(a_score, b_score) < settings.match_floor:
+        return PairResult(a_key, b_key, max(a_score, b_score), ())
     if a_score >= b_score:
         return PairResult(a_key, b_key, a_score, _regions(a, b, a_copied))
     flipped = tuple(Match(m.b_file, m.b_lines, m.a_file, m.a_lines)

@@ -30,6 +30,9 @@ class Settings:
     min_shared: int = 8
     """A pair whose copied units hold fewer fingerprints than this is scaled down in proportion:
     a few shared lines are not evidence."""
+    match_floor: float = 0.1
+    """Matching regions are listed for pairs from this similarity up (below it they are the
+    formulas everybody writes, and listing them is most of the cost of all pairs)."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,13 @@ def winnow(tokens: Sequence[str], lines: Sequence[int], k: int, window: int
     picked: dict[int, tuple[int, int]] = {}
     last = -1
     for start in range(max(1, n - window + 1)):
-        stop = min(start + window, n)
-        best = min(range(start, stop), key=lambda i: (grams[i], -i))
+        span = grams[start:start + window]
+        low = min(span)
+        best = start + len(span) - 1 - span[::-1].index(low)  # the rightmost smallest
         if best != last:
-            span = lines[best:best + k]
-            picked.setdefault(grams[best], (min(span), max(span)))
+            if low not in picked:
+                seen = lines[best:best + k]
+                picked[low] = (min(seen), max(seen))
             last = best
     return picked
 

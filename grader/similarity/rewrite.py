@@ -11,6 +11,7 @@ tokens are emitted, because that needs the name-blind form of each operand.
 from __future__ import annotations
 
 import ast
+import copy
 
 _TERMINAL = (ast.Return, ast.Raise, ast.Break, ast.Continue)
 
@@ -104,30 +105,35 @@ def _fuse_pairs(body: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
-class _Canonical(ast.NodeTransformer):
-    """Statement-level rewrites, bottom up."""
-
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        super().generic_visit(node)
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                cleaned = _fuse_pairs(_clean_body(block))
-                if not cleaned and field == "body" and not isinstance(node, ast.Module):
-                    cleaned = [ast.Pass()]
-                setattr(node, field, cleaned)
-        return node
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
-        self.generic_visit(node)
-        load = _as_load(node.target)
-        value = ast.BinOp(left=load, op=node.op, right=node.value)
-        return ast.copy_location(ast.Assign(targets=[node.target], value=value), node)
+_BLOCKS = ("body", "orelse", "finalbody")
 
 
-def _as_load(target: ast.expr) -> ast.expr:
-    copy = ast.parse(ast.unparse(target), mode="eval").body
-    return ast.copy_location(copy, target)
+def _aug_to_assign(stmt: ast.stmt) -> ast.stmt:
+    if not isinstance(stmt, ast.AugAssign):
+        return stmt
+    load = copy.deepcopy(stmt.target)
+    for node in ast.walk(load):
+        if hasattr(node, "ctx"):
+            node.ctx = ast.Load()
+    value = ast.BinOp(left=load, op=stmt.op, right=stmt.value)
+    return ast.copy_location(ast.Assign(targets=[stmt.target], value=value), stmt)
+
+
+def _canonical_block(body: list[ast.stmt], keep_empty: bool) -> list[ast.stmt]:
+    """The block with every nested block made canonical first (bottom up)."""
+    for stmt in body:
+        _canonical_children(stmt)
+    cleaned = _fuse_pairs(_clean_body([_aug_to_assign(s) for s in body]))
+    return cleaned if cleaned or keep_empty else [ast.Pass()]
+
+
+def _canonical_children(stmt: ast.AST) -> None:
+    for field in _BLOCKS:
+        block = getattr(stmt, field, None)
+        if block:
+            setattr(stmt, field, _canonical_block(block, field != "body"))
+    for handler in getattr(stmt, "handlers", ()):
+        handler.body = _canonical_block(handler.body, False)
 
 
 def _names_read(func: ast.AST) -> set[str]:
@@ -135,24 +141,43 @@ def _names_read(func: ast.AST) -> set[str]:
             and not isinstance(n.ctx, ast.Store)}
 
 
-class _DropUnused(ast.NodeTransformer):
-    """Within one function: assignments to plain names that nothing reads."""
+def _drop_unused(body: list[ast.stmt], read: set[str], keep_empty: bool, dropped: list[int]
+                 ) -> list[ast.stmt]:
+    """The block without assignments to plain names that nothing in the function reads
+    (counted in `dropped`)."""
+    out = []
+    for stmt in body:
+        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) and t.id not in read
+                                                for t in stmt.targets):
+            dropped.append(1)
+            continue
+        for field in _BLOCKS:
+            block = getattr(stmt, field, None)
+            if block:
+                setattr(stmt, field, _drop_unused(block, read, field != "body", dropped))
+        out.append(stmt)
+    cleaned = _fuse_pairs(_clean_body(out))
+    return cleaned if cleaned or keep_empty else [ast.Pass()]
 
-    def __init__(self, read: set[str]) -> None:
-        self.read = read
 
-    def visit_Assign(self, node: ast.Assign) -> ast.AST | None:
-        if all(isinstance(t, ast.Name) and t.id not in self.read for t in node.targets):
-            return None
-        return node
+def _functions(body: list[ast.stmt]) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The module's functions and methods (not nested ones: they are part of their parent)."""
+    found = []
+    for stmt in body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(stmt)
+        elif isinstance(stmt, ast.ClassDef):
+            found.extend(_functions(stmt.body))
+    return found
 
 
 def canonical(tree: ast.Module) -> ast.Module:
     """The module rewritten in place (see the module docstring) and returned."""
-    tree = _Canonical().visit(tree)
-    for func in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef,
-                                                             ast.AsyncFunctionDef))]:
+    tree.body = _canonical_block(tree.body, True)
+    for func in _functions(tree.body):
         for _ in range(2):  # dropping one dead assignment can make another dead
-            _DropUnused(_names_read(func)).visit(func)
-    tree = _Canonical().visit(tree)
-    return ast.fix_missing_locations(tree)
+            dropped: list[int] = []
+            func.body = _drop_unused(func.body, _names_read(func), False, dropped)
+            if not dropped:
+                break
+    return tree
