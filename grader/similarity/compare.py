@@ -138,21 +138,30 @@ class Index:
         self.held: dict[str, Prepared] = {}
         self.postings: dict[int, set[str]] = {}
 
-    def add(self, key: str, handin: HandinPrint) -> list[PairResult]:
+    def add(self, key: str, handin: HandinPrint | Prepared) -> list[PairResult]:
         """Hold `handin` under key (replacing one of that key) and return its pairs with every
         other hand-in held (the other as `a`), highest first."""
         self.remove(key)
-        prepared = Prepared(handin, self.ignored)
+        prepared = handin if isinstance(handin, Prepared) else Prepared(handin, self.ignored)
         candidates: set[str] = set()
         for h in prepared.hashes:
             candidates |= self.postings.get(h, set())
         results = [compare_prepared(other, self.held[other], key, prepared, self.settings)
                    if other in candidates else PairResult(other, key, 0.0, ())
                    for other in self.held]
+        self.hold(key, prepared)
+        return sorted(results, key=lambda r: -r.similarity)
+
+    def hold(self, key: str, prepared: Prepared) -> None:
+        """Hold an already prepared hand-in (prepared with this index's `ignored`) without
+        scoring it: the service's stored entries, whose pairs are stored already."""
+        self.remove(key)
         self.held[key] = prepared
         for h in prepared.hashes:
             self.postings.setdefault(h, set()).add(key)
-        return sorted(results, key=lambda r: -r.similarity)
+
+    def prepare(self, handin: HandinPrint) -> Prepared:
+        return Prepared(handin, self.ignored)
 
     def remove(self, key: str) -> None:
         old = self.held.pop(key, None)
