@@ -48,6 +48,12 @@ def _counter_increment(stmt: ast.stmt, name: str) -> bool:
     if isinstance(stmt, ast.AugAssign):
         return (isinstance(stmt.target, ast.Name) and stmt.target.id == name
                 and isinstance(stmt.op, ast.Add) and _is_one(stmt.value))
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target, value = stmt.targets[0], stmt.value
+        return (isinstance(target, ast.Name) and target.id == name
+                and isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+                and isinstance(value.left, ast.Name) and value.left.id == name
+                and _is_one(value.right))
     return False
 
 

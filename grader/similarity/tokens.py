@@ -8,7 +8,8 @@ Numbers become `N` and strings `S`. Equivalent forms are emitted one way: the op
 and or == !=` in a sorted order, `a > b` as `b < a`, `np.dot(a, b)`/`a.dot(b)`/`np.matmul` as
 `a @ b`, `np.multiply`-style calls as operators, `x.sum(...)` as `np.sum(x, ...)`, `len(x)` as
 `x.shape[0]`, `np.sqrt(x)` as `x ** 0.5`, `if not c: A else: B` as `if c: B else: A`, and
-`range(n - 1, -1, -1)` as `reversed(range(n))`. Files that do not parse fall back to `tokenize`.
+`range(n - 1, -1, -1)` as `reversed(range(n))`. A line that breaks parsing is replaced by `pass`
+(up to 20 of them); files that still do not parse fall back to `tokenize`.
 """
 
 from __future__ import annotations
@@ -256,7 +257,7 @@ def _units_of_tree(path: str, tree: ast.Module, emitter: Emitter) -> list[Unit]:
     walk(tree.body, "")
     if top:
         units.append(_unit(path, "<top>", top, emitter))
-    return units
+    return [u for u in units if u.tokens]
 
 
 def _unit(path: str, name: str, body: list[ast.stmt], emitter: Emitter) -> Unit:
@@ -292,6 +293,22 @@ def _fallback_units(path: str, text: str) -> list[Unit]:
                  lines=tuple(line for _, line in tokens))]
 
 
+def _parse(text: str, tries: int = 20) -> ast.Module:
+    """The module, with up to `tries` lines that break parsing commented out (a hand-in with a
+    syntax error is still mostly the code it was copied from); SyntaxError if that is not
+    enough."""
+    lines = text.splitlines()
+    for _ in range(tries):
+        try:
+            return ast.parse("\n".join(lines))
+        except SyntaxError as exc:
+            if not exc.lineno or exc.lineno > len(lines):
+                raise
+            bad = lines[exc.lineno - 1]
+            lines[exc.lineno - 1] = bad[: len(bad) - len(bad.lstrip())] + "pass  # " + bad
+    return ast.parse("\n".join(lines))
+
+
 def handin_units(sources: dict[str, str]) -> list[Unit]:
     """The units of every `.py` file of a hand-in (path → text)."""
     trees: dict[str, ast.Module] = {}
@@ -300,7 +317,7 @@ def handin_units(sources: dict[str, str]) -> list[Unit]:
         if not path.endswith(".py"):
             continue
         try:
-            trees[path] = canonical(ast.parse(text))
+            trees[path] = canonical(_parse(text))
         except (SyntaxError, ValueError, RecursionError):
             units.extend(_fallback_units(path, text))
     bound: set[str] = set()
