@@ -63,7 +63,9 @@ def main() -> None:
     args = parser.parse_args()
     handins = corpus.build(args.seed)
     n = len(handins)
-    print(f"corpus: {n} hand-ins, {n * (n - 1) // 2} pairs, seed {args.seed}")
+    related = sum(corpus.related(a, b) for i, a in enumerate(handins) for b in handins[i + 1:])
+    print(f"corpus: {n} hand-ins, {n * (n - 1) // 2} pairs ({related} related: same original, "
+          f"a part in common), seed {args.seed}")
     results = {}
     for name, method in (("ours", ours), ("winnowing", baseline)):
         start = time.perf_counter()

@@ -79,6 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
     p.add_argument("--semester", help="with `import`: the semester the archive is from")
+    p.add_argument("--as-base", action="store_true",
+                   help="with `import`: PATH is one hand-in of base code (it never counts)")
     p.add_argument("--top", type=int, default=20, help="pairs the table shows")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.set_defaults(func=cmd_similarity)
@@ -118,7 +120,8 @@ def _similarity_import(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     settings = load_settings()
     try:
-        count = import_archive(settings, args.assignment, args.semester, Path(args.paths[1]))
+        count = import_archive(settings, args.assignment, args.semester, Path(args.paths[1]),
+                               base=args.as_base)
     except (GraderError, LookupError) as exc:
         print(f"mlpgrade: {exc}", file=sys.stderr)
         return ExitCode.USAGE
@@ -250,7 +253,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """`mlpgrade`: parse, then run the command as the grader's commands run (its errors become
     exit codes)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # `similarity import --assignment A --semester S PATH`: PATH comes after the options
+    if extra and getattr(args, "command", "") == "similarity" and not any(
+            e.startswith("-") for e in extra):
+        args.paths += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return grader_cli.run(args)
 
 

@@ -22,7 +22,8 @@ momentum_b eps
 alpha gamma beta dgamma dbeta mean var running_mean running_var norm x out train_mode
 num_bn_layers bn nlayers input_size output_size activations criterion lr momentum linear_layers
 bn_layers zero_grads step train eval get_training_stats question_1 question_2 question_3
-question_4 question_5 error total_loss self np numpy sys os""".split())
+question_4 question_5 error total_loss self np numpy sys os activation loss linear batchnorm hw1
+mc""".split())
 WORDS = ["inp", "tmp", "val", "res", "acc", "buf", "arr", "z", "h", "mat", "vec", "grad_in",
          "result", "data", "temp", "foo", "q", "item", "cur", "nxt"]
 
@@ -52,6 +53,9 @@ def rename(sources: dict[str, str], effort: int, rng: random.Random) -> dict[str
     mapping = {n: f"{rng.choice(WORDS)}{i}" for i, n in enumerate(pool)}
     attr_map = ({a: f"my_{rng.choice(WORDS)}{i}" for i, a in enumerate(sorted(attrs))}
                 if effort >= 3 else {})
+    defs = {n.name for text in sources.values() for n in ast.walk(ast.parse(text))
+            if isinstance(n, ast.FunctionDef)}
+    attr_map.update({d: mapping[d] for d in defs if d in mapping})  # `self.helper()` calls
     return {path: _rename_text(text, mapping, attr_map) for path, text in sources.items()}
 
 

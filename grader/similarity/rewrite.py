@@ -1,10 +1,10 @@
 """Rewrites of a parsed module that keep its meaning but undo what copiers change.
 
 Applied before tokens are emitted (see `tokens.py`): docstrings and dead code go (statements after
-a return/raise/break/continue, `if False:`, `while False:`, bare constants, assignments to names
-that are never read), `x op= y` becomes `x = x op y`, a counting `while` loop becomes the
-equivalent `for ... in range(...)`, and a loop that only appends to a fresh list becomes a list
-comprehension. Expression forms (operand order, `np.dot` vs `@`, ...) are made canonical where the
+a return/raise/break/continue, `if False:`, `while False:`, loops whose body is `pass`, bare
+constants, assignments to names that are never read), `x op= y` becomes `x = x op y`, a counting
+`while` loop becomes the equivalent `for ... in range(...)`, and a loop that only appends to a
+fresh list becomes a list comprehension. Expression forms (operand order, `np.dot` vs `@`, ...) are made canonical where the
 tokens are emitted, because that needs the name-blind form of each operand.
 """
 
@@ -30,6 +30,9 @@ def _clean_body(body: list[ast.stmt]) -> list[ast.stmt]:
             continue
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # docstrings and bare constants do nothing
+        if isinstance(stmt, (ast.For, ast.While)) and not stmt.orelse and all(
+                isinstance(s, ast.Pass) for s in stmt.body):
+            continue  # a loop that does nothing
         if isinstance(stmt, (ast.If, ast.While)):
             truth = _const_truth(stmt.test)
             if truth is False:
