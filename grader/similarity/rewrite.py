@@ -4,8 +4,9 @@ Applied before tokens are emitted (see `tokens.py`): docstrings and dead code go
 a return/raise/break/continue, `if False:`, `while False:`, loops whose body is `pass`, bare
 constants, assignments to names that are never read), `x op= y` becomes `x = x op y`, a counting
 `while` loop becomes the equivalent `for ... in range(...)`, and a loop that only appends to a
-fresh list becomes a list comprehension. Expression forms (operand order, `np.dot` vs `@`, ...) are made canonical where the
-tokens are emitted, because that needs the name-blind form of each operand.
+fresh list becomes a list comprehension. Expression forms (operand order, `np.dot` vs `@`, ...)
+are made canonical where the tokens are emitted, because that needs the name-blind form of each
+operand.
 """
 
 from __future__ import annotations

@@ -16,9 +16,12 @@ from submissions_api.store.crud import similarity as sim
 from submissions_api.store.models import Status, User
 from submissions_api.store.models_similarity import SimilarityPair
 from tests.handins import make_handin_tar, make_tar
-from tests.worker.test_grading import ctx, submit  # noqa: F401 - the worker context fixture
+from tests.worker import test_grading
 from worker import similarity
 from worker.grading import grade_submission
+
+ctx = test_grading.ctx  # the worker context fixture (a fresh database, the session's golden set)
+submit = test_grading.submit
 
 
 def graded(ctx, data: bytes, login: str) -> int:
