@@ -1,7 +1,8 @@
 """The incremental similarity job (bulk queue): one new hand-in against its assignment's others.
 
 When a submission is graded it becomes its student's entry (replacing the student's earlier one:
-the latest graded submission of each student is compared), is fingerprinted, and is scored
+the latest graded submission of each student is compared; with MLPGRADE_SIMILARITY_SCOPE=every
+all of them are kept, never paired with each other), is fingerprinted, and is scored
 against every other entry of the assignment (this semester's and imported archives) with the
 starter and any registered base code ignored. Only the new entry's pairs are computed; the
 others' stay as stored. Prepared fingerprints are cached per process, so a job in a worker that
@@ -43,7 +44,8 @@ def starter_print(slug: str) -> HandinPrint:
 def index(ctx: WorkerContext, *, kind: str, ident: int) -> str:
     """Index a graded submission (kind "submission") or an imported entry ("entry")."""
     with ctx.sessions() as session:
-        entry = (_submission_entry(session, ident) if kind == "submission"
+        every = ctx.settings.similarity_scope == "every"
+        entry = (_submission_entry(session, ident, every) if kind == "submission"
                  else sim.get_entry(session, entry_id=ident))
         if entry is None:
             return "skipped"
@@ -53,7 +55,8 @@ def index(ctx: WorkerContext, *, kind: str, ident: int) -> str:
     return "compared"
 
 
-def _submission_entry(session: Session, submission_id: int) -> SimilarityEntry | None:
+def _submission_entry(session: Session, submission_id: int, every: bool
+                      ) -> SimilarityEntry | None:
     sub = crud.get_submission(session, submission_id=submission_id)
     if sub is None or sub.status != Status.GRADED:
         return None
@@ -62,12 +65,13 @@ def _submission_entry(session: Session, submission_id: int) -> SimilarityEntry |
         return existing
     others = [e for e in sim.list_entries(session, assignment_id=sub.assignment_id, base=False)
               if e.user_id == sub.user_id and e.source == EntrySource.SUBMISSION]
-    if any((e.submission_id or 0) > sub.id for e in others):
+    if not every and any((e.submission_id or 0) > sub.id for e in others):
         return None  # a later submission of this student is indexed already
     layout = load_assignment(sub.assignment.slug).handin
     sources = list_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"", layout=layout)
     prints = fingerprint({p: t for p, t in sources.items() if p.endswith(".py")})
-    sim.drop_student_entries(session, assignment_id=sub.assignment_id, user_id=sub.user_id)
+    if not every:
+        sim.drop_student_entries(session, assignment_id=sub.assignment_id, user_id=sub.user_id)
     return sim.add_entry(session, assignment_id=sub.assignment_id,
                          source=EntrySource.SUBMISSION, student=sub.user.login,
                          prints=prints.to_dict(), submission_id=sub.id, user_id=sub.user_id)
@@ -90,6 +94,8 @@ def compare_entry(session: Session, entry: SimilarityEntry) -> int:
                                           light=True) if e.id != entry.id]
     if entry.source == EntrySource.ARCHIVE:  # earlier semesters against this one, not each other
         others = [e for e in others if e.source != EntrySource.ARCHIVE]
+    if entry.user_id is not None:  # a student's own submissions are not copies
+        others = [e for e in others if e.user_id != entry.user_id]
     for other in others:
         idx.hold(str(other.id), _prepared(idx, other))
     results = idx.add(str(entry.id), HandinPrint.from_dict(entry.prints))

@@ -4,6 +4,7 @@ and grading sends the job to the bulk queue."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -123,3 +124,18 @@ def test_similarity_job_is_sent_to_the_bulk_queue_when_graded(ctx):
     # the training run and the similarity job follow on the bulk queue
     assert ctx.dispatcher.queue_size("bulk") == before + 2
 
+
+
+def test_similarity_every_scope_keeps_all_but_never_pairs_a_student_with_herself(ctx, handins):
+    every = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings,
+                                                                  similarity_scope="every"))
+    first = graded(ctx, handins["ref"], "alice")
+    second = graded(ctx, handins["copy"], "alice")
+    bob = graded(ctx, handins["v1"], "bob")
+    for sub_id in (first, second, bob):
+        assert similarity.index(every, kind="submission", ident=sub_id) == "compared"
+    with ctx.sessions() as session:
+        a = crud.get_assignment(session, slug="hw1p1-s20")
+        found = sorted((p.a.submission_id, p.b.submission_id)
+                       for p in sim.list_pairs(session, assignment_id=a.id))
+    assert found == [(first, bob), (second, bob)]
