@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from functools import cache
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grader.intake import list_sources
@@ -42,15 +43,31 @@ def starter_print(slug: str) -> HandinPrint:
 
 
 def index(ctx: WorkerContext, *, kind: str, ident: int) -> str:
-    """Index a graded submission (kind "submission") or an imported entry ("entry")."""
+    """Index a graded submission (kind "submission") or an imported entry ("entry").
+
+    The entry is committed before its pairs are computed: of two jobs running at once, at least
+    the later one then sees the other's entry; if both do, the second to store the shared pair
+    meets the unique constraint and computes its pairs again (finding the pair stored)."""
+    every = ctx.settings.similarity_scope == "every"
     with ctx.sessions() as session:
-        every = ctx.settings.similarity_scope == "every"
         entry = (_submission_entry(session, ident, every) if kind == "submission"
                  else sim.get_entry(session, entry_id=ident))
         if entry is None:
             return "skipped"
-        count = compare_entry(session, entry)
+        entry_id = entry.id
         session.commit()
+    for attempt in range(3):
+        try:
+            with ctx.sessions() as session:
+                entry = sim.get_entry(session, entry_id=entry_id)
+                if entry is None:  # replaced by the student's newer submission meanwhile
+                    return "skipped"
+                count = compare_entry(session, entry)
+                session.commit()
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
     log.info("similarity: %s %s compared with %s hand-ins", kind, ident, count)
     return "compared"
 
@@ -100,7 +117,8 @@ def compare_entry(session: Session, entry: SimilarityEntry) -> int:
         idx.hold(str(other.id), _prepared(idx, other))
     results = idx.add(str(entry.id), HandinPrint.from_dict(entry.prints))
     sim.replace_pairs(session, assignment_id=entry.assignment_id, entry_id=entry.id, pairs=[
-        (int(r.a), r.similarity, [m.to_dict() for m in r.matches]) for r in results])
+        (int(r.a), r.similarity, [m.to_dict() for m in r.matches])
+        for r in results if r.similarity > 0])  # pairs that share nothing are not stored
     return len(others)
 
 
