@@ -24,6 +24,9 @@ import uvicorn
 
 from grader import cli as grader_cli
 from grader.cli import ExitCode
+from grader.errors import GraderError
+from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
+from grader.similarity import report as similarity_report
 from submissions_api.bootstrap import import_roster, instructor_token, prepare_database
 from submissions_api.client import submit_and_wait
 from submissions_api.jobs import Dispatcher
@@ -68,6 +71,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--new-tokens", action="store_true", help="also new tokens for existing users")
     p.set_defaults(func=cmd_users_import)
 
+    p = sub.add_parser("similarity", help="compare hand-ins for copying (or `similarity import "
+                       "--assignment SLUG --semester S PATH`: an archive of earlier hand-ins)")
+    p.add_argument("paths", nargs="+", metavar="TAR_OR_DIR",
+                   help="hand-ins (handin.tar or a folder holding hw1/ and mytorch/)")
+    p.add_argument("--base", action="append", default=[], metavar="TAR_OR_DIR",
+                   help="code given to everyone (the assignment's starter always is)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    p.add_argument("--semester", help="with `import`: the semester the archive is from")
+    p.add_argument("--as-base", action="store_true",
+                   help="with `import`: PATH is one hand-in of base code (it never counts)")
+    p.add_argument("--top", type=int, default=20, help="pairs the table shows")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.set_defaults(func=cmd_similarity)
+
     p = sub.add_parser("submit", help="upload a handin.tar and wait for its score")
     p.add_argument("handin")
     p.add_argument("--server", default=os.environ.get("MLPGRADE_SERVER"))
@@ -76,6 +94,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-wait", action="store_true")
     p.add_argument("--timeout", type=float, default=900)
     p.set_defaults(func=cmd_submit)
+
+
+def cmd_similarity(args: argparse.Namespace) -> int:
+    """Compare hand-ins (no service needed), or import an archive into the service."""
+    if args.paths[0] == "import":
+        return _similarity_import(args)
+    try:
+        assignment = load_assignment(args.assignment)
+        pairs = similarity_report.compare_paths(args.paths, args.base, assignment, args.jobs)
+    except GraderError as exc:
+        print(f"mlpgrade: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.format == "json":
+        print(similarity_report.to_json(pairs))
+    else:
+        print(similarity_report.render_table(pairs, args.top))
+    return ExitCode.OK
+
+
+def _similarity_import(args: argparse.Namespace) -> int:
+    from submissions_api.services.similarity import import_archive
+    if len(args.paths) != 2 or not args.semester:
+        print("mlpgrade: usage: mlpgrade similarity import --assignment SLUG --semester S PATH",
+              file=sys.stderr)
+        return ExitCode.USAGE
+    settings = load_settings()
+    try:
+        count = import_archive(settings, args.assignment, args.semester, Path(args.paths[1]),
+                               base=args.as_base)
+    except (GraderError, LookupError) as exc:
+        print(f"mlpgrade: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    print(f"imported {count} hand-ins of {args.semester} into {args.assignment}; their pairs "
+          "are being compared on the bulk queue")
+    return ExitCode.OK
 
 
 def worker_argv(queues: str, concurrency: int, name: str | None = None,
@@ -201,7 +254,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """`mlpgrade`: parse, then run the command as the grader's commands run (its errors become
     exit codes)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # `similarity import --assignment A --semester S PATH`: PATH comes after the options
+    if extra and getattr(args, "command", "") == "similarity" and not any(
+            e.startswith("-") for e in extra):
+        args.paths += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return grader_cli.run(args)
 
 

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 GRADE_TASK = "worker.grade_submission"
 GOLDEN_TASK = "worker.prepare_golden_set"
 TRAIN_TASK = "worker.train_run"
+SIMILARITY_TASK = "worker.similarity_index"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -86,6 +87,11 @@ class Dispatcher:
     def send_training(self, run_id: int, tries: int = 0, *, countdown: float = 0) -> bool:
         """The training run of a graded run, on the bulk queue (never delays live grading)."""
         return self._send(TRAIN_TASK, [run_id, tries], self.settings.bulk_queue, countdown)
+
+    def send_similarity(self, kind: str, ident: int) -> bool:
+        """Compare a graded submission ("submission", id) or an imported hand-in ("entry", id)
+        with the assignment's others, on the bulk queue."""
+        return self._send(SIMILARITY_TASK, [kind, ident], self.settings.bulk_queue, 0)
 
     def send_golden(self, golden_id: int, action: str, tries: int = 0, *,
                     countdown: float = 0) -> bool:

@@ -16,6 +16,8 @@
 - MLPGRADE_MAX_UPLOAD_BYTES (16 MiB): largest accepted handin.tar (`upload_max_bytes`)
 - MLPGRADE_INSTRUCTOR_TOKEN (unset): a token the first instructor gets at start (production)
 - MLPGRADE_PUBLIC_URL (http://HOST:PORT): URL printed and used in links
+- MLPGRADE_SIMILARITY_SCOPE (latest): which graded submissions similarity detection compares,
+  each student's `latest` or `every` one (never a student's with their own)
 
 Secrets have no defaults: API tokens are random and printed once (stored hashed).
 """
@@ -49,6 +51,8 @@ class Settings:
     upload_max_bytes: int = DEFAULT_MAX_BYTES
     instructor_token: str | None = None
     public_url: str | None = None
+    similarity_scope: str = "latest"
+    """latest or every (docs/similarity.md)."""
 
     @property
     def live_queue(self) -> str:
@@ -86,4 +90,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         upload_max_bytes=int(num("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES)),
         instructor_token=env.get("MLPGRADE_INSTRUCTOR_TOKEN") or None,
         public_url=env.get("MLPGRADE_PUBLIC_URL") or None,
+        similarity_scope="every" if env.get("MLPGRADE_SIMILARITY_SCOPE") == "every"
+        else "latest",
     )

@@ -139,5 +139,7 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
                                   countdown=decision.delay)
     if train is not None:
         ctx.dispatcher.send_training(train)
+    if outcome == Outcome.GRADED:
+        ctx.dispatcher.send_similarity("submission", submission_id)
     log.info("submission %s attempt %s: %s", submission_id, attempt, outcome)
     return outcome

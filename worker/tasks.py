@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker import golden_jobs, grading, training
+from worker import golden_jobs, grading, similarity, training
 from worker.app import app, settings
 from worker.context import get_context, lease_owner
 
@@ -25,3 +25,9 @@ def prepare_golden_set(golden_id: int, action: str, tries: int = 0) -> str:
     """Generate and/or verify a golden set an instructor asked for (bulk queue)."""
     return golden_jobs.prepare_golden_set(get_context(settings), golden_id=golden_id,
                                           action=action, tries=tries)
+
+
+@app.task(name="worker.similarity_index")
+def similarity_index(kind: str, ident: int) -> str:
+    """Compare a graded submission or an imported hand-in with its assignment's (bulk queue)."""
+    return similarity.index(get_context(settings), kind=kind, ident=ident)

@@ -30,6 +30,10 @@ def assignment(session: Session, slug: str) -> Assignment:
     return _found(crud.get_assignment(session, slug=slug), "assignment")
 
 
+def assignment_by_id(session: Session, assignment_id: int) -> Assignment:
+    return _found(crud.get_assignment_by_id(session, assignment_id=assignment_id), "assignment")
+
+
 def submission(session: Session, submission_id: int) -> Submission:
     return _found(crud.get_submission(session, submission_id=submission_id), "submission")
 

@@ -1,1 +1,5 @@
 """The service core's storage: engine, tables, data access and migrations (no FastAPI)."""
+
+# The similarity tables live in their own module; importing it here puts them in Base.metadata
+# whenever the store is used (migrations and their drift check compare against it).
+from submissions_api.store import models_similarity  # noqa: F401 - registers the tables

@@ -132,7 +132,7 @@ def test_training_plots_stored_and_manual_points_counted(ctx, client, users):
     assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w1") == "graded"
     [run] = runs(ctx, sub_id)
     assert run.training == "pending" and not run.artifacts and run.score == 95.0
-    assert ctx.dispatcher.queue_size("bulk") == 1  # its message waits on the bulk queue
+    assert ctx.dispatcher.queue_size("bulk") == 2  # its message and the similarity job wait
     assert train_run(ctx, run_id=run.id) == "done"
     assert train_run(ctx, run_id=run.id) == "stale"  # a duplicate delivery records nothing
     [run] = runs(ctx, sub_id)

@@ -1,0 +1,162 @@
+"""Similarity detection for staff: ranked pairs, a pair side by side, reviews, archive import.
+
+Staff only (TA and up): students never see a pair, a score or a review. The scores are computed
+by the worker's incremental job (worker/similarity.py) when a submission is graded or an archive
+is imported; this module reads them and records reviews.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from grader.rubric import load_assignment
+from grader.similarity import fingerprint
+from grader.similarity.handins import read_archive, read_sources
+from submissions_api.errors import NotFound, Refused
+from submissions_api.jobs import Dispatcher
+from submissions_api.security import require_role
+from submissions_api.services import fetch
+from submissions_api.services.sources import read_sources as blob_sources
+from submissions_api.settings import Settings
+from submissions_api.store import crud
+from submissions_api.store.crud import similarity as sim
+from submissions_api.store.db import session_factory
+from submissions_api.store.models import Role, User
+from submissions_api.store.models_similarity import (
+    EntrySource,
+    Review,
+    SimilarityEntry,
+    SimilarityPair,
+)
+
+DEFAULT_THRESHOLD = 0.5
+"""The list's default filter: in the measured corpus every planted copy scored above it and
+no pair of independent hand-ins did (docs/similarity.md)."""
+
+
+@dataclass(frozen=True)
+class PairRow:
+    id: int
+    similarity: float
+    a: str
+    b: str
+    a_semester: str
+    b_semester: str
+    files: tuple[str, ...]
+    review: str
+    note: str
+
+
+def _label(entry: SimilarityEntry) -> str:
+    return entry.student
+
+
+def pair_rows(session: Session, user: User, slug: str, *, threshold: float,
+              review: str | None = None) -> list[PairRow]:
+    """The assignment's pairs from `threshold` up, highest first."""
+    assignment = fetch.assignment(session, slug)
+    require_role(user, Role.TA)
+    rows = []
+    for p in sim.list_pairs(session, assignment_id=assignment.id, threshold=threshold,
+                            review=review or None):
+        files = sorted({m["a_file"] for m in p.matches} | {m["b_file"] for m in p.matches})
+        rows.append(PairRow(id=p.id, similarity=p.similarity, a=_label(p.a), b=_label(p.b),
+                            a_semester=p.a.semester or "this semester",
+                            b_semester=p.b.semester or "this semester", files=tuple(files),
+                            review=p.review, note=p.note))
+    return rows
+
+
+def _pair(session: Session, user: User, pair_id: int) -> SimilarityPair:
+    require_role(user, Role.TA)
+    pair = sim.get_pair(session, pair_id=pair_id)
+    if pair is None:
+        raise NotFound(f"no similarity pair {pair_id}")
+    return pair
+
+
+def entry_sources(session: Session, entry: SimilarityEntry) -> dict[str, str]:
+    """An entry's Python files: an archive's as imported, a submission's from its blob."""
+    if entry.sources is not None:
+        return dict(entry.sources)
+    sub = crud.get_submission(session, submission_id=entry.submission_id or 0)
+    if sub is None:
+        return {}
+    data = crud.get_blob(session, sha256=sub.blob_sha256) or b""
+    return dict(blob_sources(data, load_assignment(sub.assignment.slug).handin))
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str
+    semester: str
+    submission_id: int | None
+    files: list[tuple[str, list[tuple[int, str, int | None]]]]
+    """(path, [(line number, text, index of the match it is in or None)])."""
+
+
+def _side(session: Session, entry: SimilarityEntry, matches: list[dict], which: str) -> Side:
+    marks: dict[tuple[str, int], int] = {}
+    for i, m in enumerate(matches):
+        first, last = m[f"{which}_lines"]
+        for line in range(first, last + 1):
+            marks.setdefault((m[f"{which}_file"], line), i)
+    shown = {m[f"{which}_file"] for m in matches}
+    files = []
+    for path, text in sorted(entry_sources(session, entry).items()):
+        if matches and path not in shown:
+            continue
+        files.append((path, [(n, line, marks.get((path, n)))
+                             for n, line in enumerate(text.splitlines(), 1)]))
+    return Side(label=entry.student, semester=entry.semester or "this semester",
+                submission_id=entry.submission_id, files=files)
+
+
+def pair_view(session: Session, user: User, pair_id: int) -> tuple[SimilarityPair, Side, Side]:
+    """A pair and both hand-ins' files that hold a match, each line marked with its match."""
+    pair = _pair(session, user, pair_id)
+    return pair, _side(session, pair.a, pair.matches, "a"), _side(session, pair.b, pair.matches,
+                                                                   "b")
+
+
+def review_pair(session: Session, user: User, pair_id: int, review: str, note: str
+                ) -> SimilarityPair:
+    """Mark a pair cleared or suspected (or back to unreviewed), with a note."""
+    pair = _pair(session, user, pair_id)
+    if review not in set(Review):
+        raise Refused(f"review must be one of {', '.join(Review)}, not {review!r}", status=400)
+    sim.set_review(session, pair=pair, review=review, note=note[:5000], reviewer_id=user.id)
+    session.commit()
+    return pair
+
+
+def import_archive(settings: Settings, slug: str, semester: str, path: Path, *,
+                   base: bool = False) -> int:
+    """Import an archive of earlier hand-ins (a folder, tar or zip, one hand-in per student),
+    or with `base` one hand-in of base code; queue their comparison. The number imported."""
+    layout = load_assignment(slug).handin
+    handins = ({path.name: read_sources(path, layout)} if base
+               else read_archive(path, layout))
+    handins = {name: files for name, files in handins.items() if files}
+    if not handins:
+        raise LookupError(f"{path}: no hand-in with Python files found")
+    with session_factory(settings.database_url)() as session:
+        assignment = crud.get_assignment(session, slug=slug)
+        if assignment is None:
+            raise LookupError(f"no assignment {slug!r} in the service")
+        ids = [sim.add_entry(session, assignment_id=assignment.id,
+                             source=EntrySource.BASE if base else EntrySource.ARCHIVE,
+                             student=name, semester=semester,
+                             prints=fingerprint(files).to_dict(), sources=files).id
+               for name, files in handins.items()]
+        if base:  # what counts changed: every entry's pairs are computed again
+            ids = [e.id for e in sim.list_entries(session, assignment_id=assignment.id,
+                                                  base=False, light=True)]
+        session.commit()
+    dispatcher = Dispatcher(settings)
+    for entry_id in ids:
+        dispatcher.send_similarity("entry", entry_id)
+    return len(handins)

@@ -1,0 +1,114 @@
+"""Reads and writes of similarity entries and pairs (see store/models_similarity.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session, aliased, defer
+
+from submissions_api.store.models_similarity import (
+    EntrySource,
+    SimilarityEntry,
+    SimilarityPair,
+)
+
+
+def add_entry(session: Session, *, assignment_id: int, source: str, student: str,
+              prints: dict[str, Any], semester: str = "", submission_id: int | None = None,
+              user_id: int | None = None, sources: dict[str, str] | None = None
+              ) -> SimilarityEntry:
+    entry = SimilarityEntry(assignment_id=assignment_id, source=source, student=student,
+                            prints=prints, semester=semester, submission_id=submission_id,
+                            user_id=user_id, sources=sources)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def get_entry(session: Session, *, entry_id: int) -> SimilarityEntry | None:
+    return session.get(SimilarityEntry, entry_id)
+
+
+def entry_of_submission(session: Session, *, submission_id: int) -> SimilarityEntry | None:
+    return session.scalar(select(SimilarityEntry).where(
+        SimilarityEntry.submission_id == submission_id))
+
+
+def drop_student_entries(session: Session, *, assignment_id: int, user_id: int,
+                         keep: int | None = None) -> int:
+    """Delete a student's submission entries (and so their pairs) other than `keep`."""
+    ids = list(session.scalars(select(SimilarityEntry.id).where(
+        SimilarityEntry.assignment_id == assignment_id, SimilarityEntry.user_id == user_id,
+        SimilarityEntry.source == EntrySource.SUBMISSION, SimilarityEntry.id != (keep or -1))))
+    if ids:
+        session.execute(delete(SimilarityPair).where(or_(SimilarityPair.a_id.in_(ids),
+                                                         SimilarityPair.b_id.in_(ids))))
+        session.execute(delete(SimilarityEntry).where(SimilarityEntry.id.in_(ids)))
+    return len(ids)
+
+
+def list_entries(session: Session, *, assignment_id: int, base: bool | None = None,
+                 light: bool = False) -> list[SimilarityEntry]:
+    """The assignment's entries; base=True only base code, False all but base code. `light`
+    leaves fingerprints and sources unread until an entry's are used."""
+    query = select(SimilarityEntry).where(SimilarityEntry.assignment_id == assignment_id)
+    if light:
+        query = query.options(defer(SimilarityEntry.prints), defer(SimilarityEntry.sources))
+    if base is not None:
+        condition = SimilarityEntry.source == EntrySource.BASE
+        query = query.where(condition if base else ~condition)
+    return list(session.scalars(query.order_by(SimilarityEntry.id)))
+
+
+def replace_pairs(session: Session, *, assignment_id: int, entry_id: int,
+                  pairs: list[tuple[int, float, list[dict]]]) -> None:
+    """Store (other entry id, similarity, matches) of entry_id's pairs, keeping the review of a
+    pair that was there before. The pair's `a` is the older entry (lower id)."""
+    old = {(p.a_id, p.b_id): p for p in session.scalars(select(SimilarityPair).where(
+        or_(SimilarityPair.a_id == entry_id, SimilarityPair.b_id == entry_id)))}
+    now = datetime.now(UTC)
+    for other_id, score, matches in pairs:
+        key = (min(other_id, entry_id), max(other_id, entry_id))
+        if other_id > entry_id:
+            matches = [_flip(m) for m in matches]
+        pair = old.pop(key, None)
+        if pair is None:
+            session.add(SimilarityPair(assignment_id=assignment_id, a_id=key[0], b_id=key[1],
+                                       similarity=score, matches=matches, computed_at=now))
+        else:
+            pair.similarity, pair.matches, pair.computed_at = score, matches, now
+    for pair in old.values():
+        session.delete(pair)
+    session.flush()
+
+
+def _flip(m: dict) -> dict:
+    return {"a_file": m["b_file"], "a_lines": m["b_lines"], "b_file": m["a_file"],
+            "b_lines": m["a_lines"]}
+
+
+def list_pairs(session: Session, *, assignment_id: int, threshold: float = 0.0,
+               review: str | None = None, limit: int = 500) -> list[SimilarityPair]:
+    """The assignment's pairs from `threshold` up, highest first, with both entries loaded."""
+    a, b = aliased(SimilarityEntry), aliased(SimilarityEntry)
+    query = (select(SimilarityPair).join(a, SimilarityPair.a_id == a.id)
+             .join(b, SimilarityPair.b_id == b.id)
+             .where(SimilarityPair.assignment_id == assignment_id,
+                    SimilarityPair.similarity >= threshold))
+    if review:
+        query = query.where(SimilarityPair.review == review)
+    query = query.order_by(SimilarityPair.similarity.desc(), SimilarityPair.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def get_pair(session: Session, *, pair_id: int) -> SimilarityPair | None:
+    return session.get(SimilarityPair, pair_id)
+
+
+def set_review(session: Session, *, pair: SimilarityPair, review: str, note: str,
+               reviewer_id: int) -> None:
+    pair.review, pair.note = review, note
+    pair.reviewed_by_id, pair.reviewed_at = reviewer_id, datetime.now(UTC)
+    session.flush()
