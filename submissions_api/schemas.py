@@ -99,6 +99,9 @@ class SubmissionOut(BaseModel):
         description="manual rubric items: id, name, max_points, points (None: waiting for a TA), "
                     "comment, graded_at")
     manual_pending: bool = Field(description="graded automatically, manual points still to give")
+    score_text: str = Field(
+        default="", description="the score as every page shows it: automatic + manual − late "
+        "penalty = total (services/scores.py)")
     run_id: int | None = Field(description="the grading run whose result this is")
     training: str | None = Field(
         default=None, description="the run's training run (evidence and plots for the manual "

@@ -11,6 +11,7 @@ from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
 from submissions_api.services import fetch, gradebook, manual, regrades, reports, sources
 from submissions_api.services import submissions as subs_service
+from submissions_api.services.rubric import manual_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
 
@@ -33,7 +34,8 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
         rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
         tests=tests, failures=reports.common_failures(summaries),
-        students=gradebook.student_rows(students),
+        students=gradebook.student_rows(students, max_score=assignment.max_score,
+                                        manual_max=manual_max_score(assignment.slug)),
         recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR))
 

@@ -10,7 +10,6 @@ from submissions_api.errors import ServiceError
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.services import fetch
 from submissions_api.services import submissions as service
-from submissions_api.services.policy import final_score
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, TrainingStatus, User
 
@@ -59,7 +58,6 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     out = service.submission_view(session, sub, staff=False, with_result=True)
     result = out.result or {}
     return render(request, "submission.html", title=f"Submission {sub.id}", sub=out,
-                  auto_score=final_score(sub.score, sub.late_penalty),
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
                   manual=out.manual, receipt=bool(receipt), live=out.status in service.LIVE,

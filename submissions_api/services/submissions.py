@@ -14,9 +14,10 @@ from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
 from submissions_api.security import is_staff, require_owner_or_staff, require_role
 from submissions_api.services import fetch
-from submissions_api.services.policy import Window, classify, final_score, limit_refusal, window_for
+from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
 from submissions_api.services.rubric import manual_items, manual_max_score
+from submissions_api.services.scores import score_line
 from submissions_api.store import crud
 from submissions_api.store.models import (
     Assignment,
@@ -109,14 +110,17 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
                  "queue": sub.queue, "lease_owner": sub.lease_owner,
                  "lease_expires_at": sub.lease_expires_at, "error": sub.error,
                  "current_run_id": sub.current_run_id}
+    pending = sub.status == Status.GRADED and any(m["points"] is None for m in manual)
+    line = score_line(score=sub.score, max_score=sub.assignment.max_score,
+                      manual_score=sub.manual_score, manual_max_score=manual_max_score(slug),
+                      late_penalty=sub.late_penalty, manual_pending=pending)
     return SubmissionOut(
         id=sub.id, assignment=slug, login=sub.user.login, sha256=sub.blob_sha256,
         size=sub.size, received_at=sub.received_at, status=sub.status, late=sub.late,
         late_penalty=sub.late_penalty, score=sub.score,
-        final_score=final_score(sub.score, sub.late_penalty, sub.manual_score),
-        max_score=sub.assignment.max_score, manual_score=sub.manual_score,
-        manual_max_score=manual_max_score(slug), manual=manual,
-        manual_pending=sub.status == Status.GRADED and any(m["points"] is None for m in manual),
+        final_score=line.total, max_score=sub.assignment.max_score,
+        manual_score=sub.manual_score, manual_max_score=line.manual_max, manual=manual,
+        manual_pending=pending, score_text=line.text,
         run_id=sub.current_run_id, training=training, queue_position=position,
         counts_toward_limit=sub.counts_toward_limit, result=result, staff=extra)
 
@@ -207,4 +211,5 @@ def live_status(session: Session, user: User, submission_id: int) -> dict[str, A
     return {"id": out.id, "status": out.status, "training": run.training if run else None,
             "queue_position": out.queue_position,
             "wait_seconds": wait_estimate(session, out.queue_position), "score": out.score,
-            "final_score": out.final_score, "max_score": out.max_score}
+            "final_score": out.final_score, "max_score": out.max_score,
+            "score_text": out.score_text}

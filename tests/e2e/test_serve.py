@@ -29,7 +29,7 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
                               f"http://127.0.0.1:{port}", "--token", token, "--timeout", "120"],
                              env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
         assert out.returncode == 0, out.stdout + out.stderr + serve.tail()
-        assert "TOTAL 95/95" in out.stdout
+        assert "TOTAL automatic 95/95 + manual —/5 = 95/100" in out.stdout
         assert (home / "broker.db").is_file()  # the embedded sqla broker carried it
         serve.popen.terminate()  # SIGTERM to serve alone: it must stop its workers itself
         serve.popen.wait(timeout=30)

@@ -33,7 +33,7 @@ function poll(el) {
     if (grading) return setTimeout(tick, 1000);
     if (data.training === "pending") return setTimeout(tick, 2000);
     const score = el.querySelector(".js-score");
-    if (score && data.final_score !== null) score.textContent = `${data.final_score}/${data.max_score}`;
+    if (score && data.final_score !== null) score.textContent = data.score_text;
   };
   setTimeout(tick, 1000);
 }
