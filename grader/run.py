@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.outputs import TestRun, read_json, read_test
+from grader.progress import Progress, watch_outputs
 from grader.rubric import Assignment, HandinLayout
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult
 from grader.training.config import TrainingConfig, prepare_data
@@ -93,9 +94,10 @@ def plan_for(a: Assignment, test_ids: list[str] | None = None,
 
 
 def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python: Path, *,
-               test_ids: list[str] | None = None, training: bool = False) -> RunOutcome:
+               test_ids: list[str] | None = None, training: bool = False,
+               progress: Progress | None = None) -> RunOutcome:
     """Run `a`'s scenarios on an unpacked hand-in inside `sandbox` (and the training run when
-    `training` and the assignment has one)."""
+    `training` and the assignment has one); `progress` hears which test runs (progress.py)."""
     cfg = TrainingConfig.of(a) if training else None
     data_dir = prepare_data(cfg) if cfg is not None else None
     plan = plan_for(a, test_ids, cfg)
@@ -105,7 +107,8 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
         job = SandboxJob(handin_dir=handin_dir, output_dir=out_dir, runtime_python=runtime_python,
                          args=("--plan", plan.to_json()), limits=a.limits, data_dir=data_dir,
                          code_dir=stage_runner(a, Path(code)), entry=RUNNER)
-        result = sandbox.run(job)
+        with watch_outputs(out_dir, plan.ids, progress):
+            result = sandbox.run(job)
         tests = {test_id: read_test(out_dir, test_id) for test_id in plan.ids}
         runtime = read_json(out_dir / "runner.json") or {}
     return RunOutcome(tests=tests, sandbox=result, runtime=runtime)

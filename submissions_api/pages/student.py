@@ -57,12 +57,13 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     sub = service.own_submission(session, user, submission_id)
     out = service.submission_view(session, sub, staff=False, with_result=True)
     result = out.result or {}
+    live = out.status in service.LIVE
     return render(request, "submission.html", title=f"Submission {sub.id}", sub=out,
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
-                  manual=out.manual, receipt=bool(receipt), live=out.status in service.LIVE,
+                  manual=out.manual, receipt=bool(receipt), live=live,
                   training_live=out.training == TrainingStatus.PENDING,
-                  wait=service.wait_estimate(session, out.queue_position),
+                  live_text=service.live_status(session, user, sub.id)["line"] if live else "",
                   remaining=service.remaining(session, sub.assignment, sub.user),
                   limit=sub.assignment.submission_limit)
 

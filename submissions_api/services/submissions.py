@@ -3,7 +3,6 @@ role sees it, the lists, and what hangs off a submission (hand-in bytes, runs, p
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
@@ -14,6 +13,7 @@ from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
 from submissions_api.security import is_staff, require_owner_or_staff, require_role
 from submissions_api.services import fetch
+from submissions_api.services.estimates import live_line, queue_wait
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
 from submissions_api.services.rubric import manual_items, manual_max_score
@@ -23,6 +23,7 @@ from submissions_api.store.models import (
     Assignment,
     GradingRun,
     ManualGrade,
+    QueueKind,
     Role,
     Status,
     Submission,
@@ -195,21 +196,34 @@ def remaining(session: Session, assignment: Assignment, user: User) -> int | Non
     return max(assignment.submission_limit - counted, 0)
 
 
-def wait_estimate(session: Session, position: int) -> int | None:
-    """Seconds until a submission at `position` is done: one recent grading time per place."""
+def wait_estimate(session: Session, position: int, queue: str = QueueKind.LIVE) -> int | None:
+    """Seconds until a submission at `position` of `queue` is graded, from measured gradings:
+    what the busiest worker still has to do, then one typical grading per round of the busy
+    workers before ours, then ours (estimates.py)."""
     if position <= 0:
         return None
-    mean = crud.recent_grading_seconds(session)
-    return math.ceil(position * mean) if mean else None
+    return queue_wait(position, typical=crud.recent_grading_seconds(session),
+                      running_since=crud.running_since(session, queue=queue), now=utcnow())
 
 
 def live_status(session: Session, user: User, submission_id: int) -> dict[str, Any]:
-    """What a page's live status line polls while a submission is queued or running."""
+    """What a page's live status line polls while a submission is queued or running: its place
+    and wait, or, while graded, how long it has run, the typical time and which test runs."""
     sub = own_submission(session, user, submission_id)
     out = submission_view(session, sub, staff=False)
     run = crud.get_run(session, run_id=sub.current_run_id)
-    return {"id": out.id, "status": out.status, "training": run.training if run else None,
-            "queue_position": out.queue_position,
-            "wait_seconds": wait_estimate(session, out.queue_position), "score": out.score,
-            "final_score": out.final_score, "max_score": out.max_score,
-            "score_text": out.score_text}
+    status = {"id": out.id, "status": out.status, "training": run.training if run else None,
+              "queue_position": out.queue_position,
+              "wait_seconds": wait_estimate(session, out.queue_position, sub.queue),
+              "score": out.score, "final_score": out.final_score, "max_score": out.max_score,
+              "score_text": out.score_text}
+    status["line"] = live_line(status, running=running_view(session, sub))
+    return status
+
+
+def running_view(session: Session, sub: Submission) -> dict[str, Any] | None:
+    """How far the grading of a running submission is (None unless it is running)."""
+    if sub.status != Status.RUNNING or sub.started_at is None:
+        return None
+    return {"elapsed": max(int((utcnow() - sub.started_at).total_seconds()), 0),
+            "typical": crud.recent_grading_seconds(session), "progress": sub.progress}

@@ -22,9 +22,7 @@ function poll(el) {
     if (status) status.replaceChildren(badge(data.status));
     const queue = el.querySelector(".js-queue");
     if (queue) {
-      queue.textContent = data.queue_position
-        ? `Position ${data.queue_position} in the queue` + (data.wait_seconds ? `, about ${data.wait_seconds} s to wait.` : ".")
-        : "Being graded now…";
+      queue.textContent = data.line;
     }
     const grading = data.status === "queued" || data.status === "running";
     const state = `${data.status}/${data.training ?? "None"}`;

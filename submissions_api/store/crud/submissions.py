@@ -117,3 +117,9 @@ def expired_leases(session: Session, *, now: datetime) -> Sequence[Submission]:
 def stale_queued(session: Session, *, before: datetime) -> Sequence[Submission]:
     return session.scalars(select(Submission).where(Submission.status == Status.QUEUED,
                                                     Submission.enqueued_at < before)).all()
+
+
+def running_since(session: Session, *, queue: str) -> list[datetime]:
+    """When each submission being graded from `queue` now was claimed (one per busy worker)."""
+    return [t for t in session.scalars(select(Submission.started_at).where(
+        Submission.status == Status.RUNNING, Submission.queue == queue)) if t is not None]
