@@ -16,6 +16,8 @@
 - MLPGRADE_MAX_UPLOAD_BYTES (16 MiB): largest accepted handin.tar (`upload_max_bytes`)
 - MLPGRADE_INSTRUCTOR_TOKEN (unset): a token the first instructor gets at start (production)
 - MLPGRADE_PUBLIC_URL (http://HOST:PORT): URL printed and used in links
+- MLPGRADE_TRUST_FORWARDED_PROTO (0): 1 behind a proxy that ends TLS: its X-Forwarded-Proto
+  header, not the connection, says whether the sign-in cookie is `Secure`
 
 Secrets have no defaults: API tokens are random and printed once (stored hashed).
 """
@@ -49,6 +51,8 @@ class Settings:
     upload_max_bytes: int = DEFAULT_MAX_BYTES
     instructor_token: str | None = None
     public_url: str | None = None
+    trust_forwarded_proto: bool = False
+    """Behind a TLS-ending proxy: X-Forwarded-Proto says the scheme (else the connection does)."""
 
     @property
     def live_queue(self) -> str:
@@ -86,4 +90,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         upload_max_bytes=int(num("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES)),
         instructor_token=env.get("MLPGRADE_INSTRUCTOR_TOKEN") or None,
         public_url=env.get("MLPGRADE_PUBLIC_URL") or None,
+        trust_forwarded_proto=env.get("MLPGRADE_TRUST_FORWARDED_PROTO", "0") in ("1", "true"),
     )

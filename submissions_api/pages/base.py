@@ -50,11 +50,20 @@ def page_router() -> APIRouter:
     return APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
+def scheme(request: Request) -> str:
+    """How the browser reached us: the connection's scheme, or, behind a TLS-ending proxy the
+    settings trust (MLPGRADE_TRUST_FORWARDED_PROTO), the proxy's X-Forwarded-Proto."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    if forwarded in ("http", "https") and request.app.state.settings.trust_forwarded_proto:
+        return forwarded
+    return request.url.scheme
+
+
 def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True  # old browsers and non-browser clients send none; the cookie is Lax anyway
-    return origin == f"{request.url.scheme}://{request.url.netloc}"
+    return origin == f"{scheme(request)}://{request.url.netloc}"
 
 
 def error_page(request: Request, code: int, message: str) -> Response:
