@@ -8,6 +8,7 @@ from fastapi import Form, Request
 from pydantic import ValidationError
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep
+from submissions_api.errors import Refused
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.schemas import AssignmentUpdate
 from submissions_api.security import has_role, require_role
@@ -24,6 +25,7 @@ def golden_sets(slug: str, request: Request, user: PageUser, session: SessionDep
     return render(request, "golden.html", title=f"{assignment.title} — golden sets",
                   assignment=assignment, sets=list(reversed(sets)),
                   instructor=has_role(user, Role.INSTRUCTOR), live=golden.any_live(sets),
+                  preparing=golden.preparing(session, assignment),
                   refresh=3 if golden.any_live(sets) else None)
 
 
@@ -65,11 +67,12 @@ def save_settings(slug: str, request: Request, user: PageUser, session: SessionD
             late_penalty=float(late_penalty) / 100 if late_penalty.strip() else None,
             submission_limit=int(submission_limit) if submission_limit.strip() else None,
             cooldown_seconds=int(cooldown_seconds) if cooldown_seconds.strip() else None)
-    except (ValueError, ValidationError) as exc:
+        assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True))
+    except (ValueError, ValidationError, Refused) as exc:
+        session.rollback()
         return render(request, "settings.html", status_code=422,
                       title=f"{assignment.title} — settings", assignment=assignment, saved=False,
                       error=_explain(exc), form=form)
-    assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True))
     return see_other(f"/staff/assignments/{slug}/settings?saved=1")
 
 
@@ -91,6 +94,8 @@ def _form_values(assignment: Assignment) -> dict[str, str]:
 
 
 def _explain(exc: Exception) -> str:
+    if isinstance(exc, Refused):
+        return exc.message
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
     return f"could not read the form: {exc}"
