@@ -40,18 +40,22 @@ def watch_outputs(out_dir: Path, ids: Sequence[str], progress: Progress | None,
         return
     stop = threading.Event()
 
+    last = [-1]
+
+    def look() -> None:
+        done = finished_count(out_dir, ids)
+        if done != last[0]:
+            last[0] = done
+            try:
+                progress(done, len(ids), ids[done] if done < len(ids) else None)
+            except Exception:  # advisory: a progress failure never fails the grading
+                log.warning("progress callback failed", exc_info=True)
+
     def watch() -> None:
-        last = -1
         while True:
-            done = finished_count(out_dir, ids)
-            if done != last:
-                last = done
-                try:
-                    progress(done, len(ids), ids[done] if done < len(ids) else None)
-                except Exception:  # advisory: a progress failure never fails the grading
-                    log.warning("progress callback failed", exc_info=True)
+            look()
             if stop.wait(interval):
-                return
+                return look()  # the run's end state, seen once more
 
     thread = threading.Thread(target=watch, name="grading-progress", daemon=True)
     thread.start()

@@ -28,6 +28,7 @@ from submissions_api.bootstrap import import_roster, instructor_token, prepare_d
 from submissions_api.client import submit_and_wait
 from submissions_api.jobs import Dispatcher
 from submissions_api.settings import load_settings
+from submissions_api.warmup import make_golden_sets
 
 PR_SET_PDEATHSIG = 1
 
@@ -104,6 +105,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"mlpgrade service at {url}  (API docs {url}/docs)")
     print(f"data folder {settings.home}; database {_redact(settings.database_url)}")
     print(f"instructor token: {token}", flush=True)
+    # before the first upload needs them; their progress is printed here
+    make_golden_sets(settings, Dispatcher(settings), say=lambda line: print(line, flush=True))
     # uvicorn re-raises SIGTERM once it has shut down; make that an exit that runs `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -25,3 +25,9 @@ def prepare_golden_set(golden_id: int, action: str, tries: int = 0) -> str:
     """Generate and/or verify a golden set an instructor asked for (bulk queue)."""
     return golden_jobs.prepare_golden_set(get_context(settings), golden_id=golden_id,
                                           action=action, tries=tries)
+
+
+@app.task(name="worker.ensure_golden_set")
+def ensure_golden_set(assignment_id: int) -> str:
+    """Make an assignment's first golden set ahead of its first grading (sent by `serve`)."""
+    return golden_jobs.ensure_active(get_context(settings), assignment_id=assignment_id)

@@ -42,7 +42,10 @@ def live_line(status: dict[str, Any], *, running: dict[str, Any] | None) -> str:
     if running.get("typical"):
         line += f" (a grading usually takes about {_seconds(running['typical'])})"
     progress = running.get("progress") or {}
-    if progress.get("test") and progress.get("total"):
+    if running.get("golden_ready") is False:
+        line += ("; first the service makes this assignment's reference answers (once, about a "
+                 "minute)")
+    elif progress.get("test") and progress.get("total"):
         line += (f"; running test {progress['done'] + 1} of {progress['total']}: "
                  f"{progress['test']}")
     elif progress.get("total") and progress.get("done") == progress.get("total"):

@@ -226,4 +226,5 @@ def running_view(session: Session, sub: Submission) -> dict[str, Any] | None:
     if sub.status != Status.RUNNING or sub.started_at is None:
         return None
     return {"elapsed": max(int((utcnow() - sub.started_at).total_seconds()), 0),
-            "typical": crud.recent_grading_seconds(session), "progress": sub.progress}
+            "typical": crud.recent_grading_seconds(session), "progress": sub.progress,
+            "golden_ready": sub.assignment.active_golden_id is not None}

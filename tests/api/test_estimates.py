@@ -39,3 +39,10 @@ def test_live_line_queued():
     status = {"status": "queued", "queue_position": 2, "wait_seconds": 130}
     assert live_line(status, running=None) == \
         "Position 2 in the queue, about 2 min 10 s until graded."
+
+
+def test_live_line_says_the_golden_set_is_being_made():
+    running = {"elapsed": 20, "typical": None, "progress": None, "golden_ready": False}
+    assert live_line({"status": "running", "queue_position": 0}, running=running) == (
+        "Being graded: 20 s so far; first the service makes this assignment's reference answers "
+        "(once, about a minute).")
