@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
 from submissions_api.pages.base import page_router, render, scheme, see_other
 from submissions_api.security import is_staff, user_for_token
-from submissions_api.services.assignments import list_assignments
+from submissions_api.services.visibility import visible_assignments
 
 router = page_router()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -68,7 +68,7 @@ def logout(request: Request):
 @router.get("/")
 def home(request: Request, user: PageUser, session: SessionDep):
     return render(request, "home.html", title="Assignments", staff=is_staff(user),
-                  assignments=list_assignments(session))
+                  assignments=visible_assignments(session, user))
 
 
 def _local(target: str) -> str:

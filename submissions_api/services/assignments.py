@@ -15,12 +15,8 @@ from submissions_api.services.policy import deadline_problem
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Extension, Role, User
 
-ZERO_WHEN_CLEARED = ("late_penalty", "cooldown_seconds")
-"""Settings whose "none" is 0, not NULL (the columns are not nullable)."""
-
-
-def list_assignments(session: Session) -> Sequence[Assignment]:
-    return crud.list_assignments(session)
+ZERO_WHEN_CLEARED = {"late_penalty": 0, "cooldown_seconds": 0, "hidden": False}
+"""Settings whose "none" is 0 or False, not NULL (the columns are not nullable)."""
 
 
 def update_assignment(session: Session, user: User, slug: str, changes: dict[str, Any]
@@ -30,9 +26,9 @@ def update_assignment(session: Session, user: User, slug: str, changes: dict[str
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     changes = dict(changes)
-    for key in ZERO_WHEN_CLEARED:
+    for key, zero in ZERO_WHEN_CLEARED.items():
         if key in changes and changes[key] is None:
-            changes[key] = 0
+            changes[key] = zero
     problem = deadline_problem(changes.get("deadline", assignment.deadline),
                                changes.get("late_deadline", assignment.late_deadline))
     if problem:

@@ -18,6 +18,7 @@ from submissions_api.services.policy import Window, classify, limit_refusal, win
 from submissions_api.services.reports import manual_view, report_for
 from submissions_api.services.rubric import manual_items, manual_max_score
 from submissions_api.services.scores import score_line
+from submissions_api.services.visibility import released, visible
 from submissions_api.store import crud
 from submissions_api.store.models import (
     Assignment,
@@ -60,6 +61,8 @@ def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
     submission limit and the cooldown (429); staff are not. Committed before it is sent."""
     now = utcnow()
     late, penalty = False, 0.0
+    if not visible(assignment, user, now):
+        raise NotFound("assignment")  # a hidden or scheduled one: as if it did not exist
     if not is_staff(user):
         crud.lock_user(session, user=user)
         timing = classify(now, student_window(session, assignment, user))
@@ -115,7 +118,7 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
     line = score_line(score=sub.score, max_score=sub.assignment.max_score,
                       manual_score=sub.manual_score, manual_max_score=manual_max_score(slug),
                       late_penalty=sub.late_penalty, manual_pending=pending)
-    return SubmissionOut(
+    out = SubmissionOut(
         id=sub.id, assignment=slug, login=sub.user.login, sha256=sub.blob_sha256,
         size=sub.size, received_at=sub.received_at, status=sub.status, late=sub.late,
         late_penalty=sub.late_penalty, score=sub.score,
@@ -124,6 +127,19 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
         manual_pending=pending, score_text=line.text,
         run_id=sub.current_run_id, training=training, queue_position=position,
         counts_toward_limit=sub.counts_toward_limit, result=result, staff=extra)
+    return out if staff or released(sub.assignment, sub.user) else held_back(out, sub.assignment)
+
+
+def held_back(out: SubmissionOut, assignment: Assignment) -> SubmissionOut:
+    """A student's view before the assignment's scores are released: that it was received and
+    graded, and when scores and feedback come; no score, report or manual points."""
+    when = assignment.release_at.strftime("%Y-%m-%d %H:%M UTC") if assignment.release_at else ""
+    done = "graded" if out.status == Status.GRADED else out.status
+    return out.model_copy(update={
+        "score": None, "final_score": None, "manual_score": None, "manual": [],
+        "manual_pending": False, "result": None, "training": None, "run_id": None,
+        "released": False,
+        "score_text": f"{done}; scores and feedback are released on {when}"})
 
 
 def submission_views(session: Session, subs: Sequence[Submission], *, staff: bool

@@ -4,11 +4,13 @@ why a training run drew no curves."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from submissions_api.store.models import utcnow
 from tests.handins import make_handin_tar
 from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.pages.test_pages import GRADING, SLUG, add_student, sign_in, upload_in_browser
@@ -17,18 +19,17 @@ HOST = "course.test"
 
 
 @pytest.fixture(scope="module")
-def named_host(stack):
-    """Chromium resolving course.test to the stack: a host name that is not localhost, where a
-    browser drops a Secure cookie that came over plain HTTP."""
+def named_host(stack, browser):
+    """A second Chromium resolving course.test to the stack: a host name that is not localhost,
+    where a browser drops a Secure cookie that came over plain HTTP."""
     port = urlparse(stack.url).port
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            *CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"])
-        context = b.new_context(base_url=f"http://{HOST}:{port}")
-        context.set_default_timeout(20_000)
-        yield context
-        context.close()
-        b.close()
+    b = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=[
+        *CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"])
+    context = b.new_context(base_url=f"http://{HOST}:{port}")
+    context.set_default_timeout(20_000)
+    yield context
+    context.close()
+    b.close()
 
 
 def test_course_sign_in_over_plain_http_on_a_named_host(stack, named_host, shot):
@@ -43,13 +44,11 @@ def test_course_sign_in_over_plain_http_on_a_named_host(stack, named_host, shot)
 def test_course_sign_in_says_when_the_browser_kept_no_cookie(stack, new_page, shot):
     page = new_page()
 
-    def drop_cookie(route):  # a browser that refuses the cookie (blocked, or Secure over http)
-        reply = route.fetch(max_redirects=0)
-        headers = {k: v for k, v in reply.headers.items() if k.lower() != "set-cookie"}
-        route.fulfill(response=reply, headers=headers)
+    def no_cookie(route):  # as from a browser that kept none (blocked, or Secure over http)
+        headers = {k: v for k, v in route.request.headers.items() if k.lower() != "cookie"}
+        route.continue_(headers=headers)
 
-    page.route("**/login", lambda route: drop_cookie(route) if route.request.method == "POST"
-               else route.continue_())
+    page.route("**/login/check*", no_cookie)
     sign_in(page, stack.tokens["alice"])
     expect(page.locator(".alert")).to_contain_text("did not keep the sign-in cookie")
     shot(page, "sign-in-no-cookie")
@@ -143,3 +142,145 @@ def test_course_training_panel_says_why_there_are_no_curves(stack, new_page, sho
     expect(notes).to_contain_text("RuntimeError: not written yet")
     expect(notes).to_contain_text("Only the reference's curves are drawn")
     shot(page, "student-training-notes")
+
+
+def settings(stack, **fields):
+    with stack.api("prof") as prof:
+        reply = prof.patch(f"/assignments/{SLUG}", json={
+            k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in fields.items()})
+    assert reply.status_code == 200, reply.text
+
+
+CLEARED = {"deadline": None, "late_deadline": None, "late_penalty": None,
+           "submission_limit": None, "hidden": None, "visible_from": None, "release_at": None}
+
+
+def test_course_student_context_before_and_after_upload(stack, browser, shot):
+    now = utcnow()
+    login = "stu_ctx"
+    add_student(stack, login)
+    for _ in range(2):
+        with stack.api(login) as client:
+            sub_id = client.post(f"/assignments/{SLUG}/submissions",
+                                 files={"file": ("handin.tar", make_handin_tar())}).json()["id"]
+        stack.wait_submission(login, sub_id)
+    settings(stack, deadline=now - timedelta(hours=1), late_deadline=now + timedelta(days=1),
+             late_penalty=0.1, submission_limit=3)
+    try:
+        context = browser.new_context(base_url=stack.url, timezone_id="America/New_York",
+                                      viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        sign_in(page, stack.tokens[login], then=f"/assignments/{SLUG}")
+        expect(page.locator("#upload-late")).to_have_text(
+            "The deadline has passed: this upload will be late, −10 % of its score.")
+        expect(page.locator("#remaining")).to_have_text("1")
+        # numbered per student, newest first; the best (the first, on ties) counts
+        expect(page.locator("table.list tbody tr td:first-child")).to_have_text(["#2", "#1"])
+        expect(page.locator("#submission-1 .badge.counts")).to_have_text("counts")
+        expect(page.locator("#submission-2 .badge.counts")).to_have_count(0)
+        expect(page.locator("#counting-rule")).to_contain_text("best graded submission counts (#1)")
+        # UTC as the server keeps it, and the reader's own clock beside it
+        expect(page.locator(".local-time").first).to_contain_text("your time")
+        shot(page, "student-context-late", keep=True)
+        settings(stack, submission_limit=2)
+        page.reload()
+        expect(page.locator("#upload-closed")).to_have_text(
+            "You have used all 2 of your submissions: uploads are no longer accepted.")
+        expect(page.locator("#submit")).to_be_disabled()
+        expect(page.locator("#file")).to_be_disabled()
+        shot(page, "student-upload-closed")
+        page.goto(f"/submissions/{sub_id}")
+        expect(page.locator("h1")).to_contain_text("Submission #2")
+        context.close()
+    finally:
+        settings(stack, **CLEARED)
+
+
+def test_course_extensions_page_grants_changes_and_revokes(stack, new_page, shot):
+    add_student(stack, "stu_ext")
+    page = new_page()
+    sign_in(page, stack.tokens["ta1"], then=f"/staff/assignments/{SLUG}")
+    page.click("a:has-text('Extensions')")
+    page.fill("#login", "stu_ext")
+    page.fill("#deadline", "2031-06-01T12:00")
+    page.fill("#late_deadline", "2031-05-30T12:00")  # before its deadline: refused, kept
+    page.fill("#reason", "medical")
+    page.click("button:has-text('Save extension')")
+    expect(page.locator(".alert")).to_contain_text("must come after the deadline")
+    expect(page.locator("#login")).to_have_value("stu_ext")
+    page.fill("#late_deadline", "2031-06-03T12:00")
+    page.click("button:has-text('Save extension')")
+    expect(page.locator(".notice")).to_have_text("Saved the extension of stu_ext.")
+    row = page.locator("#extension-stu_ext")
+    expect(row).to_contain_text("2031-06-01 12:00:00 UTC")
+    expect(row).to_contain_text("medical")
+    page.fill("#login", "nobody_here")
+    page.fill("#deadline", "2031-06-01T12:00")
+    page.click("button:has-text('Save extension')")
+    expect(page.locator(".alert")).to_have_text("No such user.")
+    shot(page, "extensions", keep=True)
+    with stack.api("ta1") as ta:
+        [ext] = [e for e in ta.get(f"/assignments/{SLUG}/extensions").json()
+                 if e["login"] == "stu_ext"]
+    assert ext["late_deadline"].startswith("2031-06-03T12:00")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button:has-text('Revoke')").click()
+    expect(page.locator("#extension-stu_ext")).to_have_count(0)
+    student = new_page()
+    sign_in(student, stack.tokens["stu_ext"], then=f"/staff/assignments/{SLUG}/extensions")
+    expect(student.locator(".error-page")).to_contain_text("Not allowed")
+
+
+def test_course_hidden_and_scheduled_assignments(stack, new_page, shot):
+    page = new_page()
+    sign_in(page, add_student(stack, "stu_vis"))
+    expect(page.locator(f"a[href='/assignments/{SLUG}']")).to_have_count(1)
+    settings(stack, hidden=True)
+    try:
+        page.reload()
+        expect(page.locator(f"a[href='/assignments/{SLUG}']")).to_have_count(0)
+        page.goto(f"/assignments/{SLUG}")
+        expect(page.locator("#error-message")).to_have_text("No such assignment.")
+        with stack.api("stu_vis") as client:
+            reply = client.post(f"/assignments/{SLUG}/submissions",
+                                files={"file": ("handin.tar", make_handin_tar())})
+            assert reply.status_code == 404
+            assert SLUG not in [a["slug"] for a in client.get("/assignments").json()]
+        settings(stack, hidden=None, visible_from=utcnow() + timedelta(days=3))
+        page.goto("/")
+        expect(page.locator(f"a[href='/assignments/{SLUG}']")).to_have_count(0)
+        ta = new_page()
+        sign_in(ta, stack.tokens["ta1"])
+        expect(ta.locator(f"a[href='/staff/assignments/{SLUG}']")).to_have_count(1)
+    finally:
+        settings(stack, **CLEARED)
+    page.goto("/")
+    expect(page.locator(f"a[href='/assignments/{SLUG}']")).to_have_count(1)
+
+
+def test_course_scores_wait_for_their_release(stack, new_page, shot):
+    release = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
+    settings(stack, release_at=release)
+    try:
+        add_student(stack, "stu_rel")
+        with stack.api("stu_rel") as client:
+            sub_id = client.post(f"/assignments/{SLUG}/submissions",
+                                 files={"file": ("handin.tar", make_handin_tar())}).json()["id"]
+        stack.wait_submission("stu_rel", sub_id)
+        with stack.api("stu_rel") as client:
+            body = client.get(f"/submissions/{sub_id}").json()
+        assert (body["status"], body["score"], body["result"], body["released"]) == \
+            ("graded", None, None, False)
+        page = new_page()
+        sign_in(page, stack.tokens["stu_rel"], then=f"/submissions/{sub_id}")
+        expect(page.locator("#score")).to_have_text(
+            f"graded; scores and feedback are released on {release:%Y-%m-%d %H:%M} UTC")
+        expect(page.locator("table.course")).to_have_count(0)
+        shot(page, "student-held-back")
+        ta = new_page()
+        sign_in(ta, stack.tokens["ta1"], then=f"/staff/submissions/{sub_id}")
+        expect(ta.locator("#score")).to_contain_text("automatic 95/95")
+    finally:
+        settings(stack, **CLEARED)
+    page.reload()
+    expect(page.locator("#score")).to_contain_text("automatic 95/95")

@@ -246,7 +246,8 @@ def test_pages_instructor_settings_and_golden_sets(stack, new_page, shot):
     page.fill("#late_penalty", "250")  # the browser refuses it; the server must too
     page.locator("#settings").evaluate("form => form.noValidate = true")
     page.click("button:has-text('Save settings')")
-    expect(page.locator(".alert")).to_contain_text("late_penalty")
+    expect(page.locator(".alert")).to_contain_text(
+        "Late penalty: input should be less than or equal to 1")
     shot(page, "settings")
     page.goto(f"/staff/assignments/{SLUG}/golden")
     expect(page.locator("button:has-text('Generate from our reference')")).to_be_visible()

@@ -81,7 +81,18 @@ function filter(input) {
   });
 }
 
+function localTime(el) {
+  // UTC as the server keeps it, and the reader's own clock beside it (when they differ)
+  const at = new Date(el.getAttribute("datetime"));
+  if (isNaN(at) || at.getTimezoneOffset() === 0) return;
+  const span = document.createElement("span");
+  span.className = "local-time";
+  span.textContent = ` (${at.toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"})} your time)`;
+  el.after(span);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("time[datetime]").forEach(localTime);
   document.querySelectorAll("[data-live]").forEach(el => { if (el.dataset.live) poll(el); });
   document.querySelectorAll(".dropzone").forEach(dropzone);
   document.querySelectorAll("table.sortable").forEach(sortable);
