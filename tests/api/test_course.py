@@ -146,3 +146,62 @@ def test_upload_context_warns_late_and_closes_when_refused(client, users, sessio
         ctx = upload_context(session, a, alice)
         assert (ctx.closed, ctx.remaining) == (
             "You have used all 1 of your submissions: uploads are no longer accepted.", 0)
+
+
+def patch(client, users, login="prof", **fields):
+    return client.patch(f"{A}/assignments/hw1p1-s20", headers=users.headers(login),
+                        json={k: v.isoformat() if hasattr(v, "isoformat") else v
+                              for k, v in fields.items()})
+
+
+def test_hidden_assignment_is_not_found_for_students_only(client, users):
+    assert patch(client, users, "ta1", hidden=True).status_code == 403  # instructors only
+    assert patch(client, users, hidden=True).json()["hidden"] is True
+    for login, status in (("alice", 404), ("ta1", 200), ("prof", 200)):
+        assert client.get(f"{A}/assignments/hw1p1-s20",
+                          headers=users.headers(login)).status_code == status
+    listed = client.get(f"{A}/assignments", headers=users.headers("alice")).json()
+    assert "hw1p1-s20" not in [a["slug"] for a in listed]
+    upload = client.post(f"{A}/assignments/hw1p1-s20/submissions",
+                         headers=users.headers("alice"), files={"file": ("handin.tar", b"x")})
+    assert upload.status_code == 404
+    assert patch(client, users, hidden=None).json()["hidden"] is False  # cleared: shown
+    assert client.get(f"{A}/assignments/hw1p1-s20",
+                      headers=users.headers("alice")).status_code == 200
+
+
+def test_scheduled_assignment_appears_at_its_time(client, users):
+    patch(client, users, visible_from=utcnow() + timedelta(hours=1))
+    assert client.get(f"{A}/assignments/hw1p1-s20",
+                      headers=users.headers("alice")).status_code == 404
+    patch(client, users, visible_from=utcnow() - timedelta(seconds=1))
+    assert client.get(f"{A}/assignments/hw1p1-s20",
+                      headers=users.headers("alice")).status_code == 200
+
+
+def test_scores_are_held_back_until_release(client, users, sessions):
+    from submissions_api.store import crud, lifecycle
+    from submissions_api.store.models import Status
+    release = utcnow() + timedelta(days=1)
+    patch(client, users, release_at=release)
+    sub_id = client.post(f"{A}/assignments/hw1p1-s20/submissions", headers=users.headers("alice"),
+                         files={"file": ("handin.tar", b"x")}).json()["id"]
+    report = {"assignment": "hw1p1-s20", "golden_version": "g1", "score": 80.0,
+              "max_score": 95.0, "grader_version": "0", "tests": [], "manual": []}
+    with sessions() as session:
+        assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
+                                          lease_seconds=60)
+        sub = crud.get_submission(session, submission_id=sub_id)
+        lifecycle.record_run(session, submission=sub, attempt=1, owner="w", report=report,
+                             error="", started_at=utcnow(), next_status=Status.GRADED)
+        session.commit()
+    mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()
+    assert (mine["status"], mine["score"], mine["final_score"], mine["result"],
+            mine["released"]) == ("graded", None, None, None, False)
+    assert mine["score_text"] == \
+        f"graded; scores and feedback are released on {release:%Y-%m-%d %H:%M} UTC"
+    staff = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("ta1")).json()
+    assert (staff["score"], staff["released"]) == (80.0, True)
+    patch(client, users, release_at=None)
+    mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()
+    assert (mine["score"], mine["released"]) == (80.0, True)
