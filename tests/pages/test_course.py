@@ -4,6 +4,7 @@ why a training run drew no curves."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -44,11 +45,18 @@ def test_course_sign_in_over_plain_http_on_a_named_host(stack, named_host, shot)
 def test_course_sign_in_says_when_the_browser_kept_no_cookie(stack, new_page, shot):
     page = new_page()
 
-    def no_cookie(route):  # as from a browser that kept none (blocked, or Secure over http)
-        headers = {k: v for k, v in route.request.headers.items() if k.lower() != "cookie"}
-        route.continue_(headers=headers)
+    def keep_no_cookie(route):
+        """The real sign-in answer, then its redirect followed as by a browser that kept no
+        cookie (cookies blocked, or a Secure one over plain HTTP)."""
+        if route.request.method != "POST":
+            return route.continue_()
+        reply = route.fetch(max_redirects=0)
+        assert reply.status == 303 and "mlpgrade_token=" in reply.headers["set-cookie"]
+        page.context.clear_cookies()  # route.fetch shares the context's jar: drop what it kept
+        route.fulfill(status=200, content_type="text/html", body=(
+            f'<meta http-equiv="refresh" content="0;url={reply.headers["location"]}">'))
 
-    page.route("**/login/check*", no_cookie)
+    page.route(re.compile(r"/login$"), keep_no_cookie)
     sign_in(page, stack.tokens["alice"])
     expect(page.locator(".alert")).to_contain_text("did not keep the sign-in cookie")
     shot(page, "sign-in-no-cookie")
