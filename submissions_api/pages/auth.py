@@ -18,8 +18,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"style.css": "text/css", "pages.js": "text/javascript"}
 COOKIE_DAYS = 14
 NO_COOKIE = ("Your token is valid, but your browser did not keep the sign-in cookie, so you are "
-             "not signed in. Allow cookies for this site; if the address starts with http:// "
-             "behind an HTTPS proxy, ask the course staff to set MLPGRADE_TRUST_FORWARDED_PROTO.")
+             "not signed in. Allow cookies for this site, then sign in again.")
 
 
 @router.get("/static/{name}")
