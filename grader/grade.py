@@ -17,6 +17,7 @@ from grader import __version__
 from grader.errors import GraderError, InfrastructureError, SubmissionError
 from grader.golden.store import GoldenSet
 from grader.intake import IntakeReport, unpack_handin
+from grader.progress import Progress
 from grader.results import GradeReport, ManualItem, TestResult, TrainingResult
 from grader.rubric import Assignment, load_assignment
 from grader.run import RunOutcome, run_handin
@@ -30,8 +31,8 @@ from grader.training.evidence import assess, plot_curves
 
 
 def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet,
-                 sandbox: Sandbox, training: bool = False, max_bytes: int | None = None
-                 ) -> GradeReport:
+                 sandbox: Sandbox, training: bool = False, max_bytes: int | None = None,
+                 progress: Progress | None = None) -> GradeReport:
     """Grade the bytes of a handin.tar against a golden set, in `sandbox`.
 
     Raises InfrastructureError when we are at fault (no runtime, sandbox broken, a golden set of
@@ -39,11 +40,12 @@ def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
     report in which every test failed with the refusal as feedback, because the student's fault is
     a grade, not an error. `training` also runs the assignment's training run in the same sandbox
     run (when it has one) and attaches its evidence and plots (`GradeReport.with_training`).
-    `max_bytes` is the upload limit (default `grader.intake.DEFAULT_MAX_BYTES`).
+    `max_bytes` is the upload limit (default `grader.intake.DEFAULT_MAX_BYTES`); `progress`
+    hears which test is running (grader/progress.py).
     """
     a = _assignment(assignment, golden)
     done = _intake_and_run(data, a, sandbox, test_ids=None, training=training,
-                           max_bytes=max_bytes, costs=golden.costs)
+                           max_bytes=max_bytes, costs=golden.costs, progress=progress)
     if done.refused is not None:
         return refused_report(a, golden, done.refused)
     start = time.perf_counter()
@@ -92,7 +94,8 @@ def _assignment(assignment: str | Assignment, golden: GoldenSet) -> Assignment:
 
 def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, *, test_ids: list[str] | None,
                     training: bool, max_bytes: int | None,
-                    costs: dict[str, float] | None = None) -> _Run:
+                    costs: dict[str, float] | None = None,
+                    progress: Progress | None = None) -> _Run:
     """Intake, then one sandboxed run of the wanted tests (None: all) and the training run."""
     done = _Run()
     with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
@@ -106,7 +109,8 @@ def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, *, test_ids: l
         done.timings["intake"] = time.perf_counter() - start
         start = time.perf_counter()
         done.outcome = run_handin(done.intake.root, a, sandbox, runtime_python(a.packages),
-                                  test_ids=test_ids, training=training, costs=costs)
+                                  test_ids=test_ids, training=training, costs=costs,
+                                  progress=progress)
         done.timings["run"] = time.perf_counter() - start
     return done
 

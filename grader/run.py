@@ -20,6 +20,7 @@ from grader.errors import InfrastructureError
 from grader.frames import Reports, new_key, read_reports
 from grader.limits import cpu_limit
 from grader.outputs import TestRun, read_test
+from grader.progress import Progress, watch_outputs
 from grader.rubric import Assignment, HandinLayout
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult, Verdict
 from grader.text import printable
@@ -113,9 +114,11 @@ def plan_for(a: Assignment, test_ids: list[str] | None = None,
 
 def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python: Path, *,
                test_ids: list[str] | None = None, training: bool = False,
-               costs: dict[str, float] | None = None) -> RunOutcome:
+               costs: dict[str, float] | None = None,
+               progress: Progress | None = None) -> RunOutcome:
     """Run `a`'s scenarios on an unpacked hand-in inside `sandbox` (and the training run when
-    `training` and the assignment has one), each test limited by the reference's `costs`."""
+    `training` and the assignment has one), each test limited by the reference's `costs`;
+    `progress` hears which test runs (progress.py)."""
     cfg = TrainingConfig.of(a) if training else None
     data_dir = prepare_data(cfg) if cfg is not None else None
     plan = plan_for(a, test_ids, cfg, costs)
@@ -126,7 +129,8 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
         job = SandboxJob(handin_dir=handin_dir, output_dir=out_dir, runtime_python=runtime_python,
                          args=("--plan", plan.to_json()), limits=a.limits, data_dir=data_dir,
                          code_dir=stage_runner(a, Path(code)), entry=RUNNER, secret=key)
-        result = sandbox.run(job)
+        with watch_outputs(out_dir, plan.ids, progress):
+            result = sandbox.run(job)
         reports = read_reports(result.stdout, key)
         if reports.ready is None:
             raise InfrastructureError(_never_ready(result))

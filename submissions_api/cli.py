@@ -11,6 +11,7 @@ module never imports the worker package.
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import ctypes
 import os
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import uvicorn
+import uvicorn.config
 
 from grader import cli as grader_cli
 from grader.cli import ExitCode
@@ -31,6 +33,7 @@ from submissions_api.bootstrap import import_roster, instructor_token, prepare_d
 from submissions_api.client import submit_and_wait
 from submissions_api.jobs import Dispatcher
 from submissions_api.settings import load_settings
+from submissions_api.warmup import make_golden_sets
 
 PR_SET_PDEATHSIG = 1
 
@@ -53,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
     p.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
                    help="grading slots of the live worker (default: one per core)")
+    p.add_argument("--no-access-log", action="store_true", help="do not print one line a request")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a Celery worker against the configured URLs")
@@ -158,14 +162,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"mlpgrade service at {url}  (API docs {url}/docs)")
     print(f"data folder {settings.home}; database {_redact(settings.database_url)}")
     print(f"instructor token: {token}", flush=True)
+    # before the first upload needs them; their progress is printed here
+    make_golden_sets(settings, Dispatcher(settings), say=lambda line: print(line, flush=True))
     # uvicorn re-raises SIGTERM once it has shut down; make that an exit that runs `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run("submissions_api.main:create_app", factory=True, host=args.host,
-                    port=args.port, log_level="warning")
+                    port=args.port, log_config=log_config(), access_log=not args.no_access_log)
     finally:
         _stop(workers)
     return ExitCode.OK
+
+
+def log_config() -> dict:
+    """uvicorn's logging with warnings only from the server and, on stdout, an access log: one
+    line a request with its time, client, request line and status (never a token: those travel
+    in headers and cookies, not in URLs)."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["access"]["fmt"] = (
+        '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s')
+    config["formatters"]["access"]["datefmt"] = "%Y-%m-%dT%H:%M:%S%z"
+    config["loggers"]["uvicorn"]["level"] = "WARNING"
+    config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    return config
 
 
 def _spawn_worker(queues: str, concurrency: int) -> subprocess.Popen:

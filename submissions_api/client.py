@@ -64,8 +64,5 @@ def _print_result(sub: dict) -> int:
     print(f"{'TEST':<40}{'SCORE':>8}{'MAX':>6}")
     for test in result.get("tests", []):
         print(f"{test['name']:<40}{test['points']:>8g}{test['max_points']:>6g}")
-    score = f"{sub['score']:g}/{sub['max_score']:g}"
-    if sub["late"]:
-        score += f" (late: {sub['final_score']:g} after the penalty)"
-    print(f"TOTAL {score}")
+    print(f"TOTAL {sub['score_text']}")
     return ExitCode.OK

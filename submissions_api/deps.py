@@ -18,8 +18,9 @@ from submissions_api.security import user_for_token
 from submissions_api.settings import Settings
 from submissions_api.store.models import User
 
-# The pages' sign-in: the same token, kept in an HTTP-only, Secure, SameSite=Lax cookie (browsers
-# treat http://127.0.0.1 and localhost as secure, so Secure works there too).
+# The pages' sign-in: the same token, kept in an HTTP-only, SameSite=Lax cookie, `Secure` when the
+# page was served over HTTPS (pages/base.py: scheme); a browser drops a Secure cookie that came
+# over plain HTTP from any host but localhost.
 SESSION_COOKIE = "mlpgrade_token"
 
 

@@ -20,6 +20,7 @@ GRADE_TASK = "worker.grade_submission"
 GOLDEN_TASK = "worker.prepare_golden_set"
 TRAIN_TASK = "worker.train_run"
 SIMILARITY_TASK = "worker.similarity_index"
+ENSURE_GOLDEN_TASK = "worker.ensure_golden_set"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -98,6 +99,10 @@ class Dispatcher:
         """A golden-set job (generate or verify), on the bulk queue."""
         return self._send(GOLDEN_TASK, [golden_id, action, tries], self.settings.bulk_queue,
                           countdown)
+
+    def send_ensure_golden(self, assignment_id: int) -> bool:
+        """Make the assignment's first golden set now (bulk queue), before a grading needs it."""
+        return self._send(ENSURE_GOLDEN_TASK, [assignment_id], self.settings.bulk_queue, 0)
 
     def _send(self, name: str, args: list[Any], queue: str, countdown: float) -> bool:
         try:

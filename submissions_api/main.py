@@ -20,7 +20,15 @@ from grader import __version__
 from submissions_api import pages
 from submissions_api.errors import ServiceError
 from submissions_api.jobs import Dispatcher
-from submissions_api.routes import assignments, golden, health, regrades, submissions, users
+from submissions_api.routes import (
+    apidocs,
+    assignments,
+    golden,
+    health,
+    regrades,
+    submissions,
+    users,
+)
 from submissions_api.settings import Settings, load_settings
 from submissions_api.store.db import session_factory
 
@@ -35,7 +43,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None = None) -> FastAPI:
     """The app over the configured database and broker (the schema must be migrated)."""
     settings = settings or load_settings()
-    app = FastAPI(title="mlpgrade", version=__version__,
+    app = FastAPI(title="mlpgrade", version=__version__, docs_url=None, redoc_url=None,
                   description="Grading service for the MyTorch MLP homework (11-785 HW1P1).")
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
@@ -45,6 +53,7 @@ def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None =
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _service_busy)
     app.include_router(health.router)
+    app.include_router(apidocs.router)  # /docs and /redoc, served offline
     for module in (users, assignments, submissions, regrades, golden):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(pages.router)

@@ -44,6 +44,9 @@ class AssignmentOut(Out):
     late_penalty: float
     submission_limit: int | None
     cooldown_seconds: int
+    hidden: bool = False
+    visible_from: datetime | None = None
+    release_at: datetime | None = None
 
 
 class AssignmentUpdate(BaseModel):
@@ -52,6 +55,11 @@ class AssignmentUpdate(BaseModel):
     late_penalty: float | None = Field(default=None, ge=0, le=1)
     submission_limit: int | None = Field(default=None, ge=1)
     cooldown_seconds: int | None = Field(default=None, ge=0)
+    hidden: bool | None = Field(default=None, description="students do not see it")
+    visible_from: datetime | None = Field(default=None,
+                                          description="students see it from then on")
+    release_at: datetime | None = Field(
+        default=None, description="students see scores and feedback from then on (null: at once)")
 
 
 class ExtensionIn(BaseModel):
@@ -100,12 +108,17 @@ class SubmissionOut(BaseModel):
         description="manual rubric items: id, name, max_points, points (None: waiting for a TA), "
                     "comment, graded_at")
     manual_pending: bool = Field(description="graded automatically, manual points still to give")
+    score_text: str = Field(
+        default="", description="the score as every page shows it: automatic + manual − late "
+        "penalty = total (services/scores.py)")
     run_id: int | None = Field(description="the grading run whose result this is")
     training: str | None = Field(
         default=None, description="the run's training run (evidence and plots for the manual "
         "item, after the automatic tests): pending, done or failed; with the result only")
     queue_position: int
     counts_toward_limit: bool
+    released: bool = Field(default=True, description="False: scores and feedback are held back "
+                           "until the assignment's release_at (students only)")
     result: dict[str, Any] | None = None
     staff: dict[str, Any] | None = Field(default=None, description="attempts, lease, error")
 

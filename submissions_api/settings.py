@@ -18,6 +18,8 @@
 - MLPGRADE_PUBLIC_URL (http://HOST:PORT): URL printed and used in links
 - MLPGRADE_SIMILARITY_SCOPE (latest): which graded submissions similarity detection compares,
   each student's `latest` or `every` one (never a student's with their own)
+- MLPGRADE_TRUST_FORWARDED_PROTO (0): 1 behind a proxy that ends TLS: its X-Forwarded-Proto
+  header, not the connection, says whether the sign-in cookie is `Secure`
 
 Secrets have no defaults: API tokens are random and printed once (stored hashed).
 """
@@ -53,6 +55,8 @@ class Settings:
     public_url: str | None = None
     similarity_scope: str = "latest"
     """latest or every (docs/similarity.md)."""
+    trust_forwarded_proto: bool = False
+    """Behind a TLS-ending proxy: X-Forwarded-Proto says the scheme (else the connection does)."""
 
     @property
     def live_queue(self) -> str:
@@ -92,4 +96,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         public_url=env.get("MLPGRADE_PUBLIC_URL") or None,
         similarity_scope="every" if env.get("MLPGRADE_SIMILARITY_SCOPE") == "every"
         else "latest",
+        trust_forwarded_proto=env.get("MLPGRADE_TRUST_FORWARDED_PROTO", "0") in ("1", "true"),
     )

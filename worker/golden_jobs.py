@@ -139,6 +139,17 @@ def active_golden(ctx: WorkerContext, *, assignment_id: int) -> ActiveGolden:
         time.sleep(1)  # another worker is making it
 
 
+def ensure_active(ctx: WorkerContext, *, assignment_id: int) -> str:
+    """The assignment has an active set (made now unless one is, or is being made): the job
+    `serve` sends at start, so the first upload does not wait a minute for it. A failure here
+    is only logged: the first grading makes the set itself, under its retry policy."""
+    try:
+        return f"golden set {active_golden(ctx, assignment_id=assignment_id).id} active"
+    except Exception:
+        log.exception("assignment %s: making its golden set ahead failed", assignment_id)
+        return "failed"
+
+
 def _make_and_activate(ctx: WorkerContext, *, golden_id: int) -> None:
     try:
         status = build(ctx, golden_id=golden_id, generate=True)

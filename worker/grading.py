@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from grader.grade import grade_handin
+from grader.progress import Progress
 from grader.results import GradeReport
 from grader.rubric import Assignment, load_assignment
 from submissions_api.store import crud, lifecycle
@@ -66,7 +67,8 @@ def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, ow
         return Outcome.STALE
     with LeaseKeeper(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
                      lease_seconds=ctx.settings.lease_seconds):
-        graded, error = run_grader(ctx, job)
+        graded, error = run_grader(ctx, job, progress=progress_reporter(
+            ctx, job, submission_id=submission_id, attempt=attempt, owner=owner))
     return record(ctx, job, submission_id=submission_id, attempt=attempt, owner=owner,
                   graded=graded, error=error, started_at=job.started_at)
 
@@ -86,7 +88,24 @@ def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -
                    infra_failures=sub.infra_failures, started_at=crud.db_now(session))
 
 
-def run_grader(ctx: WorkerContext, job: Job) -> tuple[Graded | None, str]:
+def progress_reporter(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int,
+                      owner: str) -> Progress:
+    """A grader progress callback that stores which test runs on the submission (the student's
+    live status line shows it), while this attempt holds the lease."""
+    names = {t.id: t.name for t in job.assignment.tests}
+
+    def report(done: int, total: int, test_id: str | None) -> None:
+        with ctx.sessions() as session:
+            lifecycle.report_progress(session, submission_id=submission_id, attempt=attempt,
+                                      owner=owner, progress={
+                                          "done": done, "total": total,
+                                          "test": names.get(test_id or "", test_id)})
+            session.commit()
+    return report
+
+
+def run_grader(ctx: WorkerContext, job: Job, progress: Progress | None = None
+               ) -> tuple[Graded | None, str]:
     """The automatic tests' report against the database's active golden set (made first when
     there is none), or None and why we failed (never the student's fault). The training run
     follows on the bulk queue (worker.training)."""
@@ -94,7 +113,7 @@ def run_grader(ctx: WorkerContext, job: Job) -> tuple[Graded | None, str]:
         active = active_golden(ctx, assignment_id=job.assignment_id)
         report = grade_handin(job.data, assignment=job.assignment, golden=active.golden,
                               sandbox=ctx.sandbox_factory(), training=False,
-                              max_bytes=ctx.settings.upload_max_bytes)
+                              max_bytes=ctx.settings.upload_max_bytes, progress=progress)
         return Graded(report=report, golden_set_id=active.id), ""
     except Exception as exc:
         log.exception("grading failed on our side")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from submissions_api.pages import auth, instructor, similarity, staff, student
+from submissions_api.pages import auth, course, instructor, similarity, staff, student
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, student, staff, similarity, instructor):
+for _module in (auth, student, staff, similarity, instructor, course):
     router.include_router(_module.router)

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import FileResponse
 
 from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
-from submissions_api.pages.base import page_router, render, see_other
+from submissions_api.pages.base import page_router, render, scheme, see_other
 from submissions_api.security import is_staff, user_for_token
-from submissions_api.services.assignments import list_assignments
+from submissions_api.services.visibility import visible_assignments
 
 router = page_router()
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"style.css": "text/css", "pages.js": "text/javascript"}
 COOKIE_DAYS = 14
+NO_COOKIE = ("Your token is valid, but your browser did not keep the sign-in cookie, so you are "
+             "not signed in. Allow cookies for this site, then sign in again.")
 
 
 @router.get("/static/{name}")
@@ -38,23 +40,34 @@ def login(request: Request, session: SessionDep, token: str = Form(""), next: st
     if user is None:
         return render(request, "login.html", status_code=401, title="Sign in", next=_local(next),
                       error="That token is not valid (or was revoked). Ask your TA for a new one.")
-    response = see_other(_local(next))
+    # The check page sees whether the browser kept the cookie, and says so when it did not.
+    response = see_other(f"/login/check?next={quote(_local(next))}")
     response.set_cookie(SESSION_COOKIE, token.strip(), max_age=COOKIE_DAYS * 86400, httponly=True,
-                        secure=True, samesite="lax", path="/")
+                        secure=scheme(request) == "https", samesite="lax", path="/")
     return response
 
 
+@router.get("/login/check")
+def login_check(request: Request, next: str = "/"):
+    """Right after sign-in: on to `next` when the cookie came back, else say why it did not."""
+    if request.cookies.get(SESSION_COOKIE):
+        return see_other(_local(next))
+    return render(request, "login.html", status_code=400, title="Sign in", next=_local(next),
+                  error=NO_COOKIE)
+
+
 @router.post("/logout")
-def logout():
+def logout(request: Request):
     response = see_other("/login")
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=scheme(request) == "https",
+                           httponly=True, samesite="lax")
     return response
 
 
 @router.get("/")
 def home(request: Request, user: PageUser, session: SessionDep):
     return render(request, "home.html", title="Assignments", staff=is_staff(user),
-                  assignments=list_assignments(session))
+                  assignments=visible_assignments(session, user))
 
 
 def _local(target: str) -> str:

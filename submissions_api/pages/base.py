@@ -8,12 +8,13 @@ visitor to sign in, anything else renders `error.html` with the same status.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
@@ -42,6 +43,8 @@ class PageRoute(APIRoute):
                 return error_page(request, exc.status_code, str(exc.detail))
             except ServiceError as exc:
                 return error_page(request, exc.status, exc.message)
+            except RequestValidationError as exc:  # a form field that is missing or malformed
+                return error_page(request, 422, explain_errors(exc.errors()))
 
         return page_handler
 
@@ -50,11 +53,20 @@ def page_router() -> APIRouter:
     return APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
+def scheme(request: Request) -> str:
+    """How the browser reached us: the connection's scheme, or, behind a TLS-ending proxy the
+    settings trust (MLPGRADE_TRUST_FORWARDED_PROTO), the proxy's X-Forwarded-Proto."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    if forwarded in ("http", "https") and request.app.state.settings.trust_forwarded_proto:
+        return forwarded
+    return request.url.scheme
+
+
 def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True  # old browsers and non-browser clients send none; the cookie is Lax anyway
-    return origin == f"{request.url.scheme}://{request.url.netloc}"
+    return origin == f"{scheme(request)}://{request.url.netloc}"
 
 
 def error_page(request: Request, code: int, message: str) -> Response:
@@ -66,11 +78,40 @@ def error_page(request: Request, code: int, message: str) -> Response:
                   code=code)
 
 
-def when(value: datetime | None) -> str:
-    """Times as the server keeps them (UTC), to the second."""
+def sentence(message: str) -> str:
+    """A service's message as a sentence on a page: "no such user" → "No such user."."""
+    text = " ".join(str(message or "").split())
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def explain_errors(errors: Sequence[dict[str, Any]]) -> str:
+    """Pydantic's or FastAPI's validation errors as sentences naming the field as the form
+    labels it: "Late penalty: input should be less than or equal to 1."."""
+    parts = []
+    for e in errors:
+        field = next((str(p) for p in reversed(e.get("loc", ())) if not isinstance(p, int)), "")
+        field = FIELD_NAMES.get(field, field.replace("_", " "))
+        message = str(e.get("msg", "not valid"))
+        parts.append(sentence(f"{field}: {message[0].lower()}{message[1:]}" if field and message
+                              else message))
+    return " ".join(parts)
+
+
+FIELD_NAMES = {"body": "", "late_penalty": "Late penalty", "submission_limit": "Submission limit",
+               "cooldown_seconds": "Cooldown", "late_deadline": "Late deadline",
+               "visible_from": "Visible from", "release_at": "Release"}
+
+
+def when(value: datetime | None) -> Markup | str:
+    """Times as the server keeps them (UTC), to the second, in a <time> element: pages.js adds
+    the reader's local time beside it."""
     if value is None:
         return "—"
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time datetime="{}">{}</time>').format(
+        value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
 def points(value: float | None) -> str:
@@ -89,7 +130,7 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
     templates = request.app.state.templates
     env = templates.env
     if "when" not in env.filters:
-        env.filters.update(when=when, points=points, ticks=ticks)
+        env.filters.update(when=when, points=points, ticks=ticks, sentence=sentence)
         # Templates compare states with the store's enums, never with bare strings.
         env.globals.update(Status=Status, TrainingStatus=TrainingStatus, ItemStatus=ItemStatus)
     user = context.pop("user", None) or getattr(request.state, "user", None)

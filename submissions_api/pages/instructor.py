@@ -8,7 +8,8 @@ from fastapi import Form, Request
 from pydantic import ValidationError
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep
-from submissions_api.pages.base import page_router, render, see_other
+from submissions_api.errors import Refused
+from submissions_api.pages.base import explain_errors, page_router, render, see_other
 from submissions_api.schemas import AssignmentUpdate
 from submissions_api.security import has_role, require_role
 from submissions_api.services import assignments, fetch, golden
@@ -24,6 +25,7 @@ def golden_sets(slug: str, request: Request, user: PageUser, session: SessionDep
     return render(request, "golden.html", title=f"{assignment.title} — golden sets",
                   assignment=assignment, sets=list(reversed(sets)),
                   instructor=has_role(user, Role.INSTRUCTOR), live=golden.any_live(sets),
+                  preparing=golden.preparing(session, assignment),
                   refresh=3 if golden.any_live(sets) else None)
 
 
@@ -52,24 +54,28 @@ def settings_form(slug: str, request: Request, user: PageUser, session: SessionD
 def save_settings(slug: str, request: Request, user: PageUser, session: SessionDep,
                   deadline: str = Form(""), late_deadline: str = Form(""),
                   late_penalty: str = Form(""), submission_limit: str = Form(""),
-                  cooldown_seconds: str = Form("")):
+                  cooldown_seconds: str = Form(""), hidden: str = Form(""),
+                  visible_from: str = Form(""), release_at: str = Form("")):
     """Every field is sent: an empty one clears the setting (no deadline, no limit, ...)."""
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     form = {"deadline": deadline, "late_deadline": late_deadline,
             "late_penalty": late_penalty, "submission_limit": submission_limit,
-            "cooldown_seconds": cooldown_seconds}
+            "cooldown_seconds": cooldown_seconds, "hidden": hidden,
+            "visible_from": visible_from, "release_at": release_at}
     try:
         body = AssignmentUpdate(
             deadline=_utc(deadline), late_deadline=_utc(late_deadline),
             late_penalty=float(late_penalty) / 100 if late_penalty.strip() else None,
             submission_limit=int(submission_limit) if submission_limit.strip() else None,
-            cooldown_seconds=int(cooldown_seconds) if cooldown_seconds.strip() else None)
-    except (ValueError, ValidationError) as exc:
+            cooldown_seconds=int(cooldown_seconds) if cooldown_seconds.strip() else None,
+            hidden=bool(hidden), visible_from=_utc(visible_from), release_at=_utc(release_at))
+        assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True))
+    except (ValueError, ValidationError, Refused) as exc:
+        session.rollback()
         return render(request, "settings.html", status_code=422,
                       title=f"{assignment.title} — settings", assignment=assignment, saved=False,
                       error=_explain(exc), form=form)
-    assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True))
     return see_other(f"/staff/assignments/{slug}/settings?saved=1")
 
 
@@ -87,10 +93,15 @@ def _form_values(assignment: Assignment) -> dict[str, str]:
             "late_deadline": local(assignment.late_deadline),
             "late_penalty": f"{assignment.late_penalty * 100:g}" if assignment.late_penalty else "",
             "submission_limit": str(assignment.submission_limit or ""),
-            "cooldown_seconds": str(assignment.cooldown_seconds or "")}
+            "cooldown_seconds": str(assignment.cooldown_seconds or ""),
+            "hidden": "1" if assignment.hidden else "",
+            "visible_from": local(assignment.visible_from),
+            "release_at": local(assignment.release_at)}
 
 
 def _explain(exc: Exception) -> str:
+    if isinstance(exc, Refused):
+        return exc.message
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return explain_errors(exc.errors())
     return f"could not read the form: {exc}"

@@ -9,8 +9,9 @@ from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDe
 from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
-from submissions_api.services import fetch, gradebook, manual, regrades, reports, sources
+from submissions_api.services import fetch, golden, gradebook, manual, regrades, reports, sources
 from submissions_api.services import submissions as subs_service
+from submissions_api.services.rubric import manual_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
 
@@ -27,15 +28,18 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
     stats, summaries = gradebook.class_stats(session, assignment, rows)
     tests = stats["tests"]
     recent = crud.list_submissions(session, assignment_id=assignment.id, limit=25)
+    preparing = golden.preparing(session, assignment)
     return render(
         request, "staff_assignment.html", title=f"{assignment.title} — TA dashboard",
         assignment=assignment, stats=stats, scores=scores,
         histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
         rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
         tests=tests, failures=reports.common_failures(summaries),
-        students=gradebook.student_rows(students),
+        students=gradebook.student_rows(students, max_score=assignment.max_score,
+                                        manual_max=manual_max_score(assignment.slug)),
         recent=subs_service.submission_views(session, recent, staff=True),
-        instructor=has_role(user, Role.INSTRUCTOR))
+        instructor=has_role(user, Role.INSTRUCTOR), preparing=preparing,
+        refresh=5 if preparing else None)
 
 
 @router.get("/staff/assignments/{slug}/gradebook.csv")

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.services import fetch
+from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
-from submissions_api.services.policy import final_score
+from submissions_api.services import visibility
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, TrainingStatus, User
 
@@ -19,16 +19,21 @@ router = page_router()
 
 def _assignment_page(request: Request, session: Session, user: User, assignment: Assignment,
                      *, error: str = "", status_code: int = 200) -> Response:
-    subs = crud.list_submissions(session, assignment_id=assignment.id, user_id=user.id)
+    subs = crud.list_submissions(session, assignment_id=assignment.id, user_id=user.id,
+                                 limit=1000)
+    views = service.submission_views(session, subs, staff=False)
+    upload = context.upload_context(session, assignment, user)
     return render(request, "assignment.html", status_code=status_code, title=assignment.title,
                   assignment=assignment, window=service.student_window(session, assignment, user),
-                  error=error, remaining=service.remaining(session, assignment, user),
-                  submissions=service.submission_views(session, subs, staff=False))
+                  error=error, remaining=upload.remaining, upload=upload, submissions=views,
+                  numbers=context.numbers(views), counting=context.counting_id(views),
+                  policy=context.COUNTING_POLICY)
 
 
 @router.get("/assignments/{slug}")
 def assignment_page(slug: str, request: Request, user: PageUser, session: SessionDep):
-    return _assignment_page(request, session, user, fetch.assignment(session, slug))
+    return _assignment_page(request, session, user,
+                            visibility.visible_assignment(session, slug, user))
 
 
 @router.post("/assignments/{slug}/upload")
@@ -36,7 +41,7 @@ def upload(slug: str, request: Request, user: PageUser, session: SessionDep,
            settings: SettingsDep, dispatcher: DispatcherDep,
            file: UploadFile | None = File(None)):
     """The API's upload (size, deadline, limit, cooldown included); refusals re-render the form."""
-    assignment = fetch.assignment(session, slug)
+    assignment = visibility.visible_assignment(session, slug, user)
     if file is None or not file.filename:
         return _assignment_page(request, session, user, assignment, status_code=422,
                                 error="Choose your handin.tar first.")
@@ -58,13 +63,15 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     sub = service.own_submission(session, user, submission_id)
     out = service.submission_view(session, sub, staff=False, with_result=True)
     result = out.result or {}
-    return render(request, "submission.html", title=f"Submission {sub.id}", sub=out,
-                  auto_score=final_score(sub.score, sub.late_penalty),
+    live = out.status in service.LIVE
+    number = crud.submission_number(session, submission=sub)
+    return render(request, "submission.html", title=f"Submission #{number}", sub=out,
+                  number=number,
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
-                  manual=out.manual, receipt=bool(receipt), live=out.status in service.LIVE,
+                  manual=out.manual, receipt=bool(receipt), live=live,
                   training_live=out.training == TrainingStatus.PENDING,
-                  wait=service.wait_estimate(session, out.queue_position),
+                  live_text=service.live_status(session, user, sub.id)["line"] if live else "",
                   remaining=service.remaining(session, sub.assignment, sub.user),
                   limit=sub.assignment.submission_limit)
 

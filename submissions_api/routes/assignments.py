@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from submissions_api.deps import CurrentUser, SessionDep
 from submissions_api.schemas import AssignmentOut, AssignmentUpdate, ExtensionIn, ExtensionOut
 from submissions_api.services import assignments as service
-from submissions_api.services import fetch, gradebook
+from submissions_api.services import gradebook, visibility
 
 router = APIRouter(tags=["assignments"])
 POLICY = Query("best", pattern="^(best|latest)$")
@@ -15,12 +15,13 @@ POLICY = Query("best", pattern="^(best|latest)$")
 
 @router.get("/assignments", response_model=list[AssignmentOut])
 def list_assignments(user: CurrentUser, session: SessionDep) -> list[AssignmentOut]:
-    return [AssignmentOut.model_validate(a) for a in service.list_assignments(session)]
+    return [AssignmentOut.model_validate(a)
+            for a in visibility.visible_assignments(session, user)]
 
 
 @router.get("/assignments/{slug}", response_model=AssignmentOut)
 def get_assignment(slug: str, user: CurrentUser, session: SessionDep) -> AssignmentOut:
-    return AssignmentOut.model_validate(fetch.assignment(session, slug))
+    return AssignmentOut.model_validate(visibility.visible_assignment(session, slug, user))
 
 
 @router.patch("/assignments/{slug}", response_model=AssignmentOut)

@@ -8,18 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from submissions_api.errors import NotFound
+from submissions_api.errors import NotFound, Refused
 from submissions_api.security import require_role
 from submissions_api.services import fetch
+from submissions_api.services.policy import deadline_problem
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Extension, Role, User
 
-ZERO_WHEN_CLEARED = ("late_penalty", "cooldown_seconds")
-"""Settings whose "none" is 0, not NULL (the columns are not nullable)."""
-
-
-def list_assignments(session: Session) -> Sequence[Assignment]:
-    return crud.list_assignments(session)
+ZERO_WHEN_CLEARED = {"late_penalty": 0, "cooldown_seconds": 0, "hidden": False}
+"""Settings whose "none" is 0 or False, not NULL (the columns are not nullable)."""
 
 
 def update_assignment(session: Session, user: User, slug: str, changes: dict[str, Any]
@@ -29,9 +26,13 @@ def update_assignment(session: Session, user: User, slug: str, changes: dict[str
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     changes = dict(changes)
-    for key in ZERO_WHEN_CLEARED:
+    for key, zero in ZERO_WHEN_CLEARED.items():
         if key in changes and changes[key] is None:
-            changes[key] = 0
+            changes[key] = zero
+    problem = deadline_problem(changes.get("deadline", assignment.deadline),
+                               changes.get("late_deadline", assignment.late_deadline))
+    if problem:
+        raise Refused(problem)
     crud.update_assignment(session, assignment=assignment, changes=changes)
     session.commit()
     return assignment
@@ -50,6 +51,8 @@ def set_extension(session: Session, user: User, slug: str, login: str, *, deadli
     assignment = fetch.assignment(session, slug)
     student = fetch.user(session, login)
     require_role(user, Role.TA)
+    if late_deadline is not None and late_deadline <= deadline:
+        raise Refused(deadline_problem(deadline, late_deadline) or "")
     ext = crud.set_extension(session, assignment=assignment, user=student, deadline=deadline,
                              late_deadline=late_deadline, reason=reason, granted_by=user)
     session.commit()

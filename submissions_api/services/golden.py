@@ -95,3 +95,24 @@ def activate_golden_set(session: Session, user: User, golden_id: int) -> tuple[G
 def any_live(sets: Sequence[GoldenSetOut]) -> bool:
     """Whether a worker is still generating or verifying one of these sets."""
     return any(g.status in LIVE for g in sets)
+
+
+def prepare_missing(session: Session, dispatcher: Dispatcher) -> list[str]:
+    """Ask a worker to make the golden set of every assignment that has none active (at
+    `serve`'s start): the slugs asked for. The set is made once, whoever asks first."""
+    missing = [a for a in crud.list_assignments(session) if a.active_golden_id is None]
+    for assignment in missing:
+        dispatcher.send_ensure_golden(assignment.id)
+    return [a.slug for a in missing]
+
+
+def preparing(session: Session, assignment: Assignment) -> dict[str, object] | None:
+    """The set the service is making for itself while the assignment has none active (status,
+    since when), for the staff pages and `serve`'s progress lines; None otherwise."""
+    if assignment.active_golden_id is not None:
+        return None
+    making = [g for g in crud.list_golden_sets(session, assignment=assignment)
+              if g.created_by_id is None and g.status in LIVE]
+    if not making:
+        return {"status": "waiting", "since": None}
+    return {"status": making[-1].status, "since": making[-1].created_at}

@@ -17,6 +17,7 @@ from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.policy import final_score
 from submissions_api.services.rubric import manual_items, total_max_score
+from submissions_api.services.scores import ScoreLine, score_line
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Role, Status, User
 
@@ -48,6 +49,12 @@ class Entry:
     def final(self) -> float | None:
         """The score that counts: automatic plus manual points, after the late penalty."""
         return final_score(self.raw_score, self.late_penalty, self.manual_score)
+
+    def line(self, max_score: float, manual_max: float) -> ScoreLine:
+        """This entry's score as every page shows it (services/scores.py)."""
+        return score_line(score=self.raw_score, max_score=max_score,
+                          manual_score=self.manual_score, manual_max_score=manual_max,
+                          late_penalty=self.late_penalty, manual_pending=self.manual_pending)
 
 
 def choose(entries: Iterable[Entry], policy: Policy) -> Entry | None:
@@ -102,21 +109,28 @@ def gradebook(students: dict[str, list[Entry]], *, policy: Policy, max_score: fl
     return rows
 
 
-def student_rows(students: dict[str, list[Entry]]) -> list[dict[str, Any]]:
+def student_rows(students: dict[str, list[Entry]], *, max_score: float = 0.0,
+                 manual_max: float = 0.0) -> list[dict[str, Any]]:
     """The TA dashboard's row per student: the latest submission (its final score when graded,
-    its time, status and lateness), the best final score, and how many were submitted."""
+    its time, status and lateness), the best final score, and how many were submitted;
+    `latest_text`/`best_text` present them as every page does (out of `max_score` automatic
+    and `manual_max` manual points)."""
     rows = []
     for login, entries in sorted(students.items()):
         subs = [e for e in entries if e.submission_id is not None]
         row = {"login": login, "name": entries[0].name, "count": len(subs), "latest": None,
-               "best": None, "last": None, "late": False, "latest_id": None}
+               "best": None, "last": None, "late": False, "latest_id": None,
+               "latest_text": "", "best_text": ""}
         if subs:
             latest = max(subs, key=lambda e: e.submission_id)
             row.update(last=latest.received_at, late=latest.late, latest_id=latest.submission_id,
                        latest_status=latest.status,
                        latest=latest.final if latest.status == Status.GRADED else None)
+            if latest.status == Status.GRADED:
+                row["latest_text"] = latest.line(max_score, manual_max).text
             best = choose(subs, "best")
             row["best"] = best.final if best else None
+            row["best_text"] = best.line(max_score, manual_max).text if best else ""
         rows.append(row)
     return rows
 

@@ -37,6 +37,23 @@ def window_for(*, deadline: datetime | None, late_deadline: datetime | None, pen
     return Window(extension_deadline, late, penalty)
 
 
+def deadline_problem(deadline: datetime | None, late_deadline: datetime | None) -> str | None:
+    """Why a pair of deadlines is impossible (a sentence for the instructor), or None."""
+    if late_deadline is None:
+        return None
+    if deadline is None:
+        return ("A late deadline needs a deadline: set the deadline too, or clear the late "
+                "deadline.")
+    if late_deadline <= deadline:
+        return (f"The late deadline ({_utc(late_deadline)}) must come after the deadline "
+                f"({_utc(deadline)}): late submissions are the ones after the deadline.")
+    return None
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def classify(received_at: datetime, window: Window) -> Timing:
     """On time, late with the penalty, or refused after the last deadline."""
     if window.deadline is None or received_at <= window.deadline:

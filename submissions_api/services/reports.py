@@ -37,6 +37,7 @@ def student_report(report: dict[str, Any]) -> dict[str, Any]:
     intake = report.get("intake") or {}
     return {"assignment": report.get("assignment"), "score": report.get("score"),
             "max_score": report.get("max_score"), "tests": tests, "manual": manual,
+            "training_notes": training_notes(report),
             "sandbox": {"verdict": sandbox.get("verdict"), "message": sandbox.get("message", "")},
             "intake": {k: intake[k] for k in STUDENT_INTAKE_FIELDS if k in intake},
             "artifacts": list(report.get("artifacts", []))}
@@ -47,6 +48,20 @@ def _student_check(check: dict[str, Any]) -> dict[str, Any]:
     return {"name": check.get("name"), "passed": check.get("passed"),
             "message": check.get("message", ""),
             "details": {k: details[k] for k in STUDENT_CHECK_DETAILS if k in details}}
+def training_notes(report: dict[str, Any]) -> list[str]:
+    """Why the training run drew no curves of the hand-in's own (it did not run to the end, or
+    returned something else than four curves): the advisory checks' messages that say so, as the
+    TA page shows them. Empty when the curves were drawn (or no training run happened yet)."""
+    notes = []
+    for item in report.get("manual", []):
+        evidence = item.get("evidence") or {}
+        if evidence.get("error"):
+            notes.append("The training run failed on our side (not your code); a TA can run it "
+                         "again.")
+        notes += [c["message"] for c in evidence.get("checks", [])
+                  if not c.get("passed") and (c.get("name") == "ran"
+                                              or str(c.get("name", "")).endswith(" shape"))]
+    return notes
 
 
 def report_for(report: dict[str, Any] | None, *, staff: bool) -> dict[str, Any] | None:

@@ -3,7 +3,6 @@ role sees it, the lists, and what hangs off a submission (hand-in bytes, runs, p
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
@@ -17,14 +16,18 @@ from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
 from submissions_api.security import is_staff, require_owner_or_staff, require_role
 from submissions_api.services import fetch
-from submissions_api.services.policy import Window, classify, final_score, limit_refusal, window_for
+from submissions_api.services.estimates import live_line, queue_wait
+from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
 from submissions_api.services.rubric import handin_layout, manual_items, manual_max_score
+from submissions_api.services.scores import score_line
+from submissions_api.services.visibility import released, visible
 from submissions_api.store import crud
 from submissions_api.store.models import (
     Assignment,
     GradingRun,
     ManualGrade,
+    QueueKind,
     Role,
     Status,
     Submission,
@@ -72,6 +75,9 @@ def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
     before it is sent; once committed, the answer is the receipt, whatever fails after."""
     refuse_at_door(assignment, data, dispatcher.settings.upload_max_bytes)
     late, penalty = False, 0.0
+    now = crud.db_now(session)
+    if not visible(assignment, user, now):
+        raise NotFound("assignment")  # a hidden or scheduled one: as if it did not exist
     if not is_staff(user):
         crud.lock_user(session, user=user)
         now = crud.db_now(session)  # after the lock: one student's uploads are in this order
@@ -86,8 +92,6 @@ def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
             message, wait = refusal
             raise Refused(message, status=429, retry_after=wait or None)
         late, penalty = timing.late, timing.penalty
-    else:
-        now = crud.db_now(session)
     sub = crud.create_submission(session, user=user, assignment=assignment, data=data,
                                  filename=filename or "handin.tar", received_at=now,
                                  late=late, penalty=penalty)
@@ -137,16 +141,32 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
                  "queue": sub.queue, "lease_owner": sub.lease_owner,
                  "lease_expires_at": sub.lease_expires_at, "error": sub.error,
                  "current_run_id": sub.current_run_id}
-    return SubmissionOut(
+    pending = sub.status == Status.GRADED and any(m["points"] is None for m in manual)
+    line = score_line(score=sub.score, max_score=sub.assignment.max_score,
+                      manual_score=sub.manual_score, manual_max_score=manual_max_score(slug),
+                      late_penalty=sub.late_penalty, manual_pending=pending)
+    out = SubmissionOut(
         id=sub.id, assignment=slug, login=sub.user.login, sha256=sub.blob_sha256,
         size=sub.size, received_at=sub.received_at, status=sub.status, late=sub.late,
         late_penalty=sub.late_penalty, score=sub.score,
-        final_score=final_score(sub.score, sub.late_penalty, sub.manual_score),
-        max_score=sub.assignment.max_score, manual_score=sub.manual_score,
-        manual_max_score=manual_max_score(slug), manual=manual,
-        manual_pending=sub.status == Status.GRADED and any(m["points"] is None for m in manual),
+        final_score=line.total, max_score=sub.assignment.max_score,
+        manual_score=sub.manual_score, manual_max_score=line.manual_max, manual=manual,
+        manual_pending=pending, score_text=line.text,
         run_id=sub.current_run_id, training=training, queue_position=position,
         counts_toward_limit=sub.counts_toward_limit, result=result, staff=extra)
+    return out if staff or released(sub.assignment, sub.user) else held_back(out, sub.assignment)
+
+
+def held_back(out: SubmissionOut, assignment: Assignment) -> SubmissionOut:
+    """A student's view before the assignment's scores are released: that it was received and
+    graded, and when scores and feedback come; no score, report or manual points."""
+    when = assignment.release_at.strftime("%Y-%m-%d %H:%M UTC") if assignment.release_at else ""
+    done = "graded" if out.status == Status.GRADED else out.status
+    return out.model_copy(update={
+        "score": None, "final_score": None, "manual_score": None, "manual": [],
+        "manual_pending": False, "result": None, "training": None, "run_id": None,
+        "released": False,
+        "score_text": f"{done}; scores and feedback are released on {when}"})
 
 
 def submission_views(session: Session, subs: Sequence[Submission], *, staff: bool
@@ -219,20 +239,36 @@ def remaining(session: Session, assignment: Assignment, user: User) -> int | Non
     return max(assignment.submission_limit - counted, 0)
 
 
-def wait_estimate(session: Session, position: int) -> int | None:
-    """Seconds until a submission at `position` is done: one recent grading time per place."""
+def wait_estimate(session: Session, position: int, queue: str = QueueKind.LIVE) -> int | None:
+    """Seconds until a submission at `position` of `queue` is graded, from measured gradings:
+    what the busiest worker still has to do, then one typical grading per round of the busy
+    workers before ours, then ours (estimates.py)."""
     if position <= 0:
         return None
-    mean = crud.recent_grading_seconds(session)
-    return math.ceil(position * mean) if mean else None
+    return queue_wait(position, typical=crud.recent_grading_seconds(session),
+                      running_since=crud.running_since(session, queue=queue),
+                      now=crud.db_now(session))
 
 
 def live_status(session: Session, user: User, submission_id: int) -> dict[str, Any]:
-    """What a page's live status line polls while a submission is queued or running."""
+    """What a page's live status line polls while a submission is queued or running: its place
+    and wait, or, while graded, how long it has run, the typical time and which test runs."""
     sub = own_submission(session, user, submission_id)
     out = submission_view(session, sub, staff=False)
     run = crud.get_run(session, run_id=sub.current_run_id)
-    return {"id": out.id, "status": out.status, "training": run.training if run else None,
-            "queue_position": out.queue_position,
-            "wait_seconds": wait_estimate(session, out.queue_position), "score": out.score,
-            "final_score": out.final_score, "max_score": out.max_score}
+    status = {"id": out.id, "status": out.status, "training": run.training if run else None,
+              "queue_position": out.queue_position,
+              "wait_seconds": wait_estimate(session, out.queue_position, sub.queue),
+              "score": out.score, "final_score": out.final_score, "max_score": out.max_score,
+              "score_text": out.score_text}
+    status["line"] = live_line(status, running=running_view(session, sub))
+    return status
+
+
+def running_view(session: Session, sub: Submission) -> dict[str, Any] | None:
+    """How far the grading of a running submission is (None unless it is running)."""
+    if sub.status != Status.RUNNING or sub.started_at is None:
+        return None
+    return {"elapsed": max(int((crud.db_now(session) - sub.started_at).total_seconds()), 0),
+            "typical": crud.recent_grading_seconds(session), "progress": sub.progress,
+            "golden_ready": sub.assignment.active_golden_id is not None}

@@ -66,8 +66,16 @@ def claim_submission(session: Session, *, submission_id: int, attempt: int, owne
     The lease's expiry is on the database's clock, the one every host's reaper compares."""
     now = db_now(session)
     return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(Status.QUEUED,),
-                values={"status": Status.RUNNING, "lease_owner": owner,
+                values={"status": Status.RUNNING, "lease_owner": owner, "started_at": now,
+                        "progress": None,
                         "lease_expires_at": now + timedelta(seconds=lease_seconds)})
+
+
+def report_progress(session: Session, *, submission_id: int, attempt: int, owner: str,
+                    progress: dict[str, Any]) -> bool:
+    """Which test of this attempt is running (only while we hold its lease)."""
+    return _cas(session, submission_id=submission_id, attempt=attempt,
+                statuses=(Status.RUNNING,), owner=owner, values={"progress": progress})
 
 
 def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: str,

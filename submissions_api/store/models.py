@@ -156,6 +156,12 @@ class Assignment(Base):
     """Fraction of the score taken off a submission received after the deadline."""
     submission_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cooldown_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Students do not see the assignment (nor may they submit)."""
+    visible_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Students see the assignment from then on (None: at once)."""
+    release_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Students see their scores and feedback from then on (None: as soon as graded)."""
 
 
 class Extension(Base):
@@ -233,6 +239,10 @@ class Submission(Base):
     """Sum of the manual points a TA gave (None until the first); kept across regrades."""
     error: Mapped[str] = mapped_column(Text, default="")
     """Why the last attempt failed (ours): staff only."""
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the current attempt was claimed (the live line's elapsed time)."""
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """While running: {"done": tests finished, "total": tests, "test": the one running}."""
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     assignment: Mapped[Assignment] = relationship()
 

@@ -29,7 +29,14 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
                               f"http://127.0.0.1:{port}", "--token", token, "--timeout", "120"],
                              env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
         assert out.returncode == 0, out.stdout + out.stderr + serve.tail()
-        assert "TOTAL 95/95" in out.stdout
+        assert "TOTAL automatic 95/95 + manual —/5 = 95/100" in out.stdout
+        # serve made the golden set at start and said so; and it logs every request
+        wait_for(lambda: re.search(r"golden set of hw1p1-s20: ready after \d+ s",
+                                   log.read_text()), 30, "serve to say the set is ready", 0.5,
+                 (serve,))
+        text = log.read_text()
+        assert "making the golden sets of hw1p1-s20" in text
+        assert re.search(r'127\.0\.0\.1:\d+ "GET /health HTTP/1\.1" 200', text), text
         assert (home / "broker.db").is_file()  # the embedded sqla broker carried it
         serve.popen.terminate()  # SIGTERM to serve alone: it must stop its workers itself
         serve.popen.wait(timeout=30)

@@ -48,7 +48,7 @@ def test_e2e_submit_cli_graded_and_served(stack, tmp_path):
     out = stack.mlpgrade("submit", str(tar), "--server", stack.url, "--token",
                          stack.tokens["alice"], "--timeout", "120")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "TOTAL 95/95" in out.stdout
+    assert "TOTAL automatic 95/95 + manual —/5 = 95/100" in out.stdout
     with stack.api("alice") as client:
         [sub] = client.get("/submissions").json()
         served = client.get(f"/submissions/{sub['id']}").json()

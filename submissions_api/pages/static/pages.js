@@ -22,9 +22,7 @@ function poll(el) {
     if (status) status.replaceChildren(badge(data.status));
     const queue = el.querySelector(".js-queue");
     if (queue) {
-      queue.textContent = data.queue_position
-        ? `Position ${data.queue_position} in the queue` + (data.wait_seconds ? `, about ${data.wait_seconds} s to wait.` : ".")
-        : "Being graded now…";
+      queue.textContent = data.line;
     }
     const grading = data.status === "queued" || data.status === "running";
     const state = `${data.status}/${data.training ?? "None"}`;
@@ -33,7 +31,7 @@ function poll(el) {
     if (grading) return setTimeout(tick, 1000);
     if (data.training === "pending") return setTimeout(tick, 2000);
     const score = el.querySelector(".js-score");
-    if (score && data.final_score !== null) score.textContent = `${data.final_score}/${data.max_score}`;
+    if (score && data.final_score !== null) score.textContent = data.score_text;
   };
   setTimeout(tick, 1000);
 }
@@ -83,7 +81,18 @@ function filter(input) {
   });
 }
 
+function localTime(el) {
+  // UTC as the server keeps it, and the reader's own clock beside it (when they differ)
+  const at = new Date(el.getAttribute("datetime"));
+  if (isNaN(at) || at.getTimezoneOffset() === 0) return;
+  const span = document.createElement("span");
+  span.className = "local-time";
+  span.textContent = ` (${at.toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"})} your time)`;
+  el.after(span);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("time[datetime]").forEach(localTime);
   document.querySelectorAll("[data-live]").forEach(el => { if (el.dataset.live) poll(el); });
   document.querySelectorAll(".dropzone").forEach(dropzone);
   document.querySelectorAll("table.sortable").forEach(sortable);

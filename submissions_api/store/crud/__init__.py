@@ -48,7 +48,9 @@ from submissions_api.store.crud.submissions import (
     list_submissions,
     queue_position,
     queue_positions,
+    running_since,
     stale_queued,
+    submission_number,
 )
 from submissions_api.store.crud.users import (
     add_token,
@@ -60,7 +62,8 @@ from submissions_api.store.crud.users import (
 )
 
 __all__ = [
-    "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions",
+    "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions", "running_since",
+    "submission_number",
     "create_golden_set", "create_submission", "create_user", "current_summaries", "db_now",
     "delete_extension", "expired_leases", "get_assignment", "get_assignment_by_id", "get_blob",
     "get_extension", "get_golden_set", "get_regrade", "get_run", "get_submission",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import GradingRun, RunOutcome, TrainingStatus
+from submissions_api.store.models import GradingRun, RunOutcome, RunReason, TrainingStatus
 
 
 def list_runs(session: Session, *, submission_id: int) -> Sequence[GradingRun]:
@@ -39,10 +40,13 @@ def pending_training(session: Session, *, before: datetime) -> Sequence[GradingR
 
 
 def recent_grading_seconds(session: Session, *, last: int = 20) -> float | None:
-    """Mean wall time of the last graded runs (for wait estimates), or None without any."""
+    """Median wall time of the last graded uploads (for wait estimates), or None without any.
+    Regrades are left out (they run on the bulk queue, often warm): an upload's wait is made of
+    uploads; the median, so one hung or refused hand-in does not move it."""
     runs = session.execute(select(GradingRun.started_at, GradingRun.finished_at)
                            .where(GradingRun.outcome == RunOutcome.GRADED,
+                                  GradingRun.reason == RunReason.SUBMIT,
                                   GradingRun.started_at.is_not(None))
                            .order_by(GradingRun.id.desc()).limit(last)).all()
     spans = [(f - s).total_seconds() for s, f in runs if s and f]
-    return sum(spans) / len(spans) if spans else None
+    return statistics.median(spans) if spans else None

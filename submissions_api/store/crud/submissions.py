@@ -117,3 +117,16 @@ def expired_leases(session: Session, *, now: datetime) -> Sequence[Submission]:
 def stale_queued(session: Session, *, before: datetime) -> Sequence[Submission]:
     return session.scalars(select(Submission).where(Submission.status == Status.QUEUED,
                                                     Submission.enqueued_at < before)).all()
+
+
+def running_since(session: Session, *, queue: str) -> list[datetime]:
+    """When each submission being graded from `queue` now was claimed (one per busy worker)."""
+    return [t for t in session.scalars(select(Submission.started_at).where(
+        Submission.status == Status.RUNNING, Submission.queue == queue)) if t is not None]
+
+
+def submission_number(session: Session, *, submission: Submission) -> int:
+    """The submission's place among its student's submissions of its assignment (1: first)."""
+    return session.scalar(select(func.count(Submission.id)).where(
+        Submission.assignment_id == submission.assignment_id,
+        Submission.user_id == submission.user_id, Submission.id <= submission.id)) or 0
