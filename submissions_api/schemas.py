@@ -93,11 +93,13 @@ class SubmissionOut(BaseModel):
     final_score: float | None = Field(
         description="automatic score plus manual points, after the late penalty")
     max_score: float = Field(description="of the automatic tests")
-    manual_score: float | None = Field(description="manual points a TA gave (None: none yet)")
+    manual_score: float | None = Field(
+        description="manual points a TA gave the student for this assignment (None: none yet); "
+        "they count with whichever submission counts")
     manual_max_score: float
     manual: list[dict[str, Any]] = Field(
         description="manual rubric items: id, name, max_points, points (None: waiting for a TA), "
-                    "comment, graded_at")
+                    "comment, graded_at, given_on (the submission they were given on)")
     manual_pending: bool = Field(description="graded automatically, manual points still to give")
     run_id: int | None = Field(description="the grading run whose result this is")
     training: str | None = Field(

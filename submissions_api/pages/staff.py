@@ -83,7 +83,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   live=out.status in subs_service.LIVE,
                   training_live=out.training == TrainingStatus.PENDING,
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),
-                  run_id=sub.current_run_id, saved=request.query_params.get("saved"))
+                  run_id=sub.current_run_id, saved=request.query_params.get("saved"),
+                  counts=gradebook.counting(session, sub.assignment, sub.user))
 
 
 @router.post("/staff/submissions/{submission_id}/manual/{item_id}")

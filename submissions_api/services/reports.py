@@ -44,14 +44,16 @@ def report_for(report: dict[str, Any] | None, *, staff: bool) -> dict[str, Any] 
 
 
 def manual_view(items: Sequence[dict[str, Any]], grades: Sequence[Any]) -> list[dict[str, Any]]:
-    """The manual rubric items with the points and comment a TA recorded (None: not yet)."""
+    """The manual rubric items with the points and comment a TA recorded (None: not yet) and
+    `given_on`, the submission the TA gave them on (they count with the one that counts)."""
     by_id = {g.item_id: g for g in grades}
     out = []
     for item in items:
         g = by_id.get(item["id"])
         out.append({"id": item["id"], "name": item["name"], "max_points": item["max_points"],
                     "points": g.points if g else None, "comment": g.comment if g else "",
-                    "graded_at": g.graded_at if g else None})
+                    "graded_at": g.graded_at if g else None,
+                    "given_on": g.submission_id if g else None})
     return out
 
 

@@ -98,11 +98,13 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
         result = report_for(run.report if run else None, staff=staff)
         training = run.training if run else None
     if grades is None:
-        grades = crud.manual_grades(session, submission_ids=[sub.id])[sub.id]
+        key = (sub.user_id, sub.assignment_id)
+        grades = crud.manual_grades(session, keys=[key])[key]
     if position is None:
         position = queue_positions(session, [sub])[sub.id]
     slug = sub.assignment.slug
     manual = manual_view(manual_items(slug), grades)
+    manual_score = sum(g.points for g in grades) if grades else None
     extra = None
     if staff:
         extra = {"attempts": sub.attempts, "infra_failures": sub.infra_failures,
@@ -113,8 +115,8 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
         id=sub.id, assignment=slug, login=sub.user.login, sha256=sub.blob_sha256,
         size=sub.size, received_at=sub.received_at, status=sub.status, late=sub.late,
         late_penalty=sub.late_penalty, score=sub.score,
-        final_score=final_score(sub.score, sub.late_penalty, sub.manual_score),
-        max_score=sub.assignment.max_score, manual_score=sub.manual_score,
+        final_score=final_score(sub.score, sub.late_penalty, manual_score),
+        max_score=sub.assignment.max_score, manual_score=manual_score,
         manual_max_score=manual_max_score(slug), manual=manual,
         manual_pending=sub.status == Status.GRADED and any(m["points"] is None for m in manual),
         run_id=sub.current_run_id, training=training, queue_position=position,
@@ -124,10 +126,10 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
 def submission_views(session: Session, subs: Sequence[Submission], *, staff: bool
                      ) -> list[SubmissionOut]:
     """Views of a list: manual grades and queue places read once for the whole list."""
-    grades = crud.manual_grades(session, submission_ids=[s.id for s in subs])
+    grades = crud.manual_grades(session, keys=[(s.user_id, s.assignment_id) for s in subs])
     positions = queue_positions(session, subs)
-    return [submission_view(session, s, staff=staff, grades=grades[s.id], position=positions[s.id])
-            for s in subs]
+    return [submission_view(session, s, staff=staff, grades=grades[s.user_id, s.assignment_id],
+                            position=positions[s.id]) for s in subs]
 
 
 def list_submissions(session: Session, user: User, *, assignment: str | None = None,
