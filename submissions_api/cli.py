@@ -24,7 +24,12 @@ import uvicorn
 
 from grader import cli as grader_cli
 from grader.cli import ExitCode
-from submissions_api.bootstrap import import_roster, instructor_token, prepare_database
+from submissions_api.bootstrap import (
+    import_roster,
+    instructor_token,
+    prepare_database,
+    user_tokens,
+)
 from submissions_api.client import submit_and_wait
 from submissions_api.jobs import Dispatcher
 from submissions_api.settings import load_settings
@@ -66,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("roster")
     p.add_argument("--new-tokens", action="store_true", help="also new tokens for existing users")
     p.set_defaults(func=cmd_users_import)
+    p = users.add_parser("tokens", help="list, revoke or rotate a user's API tokens")
+    p.add_argument("token_action", choices=["list", "revoke", "rotate"])
+    p.add_argument("login")
+    p.add_argument("--id", type=int, default=None, help="revoke: this token (see list)")
+    p.add_argument("--all", action="store_true", help="revoke: every live token of the user")
+    p.set_defaults(func=cmd_users_tokens)
 
     p = sub.add_parser("submit", help="upload a handin.tar and wait for its score")
     p.add_argument("handin")
@@ -95,7 +106,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         instructor_token(settings, token=settings.instructor_token)
         token = "(MLPGRADE_INSTRUCTOR_TOKEN)"
     else:
-        token = instructor_token(settings)
+        token = instructor_token(settings) or \
+            "(already issued; `mlpgrade users tokens rotate instructor` makes a new one)"
     workers: list[subprocess.Popen] = []
     if not args.no_worker:
         Dispatcher(settings).declare_queues()  # broker tables exist before workers race
@@ -182,6 +194,31 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     for login, role, token in created:
         writer.writerow([login, role, token or "(exists: use --new-tokens)"])
     return ExitCode.OK
+
+
+def cmd_users_tokens(args: argparse.Namespace) -> int:
+    """`users tokens list|revoke|rotate LOGIN`: prints CSV (list), the new token (rotate)."""
+    if args.token_action == "revoke" and (args.id is None) == (not args.all):
+        print("mlpgrade: revoke needs --id N or --all", file=sys.stderr)
+        return ExitCode.USAGE
+    settings = load_settings()
+    prepare_database(settings)
+    try:
+        out = user_tokens(settings, args.login, args.token_action, token_id=args.id)
+    except LookupError as exc:
+        print(f"mlpgrade: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    if isinstance(out, list):
+        writer.writerow(["id", "label", "created_at", "revoked_at"])
+        for t in out:
+            writer.writerow([t.id, t.label, t.created_at.isoformat(),
+                             t.revoked_at.isoformat() if t.revoked_at else ""])
+    elif isinstance(out, str):
+        writer.writerows([["login", "token"], [args.login, out]])
+    else:
+        print(f"revoked {out} token(s) of {args.login}")
+    return ExitCode.USAGE if out == 0 and not args.all else ExitCode.OK  # no such token
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

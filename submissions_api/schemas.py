@@ -28,6 +28,20 @@ class UserIn(BaseModel):
     role: Literal["student", "ta", "instructor"] = "student"
 
 
+class UserPatch(BaseModel):
+    role: Literal["student", "ta", "instructor"] | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+
+class TokenInfo(Out):
+    """A token's record: never the token (shown once) nor its hash."""
+
+    id: int
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class TokenOut(BaseModel):
     user: UserOut
     token: str = Field(description="shown once; only its hash is stored")

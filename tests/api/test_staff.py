@@ -61,3 +61,41 @@ def test_manual_points_follow_the_submission_that_counts(client, users, sessions
     assert gradebook(client, users, "latest")["alice"]["score"] == "100.0"
     assert gradebook(client, users)["bob"]["manual_pending"] == ""  # no submission: nothing due
     assert give(client, users, newer, 5, who="bob").status_code == 403
+
+
+def test_tokens_listed_revoked_and_rotated(client, users):
+    prof, alice = users.headers("prof"), users.headers("alice")
+    listed = client.get(f"{A}/users/alice/tokens", headers=prof)
+    assert listed.status_code == 200
+    [first] = listed.json()
+    assert first["revoked_at"] is None and "token" not in first and "token_hash" not in first
+    rotated = client.post(f"{A}/users/alice/tokens/rotate", headers=prof)
+    assert rotated.status_code == 201
+    assert client.get(f"{A}/me", headers=alice).status_code == 401  # the old one is dead
+    new = {"Authorization": f"Bearer {rotated.json()['token']}"}
+    assert client.get(f"{A}/me", headers=new).json()["login"] == "alice"
+    tokens = client.get(f"{A}/users/alice/tokens", headers=new).json()  # her own: allowed
+    assert [t["revoked_at"] is None for t in tokens] == [True, False]
+    assert client.get(f"{A}/users/bob/tokens", headers=new).status_code == 403
+    assert client.post(f"{A}/users/bob/tokens/rotate", headers=new).status_code == 403
+    assert client.delete(f"{A}/users/bob/tokens/{tokens[0]['id']}",
+                         headers=users.headers("bob")).status_code == 404  # not bob's token
+    assert client.delete(f"{A}/users/alice/tokens/{tokens[0]['id']}",
+                         headers=users.headers("ta1")).status_code == 403
+    assert client.delete(f"{A}/users/alice/tokens/{tokens[0]['id']}", headers=new
+                         ).status_code == 204
+    assert client.get(f"{A}/me", headers=new).status_code == 401
+
+
+def test_users_role_change_and_revoke(client, users):
+    prof = users.headers("prof")
+    assert client.patch(f"{A}/users/bob", headers=users.headers("ta1"),
+                        json={"role": "ta"}).status_code == 403
+    changed = client.patch(f"{A}/users/bob", headers=prof, json={"role": "ta", "name": "Bobby"})
+    assert changed.status_code == 200 and changed.json()["role"] == "ta"
+    assert client.get(f"{A}/me", headers=users.headers("bob")).json()["name"] == "Bobby"
+    assert client.patch(f"{A}/users/bob", headers=prof, json={"role": "king"}).status_code == 422
+    assert client.patch(f"{A}/users/prof", headers=prof,
+                        json={"role": "ta"}).status_code == 409  # the last instructor stays
+    assert client.post(f"{A}/users/bob/revoke", headers=prof).status_code == 200
+    assert client.get(f"{A}/me", headers=users.headers("bob")).status_code == 401
