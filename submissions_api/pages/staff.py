@@ -9,7 +9,7 @@ from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDe
 from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
-from submissions_api.services import fetch, gradebook, manual, regrades, reports, sources
+from submissions_api.services import feedback, fetch, gradebook, manual, regrades, reports, sources
 from submissions_api.services import submissions as subs_service
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
@@ -32,7 +32,7 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         assignment=assignment, stats=stats, scores=scores,
         histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
         rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
-        tests=tests, failures=reports.common_failures(summaries),
+        tests=tests, failures=feedback.common_causes(slug, summaries),
         students=gradebook.student_rows(students),
         recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR))
@@ -84,7 +84,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   training_live=out.training == TrainingStatus.PENDING,
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),
                   run_id=sub.current_run_id, saved=request.query_params.get("saved"),
-                  counts=gradebook.counting(session, sub.assignment, sub.user))
+                  counts=gradebook.counting(session, sub.assignment, sub.user),
+                  causes=feedback.causes(sub.assignment.slug, (out.result or {}).get("tests", [])))
 
 
 @router.post("/staff/submissions/{submission_id}/manual/{item_id}")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.services import fetch
+from submissions_api.services import feedback, fetch
 from submissions_api.services import submissions as service
 from submissions_api.services.policy import final_score
 from submissions_api.store import crud
@@ -62,6 +62,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   auto_score=final_score(sub.score, sub.late_penalty),
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
+                  causes=feedback.causes(sub.assignment.slug, result.get("tests", [])),
                   manual=out.manual, receipt=bool(receipt), live=out.status in service.LIVE,
                   training_live=out.training == TrainingStatus.PENDING,
                   wait=service.wait_estimate(session, out.queue_position),

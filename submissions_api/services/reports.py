@@ -4,13 +4,12 @@ Students see per test: id, name, points, passed, status, feedback and the check 
 sandbox's verdict message; what intake kept and dropped. Staff see the whole report, including check
 `details`, sandbox stderr and timings. Reports never hold golden (expected) values at all.
 The small per-run summary class-wide views read (`run_summary`) is made by the store when a run is
-recorded; `common_failures` groups those summaries for the TA dashboard.
+recorded; `services/feedback.py` groups failures by cause.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,23 +66,3 @@ def test_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> li
             changes.append({"id": t["id"], "name": t["name"],
                             "before": prev["points"] if prev else None, "after": t["points"]})
     return changes
-
-
-def common_failures(summaries: Sequence[dict[str, Any]], limit: int = 20) -> list[dict[str, Any]]:
-    """The failing check messages most students share (from run summaries), numbers blanked so
-    that the same mistake with different values groups together."""
-    counts: Counter[tuple[str, str]] = Counter()
-    example: dict[tuple[str, str], str] = {}
-    names: dict[str, str] = {}
-    for summary in summaries:
-        for test in summary.get("tests", []):
-            if test.get("passed"):
-                continue
-            names[test["id"]] = test["name"]
-            messages = test.get("messages") or ["failed"]
-            for message in dict.fromkeys(NUMBER.sub("#", m) for m in messages):
-                key = (test["id"], message)
-                counts[key] += 1
-                example.setdefault(key, next(m for m in messages if NUMBER.sub("#", m) == message))
-    return [{"test": names[t], "test_id": t, "pattern": p, "example": example[(t, p)],
-             "count": n} for (t, p), n in counts.most_common(limit)]
