@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from submissions_api import security
 from submissions_api.services import users
+from submissions_api.services.roster import RosterRow
 from submissions_api.settings import Settings
 from submissions_api.store import crud
 from submissions_api.store.db import session_factory
@@ -59,25 +60,10 @@ def user_tokens(settings: Settings, login: str, action: str, *, token_id: int | 
         return out
 
 
-def import_roster(settings: Settings, rows: list[dict[str, str]], *, new_tokens: bool = False
+def import_roster(settings: Settings, rows: list[RosterRow], *, new_tokens: bool = False
                   ) -> list[tuple[str, str, str | None]]:
-    """Create the roster's users; returns (login, role, token or None when it already existed
-    and no new token was asked for; a new token revokes the user's old ones)."""
-    out = []
+    """Create the roster's users (services.users.import_rows), committed."""
     with session_factory(settings.database_url)() as session:
-        for row in rows:
-            login = row["login"].strip()
-            role = (row.get("role") or "student").strip().lower()
-            if role not in {r.value for r in Role}:
-                raise ValueError(f"{login}: unknown role {role!r} (student, ta or instructor)")
-            user = crud.get_user_by_login(session, login=login)
-            token = None
-            if user is None:
-                user = crud.create_user(session, login=login, name=(row.get("name") or "").strip(),
-                                        role=role)
-                token = security.issue_token(session, user=user, label="roster")
-            elif new_tokens:  # the new token replaces the old ones
-                token = users.rotate(session, user, label="roster")
-            out.append((login, user.role, token))
+        out = users.import_rows(session, rows, new_tokens=new_tokens)
         session.commit()
     return out

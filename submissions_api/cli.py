@@ -32,6 +32,7 @@ from submissions_api.bootstrap import (
 )
 from submissions_api.client import submit_and_wait
 from submissions_api.jobs import Dispatcher
+from submissions_api.services.roster import PRESETS, parse_roster
 from submissions_api.settings import load_settings
 
 PR_SET_PDEATHSIG = 1
@@ -67,9 +68,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     users = sub.add_parser("users", help="service users").add_subparsers(dest="action",
                                                                          required=True)
-    p = users.add_parser("import", help="create users from a CSV (login,name,role); print tokens")
+    p = users.add_parser("import", help="create users from a CSV (login,name,role, or a Canvas "
+                         "or Gradescope export); print tokens")
     p.add_argument("roster")
-    p.add_argument("--new-tokens", action="store_true", help="also new tokens for existing users")
+    p.add_argument("--new-tokens", action="store_true",
+                   help="existing users get a new token too (their old ones are revoked)")
+    p.add_argument("--format", choices=sorted(PRESETS), default="",
+                   help="the CSV's kind (default: detected from its header)")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
+                   help="the column of login, name, first, last or role (repeat)")
     p.set_defaults(func=cmd_users_import)
     p = users.add_parser("tokens", help="list, revoke or rotate a user's API tokens")
     p.add_argument("token_action", choices=["list", "revoke", "rotate"])
@@ -177,18 +184,15 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"mlpgrade: no such file: {path}", file=sys.stderr)
         return ExitCode.USAGE
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "login" not in rows[0]:
-        print("mlpgrade: the roster needs a header line: login,name,role", file=sys.stderr)
+    mapping = dict(m.split("=", 1) for m in args.map) if args.map else None
+    roster = parse_roster(path.read_text(errors="replace"), preset=args.format, mapping=mapping)
+    if roster.errors:  # nothing is imported until every row can be
+        for error in roster.errors:
+            print(f"mlpgrade: {path}: {error}", file=sys.stderr)
         return ExitCode.USAGE
     settings = load_settings()
     prepare_database(settings)
-    try:
-        created = import_roster(settings, rows, new_tokens=args.new_tokens)
-    except ValueError as exc:
-        print(f"mlpgrade: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+    created = import_roster(settings, roster.rows, new_tokens=args.new_tokens)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["login", "role", "token"])
     for login, role, token in created:
