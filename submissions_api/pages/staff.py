@@ -9,7 +9,16 @@ from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDe
 from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
-from submissions_api.services import feedback, fetch, gradebook, manual, regrades, reports, sources
+from submissions_api.services import (
+    feedback,
+    fetch,
+    gradebook,
+    manual,
+    regrades,
+    reports,
+    sources,
+    students,
+)
 from submissions_api.services import submissions as subs_service
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
@@ -109,3 +118,12 @@ def regrade_one(submission_id: int, user: PageUser, session: SessionDep,
                 dispatcher: DispatcherDep):
     regrade = regrades.regrade_one(session, dispatcher, user, submission_id)
     return see_other(f"/staff/regrades/{regrade.id}")
+
+
+@router.get("/staff/students/{login}")
+def student_page(login: str, request: Request, user: PageUser, session: SessionDep,
+                 assignment: str | None = None, page: int = 1):
+    """One student: standing per assignment, history with paging (TAs)."""
+    overview = students.student_overview(session, user, login, assignment=assignment or None,
+                                         page=page)
+    return render(request, "staff_student.html", title=f"Student {login}", **overview)

@@ -24,6 +24,13 @@ def list_users(session: Session, user: User, *, role: str | None = None) -> Sequ
     return crud.list_users(session, role=role)
 
 
+def users_overview(session: Session, user: User) -> list[tuple[User, int]]:
+    """Every user with how many live tokens they have (instructors: the users page)."""
+    require_role(user, Role.INSTRUCTOR)
+    counts = crud.live_token_counts(session)
+    return [(u, counts.get(u.id, 0)) for u in crud.list_users(session)]
+
+
 def create_user(session: Session, user: User, *, login: str, name: str, role: str
                 ) -> tuple[User, str]:
     """A new user and their first token, shown once (instructors); 409 when the login exists."""

@@ -62,13 +62,15 @@ from submissions_api.store.crud.users import (
     get_user_by_login,
     list_tokens,
     list_users,
+    live_token_counts,
     lock_user,
     revoke_tokens,
     user_for_token_hash,
 )
 
 __all__ = [
-    "delete_comment", "list_tokens", "revoke_tokens", "save_comment", "saved_comments",
+    "delete_comment", "list_tokens", "live_token_counts", "revoke_tokens", "save_comment",
+    "saved_comments",
     "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions",
     "create_golden_set", "create_submission", "create_user", "current_summaries",
     "delete_extension", "expired_leases", "get_assignment", "get_assignment_by_id", "get_blob",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from submissions_api.store.models import ApiToken, Role, User, utcnow
@@ -70,3 +70,10 @@ def revoke_tokens(session: Session, *, user: User, token_id: int | None = None) 
         row.revoked_at = now
     session.flush()
     return len(rows)
+
+
+def live_token_counts(session: Session) -> dict[int, int]:
+    """user id → how many of their tokens are not revoked (users without any: absent)."""
+    rows = session.execute(select(ApiToken.user_id, func.count(ApiToken.id))
+                           .where(ApiToken.revoked_at.is_(None)).group_by(ApiToken.user_id))
+    return {user_id: count for user_id, count in rows}
