@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from submissions_api.pages import auth, instructor, staff, student, users
+from submissions_api.pages import auth, grading, instructor, staff, student, users
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, student, staff, instructor, users):
+for _module in (auth, student, staff, grading, instructor, users):
     router.include_router(_module.router)

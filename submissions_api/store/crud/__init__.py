@@ -52,6 +52,7 @@ from submissions_api.store.crud.submissions import (
     expired_leases,
     get_submission,
     list_submissions,
+    previous_submission,
     queue_position,
     queue_positions,
     stale_queued,
@@ -69,8 +70,8 @@ from submissions_api.store.crud.users import (
 )
 
 __all__ = [
-    "delete_comment", "list_tokens", "live_token_counts", "revoke_tokens", "save_comment",
-    "saved_comments",
+    "delete_comment", "list_tokens", "live_token_counts", "previous_submission", "revoke_tokens",
+    "save_comment", "saved_comments",
     "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions",
     "create_golden_set", "create_submission", "create_user", "current_summaries",
     "delete_extension", "expired_leases", "get_assignment", "get_assignment_by_id", "get_blob",

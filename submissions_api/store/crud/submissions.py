@@ -117,3 +117,11 @@ def expired_leases(session: Session, *, now: datetime) -> Sequence[Submission]:
 def stale_queued(session: Session, *, before: datetime) -> Sequence[Submission]:
     return session.scalars(select(Submission).where(Submission.status == Status.QUEUED,
                                                     Submission.enqueued_at < before)).all()
+
+
+def previous_submission(session: Session, *, submission: Submission) -> Submission | None:
+    """The same student's submission of the same assignment just before this one."""
+    return session.scalars(select(Submission).where(
+        Submission.user_id == submission.user_id,
+        Submission.assignment_id == submission.assignment_id,
+        Submission.id < submission.id).order_by(Submission.id.desc()).limit(1)).first()
