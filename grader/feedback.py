@@ -28,7 +28,8 @@ from grader.rubric import Assignment
 NUMBER = re.compile(r"-?\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?")
 ERROR_STARTS = ("Your code", "Not implemented", "This test did not", "The results of this test")
 """How the grader's feedback begins when a test's code did not run to the end."""
-LOCATION = re.compile(r'File "([^"]+)", line (\d+)')
+LOCATION = re.compile(r'File "([^"]+)", line (\d+)|\(([\w./-]+\.py), line (\d+)\)')
+"""A traceback's `File "path", line N`, or a SyntaxError's `(file.py, line N)`."""
 
 Depends = Mapping[str, frozenset[str]]
 """test id → the tests that fail whenever it fails for a known mistake (itself included)."""
@@ -121,4 +122,7 @@ def _reason(test: Mapping[str, Any]) -> tuple[str, str, str]:
 def _location(text: str) -> str:
     """The last hand-in line a traceback names (where the error was raised), as path:line."""
     found = LOCATION.findall(text)
-    return f"{found[-1][0]}:{found[-1][1]}" if found else ""
+    if not found:
+        return ""
+    path, line, short, short_line = found[-1]
+    return f"{path}:{line}" if path else f"{short}:{short_line}"

@@ -26,14 +26,16 @@ def _names(slug: str) -> dict[str, str]:
 
 def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The failed tests of one report (or run summary) grouped by cause, fix-first first: each
-    with kind, fix_first (id and name), tests (names), message, location."""
+    with kind, fix_first (id, and as shown: the test's name, or for an error where it was
+    raised), tests (names), message, location."""
     names = _names(slug)
     return [_view(c, names) for c in group_failures(tests, _depends(slug))]
 
 
 def _view(cause: Cause, names: dict[str, str]) -> dict[str, Any]:
+    name = names.get(cause.fix_first, cause.fix_first)
     return {"kind": cause.kind, "fix_first": cause.fix_first,
-            "fix_first_name": names.get(cause.fix_first, cause.fix_first),
+            "fix_first_name": cause.location or name if cause.kind == "error" else name,
             "tests": [names.get(t, t) for t in cause.tests], "count": len(cause.tests),
             "message": cause.message, "location": cause.location, "pattern": cause.pattern}
 
