@@ -29,9 +29,15 @@ from grader.cli import ExitCode
 from grader.errors import GraderError
 from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
 from grader.similarity import report as similarity_report
-from submissions_api.bootstrap import import_roster, instructor_token, prepare_database
+from submissions_api.bootstrap import (
+    import_roster,
+    instructor_token,
+    prepare_database,
+    user_tokens,
+)
 from submissions_api.client import submit_and_wait
 from submissions_api.jobs import Dispatcher
+from submissions_api.services.roster import PRESETS, parse_roster
 from submissions_api.settings import load_settings
 from submissions_api.warmup import make_golden_sets
 
@@ -70,10 +76,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     users = sub.add_parser("users", help="service users").add_subparsers(dest="action",
                                                                          required=True)
-    p = users.add_parser("import", help="create users from a CSV (login,name,role); print tokens")
+    p = users.add_parser("import", help="create users from a CSV (login,name,role, or a Canvas "
+                         "or Gradescope export); print tokens")
     p.add_argument("roster")
-    p.add_argument("--new-tokens", action="store_true", help="also new tokens for existing users")
+    p.add_argument("--new-tokens", action="store_true",
+                   help="existing users get a new token too (their old ones are revoked)")
+    p.add_argument("--format", choices=sorted(PRESETS), default="",
+                   help="the CSV's kind (default: detected from its header)")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
+                   help="the column of login, name, first, last or role (repeat)")
     p.set_defaults(func=cmd_users_import)
+    p = users.add_parser("tokens", help="list, revoke or rotate a user's API tokens")
+    p.add_argument("token_action", choices=["list", "revoke", "rotate"])
+    p.add_argument("login")
+    p.add_argument("--id", type=int, default=None, help="revoke: this token (see list)")
+    p.add_argument("--all", action="store_true", help="revoke: every live token of the user")
+    p.set_defaults(func=cmd_users_tokens)
 
     p = sub.add_parser("similarity", help="compare hand-ins for copying (or `similarity import "
                        "--assignment SLUG --semester S PATH`: an archive of earlier hand-ins)")
@@ -153,7 +171,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         instructor_token(settings, token=settings.instructor_token)
         token = "(MLPGRADE_INSTRUCTOR_TOKEN)"
     else:
-        token = instructor_token(settings)
+        token = instructor_token(settings) or \
+            "(already issued; `mlpgrade users tokens rotate instructor` makes a new one)"
     workers: list[subprocess.Popen] = []
     if not args.no_worker:
         Dispatcher(settings).declare_queues()  # broker tables exist before workers race
@@ -238,23 +257,45 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"mlpgrade: no such file: {path}", file=sys.stderr)
         return ExitCode.USAGE
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "login" not in rows[0]:
-        print("mlpgrade: the roster needs a header line: login,name,role", file=sys.stderr)
+    mapping = dict(m.split("=", 1) for m in args.map) if args.map else None
+    roster = parse_roster(path.read_text(errors="replace"), preset=args.format, mapping=mapping)
+    if roster.errors:  # nothing is imported until every row can be
+        for error in roster.errors:
+            print(f"mlpgrade: {path}: {error}", file=sys.stderr)
         return ExitCode.USAGE
     settings = load_settings()
     prepare_database(settings)
-    try:
-        created = import_roster(settings, rows, new_tokens=args.new_tokens)
-    except ValueError as exc:
-        print(f"mlpgrade: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+    created = import_roster(settings, roster.rows, new_tokens=args.new_tokens)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["login", "role", "token"])
     for login, role, token in created:
         writer.writerow([login, role, token or "(exists: use --new-tokens)"])
     return ExitCode.OK
+
+
+def cmd_users_tokens(args: argparse.Namespace) -> int:
+    """`users tokens list|revoke|rotate LOGIN`: prints CSV (list), the new token (rotate)."""
+    if args.token_action == "revoke" and (args.id is None) == (not args.all):
+        print("mlpgrade: revoke needs --id N or --all", file=sys.stderr)
+        return ExitCode.USAGE
+    settings = load_settings()
+    prepare_database(settings)
+    try:
+        out = user_tokens(settings, args.login, args.token_action, token_id=args.id)
+    except LookupError as exc:
+        print(f"mlpgrade: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    if isinstance(out, list):
+        writer.writerow(["id", "label", "created_at", "revoked_at"])
+        for t in out:
+            writer.writerow([t.id, t.label, t.created_at.isoformat(),
+                             t.revoked_at.isoformat() if t.revoked_at else ""])
+    elif isinstance(out, str):
+        writer.writerows([["login", "token"], [args.login, out]])
+    else:
+        print(f"revoked {out} token(s) of {args.login}")
+    return ExitCode.USAGE if out == 0 and not args.all else ExitCode.OK  # no such token
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

@@ -28,6 +28,20 @@ class UserIn(BaseModel):
     role: Literal["student", "ta", "instructor"] = "student"
 
 
+class UserPatch(BaseModel):
+    role: Literal["student", "ta", "instructor"] | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+
+class TokenInfo(Out):
+    """A token's record: never the token (shown once) nor its hash."""
+
+    id: int
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class TokenOut(BaseModel):
     user: UserOut
     token: str = Field(description="shown once; only its hash is stored")
@@ -102,11 +116,13 @@ class SubmissionOut(BaseModel):
     final_score: float | None = Field(
         description="automatic score plus manual points, after the late penalty")
     max_score: float = Field(description="of the automatic tests")
-    manual_score: float | None = Field(description="manual points a TA gave (None: none yet)")
+    manual_score: float | None = Field(
+        description="manual points a TA gave the student for this assignment (None: none yet); "
+        "they count with whichever submission counts")
     manual_max_score: float
     manual: list[dict[str, Any]] = Field(
         description="manual rubric items: id, name, max_points, points (None: waiting for a TA), "
-                    "comment, graded_at")
+                    "comment, graded_at, given_on (the submission they were given on)")
     manual_pending: bool = Field(description="graded automatically, manual points still to give")
     score_text: str = Field(
         default="", description="the score as every page shows it: automatic + manual − late "

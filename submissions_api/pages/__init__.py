@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from submissions_api.pages import auth, course, instructor, similarity, staff, student
+from submissions_api.pages import (
+    auth,
+    course,
+    grading,
+    instructor,
+    similarity,
+    staff,
+    student,
+    users,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, student, staff, similarity, instructor, course):
+for _module in (auth, student, staff, grading, similarity, instructor, course, users):
     router.include_router(_module.router)

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 
 from submissions_api.errors import ServiceError
+from submissions_api.services.sources import link_traceback
 from submissions_api.store.models import ItemStatus, Status, TrainingStatus
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
@@ -130,7 +131,8 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
     templates = request.app.state.templates
     env = templates.env
     if "when" not in env.filters:
-        env.filters.update(when=when, points=points, ticks=ticks, sentence=sentence)
+        env.filters.update(when=when, points=points, ticks=ticks, sentence=sentence,
+                           tblinks=link_traceback)
         # Templates compare states with the store's enums, never with bare strings.
         env.globals.update(Status=Status, TrainingStatus=TrainingStatus, ItemStatus=ItemStatus)
     user = context.pop("user", None) or getattr(request.state, "user", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Form, Request
 from fastapi.responses import Response
 
@@ -9,13 +11,24 @@ from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDe
 from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
-from submissions_api.services import fetch, golden, gradebook, manual, regrades, reports, sources
+from submissions_api.services import (
+    feedback,
+    fetch,
+    golden,
+    gradebook,
+    manual,
+    regrades,
+    reports,
+    sources,
+    students,
+)
 from submissions_api.services import submissions as subs_service
 from submissions_api.services.rubric import manual_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
 
 router = page_router()
+TRACEBACK_FILE = re.compile(r'File "([^"]+)", line (\d+)')
 
 
 @router.get("/staff/assignments/{slug}")
@@ -34,9 +47,11 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         assignment=assignment, stats=stats, scores=scores,
         histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
         rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
-        tests=tests, failures=reports.common_failures(summaries),
+        tests=tests, failures=feedback.common_causes(slug, summaries),
         students=gradebook.student_rows(students, max_score=assignment.max_score,
                                         manual_max=manual_max_score(assignment.slug)),
+        waiting=sum(1 for r in rows if r["manual_pending"] is True),
+        zeroed=request.query_params.get("zeroed"), all_graded=request.query_params.get("graded"),
         recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR), preparing=preparing,
         refresh=5 if preparing else None)
@@ -80,23 +95,38 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     graded = [r for r in runs if r.outcome == RunOutcome.GRADED]
     diffs = [(a, b, reports.test_diff(a.report, b.report))
              for a, b in zip(graded, graded[1:], strict=False)]
+    files = sources.handin_sources(session, sub, max_bytes=settings.upload_max_bytes)
+    previous = crud.previous_submission(session, submission=sub)
+    previous_id = previous.id if previous else None
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",
                   sub=out, result=out.result or {}, runs=runs, diffs=diffs,
-                  sources=sources.handin_sources(session, sub,
-                                                 max_bytes=settings.upload_max_bytes),
+                  sources=files, paths={f.path for f in files}, previous_id=previous_id,
+                  traced=_traced(out.result), highlight_css=sources.highlight_css(),
                   live=out.status in subs_service.LIVE,
                   training_live=out.training == TrainingStatus.PENDING,
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),
-                  run_id=sub.current_run_id, saved=request.query_params.get("saved"))
+                  run_id=sub.current_run_id, saved=request.query_params.get("saved"),
+                  counts=gradebook.counting(session, sub.assignment, sub.user),
+                  causes=feedback.causes(sub.assignment.slug, (out.result or {}).get("tests", [])),
+                  queue=manual.next_ungraded(session, user, sub.assignment.slug, sub.id),
+                  comments=manual.saved_comments(session, user, sub.assignment.slug))
 
 
-@router.post("/staff/submissions/{submission_id}/manual/{item_id}")
-def set_manual_grade(submission_id: int, item_id: str, user: PageUser, session: SessionDep,
-                     points: float = Form(), comment: str = Form("")):
-    """Manual grading (TAs; 0 to the item's maximum), then back to the submission."""
-    manual.set_manual_grade(session, user, submission_id, item_id, points=max(points, 0.0),
-                            comment=comment[:5000])
-    return see_other(f"/staff/submissions/{submission_id}?saved={item_id}#manual")
+def _traced(result: dict | None) -> set[str]:
+    """The hand-in files the failed tests' tracebacks name (their sources open first)."""
+    found = set()
+    for t in (result or {}).get("tests", []):
+        found.update(m[0] for m in TRACEBACK_FILE.findall(t.get("feedback") or ""))
+    return found
+
+
+@router.get("/staff/submissions/{submission_id}/handin.tar")
+def download_handin(submission_id: int, user: PageUser, session: SessionDep) -> Response:
+    """The stored hand-in, as uploaded (staff)."""
+    require_role(user, Role.TA)
+    sub, data = subs_service.handin(session, user, submission_id)
+    return Response(data, media_type="application/x-tar", headers={
+        "Content-Disposition": f'attachment; filename="handin-{sub.id}-{sub.user.login}.tar"'})
 
 
 @router.get("/runs/{run_id}/plots/{name}")
@@ -111,3 +141,12 @@ def regrade_one(submission_id: int, user: PageUser, session: SessionDep,
                 dispatcher: DispatcherDep):
     regrade = regrades.regrade_one(session, dispatcher, user, submission_id)
     return see_other(f"/staff/regrades/{regrade.id}")
+
+
+@router.get("/staff/students/{login}")
+def student_page(login: str, request: Request, user: PageUser, session: SessionDep,
+                 assignment: str | None = None, page: int = 1):
+    """One student: standing per assignment, history with paging (TAs)."""
+    overview = students.student_overview(session, user, login, assignment=assignment or None,
+                                         page=page)
+    return render(request, "staff_student.html", title=f"Student {login}", **overview)

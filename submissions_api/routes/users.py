@@ -1,11 +1,12 @@
-"""Users and tokens: instructors create users; anyone can see themselves and renew their token."""
+"""Users and tokens: instructors create users, change roles and revoke access; anyone can see
+themselves and list, revoke and rotate their own tokens (instructors anyone's)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from submissions_api.deps import CurrentUser, SessionDep
-from submissions_api.schemas import TokenOut, UserIn, UserOut
+from submissions_api.schemas import TokenInfo, TokenOut, UserIn, UserOut, UserPatch
 from submissions_api.services import users as service
 
 router = APIRouter(tags=["users"])
@@ -28,8 +29,41 @@ def create_user(body: UserIn, user: CurrentUser, session: SessionDep) -> TokenOu
     return TokenOut(user=UserOut.model_validate(new), token=token)
 
 
+@router.patch("/users/{login}", response_model=UserOut)
+def update_user(login: str, body: UserPatch, user: CurrentUser, session: SessionDep) -> UserOut:
+    """Change a user's role or name (instructors; the last instructor keeps the role)."""
+    return UserOut.model_validate(service.update_user(session, user, login, role=body.role,
+                                                      name=body.name))
+
+
+@router.post("/users/{login}/revoke")
+def revoke_user(login: str, user: CurrentUser, session: SessionDep) -> dict[str, int]:
+    """Revoke every token of a user (instructors): they are signed out everywhere."""
+    return {"revoked": service.revoke_user(session, user, login)}
+
+
 @router.post("/users/{login}/tokens", response_model=TokenOut, status_code=201)
 def issue_token(login: str, user: CurrentUser, session: SessionDep) -> TokenOut:
-    """A new token for a user: yourself, or anyone if you are an instructor."""
+    """A new token for a user (old ones stay valid): yourself, or anyone if you are an
+    instructor."""
     target, token = service.issue_token(session, user, login)
     return TokenOut(user=UserOut.model_validate(target), token=token)
+
+
+@router.get("/users/{login}/tokens", response_model=list[TokenInfo])
+def list_tokens(login: str, user: CurrentUser, session: SessionDep) -> list[TokenInfo]:
+    """A user's tokens, newest first, with when each was revoked (never the tokens)."""
+    return [TokenInfo.model_validate(t) for t in service.list_tokens(session, user, login)]
+
+
+@router.post("/users/{login}/tokens/rotate", response_model=TokenOut, status_code=201)
+def rotate_token(login: str, user: CurrentUser, session: SessionDep) -> TokenOut:
+    """Revoke every token of a user and issue one new one, shown once."""
+    target, token = service.rotate_token(session, user, login)
+    return TokenOut(user=UserOut.model_validate(target), token=token)
+
+
+@router.delete("/users/{login}/tokens/{token_id}", status_code=204)
+def revoke_token(login: str, token_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    service.revoke_token(session, user, login, token_id)
+    return Response(status_code=204)

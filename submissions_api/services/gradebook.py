@@ -26,7 +26,8 @@ COLUMNS = ("login", "name", "score", "raw_score", "manual_score", "late_penalty"
            "submission_id", "received_at", "late", "graded_submissions", "manual_pending",
            "status")
 """`score` = (`raw_score` + `manual_score`) × (1 − `late_penalty`); `max_score` counts the manual
-points too; `manual_pending` says the counted submission still waits for a TA's manual points."""
+points too; `manual_pending` says the student still waits for a TA's manual points (manual points
+belong to the student's assignment: they count with whichever submission counts)."""
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,23 @@ def choose(entries: Iterable[Entry], policy: Policy) -> Entry | None:
 
 
 def entries_of(pairs: Iterable[tuple[Any, Any]], *, items: frozenset[str] = frozenset(),
-               graded_items: dict[int, set[str]] | None = None) -> dict[str, list[Entry]]:
+               manual: dict[str, tuple[set[str], float]] | None = None
+               ) -> dict[str, list[Entry]]:
     """(student, submission | None) rows (crud.gradebook_rows) → each student's entries;
-    `items` are the manual item ids, `graded_items` those each submission has points for."""
-    graded_items = graded_items or {}
+    `items` are the manual item ids, `manual` each student's graded items and their points
+    (crud.manual_by_login). Manual points belong to the student's assignment, so every entry of
+    a student carries the same points, and whichever submission counts counts them."""
+    manual = manual or {}
     students: dict[str, list[Entry]] = {}
     for user, sub in pairs:
         entries = students.setdefault(user.login, [])
         if sub is None:
             entries.append(Entry(user.login, user.name, None, None, None, None, 0.0, False))
             continue
-        pending = bool(items - graded_items.get(sub.id, set()))
+        graded, points = manual.get(user.login, (set(), None))
         entries.append(Entry(user.login, user.name, sub.id, sub.received_at, sub.status,
-                             sub.score, sub.late_penalty, sub.late,
-                             getattr(sub, "manual_score", None), pending))
+                             sub.score, sub.late_penalty, sub.late, points,
+                             bool(items - graded)))
     return students
 
 
@@ -112,15 +116,16 @@ def gradebook(students: dict[str, list[Entry]], *, policy: Policy, max_score: fl
 def student_rows(students: dict[str, list[Entry]], *, max_score: float = 0.0,
                  manual_max: float = 0.0) -> list[dict[str, Any]]:
     """The TA dashboard's row per student: the latest submission (its final score when graded,
-    its time, status and lateness), the best final score, and how many were submitted;
+    its time, status and lateness), the best final score and its submission (the one that
+    counts, where manual points are given), whether manual points wait, and how many;
     `latest_text`/`best_text` present them as every page does (out of `max_score` automatic
     and `manual_max` manual points)."""
     rows = []
     for login, entries in sorted(students.items()):
         subs = [e for e in entries if e.submission_id is not None]
         row = {"login": login, "name": entries[0].name, "count": len(subs), "latest": None,
-               "best": None, "last": None, "late": False, "latest_id": None,
-               "latest_text": "", "best_text": ""}
+               "best": None, "last": None, "late": False, "latest_id": None, "best_id": None,
+               "manual_pending": False, "latest_text": "", "best_text": ""}
         if subs:
             latest = max(subs, key=lambda e: e.submission_id)
             row.update(last=latest.received_at, late=latest.late, latest_id=latest.submission_id,
@@ -129,8 +134,10 @@ def student_rows(students: dict[str, list[Entry]], *, max_score: float = 0.0,
             if latest.status == Status.GRADED:
                 row["latest_text"] = latest.line(max_score, manual_max).text
             best = choose(subs, "best")
-            row["best"] = best.final if best else None
-            row["best_text"] = best.line(max_score, manual_max).text if best else ""
+            if best:
+                row.update(best=best.final, best_id=best.submission_id,
+                           manual_pending=best.manual_pending,
+                           best_text=best.line(max_score, manual_max).text)
         rows.append(row)
     return rows
 
@@ -171,11 +178,21 @@ def stats(rows: list[dict[str, Any]], summaries: list[dict[str, Any]],
 
 # -- over the database ---------------------------------------------------------------------------
 
-def class_entries(session: Session, assignment: Assignment) -> dict[str, list[Entry]]:
-    """Every student's entries for the assignment, in two queries (read once per page)."""
+def class_entries(session: Session, assignment: Assignment, user_id: int | None = None
+                  ) -> dict[str, list[Entry]]:
+    """Every student's (or one's) entries for the assignment, in two queries (read once per
+    page)."""
     items = frozenset(i["id"] for i in manual_items(assignment.slug))
-    return entries_of(crud.gradebook_rows(session, assignment=assignment), items=items,
-                      graded_items=crud.manual_items_graded(session, assignment=assignment))
+    return entries_of(crud.gradebook_rows(session, assignment=assignment, user_id=user_id),
+                      items=items, manual=crud.manual_by_login(session, assignment=assignment,
+                                                               user_id=user_id))
+
+
+def counting(session: Session, assignment: Assignment, user: User, policy: Policy = "best"
+             ) -> Entry | None:
+    """The student's submission that counts (choose), or None before one is graded."""
+    entries = class_entries(session, assignment, user.id).get(user.login, [])
+    return choose(entries, policy)
 
 
 def gradebook_table(session: Session, assignment: Assignment, policy: Policy,

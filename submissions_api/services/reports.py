@@ -7,13 +7,12 @@ kept and dropped. Staff see the whole report, including the details that with th
 output would give golden values away (the largest error in the values' units, a constant factor:
 `grader.compare.STAFF_ONLY`), sandbox stderr and timings. Reports never hold golden values.
 The small per-run summary class-wide views read (`run_summary`) is made by the store when a run is
-recorded; `common_failures` groups those summaries for the TA dashboard.
+recorded; `services/feedback.py` groups failures by cause.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,14 +71,16 @@ def report_for(report: dict[str, Any] | None, *, staff: bool) -> dict[str, Any] 
 
 
 def manual_view(items: Sequence[dict[str, Any]], grades: Sequence[Any]) -> list[dict[str, Any]]:
-    """The manual rubric items with the points and comment a TA recorded (None: not yet)."""
+    """The manual rubric items with the points and comment a TA recorded (None: not yet) and
+    `given_on`, the submission the TA gave them on (they count with the one that counts)."""
     by_id = {g.item_id: g for g in grades}
     out = []
     for item in items:
         g = by_id.get(item["id"])
         out.append({"id": item["id"], "name": item["name"], "max_points": item["max_points"],
                     "points": g.points if g else None, "comment": g.comment if g else "",
-                    "graded_at": g.graded_at if g else None})
+                    "graded_at": g.graded_at if g else None,
+                    "given_on": g.submission_id if g else None})
     return out
 
 
@@ -93,23 +94,3 @@ def test_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> li
             changes.append({"id": t["id"], "name": t["name"],
                             "before": prev["points"] if prev else None, "after": t["points"]})
     return changes
-
-
-def common_failures(summaries: Sequence[dict[str, Any]], limit: int = 20) -> list[dict[str, Any]]:
-    """The failing check messages most students share (from run summaries), numbers blanked so
-    that the same mistake with different values groups together."""
-    counts: Counter[tuple[str, str]] = Counter()
-    example: dict[tuple[str, str], str] = {}
-    names: dict[str, str] = {}
-    for summary in summaries:
-        for test in summary.get("tests", []):
-            if test.get("passed"):
-                continue
-            names[test["id"]] = test["name"]
-            messages = test.get("messages") or ["failed"]
-            for message in dict.fromkeys(NUMBER.sub("#", m) for m in messages):
-                key = (test["id"], message)
-                counts[key] += 1
-                example.setdefault(key, next(m for m in messages if NUMBER.sub("#", m) == message))
-    return [{"test": names[t], "test_id": t, "pattern": p, "example": example[(t, p)],
-             "count": n} for (t, p), n in counts.most_common(limit)]

@@ -1,27 +1,73 @@
 """The Python sources of a stored hand-in for the TAs' read-only view: read by the grader's own
 tar reader (`grader.intake.list_sources`), so the TA sees exactly the files the grader graded
-(nothing when intake refused the archive: the report says why)."""
+(nothing when intake refused the archive: the report says why). Each file is shown with line
+numbers (anchors tracebacks link to), highlighted (Pygments), and with its diff against the
+starter code and against the student's previous submission."""
 
 from __future__ import annotations
 
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from markupsafe import Markup, escape
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 from sqlalchemy.orm import Session
 
+from grader.fixtures import starter_files
 from grader.intake import list_sources
-from grader.rubric import HandinLayout
+from grader.rubric import HandinLayout, load_assignment
 from submissions_api.services.rubric import handin_layout
 from submissions_api.store import crud
 from submissions_api.store.models import Submission
 
 MAX_SHOWN_CHARS = 200_000
 """Longer files are cut for display (the download has them whole)."""
+MAX_HIGHLIGHT_CHARS = 100_000
+"""Past this, a file is shown plain (still numbered): highlighting is for reading, not for
+floods."""
+TRACEBACK_LINE = re.compile(r'File &#34;([^&]+)&#34;, line (\d+)|File &quot;([^&]+)&quot;, '
+                            r'line (\d+)')
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    text: str
+    lines: int
+    html: Markup
+    """Numbered (each line's anchor: `anchor(path, n)`), highlighted."""
+    vs_starter: list[tuple[str, str]]
+    """The unified diff against the starter file: (css class, line); [] when the same."""
+    vs_previous: list[tuple[str, str]] | None
+    """The same against the student's previous submission; None when there is none."""
+    is_new: bool = False
+
+
+def anchor(path: str) -> str:
+    """The id prefix of a file's line anchors (`<prefix>-<line>`)."""
+    return "src-" + re.sub(r"[^A-Za-z0-9]", "-", path)
 
 
 def handin_sources(session: Session, sub: Submission, *, max_bytes: int | None = None
-                   ) -> list[tuple[str, str]]:
-    """(path, text) of each Python file of the submission's hand-in, sorted; `max_bytes` is the
+                   ) -> list[SourceFile]:
+    """Every Python file of the submission's hand-in, sorted, for the TA; `max_bytes` is the
     upload limit the grader was given."""
-    data = crud.get_blob(session, sha256=sub.blob_sha256) or b""
-    return read_sources(data, handin_layout(sub.assignment.slug), max_bytes=max_bytes)
+    layout = handin_layout(sub.assignment.slug)
+    files = read_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"", layout,
+                         max_bytes=max_bytes)
+    previous = crud.previous_submission(session, submission=sub)
+    before = dict(read_sources(crud.get_blob(session, sha256=previous.blob_sha256) or b"",
+                               layout, max_bytes=max_bytes)) if previous else None
+    starter = _starter(sub.assignment.slug)
+    return [SourceFile(path, text, text.count("\n") + 1, numbered(path, text),
+                       diff(starter.get(path, ""), text),
+                       None if before is None else diff(before.get(path, ""), text),
+                       path not in starter)
+            for path, text in files]
 
 
 def read_sources(data: bytes, layout: HandinLayout, *, max_bytes: int | None = None
@@ -29,6 +75,47 @@ def read_sources(data: bytes, layout: HandinLayout, *, max_bytes: int | None = N
     """(path, text) of each `.py` file intake keeps from `data`, sorted, long ones truncated."""
     files = list_sources(data, layout=layout, max_bytes=max_bytes)
     return sorted((path, _shown(text)) for path, text in files.items() if path.endswith(".py"))
+
+
+@cache
+def _starter(slug: str) -> dict[str, str]:
+    return starter_files(load_assignment(slug))
+
+
+def numbered(path: str, text: str) -> Markup:
+    """The file as HTML: one line per line, each with its number linking to its own anchor."""
+    prefix = anchor(path)
+    if len(text) > MAX_HIGHLIGHT_CHARS:
+        body = "\n".join(f'<a id="{prefix}-{n}" href="#{prefix}-{n}" class="ln">{n}</a> '
+                         f"{escape(line)}" for n, line in enumerate(text.split("\n"), 1))
+        return Markup(f'<pre class="hl">{body}</pre>')
+    formatter = HtmlFormatter(linenos="inline", lineanchors=prefix, anchorlinenos=True,
+                              cssclass="hl")
+    return Markup(highlight(text, PythonLexer(), formatter))
+
+
+@cache
+def highlight_css() -> str:
+    """The highlighting's colours (served inline with the page: nothing from another site)."""
+    return HtmlFormatter(cssclass="hl").get_style_defs(".hl")
+
+
+def diff(before: str, after: str) -> list[tuple[str, str]]:
+    """A unified diff as (css class, line) pairs: add, del, hunk or ctx."""
+    lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after",
+                                      lineterm="", n=2))[2:]
+    kinds = {"+": "add", "-": "del", "@": "hunk"}
+    return [(kinds.get(line[:1], "ctx"), line) for line in lines]
+
+
+def link_traceback(text: str, paths: set[str]) -> Markup:
+    """Feedback text (escaped) whose `File "path", line N` lines link to the shown source line."""
+    def link(m: re.Match[str]) -> str:
+        path, line = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        if path not in paths:
+            return m.group(0)
+        return f'<a href="#{anchor(path)}-{line}" class="tb-link">{m.group(0)}</a>'
+    return Markup(TRACEBACK_LINE.sub(link, str(escape(text))))
 
 
 def _shown(text: str) -> str:

@@ -130,11 +130,13 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
         result = report_for(run.report if run else None, staff=staff)
         training = run.training if run else None
     if grades is None:
-        grades = crud.manual_grades(session, submission_ids=[sub.id])[sub.id]
+        key = (sub.user_id, sub.assignment_id)
+        grades = crud.manual_grades(session, keys=[key])[key]
     if position is None:
         position = queue_positions(session, [sub])[sub.id]
     slug = sub.assignment.slug
     manual = manual_view(manual_items(slug), grades)
+    manual_score = sum(g.points for g in grades) if grades else None
     extra = None
     if staff:
         extra = {"attempts": sub.attempts, "infra_failures": sub.infra_failures,
@@ -143,14 +145,14 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
                  "current_run_id": sub.current_run_id}
     pending = sub.status == Status.GRADED and any(m["points"] is None for m in manual)
     line = score_line(score=sub.score, max_score=sub.assignment.max_score,
-                      manual_score=sub.manual_score, manual_max_score=manual_max_score(slug),
+                      manual_score=manual_score, manual_max_score=manual_max_score(slug),
                       late_penalty=sub.late_penalty, manual_pending=pending)
     out = SubmissionOut(
         id=sub.id, assignment=slug, login=sub.user.login, sha256=sub.blob_sha256,
         size=sub.size, received_at=sub.received_at, status=sub.status, late=sub.late,
         late_penalty=sub.late_penalty, score=sub.score,
         final_score=line.total, max_score=sub.assignment.max_score,
-        manual_score=sub.manual_score, manual_max_score=line.manual_max, manual=manual,
+        manual_score=manual_score, manual_max_score=line.manual_max, manual=manual,
         manual_pending=pending, score_text=line.text,
         run_id=sub.current_run_id, training=training, queue_position=position,
         counts_toward_limit=sub.counts_toward_limit, result=result, staff=extra)
@@ -172,10 +174,10 @@ def held_back(out: SubmissionOut, assignment: Assignment) -> SubmissionOut:
 def submission_views(session: Session, subs: Sequence[Submission], *, staff: bool
                      ) -> list[SubmissionOut]:
     """Views of a list: manual grades and queue places read once for the whole list."""
-    grades = crud.manual_grades(session, submission_ids=[s.id for s in subs])
+    grades = crud.manual_grades(session, keys=[(s.user_id, s.assignment_id) for s in subs])
     positions = queue_positions(session, subs)
-    return [submission_view(session, s, staff=staff, grades=grades[s.id], position=positions[s.id])
-            for s in subs]
+    return [submission_view(session, s, staff=staff, grades=grades[s.user_id, s.assignment_id],
+                            position=positions[s.id]) for s in subs]
 
 
 def list_submissions(session: Session, user: User, *, assignment: str | None = None,

@@ -1,4 +1,6 @@
-"""Users and tokens: instructors create users; anyone can renew their own token."""
+"""Users and tokens: instructors create users, change roles and revoke access; anyone can list,
+revoke and rotate their own tokens (instructors anyone's). The command line (bootstrap.py) uses
+the same `rotate` and `revoke` without a caller: it has the database already."""
 
 from __future__ import annotations
 
@@ -7,16 +9,26 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from submissions_api import security
-from submissions_api.errors import Conflict
+from submissions_api.errors import Conflict, NotFound, Refused
 from submissions_api.security import require_role
 from submissions_api.services import fetch
+from submissions_api.services.roster import RosterRow
 from submissions_api.store import crud
-from submissions_api.store.models import Role, User
+from submissions_api.store.models import ApiToken, Role, User
+
+ROLES = tuple(r.value for r in Role)
 
 
 def list_users(session: Session, user: User, *, role: str | None = None) -> Sequence[User]:
     require_role(user, Role.TA)
     return crud.list_users(session, role=role)
+
+
+def users_overview(session: Session, user: User) -> list[tuple[User, int]]:
+    """Every user with how many live tokens they have (instructors: the users page)."""
+    require_role(user, Role.INSTRUCTOR)
+    counts = crud.live_token_counts(session)
+    return [(u, counts.get(u.id, 0)) for u in crud.list_users(session)]
 
 
 def create_user(session: Session, user: User, *, login: str, name: str, role: str
@@ -31,11 +43,109 @@ def create_user(session: Session, user: User, *, login: str, name: str, role: st
     return new, token
 
 
-def issue_token(session: Session, user: User, login: str) -> tuple[User, str]:
-    """A new token for a user: yourself, or anyone if you are an instructor."""
+def _target(session: Session, user: User, login: str) -> User:
+    """The user whose tokens `user` acts on: themselves, or anyone for an instructor."""
     target = fetch.user(session, login)
     if target.id != user.id:
         require_role(user, Role.INSTRUCTOR)
+    return target
+
+
+def issue_token(session: Session, user: User, login: str) -> tuple[User, str]:
+    """A new token for a user (the old ones stay valid): yourself, or anyone if you are an
+    instructor."""
+    target = _target(session, user, login)
     token = security.issue_token(session, user=target, label=f"issued by {user.login}")
     session.commit()
     return target, token
+
+
+def list_tokens(session: Session, user: User, login: str) -> Sequence[ApiToken]:
+    """A user's tokens, newest first, revoked ones too (never the tokens themselves)."""
+    return crud.list_tokens(session, user=_target(session, user, login))
+
+
+def revoke_token(session: Session, user: User, login: str, token_id: int) -> None:
+    """Revoke one of a user's tokens (yourself, or anyone if you are an instructor)."""
+    target = _target(session, user, login)
+    if not revoke(session, target, token_id):
+        raise NotFound("live token")
+    session.commit()
+
+
+def rotate_token(session: Session, user: User, login: str) -> tuple[User, str]:
+    """Revoke every token of a user and issue one new one, shown once."""
+    target = _target(session, user, login)
+    token = rotate(session, target, label=f"rotated by {user.login}")
+    session.commit()
+    return target, token
+
+
+def update_user(session: Session, user: User, login: str, *, role: str | None = None,
+                name: str | None = None) -> User:
+    """Change a user's role or name (instructors); the last instructor keeps the role."""
+    require_role(user, Role.INSTRUCTOR)
+    target = fetch.user(session, login)
+    if role is not None:
+        if role not in ROLES:
+            raise Refused(f"unknown role {role!r}: student, ta or instructor")
+        if target.role == Role.INSTRUCTOR and role != Role.INSTRUCTOR and \
+                len(crud.list_users(session, role=Role.INSTRUCTOR)) == 1:
+            raise Conflict(f"{login} is the last instructor: make another one first")
+        target.role = Role(role)
+    if name is not None:
+        target.name = name.strip()[:200]
+    session.commit()
+    return target
+
+
+def revoke_user(session: Session, user: User, login: str) -> int:
+    """Revoke every token of a user: they cannot sign in or call the API until given a new
+    one (instructors; not yourself). Their submissions and grades stay."""
+    require_role(user, Role.INSTRUCTOR)
+    target = fetch.user(session, login)
+    if target.id == user.id:
+        raise Conflict("you cannot revoke your own access (another instructor can)")
+    count = revoke(session, target)
+    session.commit()
+    return count
+
+
+def import_roster_as(session: Session, user: User, rows: Sequence[RosterRow], *,
+                     new_tokens: bool = False) -> list[tuple[str, str, str | None]]:
+    """The roster page's import (instructors): see import_rows."""
+    require_role(user, Role.INSTRUCTOR)
+    out = import_rows(session, rows, new_tokens=new_tokens)
+    session.commit()
+    return out
+
+
+# -- without a caller (the command line) ----------------------------------------------------------
+
+def import_rows(session: Session, rows: Sequence[RosterRow], *, new_tokens: bool = False
+                ) -> list[tuple[str, str, str | None]]:
+    """Create the roster's users (not committed): (login, role, token) per row; the token is
+    None for a user who existed, unless `new_tokens`, which replaces their old ones. Existing
+    users keep their role and name."""
+    out = []
+    for row in rows:
+        target = crud.get_user_by_login(session, login=row.login)
+        token = None
+        if target is None:
+            target = crud.create_user(session, login=row.login, name=row.name, role=row.role)
+            token = security.issue_token(session, user=target, label="roster")
+        elif new_tokens:
+            token = rotate(session, target, label="roster")
+        out.append((row.login, target.role, token))
+    return out
+
+
+def rotate(session: Session, target: User, *, label: str) -> str:
+    """Revoke every live token of `target` and issue one new one (not committed)."""
+    crud.revoke_tokens(session, user=target)
+    return security.issue_token(session, user=target, label=label)
+
+
+def revoke(session: Session, target: User, token_id: int | None = None) -> int:
+    """Revoke one token of `target` or all its live ones (not committed); how many."""
+    return crud.revoke_tokens(session, user=target, token_id=token_id)

@@ -235,8 +235,6 @@ class Submission(Base):
         nullable=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     """Score of the current run, before any late penalty."""
-    manual_score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    """Sum of the manual points a TA gave (None until the first); kept across regrades."""
     error: Mapped[str] = mapped_column(Text, default="")
     """Why the last attempt failed (ours): staff only."""
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -285,12 +283,17 @@ class GradingRun(Base):
 
 
 class ManualGrade(Base):
-    """A TA's points and comment for one manual rubric item of a submission (e.g. the training
-    statistics). Attached to the submission, not to a run: a regrade keeps it."""
+    """A TA's points and comment for one manual rubric item (e.g. the training statistics) of a
+    student's assignment: one grade per (student, assignment, item), counted with whichever
+    submission counts; `submission_id` records the submission it was given on."""
 
     __tablename__ = "manual_grades"
-    __table_args__ = (UniqueConstraint("submission_id", "item_id", name="uq_manual_item"),)
+    __table_args__ = (UniqueConstraint("user_id", "assignment_id", "item_id",
+                                       name="uq_manual_student_item"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"),
+                                               index=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
                                                index=True)
     item_id: Mapped[str] = mapped_column(String(50))
@@ -298,7 +301,7 @@ class ManualGrade(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    graded_by: Mapped[User | None] = relationship()
+    graded_by: Mapped[User | None] = relationship(foreign_keys=[graded_by_id])
 
 
 class Regrade(Base):

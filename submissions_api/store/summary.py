@@ -9,7 +9,8 @@ from typing import Any
 def run_summary(report: Mapping[str, Any]) -> dict[str, Any]:
     """What class-wide views need of a stored report (`GradeReport.to_dict()`), kept small beside
     it (a report is ~20 KB of JSON; reading 1,000 of them made the TA dashboard take seconds): per
-    test its id, name, whether it passed and, when it failed, the messages saying why."""
+    test its id, name, whether it passed and, when it failed, its status (ok: it ran, values
+    were wrong) and the messages saying why."""
     tests = []
     for t in report.get("tests", []):
         entry = {"id": t["id"], "name": t["name"], "passed": bool(t.get("passed"))}
@@ -20,5 +21,6 @@ def run_summary(report: Mapping[str, Any]) -> dict[str, Any]:
                 first = (t.get("feedback") or t.get("status") or "failed").splitlines()
                 messages = [first[0] if first else "failed"]
             entry["messages"] = messages
+            entry["status"] = t.get("status", "ok")
         tests.append(entry)
     return {"tests": tests}

@@ -43,5 +43,15 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
         wait_for(lambda: subprocess.run(["pgrep", "-g", str(serve.popen.pid)],
                                         capture_output=True).stdout == b"", 40,
                  "serve's workers to exit", 0.5, (serve,))
+        # a restart mints no new instructor token: only the first instructor's is printed
+        again = Proc([*MLPGRADE, "serve", "--port", str(port), "--no-worker"], env,
+                     tmp_path / "again.log")
+        try:
+            line = wait_for(lambda: re.search(r"instructor token: (.+)",
+                                              (tmp_path / "again.log").read_text()), 60,
+                            "serve to start again", 0.2, (again,)).group(1)
+            assert "already issued" in line and "mlp_" not in line
+        finally:
+            again.stop()
     finally:
         serve.stop()

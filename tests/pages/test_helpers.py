@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 from submissions_api.pages.base import ticks
 from submissions_api.pages.svg import bins, histogram, rate_bars
+from submissions_api.services.feedback import common_causes
 from submissions_api.services.gradebook import entries_of, student_rows
-from submissions_api.services.reports import common_failures
 from submissions_api.services.rubric import handin_layout
 from submissions_api.services.sources import read_sources as handin_sources
 from submissions_api.store.summary import run_summary
@@ -33,21 +33,26 @@ def test_histogram_counts_every_value_and_escapes_labels():
     assert "25%" in str(rate_bars([("t", 0.25)]))
 
 
-def test_common_failures_group_messages_that_differ_only_in_numbers():
+def test_common_causes_group_messages_that_differ_only_in_numbers_counted_by_students():
     """From the small summaries stored with each run (messages of failed tests only)."""
     def report(n):
-        return {"tests": [{"id": "lin", "name": "Linear", "passed": False, "feedback": "",
+        return {"tests": [{"id": "linear_layer_backward", "name": "Linear", "passed": False,
+                           "feedback": "",
                            "checks": [{"name": "dW", "passed": False,
                                        "message": f"`dW` has shape ({n}, 784), "
                                                   f"expected (784, {n})"}]},
-                          {"id": "mc", "name": "MCQ", "passed": False, "status": "error",
+                          {"id": "mcq", "name": "MCQ", "passed": False, "status": "error",
                            "feedback": "Your code raised ZeroDivisionError\nTraceback",
                            "checks": []},
-                          {"id": "ok", "name": "Fine", "passed": True, "checks": []}]}
-    groups = common_failures([run_summary(report(n)) for n in (10, 64, 32)])
-    assert [(g["test"], g["count"]) for g in groups] == [("Linear", 3), ("MCQ", 3)]
-    assert groups[0]["example"] == "`dW` has shape (10, 784), expected (784, 10)"
-    assert groups[1]["example"] == "Your code raised ZeroDivisionError"
+                          {"id": "linear_classifier_backward", "name": "Classifier",
+                           "passed": False, "feedback": "", "checks": [
+                               {"name": "dx", "passed": False, "message": "`dx` wrong"}]},
+                          {"id": "momentum", "name": "Fine", "passed": True, "checks": []}]}
+    groups = common_causes("hw1p1-s20", [run_summary(report(n)) for n in (10, 64, 32)])
+    assert [(g["fix_first_name"], g["students"], g["count"]) for g in groups] == [
+        ("Linear Layer (Backward)", 3, 2), ("Multiple Choice Questions", 3, 1)]
+    assert groups[0]["message"] == "`dW` has shape (10, 784), expected (784, 10)"
+    assert groups[1]["message"] == "Your code raised ZeroDivisionError"
 
 
 def test_student_rows_latest_best_count_and_late():

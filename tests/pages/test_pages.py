@@ -170,7 +170,7 @@ def test_pages_ta_submission_sources_runs_and_regrade(stack, new_page, shot):
     form = page.locator("form.manual-form").first
     form.locator("input[name=points]").fill("4")
     form.locator("input[name=comment]").fill("Loss curves match; accuracy a bit low.")
-    form.locator("button").click()
+    form.locator("button:has-text('Save points')").click()
     expect(page.locator("#manual .notice")).to_have_text("Saved.")
     expect(page.locator("form.manual-form").first).to_contain_text("4/5 given")
     shot(page, "ta-submission")

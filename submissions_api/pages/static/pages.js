@@ -100,4 +100,9 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-confirm]").forEach(form => form.addEventListener("submit", e => {
     if (!window.confirm(form.dataset.confirm)) e.preventDefault();
   }));
+  // a saved comment fills the comment box of its manual item
+  document.querySelectorAll("button.use-comment").forEach(b => b.addEventListener("click", () => {
+    const box = document.getElementById(b.dataset.target);
+    if (box) { box.value = b.dataset.text; box.focus(); }
+  }));
 });

@@ -32,7 +32,14 @@ from submissions_api.store.crud.gradebook import (
     gradebook_rows,
     status_counts,
 )
-from submissions_api.store.crud.manual import manual_grades, manual_items_graded, set_manual_grade
+from submissions_api.store.crud.manual import (
+    delete_comment,
+    manual_by_login,
+    manual_grades,
+    save_comment,
+    saved_comments,
+    set_manual_grade,
+)
 from submissions_api.store.crud.regrades import get_regrade, regrade_candidates, regrade_items
 from submissions_api.store.crud.runs import (
     get_run,
@@ -46,6 +53,7 @@ from submissions_api.store.crud.submissions import (
     expired_leases,
     get_submission,
     list_submissions,
+    previous_submission,
     queue_position,
     queue_positions,
     running_since,
@@ -56,12 +64,17 @@ from submissions_api.store.crud.users import (
     add_token,
     create_user,
     get_user_by_login,
+    list_tokens,
     list_users,
+    live_token_counts,
     lock_user,
+    revoke_tokens,
     user_for_token_hash,
 )
 
 __all__ = [
+    "delete_comment", "list_tokens", "live_token_counts", "previous_submission", "revoke_tokens",
+    "save_comment", "saved_comments",
     "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions", "running_since",
     "submission_number",
     "create_golden_set", "create_submission", "create_user", "current_summaries", "db_now",
@@ -69,7 +82,7 @@ __all__ = [
     "get_extension", "get_golden_set", "get_regrade", "get_run", "get_submission",
     "get_user_by_login", "gradebook_rows", "list_assignments", "list_extensions",
     "list_golden_sets", "list_runs", "list_submissions", "list_users", "lock_user",
-    "manual_grades", "manual_items_graded", "pending_training", "put_blob", "queue_position",
+    "manual_grades", "manual_by_login", "pending_training", "put_blob", "queue_position",
     "queue_positions", "recent_grading_seconds", "regrade_candidates", "regrade_items",
     "set_extension", "set_manual_grade", "stale_queued", "status_counts", "sync_assignments",
     "update_assignment", "update_golden_set", "user_for_token_hash",

@@ -26,22 +26,24 @@ class SubmissionRow(NamedTuple):
     score: float | None
     late_penalty: float
     late: bool
-    manual_score: float | None
 
 
 
-def gradebook_rows(session: Session, *, assignment: Assignment
+def gradebook_rows(session: Session, *, assignment: Assignment, user_id: int | None = None
                    ) -> list[tuple[StudentRow, SubmissionRow | None]]:
-    """Every student with each of their submissions (outer join: students without any too), as
-    plain rows: the class-wide views read thousands, which ORM objects made slow."""
-    rows = session.execute(
+    """Every student (or the one `user_id`) with each of their submissions (outer join: students
+    without any too), as plain rows: the class-wide views read thousands, which ORM objects made
+    slow."""
+    query = (
         select(User.login, User.name, Submission.id, Submission.received_at, Submission.status,
-               Submission.score, Submission.late_penalty, Submission.late,
-               Submission.manual_score)
+               Submission.score, Submission.late_penalty, Submission.late)
         .outerjoin(Submission, and_(Submission.user_id == User.id,
                                     Submission.assignment_id == assignment.id))
         .where(or_(User.role == Role.STUDENT, Submission.id.is_not(None)))
-        .order_by(User.login, Submission.id)).all()
+        .order_by(User.login, Submission.id))
+    if user_id is not None:
+        query = query.where(User.id == user_id)
+    rows = session.execute(query).all()
     return [(StudentRow(r[0], r[1]), SubmissionRow(*r[2:]) if r[2] is not None else None)
             for r in rows]
 

@@ -1,53 +1,95 @@
-"""Manual grades: a TA's points for the manual rubric items of a submission."""
+"""Manual grades: a TA's points for the manual rubric items of a student's assignment (one grade
+per student, assignment and item; `submission_id` is the submission it was given on)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from submissions_api.store.models import Assignment, ManualGrade, Submission, User, utcnow
+from submissions_api.store.models_staff import SavedComment
+
+StudentKey = tuple[int, int]
+"""(user_id, assignment_id): what manual points belong to."""
 
 
-def manual_grades(session: Session, *, submission_ids: Sequence[int]
-                  ) -> dict[int, list[ManualGrade]]:
-    """The manual grades of each submission (an empty list for those without any)."""
-    grades: dict[int, list[ManualGrade]] = {i: [] for i in submission_ids}
-    if submission_ids:
+def manual_grades(session: Session, *, keys: Iterable[StudentKey]
+                  ) -> dict[StudentKey, list[ManualGrade]]:
+    """The manual grades of each (student, assignment) (an empty list for those without)."""
+    grades: dict[StudentKey, list[ManualGrade]] = {k: [] for k in keys}
+    users = {u for u, _ in grades}
+    assignments = {a for _, a in grades}
+    if grades:
         for g in session.scalars(select(ManualGrade)
-                                 .where(ManualGrade.submission_id.in_(list(submission_ids)))
+                                 .where(ManualGrade.user_id.in_(users),
+                                        ManualGrade.assignment_id.in_(assignments))
                                  .order_by(ManualGrade.id)):
-            grades.setdefault(g.submission_id, []).append(g)
+            if (g.user_id, g.assignment_id) in grades:
+                grades[g.user_id, g.assignment_id].append(g)
     return grades
 
 
-
-def manual_items_graded(session: Session, *, assignment: Assignment) -> dict[int, set[str]]:
-    """For each submission of the assignment with manual grades, the items graded."""
-    out: dict[int, set[str]] = {}
-    for sub_id, item in session.execute(
-            select(ManualGrade.submission_id, ManualGrade.item_id)
-            .join(Submission, Submission.id == ManualGrade.submission_id)
-            .where(Submission.assignment_id == assignment.id)):
-        out.setdefault(sub_id, set()).add(item)
+def manual_by_login(session: Session, *, assignment: Assignment, user_id: int | None = None
+                    ) -> dict[str, tuple[set[str], float]]:
+    """For each student (or the one `user_id`) with manual grades on the assignment: the items
+    graded and their sum."""
+    out: dict[str, tuple[set[str], float]] = {}
+    query = (select(User.login, ManualGrade.item_id, ManualGrade.points)
+             .join(User, User.id == ManualGrade.user_id)
+             .where(ManualGrade.assignment_id == assignment.id))
+    if user_id is not None:
+        query = query.where(ManualGrade.user_id == user_id)
+    for login, item, points in session.execute(query):
+        items, total = out.get(login, (set(), 0.0))
+        items.add(item)
+        out[login] = (items, total + points)
     return out
-
 
 
 def set_manual_grade(session: Session, *, submission: Submission, item_id: str, points: float,
                      comment: str, grader: User) -> ManualGrade:
-    """Record (or replace) a TA's points for one manual item; the submission's manual_score is
-    the sum of its items' points."""
+    """Record (or replace) a TA's points for one manual item of the submission's student and
+    assignment, noting the submission they were given on."""
     grade = session.scalars(select(ManualGrade).where(
-        ManualGrade.submission_id == submission.id, ManualGrade.item_id == item_id)).first()
+        ManualGrade.user_id == submission.user_id,
+        ManualGrade.assignment_id == submission.assignment_id,
+        ManualGrade.item_id == item_id)).first()
     if grade is None:
-        grade = ManualGrade(submission_id=submission.id, item_id=item_id)
+        grade = ManualGrade(user_id=submission.user_id, assignment_id=submission.assignment_id,
+                            item_id=item_id)
         session.add(grade)
-    grade.points, grade.comment = points, comment
+    grade.submission_id, grade.points, grade.comment = submission.id, points, comment
     grade.graded_by_id, grade.graded_at = grader.id, utcnow()
     session.flush()
-    submission.manual_score = session.scalar(
-        select(func.sum(ManualGrade.points)).where(ManualGrade.submission_id == submission.id))
-    session.flush()
     return grade
+
+
+def saved_comments(session: Session, *, assignment: Assignment) -> Sequence[SavedComment]:
+    return session.scalars(select(SavedComment)
+                           .where(SavedComment.assignment_id == assignment.id)
+                           .order_by(SavedComment.item_id, SavedComment.id)).all()
+
+
+def save_comment(session: Session, *, assignment: Assignment, item_id: str, text: str,
+                 author: User) -> SavedComment:
+    """Keep `text` for reuse on the item (once: saving it again returns the existing one)."""
+    row = session.scalars(select(SavedComment).where(
+        SavedComment.assignment_id == assignment.id, SavedComment.item_id == item_id,
+        SavedComment.text == text)).first()
+    if row is None:
+        row = SavedComment(assignment_id=assignment.id, item_id=item_id, text=text,
+                           created_by_id=author.id)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def delete_comment(session: Session, *, assignment: Assignment, comment_id: int) -> bool:
+    row = session.get(SavedComment, comment_id)
+    if row is None or row.assignment_id != assignment.id:
+        return False
+    session.delete(row)
+    session.flush()
+    return True

@@ -130,3 +130,9 @@ def submission_number(session: Session, *, submission: Submission) -> int:
     return session.scalar(select(func.count(Submission.id)).where(
         Submission.assignment_id == submission.assignment_id,
         Submission.user_id == submission.user_id, Submission.id <= submission.id)) or 0
+def previous_submission(session: Session, *, submission: Submission) -> Submission | None:
+    """The same student's submission of the same assignment just before this one."""
+    return session.scalars(select(Submission).where(
+        Submission.user_id == submission.user_id,
+        Submission.assignment_id == submission.assignment_id,
+        Submission.id < submission.id).order_by(Submission.id.desc()).limit(1)).first()

@@ -1,0 +1,128 @@
+"""Feedback that finds the cause: failed tests grouped by the one reason they fail for, and which
+group to fix first when one mistake cascades into many tests.
+
+Two kinds of groups:
+- the code did not run (an exception, a timeout, a crash): tests whose feedback begins the same
+  way and points at the same line of the hand-in are one cause (the same SyntaxError in 14 tests
+  is one group);
+- the code ran and gave wrong values: a mistake in one component fails the tests of everything
+  built on it. Which tests depend on which comes from the assignment's known mistakes
+  (`bugs.toml`): test B depends on test A when every known mistake that fails A also fails B.
+  The failed test whose dependants explain the most other failures is the one to fix first.
+
+Pure functions over report dictionaries (`GradeReport.to_dict()["tests"]`, or the student's view
+of them, or the stored run summaries): no web, no database. The messages shown are the tests' own
+(the student sees nothing here that their per-test feedback does not already show).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.fixtures import load_bugs
+from grader.rubric import Assignment
+
+NUMBER = re.compile(r"-?\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?")
+ERROR_STARTS = ("Your code", "Not implemented", "This test did not", "The results of this test")
+"""How the grader's feedback begins when a test's code did not run to the end."""
+LOCATION = re.compile(r'File "([^"]+)", line (\d+)|\(([\w./-]+\.py), line (\d+)\)')
+"""A traceback's `File "path", line N`, or a SyntaxError's `(file.py, line N)`."""
+
+Depends = Mapping[str, frozenset[str]]
+"""test id → the tests that fail whenever it fails for a known mistake (itself included)."""
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Failed tests that share one reason."""
+
+    kind: str
+    """"error" (the code did not run to the end) or "wrong" (it ran, values were wrong)."""
+    fix_first: str
+    """The test to look at: fixing it is expected to fix the others of the group."""
+    tests: tuple[str, ...]
+    """Every failed test of the group, in rubric order (fix_first among them)."""
+    message: str
+    """Why, in one line: the fix_first test's first message."""
+    location: str = ""
+    """`path:line` of the hand-in where an error was raised, when the traceback says."""
+    pattern: str = field(default="", compare=False)
+    """The message with numbers blanked: the same mistake with other values groups together."""
+
+
+def dependants(assignment: Assignment) -> dict[str, frozenset[str]]:
+    """Which tests depend on which, from the assignment's known mistakes (see the module doc)."""
+    bugs = [frozenset(b.fails) for b in load_bugs(assignment) if b.fails]
+    return depends_from([t.id for t in assignment.tests], bugs)
+
+
+def depends_from(test_ids: Sequence[str], failing_sets: Sequence[frozenset[str]]
+                 ) -> dict[str, frozenset[str]]:
+    """For each test, the intersection of the failing sets that contain it (just itself when no
+    known mistake fails it)."""
+    out = {}
+    for t in test_ids:
+        sets = [s for s in failing_sets if t in s]
+        out[t] = frozenset.intersection(*sets) if sets else frozenset({t})
+    return out
+
+
+def group_failures(tests: Sequence[Mapping[str, Any]], depends: Depends) -> list[Cause]:
+    """The failed tests of one report grouped by cause, the one to fix first first.
+
+    `tests`: dictionaries with `id`, `passed`, and either `status`/`feedback`/`checks` (reports)
+    or `messages` (run summaries)."""
+    failed = [t for t in tests if not t.get("passed")]
+    order = {t["id"]: i for i, t in enumerate(tests)}
+    errors: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    wrong: dict[str, Mapping[str, Any]] = {}
+    for t in failed:
+        kind, first, where = _reason(t)
+        if kind == "error":
+            errors.setdefault((NUMBER.sub("#", first) if not where else first, where),
+                              []).append(t)
+        else:
+            wrong[t["id"]] = t
+    causes = [Cause("error", ts[0]["id"], tuple(t["id"] for t in ts), _reason(ts[0])[1],
+                    where, NUMBER.sub("#", first)) for (first, where), ts in errors.items()]
+    causes += _cascades(wrong, depends, order)
+    return sorted(causes, key=lambda c: (-len(c.tests), order[c.fix_first]))
+
+
+def _cascades(wrong: dict[str, Mapping[str, Any]], depends: Depends, order: dict[str, int]
+              ) -> list[Cause]:
+    """Greedy: the failed test whose dependants cover most remaining failures, repeatedly."""
+    left = set(wrong)
+    causes = []
+    while left:
+        root = min(left, key=lambda t: (-len(depends.get(t, {t}) & left), order[t]))
+        group = sorted((depends.get(root, frozenset({root})) & left) | {root}, key=order.get)
+        left -= set(group)
+        message = _reason(wrong[root])[1]
+        causes.append(Cause("wrong", root, tuple(group), message, "", NUMBER.sub("#", message)))
+    return causes
+
+
+def _reason(test: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(kind, first line of why, `path:line` of an error or "")."""
+    checks = [c for c in test.get("checks") or [] if not c.get("passed") and c.get("message")]
+    if "messages" in test:  # a run summary (older ones have no status)
+        message = (test.get("messages") or ["failed"])[0]
+        status = test.get("status") or ("error" if message.startswith(ERROR_STARTS) else "ok")
+        return ("wrong" if status == "ok" else "error"), message, _location(message)
+    if test.get("status", "ok") == "ok" and checks:
+        return "wrong", checks[0]["message"], ""
+    feedback = test.get("feedback") or test.get("status") or "failed"
+    return "error", feedback.splitlines()[0], _location(feedback)
+
+
+def _location(text: str) -> str:
+    """The last hand-in line a traceback names (where the error was raised), as path:line."""
+    found = LOCATION.findall(text)
+    if not found:
+        return ""
+    path, line, short, short_line = found[-1]
+    return f"{path}:{line}" if path else f"{short}:{short_line}"

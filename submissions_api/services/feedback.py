@@ -1,0 +1,58 @@
+"""Failures grouped by cause (grader.feedback) for the pages: one submission's causes, with the
+test to fix first, and the class's common causes counted by students.
+
+Each submission's groups come from the report the viewer may see (the student's view for a
+student), so a group shows no more than the per-test feedback does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from grader.feedback import Cause, dependants, group_failures
+from grader.rubric import load_assignment
+
+
+@cache
+def _depends(slug: str) -> dict[str, frozenset[str]]:
+    return dependants(load_assignment(slug))
+
+
+@cache
+def _names(slug: str) -> dict[str, str]:
+    return {t.id: t.name for t in load_assignment(slug).tests}
+
+
+def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The failed tests of one report (or run summary) grouped by cause, fix-first first: each
+    with kind, fix_first (id, and as shown: the test's name, or for an error where it was
+    raised), tests (names), message, location."""
+    names = _names(slug)
+    return [_view(c, names) for c in group_failures(tests, _depends(slug))]
+
+
+def _view(cause: Cause, names: dict[str, str]) -> dict[str, Any]:
+    name = names.get(cause.fix_first, cause.fix_first)
+    return {"kind": cause.kind, "fix_first": cause.fix_first,
+            "fix_first_name": cause.location or name if cause.kind == "error" else name,
+            "tests": [names.get(t, t) for t in cause.tests], "count": len(cause.tests),
+            "message": cause.message, "location": cause.location, "pattern": cause.pattern}
+
+
+def common_causes(slug: str, summaries: Sequence[Mapping[str, Any]], limit: int = 20
+                  ) -> list[dict[str, Any]]:
+    """The causes most students share, from the counted run summaries (one per student):
+    `students` is how many students have the cause (not how many tests or outputs fail), the
+    message one example, `tests` the tests it fails for the first student seen."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for summary in summaries:
+        seen = set()
+        for cause in causes(slug, summary.get("tests", [])):
+            key = (cause["kind"], cause["fix_first"], cause["location"] or cause["pattern"])
+            if key in seen:
+                continue
+            seen.add(key)
+            group = groups.setdefault(key, {**cause, "students": 0})
+            group["students"] += 1
+    return sorted(groups.values(), key=lambda g: (-g["students"], -g["count"]))[:limit]
