@@ -1,7 +1,8 @@
 #!/bin/sh
 # PostgreSQL of the mlpgrade-postgres image (Debian's postgresql-15): on first start, make the
 # cluster in $PGDATA (a volume) with the superuser POSTGRES_USER / POSTGRES_PASSWORD and the
-# database POSTGRES_DB; then run the server in the foreground. Passwords only over TCP (scram).
+# database POSTGRES_DB; then run the server in the foreground. Passwords over TCP (scram); the
+# socket, inside the container only, trusts (the healthcheck and first start use TCP or it).
 set -eu
 : "${PGDATA:=/var/lib/postgresql/data}" "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -9,7 +10,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     pwfile=$(mktemp)
     printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
     initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 \
-        --auth-local=peer --auth-host=scram-sha-256 >/dev/null
+        --auth-local=trust --auth-host=scram-sha-256 >/dev/null
     rm -f "$pwfile"
     echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
     pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
