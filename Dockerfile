@@ -35,24 +35,22 @@ EXPOSE 2375
 CMD ["haproxy", "-W", "-db", "-f", "/etc/haproxy/docker-proxy.cfg"]
 
 # -- the service's venv and the student runtime, from the wheels alone -----------------------------
-FROM ${BASE} AS build
-ENV PYTHONDONTWRITEBYTECODE=1 MLPGRADE_HOME=/var/lib/mlpgrade PIP_NO_INDEX=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-COPY wheels/service /wheels/service
-RUN python3 -m venv /opt/mlpgrade && /opt/mlpgrade/bin/pip install -q /wheels/service/*.whl
-COPY wheels/runtime /wheels/runtime
-COPY src /src
-RUN /opt/mlpgrade/bin/pip install -q --no-deps --no-build-isolation /src \
-    && PIP_FIND_LINKS=/wheels/runtime /opt/mlpgrade/bin/mlpgrade runtime install >/dev/null
-
+# (one stage: copying a venv of this size between stages costs the classic builder minutes; the
+# wheels' layer stays in the image)
 FROM ${BASE} AS install
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MLPGRADE_HOME=/var/lib/mlpgrade \
-    PATH=/opt/mlpgrade/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    PATH=/opt/mlpgrade/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN useradd --system --uid 10000 --home-dir /var/lib/mlpgrade --shell /usr/sbin/nologin mlpgrade
-COPY --from=build /opt/mlpgrade /opt/mlpgrade
-COPY --from=build /var/lib/mlpgrade /var/lib/mlpgrade
-# (golden-cache exists in the image so that compose's named volume starts owned by mlpgrade)
-RUN mkdir -p /var/lib/mlpgrade/golden-cache && chown -R mlpgrade:mlpgrade /var/lib/mlpgrade
+COPY wheels/service /wheels/service
+RUN python3 -m venv /opt/mlpgrade && pip install -q /wheels/service/*.whl
+COPY wheels/runtime /wheels/runtime
+COPY src /src
+# The home is the service's; the runtimes stay root's (read-only for everyone else). golden-cache
+# exists in the image so that compose's named volume starts owned by mlpgrade.
+RUN pip install -q --no-deps --no-build-isolation /src \
+    && PIP_FIND_LINKS=/wheels/runtime mlpgrade runtime install >/dev/null \
+    && install -d -o mlpgrade -g mlpgrade /var/lib/mlpgrade /var/lib/mlpgrade/golden-cache
 
 # -- the grading image (the same root filesystem `mlpgrade runtime image` docker-imports) ----------
 FROM install AS grading-rootfs

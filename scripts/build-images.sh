@@ -109,9 +109,15 @@ tar -c --exclude=__pycache__ --exclude='*.pyc' pyproject.toml README.md referenc
     submissions_api | tar -x -C "$context/src"
 cp -a images Dockerfile "$context/"
 
+# The servers' stages need only images/: a small context of their own.
+small=$(mktemp -d)
+trap 'rm -rf "$context" "$small"' EXIT
+cp -a images Dockerfile "$small/"
 for target in postgres redis docker-proxy grading service; do
+    dir=$context
+    case $target in postgres|redis|docker-proxy) dir=$small ;; esac
     log "docker build --target $target -t mlpgrade-$target:$tag"
-    docker build -q --network none --build-arg BASE="$base" --target "$target" \
-        -t "mlpgrade-$target:$tag" "$context" 2>&1 >/dev/null | { grep -v "DEPRECATED\|BuildKit\|environment-variable\|^$" || true; } >&2
+    docker build -q --force-rm --network none --build-arg BASE="$base" --target "$target" \
+        -t "mlpgrade-$target:$tag" "$dir" 2>&1 >/dev/null | { grep -v "DEPRECATED\|BuildKit\|environment-variable\|^$" || true; } >&2
 done
 log "done: mlpgrade-{service,grading,postgres,redis,docker-proxy}:$tag"
