@@ -40,7 +40,7 @@ from grader.sandbox.base import (
 from grader.sandbox.image import USER_UID
 from grader.sandbox.mounts import runtime_python_inside
 from grader.sandbox.output import CappedOutput, OutputArea, drain_in_threads, plant_key
-from grader.sandbox.staging import stage_code
+from grader.sandbox.staging import stage_code, stage_data
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,13 @@ class DockerSandbox:
         limits = job.limits
         area = OutputArea(job.output_dir, limits.disk_mb, USER_UID, self.root)
         code = stage_code(job.code_dir)
+        data = stage_data(job.data_dir, always=True) if job.data_dir is not None else None
         container = None
         try:
             if not self.root:
                 job.output_dir.chmod(0o777)
             plant_key(area.path, job.secret, USER_UID)
-            container = self._create(job, code, area.path)
+            container = self._create(job, code, area.path, data)
             return self._watch(container, limits, area)
         except InfrastructureError:
             raise
@@ -83,9 +84,11 @@ class DockerSandbox:
                 except (DockerException, requests.RequestException):
                     pass  # already gone
             shutil.rmtree(code, ignore_errors=True)
+            if data is not None:
+                shutil.rmtree(data, ignore_errors=True)
             area.cleanup()
 
-    def _create(self, job: SandboxJob, code: Path, out: Path) -> Container:
+    def _create(self, job: SandboxJob, code: Path, out: Path, data: Path | None) -> Container:
         limits = job.limits
         mem = f"{limits.memory_mb}m"
         argv = [runtime_python_inside(job.runtime_python), "-I", "-B", f"/grader/{job.entry}",
@@ -93,8 +96,8 @@ class DockerSandbox:
         volumes = {str(job.handin_dir): {"bind": "/handin", "mode": "ro"},
                    str(code): {"bind": "/grader", "mode": "ro"},
                    str(out): {"bind": "/out", "mode": "rw"}}
-        if job.data_dir is not None:
-            volumes[str(job.data_dir)] = {"bind": "/data", "mode": "ro"}
+        if data is not None:
+            volumes[str(data)] = {"bind": "/data", "mode": "ro"}
             argv += ["--data", "/data"]
         # The container's memory cgroup caps the job as a whole: no address-space rlimit.
         ulimits = [Ulimit(name=name, soft=soft, hard=hard)

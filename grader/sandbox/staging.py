@@ -30,11 +30,12 @@ def reachable_by_others(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in (path, *path.parents))
 
 
-def stage_data(data_dir: Path) -> Path | None:
+def stage_data(data_dir: Path, always: bool = False) -> Path | None:
     """The training data folder as a slot's uid can read it: None when the folder itself is
-    reachable, else a world-readable temporary folder of hard links (copies across file
-    systems)."""
-    if reachable_by_others(data_dir):
+    reachable (unless `always`), else a world-readable temporary folder of hard links (copies
+    across file systems). The docker backend stages always: the engine binds paths of its own
+    host, where only the temporary folder is sure to be the same (docker-compose.yml)."""
+    if reachable_by_others(data_dir) and not always:
         return None
     staged = Path(tempfile.mkdtemp(prefix="mlpgrade-data-"))
     staged.chmod(0o755)

@@ -1,10 +1,9 @@
 """docker-compose.yml: a schema-level check (no Docker engine needed), plus `docker compose
-config` when the compose plugin is installed."""
+config` when compose is installed. The stack started for real: test_compose_stack.py."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -13,6 +12,7 @@ import yaml
 from grader.sandbox.mounts import RUNTIME
 from tests.api.services import REPO
 from tests.conftest import IN_CI
+from tests.e2e.compose_stack import compose_command
 
 COMPOSE = REPO / "docker-compose.yml"
 SECRETS = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "MLPGRADE_INSTRUCTOR_TOKEN", "FLOWER_BASIC_AUTH")
@@ -66,11 +66,35 @@ def test_compose_workers_use_docker_sandbox_through_the_proxy_only(compose):
     assert compose["networks"]["sandbox"]["internal"] is True
     assert "sandbox" not in services["api"]["networks"]
     assert services["worker"]["deploy"]["replicas"]
-    assert services["grading-image"]["build"]["target"] == "grading"
-    # job folders are bind-mounted by the host's daemon: same path inside and outside
+    assert services["docker-proxy"]["image"].startswith("mlpgrade-docker-proxy:")
+    # the workers' jobs run in the grading image the script builds, with the same tag
     for name in ("worker", "worker-bulk"):
-        assert services[name]["environment"]["TMPDIR"] == "/var/lib/mlpgrade-jobs"
-        assert any(v.endswith(":/var/lib/mlpgrade-jobs") for v in services[name]["volumes"])
+        assert services[name]["environment"]["MLPGRADE_DOCKER_IMAGE"] == \
+            services["grading-image"]["image"]
+    # job folders are bind-mounted by the host's daemon: same path inside and outside
+    jobs = "${MLPGRADE_JOBS_DIR:-/var/lib/mlpgrade-jobs}"
+    for name in ("worker", "worker-bulk"):
+        assert services[name]["environment"]["TMPDIR"] == jobs
+        assert f"{jobs}:{jobs}" in services[name]["volumes"]
+
+
+def test_compose_runs_only_images_the_build_script_makes(compose):
+    """No registry: every image is ours, built by scripts/build-images.sh, the one way the
+    README gives (nothing for compose to build or pull)."""
+    script = (REPO / "scripts" / "build-images.sh").read_text()
+    targets = re.search(r"^for target in (.+); do$", script, re.M).group(1).split()
+    dockerfile = (REPO / "Dockerfile").read_text()
+    for target in targets:
+        assert re.search(rf"^FROM .* AS {target}$", dockerfile, re.M), target
+    for name, svc in compose["services"].items():
+        assert "build" not in svc, name
+        image, _, tag = svc["image"].partition(":")
+        assert image in {f"mlpgrade-{t}" for t in targets}, (name, image)
+        assert tag == "${MLPGRADE_IMAGE_TAG:-latest}", (name, tag)
+    for line in dockerfile.splitlines():
+        if line.startswith("FROM "):
+            assert line.split()[1] in {"${BASE}", "scratch", "install"}, line
+    assert "bash scripts/build-images.sh" in (REPO / "README.md").read_text()
 
 
 def test_compose_has_no_default_secrets():
@@ -89,17 +113,6 @@ def test_dockerfile_targets_exist():
     # The docker backend runs /runtime/bin/python: the image is the root filesystem that
     # grader/sandbox/image.py lays out, with the runtime at mounts.RUNTIME.
     assert "runtime image --rootfs" in text and RUNTIME == "/runtime"
-
-
-def compose_command(env: dict[str, str]) -> list[str] | None:
-    """`docker compose` (the plugin) or Debian's `docker-compose` (which validates the file
-    against the compose specification's schema just the same)."""
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"],
-                                                 capture_output=True, env=env).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return None
 
 
 def test_compose_config_validates_with_docker(tmp_path):
