@@ -93,6 +93,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true", help="revoke: every live token of the user")
     p.set_defaults(func=cmd_users_tokens)
 
+    _register_similarity(sub)
+
+    p = sub.add_parser("submit", help="upload a handin.tar and wait for its score")
+    p.add_argument("handin")
+    p.add_argument("--server", default=os.environ.get("MLPGRADE_SERVER"))
+    p.add_argument("--token", default=os.environ.get("MLPGRADE_TOKEN"))
+    p.add_argument("--assignment", default="hw1p1-s20")
+    p.add_argument("--no-wait", action="store_true")
+    p.add_argument("--timeout", type=float, default=900)
+    p.set_defaults(func=cmd_submit)
+
+
+
+def _register_similarity(sub: argparse._SubParsersAction) -> None:
+    """`mlpgrade similarity`: compare hand-ins, or import an archive of earlier ones."""
     p = sub.add_parser("similarity", help="compare hand-ins for copying (or `similarity import "
                        "--assignment SLUG --semester S PATH`: an archive of earlier hand-ins)")
     p.add_argument("paths", nargs="+", metavar="TAR_OR_DIR",
@@ -107,16 +122,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=20, help="pairs the table shows")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.set_defaults(func=cmd_similarity)
-
-    p = sub.add_parser("submit", help="upload a handin.tar and wait for its score")
-    p.add_argument("handin")
-    p.add_argument("--server", default=os.environ.get("MLPGRADE_SERVER"))
-    p.add_argument("--token", default=os.environ.get("MLPGRADE_TOKEN"))
-    p.add_argument("--assignment", default="hw1p1-s20")
-    p.add_argument("--no-wait", action="store_true")
-    p.add_argument("--timeout", type=float, default=900)
-    p.set_defaults(func=cmd_submit)
-
 
 def cmd_similarity(args: argparse.Namespace) -> int:
     """Compare hand-ins (no service needed), or import an archive into the service."""

@@ -8,10 +8,9 @@ from sqlalchemy.orm import Session
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.services import feedback, fetch
+from submissions_api.services import feedback, visibility
 from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
-from submissions_api.services import visibility
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, TrainingStatus, User
 
