@@ -75,11 +75,11 @@ def test_course_api_docs_render_with_no_network(stack, new_page, shot):
 
     page.context.route("**/*", only_the_service)
     page.goto("/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("mlpgrade")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("mlpgrade", timeout=30_000)
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     shot(page, "api-docs")
     page.goto("/redoc")
-    expect(page.locator("h1", has_text="mlpgrade")).to_be_visible()
+    expect(page.locator("h1", has_text="mlpgrade")).to_be_visible(timeout=30_000)
     assert outside == []  # no script, style, font or data from elsewhere
 
 

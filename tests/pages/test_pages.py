@@ -81,7 +81,7 @@ def test_pages_student_uploads_reference_and_watches_full_marks(stack, new_page,
     expect(page.get_by_text("Every test passed.")).to_be_visible()
     expect(page.locator("tr.manual")).to_contain_text("awaiting TA")
     # the training run follows; the same page reloads itself once its curves are drawn
-    expect(page.locator("#plots img")).to_have_count(4, timeout=60_000)
+    expect(page.locator("#plots img")).to_have_count(4, timeout=GRADING)
     expect(page.locator("#training-pending")).to_have_count(0)
     expect(page.locator("#score")).to_have_text(PENDING_95)
     shot(page, "student-result", keep=True)
@@ -160,7 +160,7 @@ def test_pages_ta_submission_sources_runs_and_regrade(stack, new_page, shot):
     # the training run follows on the bulk queue: the page updates itself when it is done,
     # showing the four plots and the advisory checks; then manual points for the statistics
     plots = page.locator("#manual .plots img")
-    expect(plots).to_have_count(4, timeout=60_000)
+    expect(plots).to_have_count(4, timeout=GRADING)
     expect(page.locator("#training-checks li")).not_to_have_count(0)
     expect(page.locator("#training-checks")).not_to_contain_text("✗")
     for img in plots.all():
