@@ -11,8 +11,11 @@ from fastapi.testclient import TestClient
 from submissions_api.main import create_app
 from submissions_api.services.reports import student_report
 from submissions_api.store.models import utcnow
+from tests.handins import make_handin_tar
 
 A = "/api/v1"
+
+TAR = make_handin_tar()  # a hand-in the door accepts (refused ones never count)
 
 
 def sign_in(client, users, **headers):
@@ -139,7 +142,7 @@ def test_upload_context_warns_late_and_closes_when_refused(client, users, sessio
         a.submission_limit = 1
         session.commit()
     assert client.post(f"{A}/assignments/hw1p1-s20/submissions", headers=users.headers("alice"),
-                       files={"file": ("handin.tar", b"x")}).status_code == 202
+                       files={"file": ("handin.tar", TAR)}).status_code == 202
     with sessions() as session:
         a = crud.get_assignment(session, slug="hw1p1-s20")
         alice = crud.get_user_by_login(session, login="alice")
@@ -163,7 +166,7 @@ def test_hidden_assignment_is_not_found_for_students_only(client, users):
     listed = client.get(f"{A}/assignments", headers=users.headers("alice")).json()
     assert "hw1p1-s20" not in [a["slug"] for a in listed]
     upload = client.post(f"{A}/assignments/hw1p1-s20/submissions",
-                         headers=users.headers("alice"), files={"file": ("handin.tar", b"x")})
+                         headers=users.headers("alice"), files={"file": ("handin.tar", TAR)})
     assert upload.status_code == 404
     assert patch(client, users, hidden=None).json()["hidden"] is False  # cleared: shown
     assert client.get(f"{A}/assignments/hw1p1-s20",
@@ -185,7 +188,7 @@ def test_scores_are_held_back_until_release(client, users, sessions):
     release = utcnow() + timedelta(days=1)
     patch(client, users, release_at=release)
     sub_id = client.post(f"{A}/assignments/hw1p1-s20/submissions", headers=users.headers("alice"),
-                         files={"file": ("handin.tar", b"x")}).json()["id"]
+                         files={"file": ("handin.tar", TAR)}).json()["id"]
     report = {"assignment": "hw1p1-s20", "golden_version": "g1", "score": 80.0,
               "max_score": 95.0, "grader_version": "0", "tests": [], "manual": []}
     with sessions() as session:
