@@ -44,7 +44,7 @@ def assess(run: TestRun, reference: dict[str, Any] | None, cfg: TrainingConfig) 
             shape = f" of shape {value.shape}" if isinstance(value, np.ndarray) else ""
             dtype = f" of dtype {value.dtype}" if isinstance(value, np.ndarray) else ""
             check(f"{name} shape", False, f"{name} is a {kind}{shape}{dtype}; expected a numpy "
-                                           f"array of {cfg.epochs} numbers (one per epoch)")
+                                           f"array of length {cfg.epochs} (one number per epoch)")
             continue
         curves[name] = value.astype(np.float64)
     if len(curves) == len(CURVES):
