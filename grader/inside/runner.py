@@ -151,16 +151,22 @@ def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
                 if log_size < LOG_BYTES:
                     log.append(chunk[:LOG_BYTES - log_size])
                 log_size += len(chunk)
+    status, usage = end_child(pid, status, usage)
+    limit = "wall" if ended == "timeout" else None
+    if ended is None and os.WIFSIGNALED(status) and cpu_spent(status, usage, cpu_seconds):
+        ended, limit = "timeout", "cpu"
+    return bytes(payload), b"".join(log), status, ended, limit
+
+
+def end_child(pid, status, usage):
+    """Kill the child's process group and reap the child: (wait status, rusage)."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     if status is None:
         _, status, usage = os.wait4(pid, 0)
-    limit = "wall" if ended == "timeout" else None
-    if ended is None and os.WIFSIGNALED(status) and cpu_spent(status, usage, cpu_seconds):
-        ended, limit = "timeout", "cpu"
-    return bytes(payload), b"".join(log), status, ended, limit
+    return status, usage
 
 
 def run_test(test, module, modules, out_dir, ctx):
