@@ -113,7 +113,8 @@ def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
     started = time.monotonic()
     deadline = started + wall_seconds[1]
     idle = IdleWatch(pid, started + wall_seconds[0])
-    payload, log, log_size, ended, status, usage, need = bytearray(), [], 0, *[None] * 4
+    payload, log, log_size, ended, status, usage = bytearray(), [], 0, None, None, None
+    need = None
     open_fds = [read_fd, log_fd]
     while True:
         if need is None and len(payload) >= 8:
@@ -150,16 +151,22 @@ def read_child(pid, read_fd, log_fd, wall_seconds, cpu_seconds):
                 if log_size < LOG_BYTES:
                     log.append(chunk[:LOG_BYTES - log_size])
                 log_size += len(chunk)
+    status, usage = end_child(pid, status, usage)
+    limit = "wall" if ended == "timeout" else None
+    if ended is None and os.WIFSIGNALED(status) and cpu_spent(status, usage, cpu_seconds):
+        ended, limit = "timeout", "cpu"
+    return bytes(payload), b"".join(log), status, ended, limit, usage
+
+
+def end_child(pid, status, usage):
+    """Kill the child's process group and reap the child: (wait status, rusage)."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     if status is None:
         _, status, usage = os.wait4(pid, 0)
-    limit = "wall" if ended == "timeout" else None
-    if ended is None and os.WIFSIGNALED(status) and cpu_spent(status, usage, cpu_seconds):
-        ended, limit = "timeout", "cpu"
-    return bytes(payload), b"".join(log), status, ended, limit, usage
+    return status, usage
 
 
 def run_test(test, module, modules, out_dir, ctx):
@@ -185,8 +192,8 @@ def run_test(test, module, modules, out_dir, ctx):
         used = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
         header, blob = decode_payload(payload, ended)
         result = test_status(header, status, ended)
-        result.update(id=test_id, seconds=round(time.monotonic() - start, 4),
-                      cpu=round(used, 4))
+        # the child's CPU: the golden set records our reference's, the tests' limits follow it
+        result.update(id=test_id, seconds=round(time.monotonic() - start, 4), cpu=round(used, 4))
         if limit:
             result["limit"] = limit
         files = {"json": json.dumps(result, allow_nan=False).encode()}
@@ -198,8 +205,8 @@ def run_test(test, module, modules, out_dir, ctx):
 
 
 def fork_and_collect(scenario, modules, kwargs, limits, ctx):
-    """Run the scenario in a forked child: (payload, log, wait status, how it ended, limit,
-    rusage), or None when no child could be forked."""
+    """Run the scenario in a forked child: (payload, log, wait status, how it ended, limit),
+    or None when no child could be forked."""
     read_fd, write_fd = os.pipe()
     log_r, log_w = os.pipe()
     sys.stdout.flush()

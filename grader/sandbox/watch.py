@@ -12,6 +12,10 @@ from grader.sandbox.base import Limits
 from grader.sandbox.output import CappedOutput, chunks_of, drain_in_threads
 
 POLL_SECONDS = 0.01
+#: With a CPU meter, the wall clock stops a run only when it is idle (under IDLE_SHARE of a CPU
+#: for the last second) or past WALL_MAX_FACTOR times the wall limit: a run that computes on a
+#: busy host is stopped by its CPU budget or its memory limit, never by the host's load.
+IDLE_SHARE, WALL_MAX_FACTOR = 0.05, 3.0
 
 
 class Watch:
@@ -40,8 +44,9 @@ class Watch:
         readers = drain_in_threads({"stdout": chunks_of(self.proc.stdout),
                                     "stderr": chunks_of(self.proc.stderr)}, self.output)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        samples: list[tuple[float, float]] = []
         while self.proc.poll() is None:
-            if time.monotonic() - self.start > self.limits.wall_seconds:
+            if self._out_of_time(samples):
                 self.timed_out = True
             elif self.cpu_meter is not None and self.cpu_meter() > self.limits.cpu_seconds:
                 self.cpu_exceeded = True
@@ -57,3 +62,18 @@ class Watch:
             reader.join(timeout=5)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.rusage_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    def _out_of_time(self, samples: list[tuple[float, float]]) -> bool:
+        now = time.monotonic()
+        wall = self.limits.wall_seconds
+        elapsed = now - self.start
+        if self.cpu_meter is None:
+            return elapsed > wall
+        if elapsed < wall - 1.0:
+            return False
+        samples.append((now, self.cpu_meter()))
+        while len(samples) > 2 and now - samples[1][0] >= 1.0:
+            samples.pop(0)
+        (then, before), cpu = samples[0], samples[-1][1]
+        idle = now - then >= 1.0 and cpu - before < IDLE_SHARE * (now - then)
+        return elapsed > wall * WALL_MAX_FACTOR or (elapsed > wall and idle)
