@@ -47,6 +47,8 @@ def _student_check(check: dict[str, Any]) -> dict[str, Any]:
     return {"name": check.get("name"), "passed": check.get("passed"),
             "message": check.get("message", ""),
             "details": {k: details[k] for k in STUDENT_CHECK_DETAILS if k in details}}
+
+
 def training_notes(report: dict[str, Any]) -> list[str]:
     """Why the training run drew no curves of the hand-in's own (it did not run to the end, or
     returned something else than four curves): the advisory checks' messages that say so, as the
@@ -58,7 +60,7 @@ def training_notes(report: dict[str, Any]) -> list[str]:
             notes.append("The training run failed on our side (not your code); a TA can run it "
                          "again.")
         notes += [c["message"] for c in evidence.get("checks", [])
-                  if not c.get("passed") and (c.get("name") == "ran"
+                  if c.get("message") and not c.get("passed") and (c.get("name") == "ran"
                                               or str(c.get("name", "")).endswith(" shape"))]
     return notes
 
