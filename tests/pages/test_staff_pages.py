@@ -32,7 +32,7 @@ def test_pages_manual_points_follow_the_counting_submission(stack, new_page, sho
     expect(page.locator("#manual .notice")).to_have_text("Saved.")
     # the best submission counts them: its page shows where they were given
     page.goto(f"/staff/submissions/{best}")
-    expect(page.locator("#score")).to_have_text("100/100")
+    expect(page.locator("#score")).to_have_text("automatic 95/95 + manual 5/5 = 100/100")
     expect(page.locator("#manual-form-training_statistics")).to_contain_text(
         f"on submission {worse}")
     page.goto(f"/staff/assignments/{SLUG}")
