@@ -26,8 +26,8 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
         tar = tmp_path / "handin.tar"
         tar.write_bytes(make_handin_tar())
         out = subprocess.run([*MLPGRADE, "submit", str(tar), "--server",
-                              f"http://127.0.0.1:{port}", "--token", token, "--timeout", "120"],
-                             env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
+                              f"http://127.0.0.1:{port}", "--token", token, "--timeout", "300"],
+                             env=env, cwd=REPO, capture_output=True, text=True, timeout=360)
         assert out.returncode == 0, out.stdout + out.stderr + serve.tail()
         assert "TOTAL automatic 95/95 + manual —/5 = 95/100" in out.stdout
         # serve made the golden set at start and said so; and it logs every request
