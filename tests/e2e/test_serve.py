@@ -41,7 +41,7 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
         serve.popen.terminate()  # SIGTERM to serve alone: it must stop its workers itself
         serve.popen.wait(timeout=30)
         wait_for(lambda: subprocess.run(["pgrep", "-g", str(serve.popen.pid)],
-                                        capture_output=True).stdout == b"", 40,
+                                        capture_output=True).stdout == b"", 90,
                  "serve's workers to exit", 0.5, (serve,))
         # a restart mints no new instructor token: only the first instructor's is printed
         again = Proc([*MLPGRADE, "serve", "--port", str(port), "--no-worker"], env,
