@@ -31,6 +31,8 @@ def prepare_golden_set(golden_id: int, action: str, tries: int = 0) -> str:
 def similarity_index(kind: str, ident: int) -> str:
     """Compare a graded submission or an imported hand-in with its assignment's (bulk queue)."""
     return similarity.index(get_context(settings), kind=kind, ident=ident)
+
+
 @app.task(name="worker.ensure_golden_set")
 def ensure_golden_set(assignment_id: int) -> str:
     """Make an assignment's first golden set ahead of its first grading (sent by `serve`)."""
