@@ -11,6 +11,7 @@ module never imports the worker package.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import csv
 import ctypes
@@ -214,8 +215,11 @@ def log_config() -> dict:
 def _spawn_worker(queues: str, concurrency: int) -> subprocess.Popen:
     # A real worker process (not a thread): the same command as `mlpgrade worker`. It gets
     # SIGTERM when `serve` dies however it dies (uvicorn re-raises SIGTERM past our `finally`).
+    # Its own process group holds it and its pool, so `_stop` can end them all at once (a
+    # terminal's Ctrl-C reaches `serve` alone, which stops the workers warm).
     return subprocess.Popen(worker_argv(queues, concurrency, f"{queues}-{os.getpid()}@%h",
-                                        "WARNING"), preexec_fn=_die_with_parent)
+                                        "WARNING"), preexec_fn=_die_with_parent,
+                            process_group=0)
 
 
 def _die_with_parent() -> None:
@@ -225,15 +229,22 @@ def _die_with_parent() -> None:
         pass
 
 
-def _stop(workers: list[subprocess.Popen]) -> None:
+def _stop(workers: list[subprocess.Popen], grace: float = 20.0) -> None:
+    """Warm shutdown (SIGTERM: running tasks may finish) for `grace` seconds, then SIGKILL to
+    each worker's whole process group: a pool child busy with a task would otherwise outlive
+    its killed parent. Nothing is lost: a grading or golden set cut short is redone (the
+    reaper re-queues the one, the next asker rebuilds the other)."""
     for proc in workers:
         proc.terminate()
+    deadline = time.monotonic() + grace
     for proc in workers:
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # nothing is lost: the reaper re-queues its work
-            proc.kill()
-            proc.wait()
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader: its pool
+        proc.wait()
 
 
 def _redact(url: str) -> str:

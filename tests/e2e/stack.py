@@ -54,11 +54,14 @@ class Stack:
                               text=True, timeout=timeout)
 
     def wait_submission(self, login: str, sub_id: int, statuses=("graded", "failed"),
-                        timeout: float = 120) -> dict:
+                        timeout: float = 120, training: bool = False) -> dict:
+        """The submission once in `statuses`; with `training`, once its training run is over
+        too (its page stops reloading itself)."""
         with self.api(login) as client:
             def done():
                 sub = client.get(f"/submissions/{sub_id}").json()
-                return sub if sub["status"] in statuses else None
+                over = not training or sub.get("training") != "pending"
+                return sub if sub["status"] in statuses and over else None
             return wait_for(done, timeout, f"submission {sub_id} {statuses}", 0.1,
                             tuple(self.procs))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 
 from tests.api.services import REPO, Proc, free_port, service_env, wait_for
 from tests.e2e.stack import MLPGRADE, _healthy, copy_home
@@ -38,11 +39,22 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
         assert "making the golden sets of hw1p1-s20" in text
         assert re.search(r'127\.0\.0\.1:\d+ "GET /health HTTP/1\.1" 200', text), text
         assert (home / "broker.db").is_file()  # the embedded sqla broker carried it
+        # each worker leads its own process group (its pool, its sandboxes' parents)
+        groups = [str(serve.popen.pid), *subprocess.run(
+            ["pgrep", "-P", str(serve.popen.pid)], capture_output=True, text=True).stdout.split()]
+        assert len(groups) == 3, groups  # serve, its live and its bulk worker
         serve.popen.terminate()  # SIGTERM to serve alone: it must stop its workers itself
-        serve.popen.wait(timeout=30)
-        wait_for(lambda: subprocess.run(["pgrep", "-g", str(serve.popen.pid)],
-                                        capture_output=True).stdout == b"", 90,
-                 "serve's workers to exit", 0.5, (serve,))
+        serve.popen.wait(timeout=40)  # a warm shutdown of 20 s at most, then SIGKILL
+
+        def left() -> list[str]:  # what is still running in those groups
+            rows = subprocess.run(["ps", "-e", "-o", "pgid=,pid=,stat=,etime=,args="],
+                                  capture_output=True, text=True).stdout.splitlines()
+            return [row for row in rows if row.split()[0] in groups]
+        for _ in range(20):  # 10 s for the kernel to tear down what SIGKILL hit
+            if not left():
+                break
+            time.sleep(0.5)
+        assert left() == [], serve.tail()
         # a restart mints no new instructor token: only the first instructor's is printed
         again = Proc([*MLPGRADE, "serve", "--port", str(port), "--no-worker"], env,
                      tmp_path / "again.log")

@@ -61,11 +61,15 @@ def new_page(browser, stack, tmp_path):
 
 @pytest.fixture
 def shot(tmp_path):
-    """shot(page, name, keep=False): a full-page screenshot in the test's folder; with `keep` and
-    MLPGRADE_UPDATE_SCREENSHOTS=1 it also refreshes docs/screenshots/<name>.png (the README's)."""
+    """shot(page, name, keep=False): a full-page screenshot in the test's folder (of a locator:
+    that element alone); with `keep` and MLPGRADE_UPDATE_SCREENSHOTS=1 it also refreshes
+    docs/screenshots/<name>.png (the README's)."""
     def take(page, name: str, keep: bool = False) -> Path:
         path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if hasattr(page, "goto"):
+            page.screenshot(path=str(path), full_page=True)
+        else:
+            page.screenshot(path=str(path))
         if keep and os.environ.get("MLPGRADE_UPDATE_SCREENSHOTS") == "1":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             (SCREENSHOTS / f"{name}.png").write_bytes(path.read_bytes())

@@ -37,7 +37,7 @@ def test_pages_manual_points_follow_the_counting_submission(stack, new_page, sho
         f"on submission {worse}")
     page.goto(f"/staff/assignments/{SLUG}")
     row = page.locator("#students-table tr", has_text="stu_best")
-    expect(row.locator("a.counts")).to_have_text("100")
+    expect(row.locator("a.counts")).to_have_text("automatic 95/95 + manual 5/5 = 100/100")
     expect(row.locator(".badge")).to_have_count(0)  # never "manual pending" once graded
     student = new_page()
     sign_in(student, stack.tokens["stu_best"], then=f"/submissions/{worse}")
@@ -46,13 +46,15 @@ def test_pages_manual_points_follow_the_counting_submission(stack, new_page, sho
     expect(causes.first).to_contain_text("Sigmoid Non-Linearity (derivative)")
     expect(causes.first).to_contain_text("7 more tests build on it")
     shot(student, "student-fix-first", keep=True)
-    # sources: numbered, diff against the previous submission
+    # sources: numbered, diff against the previous submission (the page reloads itself once
+    # training ends: wait for that first)
+    stack.wait_submission("stu_best", worse, training=True, timeout=300)
     page.goto(f"/staff/submissions/{worse}")
     activation = page.locator("details.source-file", has_text="mytorch/activation.py")
     activation.locator("summary").first.click()
     activation.locator(".diff-previous summary").click()
     expect(activation.locator(".diff-previous .add")).to_contain_text(["+"])
-    shot(page, "ta-sources-diff")
+    shot(activation, "ta-sources-diff")  # the file, not the whole 10,000-pixel page
 
 
 def test_pages_syntax_error_traceback_links_to_the_line(stack, new_page, shot):
