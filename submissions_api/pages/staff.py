@@ -12,6 +12,7 @@ from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
 from submissions_api.services import (
+    exports,
     feedback,
     fetch,
     golden,
@@ -58,11 +59,27 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
 
 
 @router.get("/staff/assignments/{slug}/gradebook.csv")
-def gradebook_csv(slug: str, user: PageUser, session: SessionDep, policy: str = "best"):
+def gradebook_csv(slug: str, user: PageUser, session: SessionDep, policy: str = "best",
+                  format: str = "mlpgrade"):
     policy = "latest" if policy == "latest" else "best"
-    text = gradebook.gradebook_csv(session, user, slug, policy)
-    return Response(text, media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{slug}-{policy}.csv"'})
+    text, filename = exports.gradebook_export(session, user, slug, policy, format)
+    return Response(text, media_type="text/csv", headers=exports.download_headers(filename))
+
+
+@router.get("/staff/assignments/{slug}/tests/{test_id}")
+def failing_students(slug: str, test_id: str, request: Request, user: PageUser,
+                     session: SessionDep):
+    assignment = fetch.assignment(session, slug)
+    result = exports.failing(session, user, slug, test_id, "best")
+    return render(request, "staff_failing.html", title=f"Who fails {result['test']['name']}",
+                  assignment=assignment, result=result)
+
+
+@router.get("/staff/assignments/{slug}/tests/{test_id}/failing.csv")
+def failing_csv(slug: str, test_id: str, user: PageUser, session: SessionDep):
+    text = exports.failing_csv(exports.failing(session, user, slug, test_id, "best"))
+    return Response(text, media_type="text/csv",
+                    headers=exports.download_headers(f"{slug}-{test_id}-failing.csv"))
 
 
 @router.post("/staff/assignments/{slug}/regrade")

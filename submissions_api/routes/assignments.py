@@ -7,10 +7,11 @@ from fastapi import APIRouter, Query, Response
 from submissions_api.deps import CurrentUser, SessionDep
 from submissions_api.schemas import AssignmentOut, AssignmentUpdate, ExtensionIn, ExtensionOut
 from submissions_api.services import assignments as service
-from submissions_api.services import gradebook, visibility
+from submissions_api.services import exports, gradebook, visibility
 
 router = APIRouter(tags=["assignments"])
 POLICY = Query("best", pattern="^(best|latest)$")
+FORMAT = Query("mlpgrade", pattern="^(" + "|".join(exports.FORMATS) + ")$")
 
 
 @router.get("/assignments", response_model=list[AssignmentOut])
@@ -58,12 +59,19 @@ def delete_extension(slug: str, login: str, user: CurrentUser, session: SessionD
 
 
 @router.get("/assignments/{slug}/gradebook.csv", response_class=Response)
-def gradebook_csv(slug: str, user: CurrentUser, session: SessionDep,
-                  policy: str = POLICY) -> Response:
-    """One row per student: best or latest graded submission, late penalty applied."""
-    text = gradebook.gradebook_csv(session, user, slug, policy)
-    return Response(text, media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{slug}-{policy}.csv"'})
+def gradebook_csv(slug: str, user: CurrentUser, session: SessionDep, policy: str = POLICY,
+                  format: str = FORMAT) -> Response:
+    """One row per student: best or latest graded submission, late penalty applied. `format`:
+    `mlpgrade` (ours), `canvas` (Canvas's gradebook import) or `tests` (points per test)."""
+    text, filename = exports.gradebook_export(session, user, slug, policy, format)
+    return Response(text, media_type="text/csv", headers=exports.download_headers(filename))
+
+
+@router.get("/assignments/{slug}/tests/{test_id}/failing")
+def failing_students(slug: str, test_id: str, user: CurrentUser, session: SessionDep,
+                     policy: str = POLICY) -> dict:
+    """The students whose submission that counts fails this test, with why (TAs)."""
+    return exports.failing(session, user, slug, test_id, policy)
 
 
 @router.get("/assignments/{slug}/stats")

@@ -142,11 +142,20 @@ def student_rows(students: dict[str, list[Entry]], *, max_score: float = 0.0,
     return rows
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: object) -> str:
+    """A text cell no spreadsheet runs as a formula (a leading `'` when it would)."""
+    value = "" if text is None else str(text)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({**r, "login": cell(r["login"]), "name": cell(r["name"])} for r in rows)
     return out.getvalue()
 
 
@@ -209,7 +218,7 @@ def class_stats(session: Session, assignment: Assignment, rows: list[dict[str, A
     """Statistics of gradebook rows (scores, per-test pass rates of the counted runs), with the
     run summaries they were computed from (the dashboard groups their failures)."""
     ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
-    summaries = crud.current_summaries(session, submission_ids=ids)
+    summaries = list(crud.current_summaries(session, submission_ids=ids).values())
     return {"max_score": total_max_score(assignment),
             **stats(rows, summaries, crud.status_counts(session, assignment=assignment))}, summaries
 

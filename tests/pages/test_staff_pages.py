@@ -82,6 +82,15 @@ def test_pages_syntax_error_traceback_links_to_the_line(stack, new_page, shot):
     expect(cause.locator("td").first).to_have_text("1")
     expect(cause.locator("td").nth(1)).to_have_text("linear.py:22")  # where, not a test
     shot(page, "ta-dashboard-causes", keep=True)
+    # who fails a test: from the pass rates to the list, to the submission
+    page.locator("#who-fails summary").click()
+    page.locator("#who-fails li", has_text="1 of 1 fail").first.locator("a").click()
+    expect(page.locator("h1")).to_contain_text("Who fails")
+    row = page.locator("#failing-table tr", has_text="stu_syn")
+    expect(row).to_contain_text("SyntaxError")
+    shot(page, "ta-who-fails", keep=True)
+    row.locator(f"a[href='/staff/submissions/{sub_id}']").click()
+    expect(page.locator("h1")).to_contain_text(f"Submission {sub_id}")
 
 
 def test_pages_grading_queue_next_and_saved_comments(stack, new_page, shot):

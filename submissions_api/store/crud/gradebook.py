@@ -50,20 +50,22 @@ def gradebook_rows(session: Session, *, assignment: Assignment, user_id: int | N
 
 
 def current_summaries(session: Session, *, submission_ids: Sequence[int]
-                      ) -> list[dict[str, Any]]:
-    """The run summaries (store.summary.run_summary) of these submissions' current runs."""
+                      ) -> dict[int, dict[str, Any]]:
+    """The run summaries (store.summary.run_summary) of these submissions' current runs, by
+    submission id (a submission whose run has no report is left out)."""
     if not submission_ids:
-        return []
-    rows = session.execute(select(GradingRun.id, GradingRun.summary).join(
-        Submission, Submission.current_run_id == GradingRun.id)
+        return {}
+    rows = session.execute(select(Submission.id, GradingRun.id, GradingRun.summary).join(
+        GradingRun, Submission.current_run_id == GradingRun.id)
         .where(Submission.id.in_(submission_ids))).all()
-    summaries = [summary for _, summary in rows if summary]
-    missing = [run_id for run_id, summary in rows if not summary]  # runs older than the column
-    if missing:
-        summaries += [run_summary(r) for r in session.scalars(
-            select(GradingRun.report).where(GradingRun.id.in_(missing))) if r]
+    summaries = {sub_id: summary for sub_id, _, summary in rows if summary}
+    missing = {run_id: sub_id for sub_id, run_id, summary in rows if not summary}
+    if missing:  # runs older than the column
+        for run_id, report in session.execute(select(GradingRun.id, GradingRun.report)
+                                              .where(GradingRun.id.in_(missing))).all():
+            if report:
+                summaries[missing[run_id]] = run_summary(report)
     return summaries
-
 
 
 def status_counts(session: Session, *, assignment: Assignment) -> dict[str, int]:
