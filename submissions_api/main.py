@@ -25,6 +25,7 @@ from submissions_api.routes import (
     assignments,
     golden,
     health,
+    metrics,
     regrades,
     submissions,
     users,
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None =
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _service_busy)
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.state.metrics = metrics.Metrics()
+    app.add_middleware(metrics.Timing, metrics=app.state.metrics)
     app.include_router(apidocs.router)  # /docs and /redoc, served offline
     for module in (users, assignments, submissions, regrades, golden):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -17,6 +17,7 @@ from submissions_api.services import (
     fetch,
     golden,
     gradebook,
+    health,
     manual,
     regrades,
     reports,
@@ -56,6 +57,13 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR), preparing=preparing,
         refresh=5 if preparing else None)
+
+
+@router.get("/staff/queue")
+def queue_health(request: Request, user: PageUser, session: SessionDep):
+    figures = health.queue_health(session, user)
+    return render(request, "staff_queue.html", title="Queue health", figures=figures,
+                  refresh=10)
 
 
 @router.get("/staff/assignments/{slug}/gradebook.csv")

@@ -6,6 +6,8 @@ import re
 import subprocess
 import time
 
+import httpx
+
 from tests.api.services import REPO, Proc, free_port, service_env, wait_for
 from tests.e2e.stack import MLPGRADE, _healthy, copy_home
 from tests.handins import make_handin_tar
@@ -39,6 +41,12 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
         assert "making the golden sets of hw1p1-s20" in text
         assert re.search(r'127\.0\.0\.1:\d+ "GET /health HTTP/1\.1" 200', text), text
         assert (home / "broker.db").is_file()  # the embedded sqla broker carried it
+        # Prometheus's scrape of the running service: the grading is counted
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})
+        assert scraped.status_code == 200, scraped.text
+        assert re.search(r'^mlpgrade_grading_runs_total\{outcome="graded"\} [1-9]', scraped.text,
+                         re.M), scraped.text
         # each worker leads its own process group (its pool, its sandboxes' parents)
         groups = [str(serve.popen.pid), *subprocess.run(
             ["pgrep", "-P", str(serve.popen.pid)], capture_output=True, text=True).stdout.split()]

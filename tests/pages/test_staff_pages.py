@@ -196,3 +196,16 @@ def test_pages_student_page_pages_through_history(stack, new_page, shot):
     page.click("#prev")
     page.locator(f"#standing-{SLUG} .best a").click()
     expect(page).to_have_url(re.compile(f"/staff/submissions/{best}$"))
+
+
+def test_pages_queue_health(stack, new_page, shot):
+    add_student(stack, "stu_queue")
+    stack.wait_submission("stu_queue", api_upload(stack, "stu_queue", make_handin_tar()))
+    page = new_page()
+    sign_in(page, stack.tokens["ta1"], then="/")
+    page.click("#queue-link")
+    expect(page.locator("h1")).to_have_text("Queue health")
+    expect(page.locator("#queue-live td").nth(1)).to_have_text("0")  # nothing waits
+    expect(page.locator("#duration-graded td").nth(1)).not_to_have_text("0")
+    expect(page.locator("#duration-graded td").nth(2)).to_contain_text(" s")
+    shot(page, "ta-queue-health", keep=True)

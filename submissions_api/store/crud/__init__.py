@@ -32,6 +32,7 @@ from submissions_api.store.crud.gradebook import (
     gradebook_rows,
     status_counts,
 )
+from submissions_api.store.crud.health import RunTimes, Waiting, run_times, waiting
 from submissions_api.store.crud.manual import (
     delete_comment,
     manual_by_login,
@@ -86,4 +87,5 @@ __all__ = [
     "queue_positions", "recent_grading_seconds", "regrade_candidates", "regrade_items",
     "set_extension", "set_manual_grade", "stale_queued", "status_counts", "sync_assignments",
     "update_assignment", "update_golden_set", "user_for_token_hash",
+    "RunTimes", "Waiting", "run_times", "waiting",
 ]
