@@ -124,7 +124,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     previous = crud.previous_submission(session, submission=sub)
     previous_id = previous.id if previous else None
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",
-                  sub=out, result=out.result or {}, runs=runs, diffs=diffs,
+                  sub=out, number=crud.submission_number(session, submission=sub),
+                  result=out.result or {}, runs=runs, diffs=diffs,
                   sources=files, paths={f.path for f in files}, previous_id=previous_id,
                   traced=_traced(out.result), highlight_css=sources.highlight_css(),
                   live=out.status in subs_service.LIVE,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from submissions_api.security import require_role
 from submissions_api.services import fetch, gradebook
 from submissions_api.services import submissions as subs_service
-from submissions_api.services.rubric import manual_items, total_max_score
+from submissions_api.services.rubric import manual_items, manual_max_score, total_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import Role, User
 
@@ -46,6 +46,9 @@ def _standing(session: Session, assignment, target: User) -> dict[str, Any]:
                "comment": grades[i["id"]].comment if i["id"] in grades else "",
                "given_on": grades[i["id"]].submission_id if i["id"] in grades else None}
               for i in manual_items(assignment.slug)]
-    return {"assignment": assignment, "best": best, "max_score": total_max_score(assignment),
+    best_text = best.line(assignment.max_score, manual_max_score(assignment.slug)).text \
+        if best else ""
+    return {"assignment": assignment, "best": best, "best_text": best_text,
+            "max_score": total_max_score(assignment),
             "count": sum(1 for e in entries if e.submission_id is not None), "manual": manual,
             "extension": crud.get_extension(session, assignment=assignment, user=target)}
