@@ -47,24 +47,7 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
         assert scraped.status_code == 200, scraped.text
         assert re.search(r'^mlpgrade_grading_runs_total\{outcome="graded"\} [1-9]', scraped.text,
                          re.M), scraped.text
-        # each worker leads its own process group (its pool, its sandboxes' parents)
-        groups = [str(serve.popen.pid), *subprocess.run(
-            ["pgrep", "-P", str(serve.popen.pid)], capture_output=True, text=True).stdout.split()]
-        assert len(groups) == 3, groups  # serve, its live and its bulk worker
-        serve.popen.terminate()  # SIGTERM to serve alone: it must stop its workers itself
-        serve.popen.wait(timeout=40)  # a warm shutdown of 20 s at most, then SIGKILL
-
-        def left() -> list[str]:  # what still runs in those groups (a zombie runs nothing:
-            # this pytest may be a subreaper, after in-process bwrap tests, and never reap it)
-            rows = subprocess.run(["ps", "-e", "-o", "pgid=,pid=,stat=,etime=,args="],
-                                  capture_output=True, text=True).stdout.splitlines()
-            return [row for row in rows
-                    if row.split()[0] in groups and not row.split()[2].startswith("Z")]
-        for _ in range(20):  # 10 s for the kernel to tear down what SIGKILL hit
-            if not left():
-                break
-            time.sleep(0.5)
-        assert left() == [], serve.tail()
+        stop_and_check_no_worker_is_left(serve)
         # a restart mints no new instructor token: only the first instructor's is printed
         again = Proc([*MLPGRADE, "serve", "--port", str(port), "--no-worker"], env,
                      tmp_path / "again.log")
@@ -77,3 +60,25 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
             again.stop()
     finally:
         serve.stop()
+
+
+def stop_and_check_no_worker_is_left(serve: Proc) -> None:
+    """SIGTERM to serve alone: it must stop its workers itself, and nothing of theirs may run
+    on. Each worker leads its own process group (its pool, its sandboxes' parents)."""
+    groups = [str(serve.popen.pid), *subprocess.run(
+        ["pgrep", "-P", str(serve.popen.pid)], capture_output=True, text=True).stdout.split()]
+    assert len(groups) == 3, groups  # serve, its live and its bulk worker
+    serve.popen.terminate()
+    serve.popen.wait(timeout=40)  # a warm shutdown of 20 s at most, then SIGKILL
+
+    def left() -> list[str]:  # what still runs in those groups (a zombie runs nothing:
+        # this pytest may be a subreaper, after in-process bwrap tests, and never reap it)
+        rows = subprocess.run(["ps", "-e", "-o", "pgid=,pid=,stat=,etime=,args="],
+                              capture_output=True, text=True).stdout.splitlines()
+        return [row for row in rows
+                if row.split()[0] in groups and not row.split()[2].startswith("Z")]
+    for _ in range(20):  # 10 s for the kernel to tear down what SIGKILL hit
+        if not left():
+            break
+        time.sleep(0.5)
+    assert left() == [], serve.tail()
