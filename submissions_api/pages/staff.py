@@ -77,10 +77,9 @@ def gradebook_csv(slug: str, user: PageUser, session: SessionDep, policy: str = 
 @router.get("/staff/assignments/{slug}/tests/{test_id}")
 def failing_students(slug: str, test_id: str, request: Request, user: PageUser,
                      session: SessionDep):
-    assignment = fetch.assignment(session, slug)
     result = exports.failing(session, user, slug, test_id, "best")
     return render(request, "staff_failing.html", title=f"Who fails {result['test']['name']}",
-                  assignment=assignment, result=result)
+                  slug=slug, result=result)
 
 
 @router.get("/staff/assignments/{slug}/tests/{test_id}/failing.csv")

@@ -75,7 +75,7 @@ def tests_csv(session: Session, user: User, slug: str, policy: Policy) -> str:
               *(_points(t.points) for t in tests))
     body = []
     for r in rows:
-        summary = summaries.get(r["submission_id"]) if r["submission_id"] != "" else None
+        summary = summaries.get(r["submission_id"])  # None: no graded submission ("")
         passed = {t["id"]: t["passed"] for t in (summary or {}).get("tests", [])}
         body.append((cell(r["login"]), cell(r["name"]), r["submission_id"],
                      _points(r["raw_score"]),
@@ -94,7 +94,7 @@ def failing(session: Session, user: User, slug: str, test_id: str, policy: Polic
         raise NotFound("test")
     students = []
     for r in rows:
-        summary = summaries.get(r["submission_id"]) if r["submission_id"] != "" else None
+        summary = summaries.get(r["submission_id"])  # None: no graded submission ("")
         test = next((t for t in (summary or {}).get("tests", []) if t["id"] == test_id), None)
         if summary is None or (test is not None and test["passed"]):
             continue
@@ -103,7 +103,7 @@ def failing(session: Session, user: User, slug: str, test_id: str, policy: Polic
                          "submission_id": r["submission_id"],
                          "status": (test or {}).get("status", "missing"),
                          "message": messages[0]})
-    graded = sum(1 for r in rows if r["submission_id"] != "" and r["submission_id"] in summaries)
+    graded = sum(1 for r in rows if r["submission_id"] in summaries)
     return {"test": {"id": spec.id, "name": spec.name, "points": spec.points},
             "graded_students": graded, "students": students}
 
