@@ -16,6 +16,7 @@ import copy
 import csv
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
     p.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
                    help="grading slots of the live worker (default: one per core)")
+    p.add_argument("--api-workers", type=int, default=os.cpu_count() or 1,
+                   help="API server processes (default: one per core)")
     p.add_argument("--no-access-log", action="store_true", help="do not print one line a request")
     p.set_defaults(func=cmd_serve)
 
@@ -191,25 +194,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     make_golden_sets(settings, Dispatcher(settings), say=lambda line: print(line, flush=True))
     # uvicorn re-raises SIGTERM once it has shut down; make that an exit that runs `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    api_workers = max(1, args.api_workers)
+    if api_workers > 1:  # /metrics adds up the latency every API process measured
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_folder(settings.home))
     try:
         uvicorn.run("submissions_api.main:create_app", factory=True, host=args.host,
-                    port=args.port, log_config=log_config(), access_log=not args.no_access_log)
+                    port=args.port, log_config=log_config(settings.log_format),
+                    access_log=not args.no_access_log, workers=api_workers)
     finally:
         _stop(workers)
     return ExitCode.OK
 
 
-def log_config() -> dict:
+def log_config(kind: str = "text") -> dict:
     """uvicorn's logging with warnings only from the server and, on stdout, an access log: one
     line a request with its time, client, request line and status (never a token: those travel
-    in headers and cookies, not in URLs)."""
+    in headers and cookies, not in URLs). `json` (MLPGRADE_LOG_FORMAT) makes every line one
+    JSON object (submissions_api/logs.py)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["access"]["fmt"] = (
         '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s')
     config["formatters"]["access"]["datefmt"] = "%Y-%m-%dT%H:%M:%S%z"
+    if kind == "json":
+        for name in ("default", "access"):
+            config["formatters"][name] = {"()": "submissions_api.logs.JsonFormatter"}
     config["loggers"]["uvicorn"]["level"] = "WARNING"
     config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}  # the service's own warnings
     return config
+
+
+def metrics_folder(home: Path) -> Path:
+    """The API processes' shared metric files (prometheus_client's multiprocess mode), empty
+    at each start: a histogram counts this run's requests."""
+    folder = home / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def _spawn_worker(queues: str, concurrency: int) -> subprocess.Popen:

@@ -20,6 +20,8 @@
   each student's `latest` or `every` one (never a student's with their own)
 - MLPGRADE_TRUST_FORWARDED_PROTO (0): 1 behind a proxy that ends TLS: its X-Forwarded-Proto
   header, not the connection, says whether the sign-in cookie is `Secure`
+- MLPGRADE_LOG_FORMAT (text): `text` or `json` log lines, each with its task's fields such as
+  `submission_id` (submissions_api/logs.py)
 
 Secrets have no defaults: API tokens are random and printed once (stored hashed).
 """
@@ -32,6 +34,7 @@ from pathlib import Path
 
 from grader.intake import DEFAULT_MAX_BYTES
 from grader.settings import load_settings as load_grader_settings
+from submissions_api.logs import FORMATS as LOG_FORMATS
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Settings:
     """latest or every (docs/similarity.md)."""
     trust_forwarded_proto: bool = False
     """Behind a TLS-ending proxy: X-Forwarded-Proto says the scheme (else the connection does)."""
+    log_format: str = "text"
+    """text or json (submissions_api/logs.py)."""
 
     @property
     def live_queue(self) -> str:
@@ -97,4 +102,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         similarity_scope="every" if env.get("MLPGRADE_SIMILARITY_SCOPE") == "every"
         else "latest",
         trust_forwarded_proto=env.get("MLPGRADE_TRUST_FORWARDED_PROTO", "0") in ("1", "true"),
+        log_format=_log_format(env.get("MLPGRADE_LOG_FORMAT") or "text"),
     )
+
+
+def _log_format(value: str) -> str:
+    if value not in LOG_FORMATS:
+        raise ValueError(f"MLPGRADE_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
+                         f"not {value!r}")
+    return value

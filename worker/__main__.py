@@ -4,6 +4,7 @@ the only way to start one (`mlpgrade worker`, `mlpgrade serve` and compose run t
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from submissions_api.store.models import QueueKind
@@ -24,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
             "--without-gossip", "--without-mingle"]
     if args.name:
         argv += ["-n", args.name]
+    if settings.log_format == "json":  # every line a JSON object: no banner, warnings logged
+        argv = ["--quiet", *argv]
+        logging.captureWarnings(True)
     app.worker_main(argv)
     return 0
 

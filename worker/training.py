@@ -17,6 +17,7 @@ from grader.golden.archive import materialize
 from grader.grade import train_handin
 from grader.results import GradeReport, TrainingResult
 from grader.rubric import load_assignment
+from submissions_api import logs
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import TrainingStatus
 from worker.context import WorkerContext
@@ -40,6 +41,7 @@ class TrainingJob:
     assignment: str
     golden_version: str
     archive_sha256: str | None
+    submission_id: int
 
 
 def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> Outcome:
@@ -47,6 +49,11 @@ def train_run(ctx: WorkerContext, *, run_id: int, tries: int = 0) -> Outcome:
     job = _load(ctx, run_id=run_id)
     if job is None:
         return Outcome.STALE
+    with logs.bind(submission_id=job.submission_id):  # its log lines name the submission too
+        return _train(ctx, job, run_id=run_id, tries=tries)
+
+
+def _train(ctx: WorkerContext, job: TrainingJob, *, run_id: int, tries: int) -> Outcome:
     try:
         golden = materialize(root=ctx.golden_cache, assignment=job.assignment,
                              version=job.golden_version,
@@ -87,4 +94,5 @@ def _load(ctx: WorkerContext, *, run_id: int) -> TrainingJob | None:
         return TrainingJob(report=GradeReport.from_dict(run.report),
                            data=crud.get_blob(session, sha256=sub.blob_sha256),
                            assignment=sub.assignment.slug, golden_version=run.golden_version,
-                           archive_sha256=golden.archive_sha256 if golden else None)
+                           archive_sha256=golden.archive_sha256 if golden else None,
+                           submission_id=sub.id)

@@ -7,11 +7,18 @@ latency per route is measured here, in this process, by `Timing`."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,7 +43,17 @@ class Metrics:
     def exposition(self, figures: health.Figures) -> bytes:
         registry = CollectorRegistry()
         registry.register(_QueueCollector(figures))
-        return generate_latest(self.registry) + generate_latest(registry)
+        return generate_latest(self._requests()) + generate_latest(registry)
+
+    def _requests(self) -> CollectorRegistry:
+        """This process's latency, or every API process's under `mlpgrade serve --api-workers`
+        (PROMETHEUS_MULTIPROC_DIR, set before they start, holds their shared metric files)."""
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not folder:
+            return self.registry
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=folder)
+        return registry
 
 
 class _QueueCollector(Collector):

@@ -1,0 +1,57 @@
+"""Structured logs (submissions_api/logs.py): with MLPGRADE_LOG_FORMAT=json every line a worker
+writes is one JSON object, and every line of a grading — Celery's own "received" and
+"succeeded" lines, ours and the similarity index's — names the submission (the training run's
+task names its run, and its own lines the submission too)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.api.services import service_env
+from tests.e2e.stack import copy_home, start_stack
+from tests.handins import make_handin_tar
+
+
+def test_json_logs_name_the_submission_on_every_line_of_its_grading(tmp_path, service_home):
+    home = copy_home(service_home, tmp_path / "home")
+    env = service_env(home, f"sqlite:///{home / 'service.db'}",
+                      f"sqla+sqlite:///{home / 'broker.db'}")
+    stack = start_stack("embedded", env, tmp_path)
+    try:
+        worker = stack.worker(MLPGRADE_LOG_FORMAT="json")
+        with stack.api("alice") as client:
+            reply = client.post("/assignments/hw1p1-s20/submissions",
+                                files={"file": ("handin.tar", make_handin_tar())})
+        assert reply.status_code == 202, reply.text
+        sub_id = reply.json()["id"]
+        stack.wait_submission("alice", sub_id, training=True)
+    finally:
+        stack.stop()
+    # Up to Celery's shutdown notice, which it prints itself (the test's stop signals the
+    # worker's whole group at once: what the pool says then is shutdown noise)
+    text = worker.log.read_text().split("worker: Warm shutdown")[0]
+    lines = [line for line in text.splitlines() if line.strip()]
+    records = []
+    for line in lines:
+        record = json.loads(line)  # every line: one JSON object
+        assert {"time", "level", "logger", "message"} <= set(record), line
+        records.append(record)
+    by_task: dict[str, list[dict]] = {}
+    for record in records:
+        if "task" in record:
+            by_task.setdefault(record["task"], []).append(record)
+    grading = by_task["worker.grade_submission"]
+    assert all(r["submission_id"] == sub_id and r["attempt"] == 1 for r in grading), grading
+    messages = " | ".join(r["message"] for r in grading)
+    assert "received" in messages and "succeeded" in messages, messages
+    assert f"submission {sub_id} attempt 1: graded" in messages, messages
+    assert len({r["task_id"] for r in grading}) == 1, grading
+    index = by_task["worker.similarity_index"]
+    assert index and all(r["submission_id"] == sub_id for r in index), index
+    # the training run's task takes the run's id; its own lines name the submission too
+    training = by_task["worker.train_run"]
+    run_id = training[0]["run_id"]
+    assert all(r["run_id"] == run_id for r in training), training
+    ours = [r for r in training if r["logger"] == "worker.training"]
+    assert ours and all(r["submission_id"] == sub_id for r in ours), training
+    assert any("training done" in r["message"] for r in ours), ours
