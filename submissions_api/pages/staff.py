@@ -38,9 +38,9 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.TA)
     students = gradebook.class_entries(session, assignment)
-    rows = gradebook.gradebook_table(session, assignment, "best", students)
+    rows = gradebook.gradebook_table(session, assignment, "best")
     scores = [r["score"] for r in rows if r["score"] != ""]
-    stats, summaries = gradebook.class_stats(session, assignment, rows)
+    stats, summaries = gradebook.class_stats(session, assignment, "best")
     tests = stats["tests"]
     recent = crud.list_submissions(session, assignment_id=assignment.id, limit=25)
     preparing = golden.preparing(session, assignment)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from submissions_api.security import require_role
 from submissions_api.services import fetch
+from submissions_api.services.classviews import kept
 from submissions_api.services.policy import final_score
 from submissions_api.services.rubric import manual_items, total_max_score
 from submissions_api.services.scores import ScoreLine, score_line
@@ -189,12 +190,14 @@ def stats(rows: list[dict[str, Any]], summaries: list[dict[str, Any]],
 
 def class_entries(session: Session, assignment: Assignment, user_id: int | None = None
                   ) -> dict[str, list[Entry]]:
-    """Every student's (or one's) entries for the assignment, in two queries (read once per
-    page)."""
-    items = frozenset(i["id"] for i in manual_items(assignment.slug))
-    return entries_of(crud.gradebook_rows(session, assignment=assignment, user_id=user_id),
-                      items=items, manual=crud.manual_by_login(session, assignment=assignment,
-                                                               user_id=user_id))
+    """Every student's (or one's) entries for the assignment, in two queries; the whole class's
+    are kept until something they read changes (services/classviews.py)."""
+    def read() -> dict[str, list[Entry]]:
+        items = frozenset(i["id"] for i in manual_items(assignment.slug))
+        return entries_of(crud.gradebook_rows(session, assignment=assignment, user_id=user_id),
+                          items=items, manual=crud.manual_by_login(session, assignment=assignment,
+                                                                   user_id=user_id))
+    return read() if user_id is not None else kept(session, ("entries", assignment.id), read)
 
 
 def counting(session: Session, assignment: Assignment, user: User, policy: Policy = "best"
@@ -204,35 +207,39 @@ def counting(session: Session, assignment: Assignment, user: User, policy: Polic
     return choose(entries, policy)
 
 
-def gradebook_table(session: Session, assignment: Assignment, policy: Policy,
-                    students: dict[str, list[Entry]] | None = None) -> list[dict[str, Any]]:
-    """The gradebook's rows (one per student; best or latest), as the CSV and the pages show;
-    `students` when the caller read class_entries already."""
-    if students is None:
-        students = class_entries(session, assignment)
-    return gradebook(students, policy=policy, max_score=total_max_score(assignment))
+def gradebook_table(session: Session, assignment: Assignment, policy: Policy
+                    ) -> list[dict[str, Any]]:
+    """The gradebook's rows (one per student; best or latest), as the CSV and the pages show
+    (kept, as class_entries)."""
+    return kept(session, ("gradebook", assignment.id, policy), lambda: gradebook(
+        class_entries(session, assignment), policy=policy,
+        max_score=total_max_score(assignment)))
 
 
-def class_stats(session: Session, assignment: Assignment, rows: list[dict[str, Any]]
+def class_stats(session: Session, assignment: Assignment, policy: Policy
                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Statistics of gradebook rows (scores, per-test pass rates of the counted runs), with the
-    run summaries they were computed from (the dashboard groups their failures)."""
-    ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
-    summaries = list(crud.current_summaries(session, submission_ids=ids).values())
-    return {"max_score": total_max_score(assignment),
-            **stats(rows, summaries, crud.status_counts(session, assignment=assignment))}, summaries
+    """Statistics of the gradebook (scores, per-test pass rates of the counted runs), with the
+    run summaries they were computed from (the dashboard groups their failures); kept."""
+    def compute() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        rows = gradebook_table(session, assignment, policy)
+        ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
+        summaries = list(crud.current_summaries(session, submission_ids=ids).values())
+        return {"max_score": total_max_score(assignment),
+                **stats(rows, summaries, crud.status_counts(session, assignment=assignment))
+                }, summaries
+    return kept(session, ("stats", assignment.id, policy), compute)
 
 
 def gradebook_csv(session: Session, user: User, slug: str, policy: Policy) -> str:
-    """The gradebook as CSV (TAs)."""
+    """The gradebook as CSV (TAs); kept."""
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.TA)
-    return to_csv(gradebook_table(session, assignment, policy))
+    return kept(session, ("csv", assignment.id, policy),
+                lambda: to_csv(gradebook_table(session, assignment, policy)))
 
 
 def assignment_stats(session: Session, user: User, slug: str, policy: Policy) -> dict[str, Any]:
     """The class statistics (TAs)."""
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.TA)
-    summary, _ = class_stats(session, assignment, gradebook_table(session, assignment, policy))
-    return summary
+    return class_stats(session, assignment, policy)[0]

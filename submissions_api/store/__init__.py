@@ -5,4 +5,5 @@
 from submissions_api.store import (
     models_similarity,  # noqa: F401 - registers the tables
     models_staff,  # noqa: F401 - its tables join Base.metadata
+    revision,  # noqa: F401 - its table joins Base.metadata, its session events listen
 )
