@@ -60,7 +60,8 @@ def real_report(home: Path) -> dict:
     """The report of grading our reference once (process sandbox, no training run): the size
     and shape every stored run gets."""
     golden = LocalGoldenStore(home / "golden").current("hw1p1-s20")
-    return grade_handin(make_handin_tar(), golden=golden, sandbox=get_sandbox("process"),
+    return grade_handin(make_handin_tar(), assignment="hw1p1-s20", golden=golden,
+                        sandbox=get_sandbox("process"),
                         training=False).to_dict()
 
 

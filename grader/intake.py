@@ -17,14 +17,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
-import resource
-import subprocess
-import sys
 import tarfile
+import traceback
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from grader import forkread
 from grader.errors import InfrastructureError, SubmissionError
 from grader.rubric import HandinLayout
 from grader.tarread import (
@@ -46,6 +44,7 @@ __all__ = ["DEFAULT_MAX_BYTES", "IntakeLimits", "IntakeReport", "list_sources", 
 #: applies it to the files it keeps.
 DEFAULT_MAX_BYTES = IntakeLimits().compressed_bytes
 CPU_SECONDS, WALL_SECONDS, MEMORY_BYTES = 10, 30, 2 * 1024**3
+ANSWER_HEAD_BYTES = 1024 * 1024  # the reader's JSON line: names and notes, under the limits
 DROP_NOTES = {
     "importable": "We dropped {n} file(s) Python could import that are not source ({names}): "
                   "only the source you hand in is graded.",
@@ -156,53 +155,43 @@ def _body(tar, member, name: str, limits: IntakeLimits) -> bytes:
     return body
 
 
-def _child() -> None:
-    """`python -c` entry of the bounded reader: stdin = JSON line + upload, stdout = JSON line
-    + the kept files' bytes one after the other."""
-    spec = json.loads(sys.stdin.buffer.readline())
-    data = sys.stdin.buffer.read()
+def answer(request: bytes) -> bytes:
+    """The forked reader's handler (grader/forkread.py): request = JSON line + upload, answer =
+    JSON line + the kept files' bytes one after the other."""
+    head, _, data = request.partition(b"\n")
+    spec = json.loads(head)
     layout = HandinLayout(**{k: tuple(v) for k, v in spec["layout"].items()})
-    out = sys.stdout.buffer
     try:
         read = read_archive(data, layout, IntakeLimits(**spec["limits"]))
     except SubmissionError as exc:
-        out.write(json.dumps({"refused": str(exc)}).encode() + b"\n")
-        return
-    out.write(json.dumps({"kept": [[n, len(b)] for n, b in read.kept.items()],
-                          "dropped": read.dropped, "notes": read.notes}).encode() + b"\n")
-    for body in read.kept.values():
-        out.write(body)
-
-
-def _limit_child() -> None:
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        return json.dumps({"refused": str(exc)}).encode() + b"\n"
+    except MemoryError:
+        return json.dumps({"limits": True}).encode() + b"\n"
+    except Exception:  # noqa: BLE001 - ours, not the student's: said, and raised as ours
+        return json.dumps({"error": traceback.format_exc()[-2000:]}).encode() + b"\n"
+    return json.dumps({"kept": [[n, len(b)] for n, b in read.kept.items()],
+                       "dropped": read.dropped, "notes": read.notes}).encode() + b"\n" + \
+        b"".join(read.kept.values())
 
 
 def _read(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Read:
-    """`read_archive` in a child process under CPU, memory and wall-clock limits."""
+    """`read_archive` in a fresh forked child under CPU, memory and wall-clock limits."""
     if len(data) > limits.compressed_bytes * limits.raw_factor:
         return read_archive(data, layout, limits)  # refused on its size, nothing parsed
     spec = {"layout": dataclasses.asdict(layout), "limits": dataclasses.asdict(limits)}
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": root}
-    try:
-        done = subprocess.run([sys.executable, "-c", "from grader.intake import _child; _child()"],
-                              input=json.dumps(spec).encode() + b"\n" + data, capture_output=True,
-                              timeout=WALL_SECONDS, preexec_fn=_limit_child, env=env, cwd="/")
-    except subprocess.TimeoutExpired:
-        raise SubmissionError("Your archive could not be read in time: make it with "
-                              f"`{layout.tar_command}` from the handout folder.") from None
-    head, _, rest = done.stdout.partition(b"\n")
+    reply = forkread.call("grader.intake:answer", json.dumps(spec).encode() + b"\n" + data,
+                          limits=(CPU_SECONDS, MEMORY_BYTES, WALL_SECONDS),
+                          cap=limits.uncompressed_bytes + ANSWER_HEAD_BYTES)
+    head, _, rest = reply.partition(b"\n")
     try:
         result = json.loads(head)
-    except ValueError:
-        if done.returncode < 0 or b"MemoryError" in done.stderr:
-            raise SubmissionError("Your archive could not be read within our time and memory "
-                                  f"limits: make it with `{layout.tar_command}`.") from None
-        raise InfrastructureError("intake's reader failed: "
-                                  + done.stderr[-1000:].decode("utf-8", "replace")) from None
+    except ValueError:  # killed by a limit before it could answer
+        result = {"limits": True}
+    if "limits" in result:
+        raise SubmissionError("Your archive could not be read within our time and memory "
+                              f"limits: make it with `{layout.tar_command}`.")
+    if "error" in result:
+        raise InfrastructureError("intake's reader failed: " + str(result["error"]))
     if "refused" in result:
         raise SubmissionError(result["refused"])
     read = Read(dropped=list(result["dropped"]), notes=list(result["notes"]))
