@@ -135,7 +135,12 @@ class SubmissionOut(BaseModel):
     counts_toward_limit: bool
     released: bool = Field(default=True, description="False: scores and feedback are held back "
                            "until the assignment's release_at (students only)")
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | None = Field(
+        default=None, description="the current run's report as the caller may see it: per test "
+        "its points and feedback, and `cause`, the index in `causes` of the group of failed "
+        "tests it belongs to (None: passed); `causes`: the failed tests grouped by one reason, "
+        "the one to fix first first (kind, fix_first, fix_first_name, tests, count, message, "
+        "location)")
     staff: dict[str, Any] | None = Field(default=None, description="attempts, lease, error")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from submissions_api.pages import (
+    account,
     auth,
     course,
     grading,
@@ -21,5 +22,6 @@ from submissions_api.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, student, staff, grading, similarity, instructor, course, users):
+for _module in (auth, account, student, staff, grading, similarity, instructor, course,
+                users):
     router.include_router(_module.router)

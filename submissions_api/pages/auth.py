@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-from fastapi import Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 
 from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
@@ -41,8 +41,14 @@ def login(request: Request, session: SessionDep, token: str = Form(""), next: st
         return render(request, "login.html", status_code=401, title="Sign in", next=_local(next),
                       error="That token is not valid (or was revoked). Ask your TA for a new one.")
     # The check page sees whether the browser kept the cookie, and says so when it did not.
-    response = see_other(f"/login/check?next={quote(_local(next))}")
-    response.set_cookie(SESSION_COOKIE, token.strip(), max_age=COOKIE_DAYS * 86400, httponly=True,
+    return set_sign_in(request, see_other(f"/login/check?next={quote(_local(next))}"),
+                       token.strip())
+
+
+def set_sign_in(request: Request, response: Response, token: str) -> Response:
+    """`response`, signing its browser in with `token` (deps.py: SESSION_COOKIE); a new token
+    replaces the old cookie."""
+    response.set_cookie(SESSION_COOKIE, token, max_age=COOKIE_DAYS * 86400, httponly=True,
                         secure=scheme(request) == "https", samesite="lax", path="/")
     return response
 

@@ -132,7 +132,6 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),
                   run_id=sub.current_run_id, saved=request.query_params.get("saved"),
                   counts=gradebook.counting(session, sub.assignment, sub.user),
-                  causes=feedback.causes(sub.assignment.slug, (out.result or {}).get("tests", [])),
                   queue=manual.next_ungraded(session, user, sub.assignment.slug, sub.id),
                   comments=manual.saved_comments(session, user, sub.assignment.slug))
 

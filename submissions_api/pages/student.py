@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.services import feedback, visibility
 from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
+from submissions_api.services import visibility
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, TrainingStatus, User
 
@@ -69,7 +69,6 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   number=number,
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
-                  causes=feedback.causes(sub.assignment.slug, result.get("tests", [])),
                   manual=out.manual, receipt=bool(receipt), live=live,
                   training_live=out.training == TrainingStatus.PENDING,
                   live_text=service.live_status(session, user, sub.id)["line"] if live else "",

@@ -17,6 +17,13 @@ def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
 
 
+@router.post("/me/tokens/rotate", response_model=TokenOut, status_code=201)
+def rotate_own_token(user: CurrentUser, session: SessionDep) -> TokenOut:
+    """Revoke every token of yours (this one too) and get one new one, shown once."""
+    return TokenOut(user=UserOut.model_validate(user),
+                    token=service.rotate_own_token(session, user))
+
+
 @router.get("/users", response_model=list[UserOut])
 def list_users(user: CurrentUser, session: SessionDep, role: str | None = None) -> list[UserOut]:
     return [UserOut.model_validate(u) for u in service.list_users(session, user, role=role)]

@@ -1,5 +1,6 @@
-"""Failures grouped by cause (grader.feedback) for the pages: one submission's causes, with the
-test to fix first, and the class's common causes counted by students.
+"""Failures grouped by cause (grader.feedback) for the pages and the API: one submission's causes,
+with the test to fix first, each failed test's cause, and the class's common causes counted by
+students.
 
 Each submission's groups come from the report the viewer may see (the student's view for a
 student), so a group shows no more than the per-test feedback does."""
@@ -26,15 +27,30 @@ def _names(slug: str) -> dict[str, str]:
 
 def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The failed tests of one report (or run summary) grouped by cause, fix-first first: each
-    with kind, fix_first (id, and as shown: the test's name, or for an error where it was
-    raised), tests (names), message, location."""
+    with kind, fix_first (id; fix_first_test its name; fix_first_name as shown: the test's name,
+    or for an error where it was raised), tests (names), count, message, location, pattern."""
     names = _names(slug)
     return [_view(c, names) for c in group_failures(tests, _depends(slug))]
 
 
+def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A report (or the student's view of it) with its failures grouped: `causes` as causes()
+    gives them, and on each test `cause`, the index of its group in `causes` (None for a passed
+    test). The pages show a test's feedback in full only in its group's fix-first test. A copy:
+    the stored report is not changed."""
+    if result is None:
+        return None
+    tests = result.get("tests", [])
+    groups = group_failures(tests, _depends(slug))
+    index = {test: i for i, cause in enumerate(groups) for test in cause.tests}
+    names = _names(slug)
+    return {**result, "causes": [_view(c, names) for c in groups],
+            "tests": [{**t, "cause": index.get(t["id"])} for t in tests]}
+
+
 def _view(cause: Cause, names: dict[str, str]) -> dict[str, Any]:
     name = names.get(cause.fix_first, cause.fix_first)
-    return {"kind": cause.kind, "fix_first": cause.fix_first,
+    return {"kind": cause.kind, "fix_first": cause.fix_first, "fix_first_test": name,
             "fix_first_name": cause.location or name if cause.kind == "error" else name,
             "tests": [names.get(t, t) for t in cause.tests], "count": len(cause.tests),
             "message": cause.message, "location": cause.location, "pattern": cause.pattern}

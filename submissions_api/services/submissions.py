@@ -17,6 +17,7 @@ from submissions_api.schemas import SubmissionAccepted, SubmissionOut
 from submissions_api.security import is_staff, require_owner_or_staff, require_role
 from submissions_api.services import fetch
 from submissions_api.services.estimates import live_line, queue_wait
+from submissions_api.services.feedback import with_causes
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
 from submissions_api.services.rubric import handin_layout, manual_items, manual_max_score
@@ -123,11 +124,13 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
                     grades: Sequence[ManualGrade] | None = None,
                     position: int | None = None) -> SubmissionOut:
     """A submission as its owner (`staff` False) or staff see it; `with_result` adds the current
-    run's report. `grades` and `position`: when the caller read them already for a whole list."""
+    run's report, its failures grouped by cause (services/feedback.with_causes). `grades` and
+    `position`: when the caller read them already for a whole list."""
     result = training = None
     if with_result and sub.current_run_id is not None:
         run = crud.get_run(session, run_id=sub.current_run_id)
-        result = report_for(run.report if run else None, staff=staff)
+        result = with_causes(sub.assignment.slug,
+                             report_for(run.report if run else None, staff=staff))
         training = run.training if run else None
     if grades is None:
         key = (sub.user_id, sub.assignment_id)

@@ -81,6 +81,21 @@ def rotate_token(session: Session, user: User, login: str) -> tuple[User, str]:
     return target, token
 
 
+def own_tokens(session: Session, user: User, *, current: str) -> list[tuple[ApiToken, bool]]:
+    """The caller's live tokens, newest first, each with whether it is `current` (the token of
+    this request): what the account page shows (when each was issued, never the tokens)."""
+    mine = security.hash_token(current)
+    return [(t, t.token_hash == mine) for t in crud.list_tokens(session, user=user)
+            if t.revoked_at is None]
+
+
+def rotate_own_token(session: Session, user: User) -> str:
+    """Revoke every token of the caller and issue one new one, shown once (the account page and
+    `POST /me/tokens/rotate`): anyone signed in, for themselves only. A revoked user has no token
+    left to call this with."""
+    return rotate_token(session, user, user.login)[1]
+
+
 def update_user(session: Session, user: User, login: str, *, role: str | None = None,
                 name: str | None = None) -> User:
     """Change a user's role or name (instructors); the last instructor keeps the role."""

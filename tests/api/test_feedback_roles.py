@@ -23,8 +23,13 @@ def _record(sessions, sub_id: int, checks) -> None:
               "feedback": " ".join(c.message for c in [check]), "status": "ok", "seconds": 0.1,
               "checks": [{"name": check.name, "passed": check.passed, "message": check.message,
                           "details": check.details}]} for i, check in enumerate(checks)]
-    report = {"assignment": "hw1p1-s20", "golden_version": "g1", "score": 0.0,
-              "max_score": 95.0, "grader_version": "0", "tests": tests}
+    record_report(sessions, sub_id, {"assignment": "hw1p1-s20", "golden_version": "g1",
+                                     "score": 0.0, "max_score": 95.0, "grader_version": "0",
+                                     "tests": tests})
+
+
+def record_report(sessions, sub_id: int, report: dict) -> None:
+    """`report` as the submission's graded run, as a worker records it."""
     with sessions() as session:
         sub = crud.get_submission(session, submission_id=sub_id)
         assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",

@@ -20,6 +20,7 @@ from tests.handins import make_handin_tar
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 BOUNDS = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
+SIGNS_OUT = "/me/tokens/rotate"
 
 
 @pytest.mark.timeout(300)
@@ -30,8 +31,9 @@ def test_api_schema_no_5xx_and_responses_match(client, users):
     assert reply.status_code == 202, reply.text  # one real submission for the id-taking routes
     schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
     failures, operations = [], 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    # rotating your own token revokes the callers' tokens: that operation runs last
+    for operation in sorted((r.ok() for r in schema.get_all_operations()),
+                            key=lambda o: o.path.endswith(SIGNS_OUT)):
         operations += 1
 
         @BOUNDS

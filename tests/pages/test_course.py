@@ -1,6 +1,6 @@
 """Issue 13 in a real browser: sign-in on a named host over plain HTTP, the API docs offline,
-impossible deadlines refused on the page, one score presentation, the live line's progress, and
-why a training run drew no curves."""
+impossible deadlines refused on the page, one score presentation, the live line's progress, why
+a training run drew no curves, and a student rotating their own token."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -293,3 +294,31 @@ def test_course_scores_wait_for_their_release(stack, new_page, shot):
         settings(stack, **CLEARED)
     page.reload()
     expect(page.locator("#score")).to_contain_text("automatic 95/95")
+
+
+def test_course_student_rotates_own_token_and_stays_signed_in(stack, new_page, shot):
+    old = add_student(stack, "stu_rot")
+    page = new_page()
+    sign_in(page, old)
+    page.click("#account-link")  # in every page's header
+    expect(page.locator("h1")).to_have_text("Your account")
+    expect(page.locator("#login")).to_have_text("stu_rot")
+    expect(page.locator("#role")).to_have_text("student")
+    expect(page.locator("#tokens tr.current")).to_contain_text("used by this browser")
+    page.click("#rotate")
+    expect(page.locator("#new-token .alert")).to_contain_text("it will not be shown again")
+    new = page.locator("#token-value").inner_text()
+    assert new.startswith("mlp_") and new != old
+    shot(page, "account-token-rotated")
+    assert [c["value"] for c in page.context.cookies()] == [new]
+    with httpx.Client(base_url=f"{stack.url}/api/v1") as api:
+        assert api.get("/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
+        assert api.get("/me", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+    page.goto(f"/assignments/{SLUG}")  # still signed in, now with the new token
+    expect(page.locator("#account-link")).to_contain_text("stu_rot")
+    page.goto("/account")
+    expect(page.locator("#new-token")).to_have_count(0)  # shown once
+    expect(page.locator("#tokens tbody tr")).to_have_count(1)
+    other = new_page()  # the old token signs in nowhere
+    sign_in(other, old)
+    expect(other.locator(".alert")).to_contain_text("not valid")

@@ -46,6 +46,10 @@ def test_pages_manual_points_follow_the_counting_submission(stack, new_page, sho
     expect(causes).to_have_count(1)
     expect(causes.first).to_contain_text("Sigmoid Non-Linearity (derivative)")
     expect(causes.first).to_contain_text("7 more tests build on it")
+    same = student.locator("section.feedback p.same-cause")  # each says so, once
+    expect(same).to_have_count(7)
+    expect(same.first).to_contain_text(
+        "Same cause as Sigmoid Non-Linearity (derivative), which this test builds on")
     shot(student, "student-fix-first", keep=True)
     # sources: numbered, diff against the previous submission (the page reloads itself once
     # training ends: wait for that first)
@@ -69,6 +73,7 @@ def test_pages_syntax_error_traceback_links_to_the_line(stack, new_page, shot):
     expect(cause).to_have_count(1)
     expect(cause).to_contain_text("SyntaxError")
     expect(cause).to_contain_text(re.compile(r"The same error fails \d+ tests"))
+    one_open_traceback(page)
     page.locator("a.tb-link", has_text="mytorch/linear.py").first.click()
     expect(page).to_have_url(re.compile(r"#src-mytorch-linear-py-\d+$"))
     line = page.locator("[id^=src-mytorch-linear-py-]").first
@@ -93,6 +98,29 @@ def test_pages_syntax_error_traceback_links_to_the_line(stack, new_page, shot):
     shot(page, "ta-who-fails", keep=True)
     row.locator(f"a[href='/staff/submissions/{sub_id}']").click()
     expect(page.locator("h1")).to_contain_text(f"Submission {sub_id}")
+    # the student's own result: the same one open traceback
+    student = new_page()
+    sign_in(student, stack.tokens["stu_syn"], then=f"/submissions/{sub_id}")
+    one_open_traceback(student)
+    shot(student, "student-syntax-error-once")
+
+
+def one_open_traceback(page) -> None:
+    """One SyntaxError hand-in's feedback: the traceback open once, in the fix-first test; each
+    other failed test says it has the same cause (its own text folded), points still shown."""
+    failed = page.locator("section.feedback")
+    count = failed.count()
+    assert count > 10
+    expect(page.locator("pre.fb:visible", has_text="SyntaxError")).to_have_count(1)
+    expect(failed.first.locator("pre.fb")).to_be_visible()
+    same = page.locator("section.feedback p.same-cause")
+    expect(same).to_have_count(count - 1)
+    expect(same.first).to_contain_text(re.compile(r"Same error as in .+ \(mytorch/linear\.py:22\)"))
+    expect(same.first.locator("a").first).to_have_attribute(
+        "href", f"#{failed.first.get_attribute('id')}")
+    expect(page.locator("section.feedback details.own-feedback:not([open])")).to_have_count(
+        count - 1)
+    expect(failed.nth(1).locator("h3")).to_contain_text(re.compile(r"0/\d+ · \w+"))
 
 
 def test_pages_grading_queue_next_and_saved_comments(stack, new_page, shot):
