@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from celery import Celery
@@ -65,6 +67,9 @@ def configure_transport(settings: Settings) -> None:
         Transport.polling_interval = settings.polling_interval
 
 
+PING_SECONDS = 5.0
+
+
 class Dispatcher:
     """Sends grading and golden-set jobs. A failed send is logged, not raised: the submission is
     already committed, and the reaper re-sends what stays queued."""
@@ -76,6 +81,8 @@ class Dispatcher:
             app = Celery("mlpgrade-api", set_as_current=False)
             app.conf.update(celery_config(settings))
         self.app = app
+        self._ping_lock = threading.Lock()
+        self._pinged = (-PING_SECONDS, False)  # (when, answer) of the last ping
 
     def queue_name(self, kind: str) -> str:
         """The broker's name of the queue of a QueueKind."""
@@ -135,9 +142,16 @@ class Dispatcher:
                                                    auto_delete=False)
 
     def ping(self) -> bool:
-        try:
-            with self.app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
-            return True
-        except Exception:  # noqa: BLE001 - any failure to reach the broker means it is down
-            return False
+        """Whether the broker answers, asked at most every PING_SECONDS per process: a health
+        check polled by load balancers and crowds must not open a broker connection each."""
+        with self._ping_lock:
+            if time.monotonic() - self._pinged[0] < PING_SECONDS:
+                return self._pinged[1]
+            try:
+                with self.app.connection_for_write() as conn:
+                    conn.ensure_connection(max_retries=1, timeout=2)
+                up = True
+            except Exception:  # noqa: BLE001 - any failure to reach the broker means it is down
+                up = False
+            self._pinged = (time.monotonic(), up)
+            return up

@@ -126,8 +126,7 @@ def ticks(text: str | None) -> Markup:
     return Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", str(escape(text or ""))))
 
 
-def render(request: Request, template: str, *, status_code: int = 200, **context: Any
-           ) -> HTMLResponse:
+def _templates(request: Request):
     templates = request.app.state.templates
     env = templates.env
     if "when" not in env.filters:
@@ -135,9 +134,20 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
                            tblinks=link_traceback)
         # Templates compare states with the store's enums, never with bare strings.
         env.globals.update(Status=Status, TrainingStatus=TrainingStatus, ItemStatus=ItemStatus)
+    return templates
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context: Any
+           ) -> HTMLResponse:
+    templates = _templates(request)
     user = context.pop("user", None) or getattr(request.state, "user", None)
     return templates.TemplateResponse(request, template, {"user": user, **context},
                                       status_code=status_code)
+
+
+def fragment(request: Request, template: str, **context: Any) -> Markup:
+    """A part of a page rendered alone (no request, no user in it), for a page to keep."""
+    return Markup(_templates(request).env.get_template(template).render(**context))
 
 
 def see_other(url: str) -> RedirectResponse:

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.pages import svg
-from submissions_api.pages.base import page_router, render, see_other
+from submissions_api.pages.base import fragment, page_router, render, see_other
 from submissions_api.security import has_role, require_role
 from submissions_api.services import (
     exports,
@@ -25,6 +25,7 @@ from submissions_api.services import (
     students,
 )
 from submissions_api.services import submissions as subs_service
+from submissions_api.services.classviews import kept
 from submissions_api.services.rubric import manual_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
@@ -37,11 +38,17 @@ TRACEBACK_FILE = re.compile(r'File "([^"]+)", line (\d+)')
 def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.TA)
-    students = gradebook.class_entries(session, assignment)
     rows = gradebook.gradebook_table(session, assignment, "best")
     scores = [r["score"] for r in rows if r["score"] != ""]
     stats, summaries = gradebook.class_stats(session, assignment, "best")
     tests = stats["tests"]
+    # The class's parts of the page are kept until the class changes (services/classviews.py).
+    student_rows = kept(session, ("dashboard-rows", assignment.id), lambda: fragment(
+        request, "staff_student_rows.html", assignment=assignment, students=gradebook.student_rows(
+            gradebook.class_entries(session, assignment), max_score=assignment.max_score,
+            manual_max=manual_max_score(assignment.slug))))
+    failures = kept(session, ("dashboard-causes", assignment.id),
+                    lambda: feedback.common_causes(slug, summaries))
     recent = crud.list_submissions(session, assignment_id=assignment.id, limit=25)
     preparing = golden.preparing(session, assignment)
     return render(
@@ -49,9 +56,7 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         assignment=assignment, stats=stats, scores=scores,
         histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
         rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
-        tests=tests, failures=feedback.common_causes(slug, summaries),
-        students=gradebook.student_rows(students, max_score=assignment.max_score,
-                                        manual_max=manual_max_score(assignment.slug)),
+        tests=tests, failures=failures, student_rows=student_rows,
         waiting=sum(1 for r in rows if r["manual_pending"] is True),
         zeroed=request.query_params.get("zeroed"), all_graded=request.query_params.get("graded"),
         recent=subs_service.submission_views(session, recent, staff=True),

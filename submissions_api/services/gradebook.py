@@ -7,9 +7,8 @@ import csv
 import io
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -31,9 +30,9 @@ points too; `manual_pending` says the student still waits for a TA's manual poin
 belong to the student's assignment: they count with whichever submission counts)."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One submission of a student (or, with `submission_id` None, a student without any)."""
+class Entry(NamedTuple):
+    """One submission of a student (or, with `submission_id` None, a student without any); a
+    tuple, since a class has ten thousand of them."""
 
     login: str
     name: str
