@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from submissions_api.deps import CurrentUser, SessionDep
+from submissions_api.deps import CurrentUser, ReleasingRoute, SessionDep
 from submissions_api.schemas import AssignmentOut, AssignmentUpdate, ExtensionIn, ExtensionOut
 from submissions_api.services import assignments as service
 from submissions_api.services import exports, gradebook, visibility
 
-router = APIRouter(tags=["assignments"])
+router = APIRouter(route_class=ReleasingRoute, tags=["assignments"])
 POLICY = Query("best", pattern="^(best|latest)$")
 FORMAT = Query("mlpgrade", pattern="^(" + "|".join(exports.FORMATS) + ")$")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, UploadFile
 
-from submissions_api.deps import CurrentUser, DispatcherDep, SessionDep
+from submissions_api.deps import CurrentUser, DispatcherDep, ReleasingRoute, SessionDep
 from submissions_api.routes.params import Id
 from submissions_api.schemas import GoldenSetOut
 from submissions_api.services import golden as service
 
-router = APIRouter(tags=["golden sets"])
+router = APIRouter(route_class=ReleasingRoute, tags=["golden sets"])
 
 
 @router.get("/assignments/{slug}/golden-sets", response_model=list[GoldenSetOut])

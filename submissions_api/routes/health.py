@@ -6,9 +6,9 @@ from fastapi import APIRouter, Response
 from sqlalchemy import text
 
 from grader import __version__
-from submissions_api.deps import DispatcherDep, SessionDep
+from submissions_api.deps import DispatcherDep, ReleasingRoute, SessionDep
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=ReleasingRoute, tags=["health"])
 
 
 @router.get("/health")

@@ -23,10 +23,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from submissions_api.deps import CurrentUser, SessionDep
+from submissions_api.deps import CurrentUser, ReleasingRoute, SessionDep
 from submissions_api.services import health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=ReleasingRoute, tags=["health"])
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 

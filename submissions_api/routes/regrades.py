@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from submissions_api.deps import CurrentUser, DispatcherDep, SessionDep
+from submissions_api.deps import CurrentUser, DispatcherDep, ReleasingRoute, SessionDep
 from submissions_api.routes.params import Id
 from submissions_api.schemas import RegradeIn, RegradeOut
 from submissions_api.services import regrades as service
 
-router = APIRouter(tags=["regrades"])
+router = APIRouter(route_class=ReleasingRoute, tags=["regrades"])
 
 
 @router.post("/submissions/{submission_id}/regrade", response_model=RegradeOut, status_code=202)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
-from submissions_api.deps import CurrentUser, DispatcherDep, SessionDep, SettingsDep
+from submissions_api.deps import (
+    CurrentUser,
+    DispatcherDep,
+    ReleasingRoute,
+    SessionDep,
+    SettingsDep,
+)
 from submissions_api.routes.params import Id, Limit, Offset
 from submissions_api.schemas import ManualGradeIn, RunOut, SubmissionAccepted, SubmissionOut
 from submissions_api.services import fetch, manual
 from submissions_api.services import submissions as service
 
-router = APIRouter(tags=["submissions"])
+router = APIRouter(route_class=ReleasingRoute, tags=["submissions"])
 
 
 @router.post("/assignments/{slug}/submissions", status_code=202, response_model=SubmissionAccepted)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from submissions_api.deps import CurrentUser, SessionDep
+from submissions_api.deps import CurrentUser, ReleasingRoute, SessionDep
 from submissions_api.schemas import TokenInfo, TokenOut, UserIn, UserOut, UserPatch
 from submissions_api.services import users as service
 
-router = APIRouter(tags=["users"])
+router = APIRouter(route_class=ReleasingRoute, tags=["users"])
 
 
 @router.get("/me", response_model=UserOut)
