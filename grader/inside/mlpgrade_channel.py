@@ -135,7 +135,7 @@ def kill_others(spare, rounds=200):
     left (kill(-1) would take the reporter too), reaping our own children."""
     me = os.getpid()
     for _ in range(rounds):
-        others = [pid for pid in _pids() if pid not in (me, 1, *spare) and not _zombie(pid)]
+        others = [pid for pid in live_pids() if pid not in (me, 1, *spare)]
         for pid in others:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -145,6 +145,11 @@ def kill_others(spare, rounds=200):
         if not others:
             return
         time.sleep(0.002)
+
+
+def live_pids():
+    """The processes of our namespace that have not ended."""
+    return [pid for pid in _pids() if not _zombie(pid)]
 
 
 def _pids():
