@@ -1,5 +1,5 @@
-"""A test child's limits: CPU time (RLIMIT_CPU), and a wall clock that stops only code that
-is not computing, so a busy host never turns into a timeout (docs/sandbox.md).
+"""A test's limits: the test host's CPU backstop (RLIMIT_CPU), and a wall clock that stops only
+code that is not computing, so a busy host never turns into a timeout (docs/sandbox.md).
 
 Staged next to runner.py; standard library only.
 """
@@ -7,12 +7,11 @@ Staged next to runner.py; standard library only.
 import math
 import os
 import resource
-import signal
 import time
 
 
 def limit_cpu(cpu_seconds):
-    """RLIMIT_CPU of a test child: SIGXCPU at its CPU seconds, SIGKILL a second later (never
+    """RLIMIT_CPU of a test host: SIGXCPU at its CPU seconds, SIGKILL a second later (never
     above the whole run's own hard limit, which a process cannot raise)."""
     cpu = max(1, math.ceil(cpu_seconds))
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
@@ -24,7 +23,7 @@ def limit_cpu(cpu_seconds):
 
 
 class IdleWatch:
-    """Whether a running child has been idle (under 5% of a CPU) for the last second, once
+    """Whether a running process has been idle (under 5% of a CPU) for the last second, once
     its idle deadline is past; its CPU time read from /proc/<pid>/stat."""
 
     TICK = os.sysconf("SC_CLK_TCK")
@@ -52,10 +51,3 @@ class IdleWatch:
             self.samples.pop(0)
         then, before = self.samples[0]
         return now >= self.after and now - then >= 1.0 and cpu - before < 0.05 * (now - then)
-
-
-def cpu_spent(status, usage, cpu_seconds):
-    """Whether RLIMIT_CPU ended the child: SIGXCPU, or SIGKILL at the hard limit."""
-    sig = os.WTERMSIG(status)
-    spent = usage is not None and usage.ru_utime + usage.ru_stime >= math.ceil(cpu_seconds)
-    return sig == signal.SIGXCPU or (sig == signal.SIGKILL and spent)
