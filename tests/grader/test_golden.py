@@ -105,3 +105,20 @@ def test_local_store_marks_a_set_current(tmp_path):
     assert store.find("hw1p1-s20", sha[:12]).sha256 == sha
     store.set_current(load_golden(path))
     assert store.current("hw1p1-s20").version == sha[:12]
+
+
+def test_materialize_loads_a_set_once_and_again_when_its_files_change(tmp_path):
+    path, sha = saved(tmp_path)
+    data = pack_golden(path)
+    kwargs = dict(root=tmp_path / "cache", assignment="hw1p1-s20", version=sha[:12],
+                  archive=lambda: data)
+    first = materialize(**kwargs)
+    assert materialize(**kwargs) is first  # kept: not read and hashed again
+    with pytest.raises(ValueError):
+        first.outputs["linear"]["dW"][0, 0] = 0  # shared by every grading: read-only
+    folder = tmp_path / "cache" / "hw1p1-s20" / sha[:12]
+    out = outputs()
+    out["linear"]["dW"][0, 0] += 1
+    np.savez(folder / "outputs.npz", k0=out["linear"]["dW"], k1=out["linear"]["db"])
+    with pytest.raises(GraderError, match="corrupt"):  # a changed file is checked again
+        materialize(**kwargs)
