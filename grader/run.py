@@ -23,6 +23,7 @@ from grader.outputs import TestRun, read_test
 from grader.progress import Progress, watch_outputs
 from grader.rubric import Assignment, HandinLayout
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult, Verdict
+from grader.sandbox.output import output_parent
 from grader.text import printable
 from grader.training.config import TrainingConfig, prepare_data
 
@@ -123,7 +124,8 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
     data_dir = prepare_data(cfg) if cfg is not None else None
     plan = plan_for(a, test_ids, cfg, costs)
     key = new_key()
-    with tempfile.TemporaryDirectory(prefix="mlpgrade-out-") as out, \
+    parent = output_parent(sandbox.copies_output, a.limits.disk_mb)
+    with tempfile.TemporaryDirectory(prefix="mlpgrade-out-", dir=parent) as out, \
             tempfile.TemporaryDirectory(prefix="mlpgrade-code-") as code:
         out_dir = Path(out)
         job = SandboxJob(handin_dir=handin_dir, output_dir=out_dir, runtime_python=runtime_python,

@@ -110,6 +110,9 @@ class Sandbox(Protocol):
     """A sandbox backend. Raises `InfrastructureError` when the sandbox itself cannot run."""
 
     name: str
+    copies_output: bool
+    """Whether the runner writes into a size-capped area of the backend's own, which the backend
+    copies into `job.output_dir` when the run is over (so that folder may live in memory)."""
 
     def run(self, job: SandboxJob) -> SandboxResult: ...
 

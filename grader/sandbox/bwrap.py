@@ -56,6 +56,7 @@ class BwrapSandbox:
         if not self.bwrap:
             raise InfrastructureError("bubblewrap is not installed (apt-get install -y bubblewrap)")
         self.root = os.geteuid() == 0
+        self.copies_output = self.root  # OutputArea: a tmpfs area as root
         self.cgroups = cgroups_usable()
         if self.root:
             become_subreaper()

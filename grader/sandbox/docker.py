@@ -60,6 +60,7 @@ class DockerSandbox:
             raise InfrastructureError(f"docker backend unavailable ({image}): {exc}") from exc
         self.image = image
         self.root = os.geteuid() == 0
+        self.copies_output = self.root  # OutputArea: a tmpfs area as root
 
     def run(self, job: SandboxJob) -> SandboxResult:
         limits = job.limits

@@ -23,6 +23,29 @@ KEY_FILE = ".mlpgrade-key"
 MAX_COLLECTED = 1024
 
 
+#: Memory-backed folder for a job's output folder, when the sandbox fills that folder only by
+#: copying from its own size-capped area (`Sandbox.copies_output`): the runner's files (three a
+#: test) are then written, read and removed without touching the disk (≈ 0.3-1 ms a file on
+#: this ext4 against microseconds).
+MEMORY_DIR = Path("/dev/shm")
+MEMORY_ROOM = 16
+
+
+def output_parent(copies_output: bool, disk_mb: int) -> str | None:
+    """Where a job's output folder is made: MEMORY_DIR when the sandbox copies into it (so no
+    hand-in can write more there than its area's `disk_mb`) and it has room for MEMORY_ROOM
+    such areas (a container's /dev/shm may be 64 MiB: a full area must never fail our copy),
+    else the default temporary folder."""
+    if not copies_output:
+        return None
+    try:
+        st = os.statvfs(MEMORY_DIR)
+    except OSError:
+        return None
+    room = st.f_bavail * st.f_frsize >= MEMORY_ROOM * disk_mb * 1024 * 1024
+    return str(MEMORY_DIR) if room and os.access(MEMORY_DIR, os.W_OK) else None
+
+
 def plant_key(folder: Path, secret: bytes, uid: int | None = None) -> None:
     """Write the run's report key where the runner's reporter reads it: readable by the job's
     uid only when we can give it that uid (root), else by anyone (docker's uid is not ours)."""

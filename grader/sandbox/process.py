@@ -33,6 +33,7 @@ class ProcessSandbox:
     """Runs the runner as a child process in its own session, with rlimits and a wall clock."""
 
     name = "process"
+    copies_output = False
 
     def __init__(self, *, trusted: bool = False) -> None:
         if not trusted:

@@ -54,7 +54,7 @@ from grader.sandbox.linux.seccomp import seccomp_filter_file
 from grader.sandbox.linux.slots import Slot, acquire_slot, kill_uid
 from grader.sandbox.mounts import runtime_python_inside
 from grader.sandbox.output import OutputArea, plant_key
-from grader.sandbox.staging import stage_code, stage_data
+from grader.sandbox.staging import compile_staged, stage_code, stage_data
 
 INSIDE_ZYGOTE = "/mlpgrade"
 START_SECONDS = 120.0
@@ -141,6 +141,8 @@ class WarmSlot:
         self.area = OutputArea(self.base, limits.disk_mb, uid, True)
         self._undo.append(self.area.cleanup)
         staged = [stage_code(job.code_dir), stage_code(CODE_DIR)]
+        for folder in staged:
+            compile_staged(folder, job.runtime_python)
         data = stage_data(job.data_dir) if job.data_dir is not None else None
         staged += [data] if data is not None else []
         self._undo += [lambda p=p: shutil.rmtree(p, ignore_errors=True) for p in staged]
