@@ -1,14 +1,24 @@
 """`python -m worker [--queues Q] [--concurrency N] [--name NAME]`: one Celery worker process,
-the only way to start one (`mlpgrade worker`, `mlpgrade serve` and compose run this command)."""
+the only way to start one (`mlpgrade worker`, `mlpgrade serve` and compose run this command).
+
+A worker of the bulk queue alone (regrades, training runs, golden sets) runs at nice
+`BULK_NICE`, and so do its sandboxes (their cgroups take its weight): on a host it shares with
+live workers it takes the CPU they leave, so a deadline's uploads are not graded at half speed
+while the training runs of earlier ones go on. Its verdicts do not change: limits are CPU time,
+and its share under full live load (about a tenth of a core at nice 10, against two live jobs on
+two cores) stays above what the wall clock takes for a hung test (under 5 %, grader/inside)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from submissions_api.store.models import QueueKind
 from worker.app import app, settings
+
+BULK_NICE = 10
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="Celery node name (default: worker@host)")
     parser.add_argument("--loglevel", default="INFO")
     args = parser.parse_args(argv)
+    if {q.strip() for q in args.queues.split(",")} == {QueueKind.BULK}:
+        os.nice(BULK_NICE)
     names = {QueueKind.LIVE: settings.live_queue, QueueKind.BULK: settings.bulk_queue}
     queues = ",".join(names.get(q.strip(), q.strip()) for q in args.queues.split(","))
     argv = ["worker", "-Q", queues, "-c", str(args.concurrency), "--loglevel", args.loglevel,

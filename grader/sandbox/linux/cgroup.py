@@ -31,9 +31,18 @@ def cgroups_usable() -> bool:
     return controllers.exists() and {"memory", "pids"} <= set(controllers.read_text().split())
 
 
+def cpu_shares(nice: int) -> int:
+    """cgroup v1's cpu.shares for a nice level: the kernel's own weight of it (1024 at nice 0,
+    each level 1.25 times less: 110 at nice 10)."""
+    return max(2, min(262144, round(1024 / 1.25 ** nice)))
+
+
 class JobCgroup:
     """A per-job cgroup (v1 memory+pids+cpu+cpuacct, or v2) with limits and verdict counters:
-    memory = the limit with no swap, pids.max, one core."""
+    memory = the limit with no swap, pids.max, one core, and the CPU weight of the process that
+    makes it. Jobs' cgroups are siblings, so the CPU is shared between them by their weights,
+    not by their processes' nice levels: a niced worker's jobs (the bulk queue's,
+    worker/__main__.py) yield to the live queue's only through this weight."""
 
     def __init__(self, memory_mb: int, processes: int) -> None:
         self.name = f"mlpgrade/{uuid.uuid4().hex[:12]}"
@@ -58,6 +67,7 @@ class JobCgroup:
         _write(d / "memory.swap.max", "0")
         _write(d / "pids.max", str(processes))
         _write(d / "cpu.max", "100000 100000")
+        _write(d / "cpu.weight.nice", str(os.getpriority(os.PRIO_PROCESS, 0)))
 
     def _make_v1(self, memory: int, processes: int) -> None:
         for ctl in ("memory", "pids", "cpu", "cpuacct"):
@@ -71,6 +81,8 @@ class JobCgroup:
         _write(self.dirs["pids"] / "pids.max", str(processes))
         _write(self.dirs["cpu"] / "cpu.cfs_period_us", "100000")
         _write(self.dirs["cpu"] / "cpu.cfs_quota_us", "100000")  # one core
+        _write(self.dirs["cpu"] / "cpu.shares",
+               str(cpu_shares(os.getpriority(os.PRIO_PROCESS, 0))))
 
     def attach_self(self) -> None:
         """Called in the child before exec: move this process into every controller."""
