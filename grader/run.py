@@ -126,7 +126,7 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
     key = new_key()
     parent = output_parent(sandbox.copies_output, a.limits.disk_mb)
     with tempfile.TemporaryDirectory(prefix="mlpgrade-out-", dir=parent) as out, \
-            tempfile.TemporaryDirectory(prefix="mlpgrade-code-") as code:
+            tempfile.TemporaryDirectory(prefix="mlpgrade-code-", dir=parent) as code:
         out_dir = Path(out)
         job = SandboxJob(handin_dir=handin_dir, output_dir=out_dir, runtime_python=runtime_python,
                          args=("--plan", plan.to_json()), limits=a.limits, data_dir=data_dir,

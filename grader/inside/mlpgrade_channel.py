@@ -95,7 +95,7 @@ class Reporter:
                     return
             except ChildProcessError:
                 return
-            time.sleep(0.005)
+            time.sleep(0.0002)  # it ends as soon as the last report is out
 
 
 def _reporter_main(out_dir, read_fd, ack_w):

@@ -229,12 +229,15 @@ class WarmSlot:
 
     def _wait(self, start: float, limits, cpu0: float) -> tuple[dict | None, bool, bool]:
         """The zygote's report, or None with which limit fired (wall, CPU) or neither (EOF)."""
+        checked = 0.0
         while True:
             now = time.monotonic()
             if now - start > limits.wall_seconds:
                 return None, True, False
-            if self.cgroup.cpu_seconds() - cpu0 > limits.cpu_seconds:
-                return None, False, True
+            if now - checked >= 0.05:  # not for every frame of the job's output
+                checked = now
+                if self.cgroup.cpu_seconds() - cpu0 > limits.cpu_seconds:
+                    return None, False, True
             report = self.reader.next(min(now + 0.05, start + limits.wall_seconds))
             if report is _Frames.EOF:
                 return None, False, False
