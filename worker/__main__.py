@@ -14,11 +14,33 @@ import argparse
 import logging
 import os
 import sys
+import time
 
+from submissions_api.jobs import Dispatcher
 from submissions_api.store.models import QueueKind
 from worker.app import app, settings
 
 BULK_NICE = 10
+DECLARE_ATTEMPTS = 10
+log = logging.getLogger(__name__)
+
+
+def declare_queues() -> None:
+    """With the embedded broker, both queues exist before Celery's consumer declares its own:
+    kombu's sqlalchemy transport selects, then inserts, so two processes declaring one queue at
+    once make one of them fail on the table's unique name, and Celery treats that as an
+    unrecoverable error at start (seen in CI: a worker started beside the API died). Declaring
+    them ourselves, again after such a failure, leaves the consumer only queues that exist.
+    Other brokers declare atomically; one that is not up yet is left to Celery, which waits."""
+    if not settings.broker_url.startswith("sqla+"):
+        return
+    for _ in range(DECLARE_ATTEMPTS):
+        try:
+            Dispatcher(settings).declare_queues()
+            return
+        except Exception:  # noqa: BLE001 - the race above, or a broker not up yet
+            time.sleep(0.2)
+    log.warning("could not declare the queues before starting; Celery will")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.log_format == "json":  # every line a JSON object: no banner, warnings logged
         argv = ["--quiet", *argv]
         logging.captureWarnings(True)
+    declare_queues()
     app.worker_main(argv)
     return 0
 
