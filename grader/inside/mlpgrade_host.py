@@ -89,16 +89,17 @@ class Fresh:
         self.errors, self.recursion = np.geterr(), sys.getrecursionlimit()
 
     def restore(self):
-        try:  # the student's code may have broken any of these; the test will show it
-            for timer in TIMERS:
-                signal.setitimer(timer, 0)
-            channel.default_signals()
-            os.chdir(self.cwd)
-            sys.path[:] = self.path
-            self.np.seterr(**self.errors)
-            sys.setrecursionlimit(self.recursion)
-        except BaseException:  # noqa: BLE001 - see above
-            pass
+        """Each piece on its own: one the student's code broke leaves the others restored."""
+        steps = [lambda timer=timer: signal.setitimer(timer, 0) for timer in TIMERS]
+        steps += [channel.default_signals, lambda: os.chdir(self.cwd),
+                  lambda: sys.path.__setitem__(slice(None), self.path),
+                  lambda: self.np.seterr(**self.errors),
+                  lambda: sys.setrecursionlimit(self.recursion)]
+        for step in steps:
+            try:
+                step()
+            except BaseException:  # noqa: BLE001 - broken by the student; the test will show it
+                pass
 
 
 def serve(tests, modules, fds, cpu_seconds):

@@ -227,7 +227,7 @@ def main(argv=None):
     add_handin(plan, warmup)
     if args.data:
         os.environ["MLPGRADE_DATA"] = args.data
-    # The runner's objects stay where they are: no child's garbage collector walks (and so
+    # The runner's objects stay where they are: no test host's garbage collector walks (and so
     # copies) the pages they live on.
     gc.freeze()
     results, tests = {}, Tests(plan, module, ctx)
