@@ -1,4 +1,4 @@
-"""The warm zygote: one per grading slot, PID 1 of the slot's bubblewrap box.
+"""The warm zygote: one per grading slot, PID 1 of the slot's box (bubblewrap or a container).
 
     python -I -B zygote.py
 
@@ -10,8 +10,12 @@ runs nothing of a hand-in. After the child ends it kills every other process of 
 (as PID 1 it is the only one that survives kill(-1), and the only one no hand-in can signal),
 reaps them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was when it said
 `ready`: new entries are removed; an entry of its own that a hand-in changed cannot be restored,
-so the zygote reports the slot `clean: false` and the host starts a fresh one. Then it reports
-the job on stdout, a channel only it holds (the child closes it first thing).
+so the zygote reports the slot `clean: false` and the host starts a fresh one. System V IPC
+objects (the box's IPC namespace outlives a job) are removed too. Then it reports the job on
+stdout, a channel only it holds (the child closes it first thing). Where the box shows its own
+cgroup (a container), the report carries its counters (CPU, OOM kills, pids.max hits) and the
+zygote enforces the job's CPU budget on them (`cpu_total`); a bwrap slot's host reads its cgroup
+itself. Input on stdin during a job means the host is gone: the zygote kills the job and exits.
 
 Frames both ways are a 4-byte big-endian length and JSON. Standard library only (it runs under
 the student runtime).
@@ -32,7 +36,18 @@ import time
 
 PR_SET_DUMPABLE = 4
 MAX_FRAME = 1024 * 1024
-SKIP_MOUNTS = ("/proc", "/out")  # /proc is the kernel's; /out is the host's to clear
+SKIP_MOUNTS = ("/proc", "/sys", "/out")  # the kernel's; /out is the host's to clear
+#: This box's own cgroup counters, where the box shows them (a docker container does; a bwrap box
+#: does not, and its host reads them itself): cgroup v1 files, then v2, (path, key or None).
+COUNTERS = {
+    "cpu": [("/sys/fs/cgroup/cpuacct/cpuacct.usage", None, 1e-9),
+            ("/sys/fs/cgroup/cpu.stat", "usage_usec", 1e-6)],
+    "oom_kills": [("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill", 1),
+                  ("/sys/fs/cgroup/memory.events", "oom_kill", 1)],
+    "pids_max": [("/sys/fs/cgroup/pids/pids.events", "max", 1),
+                 ("/sys/fs/cgroup/pids.events", "max", 1)],
+}
+IPC_RMID = 0
 
 
 def read_frame(fd):
@@ -125,6 +140,52 @@ def restore(roots, before):
     return clean and snapshot(roots) == before
 
 
+def counters():
+    """The box's cgroup counters (CPU seconds, OOM kills, pids.max hits), or None where the box
+    shows none. Kernel files a hand-in cannot write: the host takes them from our report."""
+    found = {}
+    for name, places in COUNTERS.items():
+        for path, key, scale in places:
+            try:
+                with open(path) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if key is None:
+                found[name] = int(text) * scale
+            else:
+                fields = dict(line.split() for line in text.splitlines() if line.count(" ") == 1)
+                found[name] = int(fields[key]) * scale
+            break
+        else:
+            return None
+    return found
+
+
+def remove_ipc():
+    """Remove every System V IPC object of the namespace (a warm box keeps its IPC namespace
+    from job to job): True when none is left. Creator's uid: ours, so removal is allowed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    calls = {"shm": lambda i: libc.shmctl(i, IPC_RMID, None),
+             "sem": lambda i: libc.semctl(i, 0, IPC_RMID),
+             "msg": lambda i: libc.msgctl(i, IPC_RMID, None)}
+    left = False
+    for kind, remove in calls.items():
+        for _ in range(2):
+            try:
+                with open(f"/proc/sysvipc/{kind}") as f:
+                    ids = [int(line.split()[1]) for line in f.readlines()[1:] if line.strip()]
+            except OSError:
+                break  # no such listing: nothing of this kind can exist
+            for ident in ids:
+                remove(ident)
+            if not ids:
+                break
+        else:
+            left = True
+    return not left
+
+
 def kill_all():
     """SIGKILL every process of the namespace but us (PID 1) and reap them all."""
     for _ in range(1000):
@@ -199,7 +260,23 @@ def reap(pid):
             status = st
 
 
-def run_job(job, env, control_out):
+class Budget:
+    """The job's CPU budget on the box's cgroup counter, read at most every 50 ms (only where
+    the box shows its counters and the host asked: `cpu_total`)."""
+
+    def __init__(self, seconds):
+        self.seconds, self.checked = seconds, 0.0
+        now = counters() if seconds is not None else None
+        self.start = now["cpu"] if now else None
+
+    def spent(self):
+        if self.start is None or time.monotonic() - self.checked < 0.05:
+            return False
+        self.checked = time.monotonic()
+        return counters()["cpu"] - self.start > self.seconds
+
+
+def run_job(job, env, control_in, control_out):
     """Fork the job's child, pass its stdout/stderr on to the host as they come (to the job's
     cap: the host keeps what came before a limit fired), wait for it."""
     out_r, out_w = os.pipe()
@@ -215,14 +292,21 @@ def run_job(job, env, control_out):
     os.close(err_w)
     cap = int(job["output"])
     names = {out_r: "stdout", err_r: "stderr"}
-    total, status, exceeded = 0, None, False
+    total, status, exceeded, cpu_exceeded = 0, None, False, False
+    budget = Budget(job.get("cpu_total"))
     open_fds = [out_r, err_r]
     while open_fds:
         if status is None:
             status = reap(pid)
-        ready, _, _ = select.select(open_fds, [], [], 0.02)
+        ready, _, _ = select.select(open_fds + [control_in], [], [], 0.02)
+        if control_in in ready:  # the host never writes during a job: it is gone
+            kill_all()
+            os._exit(0)
         if not ready and status is not None:
             break  # the child is gone; whatever it left holding the pipes dies below
+        if not cpu_exceeded and budget.spent():
+            cpu_exceeded = True
+            kill_all()
         for fd in ready:
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -249,7 +333,7 @@ def run_job(job, env, control_out):
     return {"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "output_exceeded": exceeded, "all_killed": killed,
+            "output_exceeded": exceeded, "cpu_exceeded": cpu_exceeded, "all_killed": killed,
             "seconds": {"child": ended - started, "kill": time.monotonic() - ended}}
 
 
@@ -265,15 +349,16 @@ def main():
     os.close(null)
     roots = writable_roots()
     before = snapshot(roots)
-    write_frame(control_out, {"ready": True, "roots": roots})
+    write_frame(control_out, {"ready": True, "roots": roots, "counters": counters()})
     while True:
         job = read_frame(control_in)
         if job is None:
             return
-        report = run_job(job, env, control_out)
+        report = run_job(job, env, control_in, control_out)
         started = time.monotonic()
-        report["clean"] = report.pop("all_killed") and restore(roots, before)
+        report["clean"] = report.pop("all_killed") and remove_ipc() and restore(roots, before)
         report["seconds"]["restore"] = time.monotonic() - started
+        report["counters"] = counters()
         write_frame(control_out, report)
 
 

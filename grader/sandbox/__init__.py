@@ -66,6 +66,6 @@ def _warm_sandbox(pid: int) -> Sandbox:
 
     if os.geteuid() != 0 or not cgroups_usable():
         return BwrapSandbox()
-    from grader.sandbox.warm import WarmBwrapSandbox
+    from grader.sandbox.bwrap import WarmBwrapSandbox
 
     return WarmBwrapSandbox()

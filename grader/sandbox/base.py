@@ -25,6 +25,8 @@ from typing import Protocol
 
 #: Where the runner's code lives on the host; every backend mounts this folder read-only.
 CODE_DIR = Path(__file__).resolve().parent.parent / "inside"
+#: Where every box shows the runner code, the hand-in, the output area and the training data.
+INSIDE_CODE, INSIDE_HANDIN, INSIDE_OUT, INSIDE_DATA = "/grader", "/handin", "/out", "/data"
 
 
 class Verdict(enum.StrEnum):

@@ -12,6 +12,7 @@ the job is killed and reaped, and the slot is left with no process.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -23,6 +24,10 @@ from pathlib import Path
 
 from grader.errors import InfrastructureError
 from grader.sandbox.base import (
+    INSIDE_CODE,
+    INSIDE_DATA,
+    INSIDE_HANDIN,
+    INSIDE_OUT,
     Ending,
     Limits,
     SandboxJob,
@@ -40,10 +45,20 @@ from grader.sandbox.linux.slots import Slot, acquire_slot, kill_uid
 from grader.sandbox.mounts import RUNTIME, runtime_mounts, runtime_python_inside
 from grader.sandbox.output import OutputArea, plant_key
 from grader.sandbox.staging import stage_code, stage_data
+from grader.sandbox.warm import (
+    EXTRA_PROCESSES,
+    INSIDE_ZYGOTE,
+    ZYGOTE_CPU_SECONDS,
+    Counters,
+    Frames,
+    Tail,
+    WarmSandbox,
+    WarmSlot,
+    zygote_command,
+)
 from grader.sandbox.watch import Watch
 
 BWRAP = "/usr/bin/bwrap"
-INSIDE_CODE, INSIDE_HANDIN, INSIDE_OUT, INSIDE_DATA = "/grader", "/handin", "/out", "/data"
 
 
 class BwrapSandbox:
@@ -209,3 +224,78 @@ class _ChildPid:
                 return
             except (ValueError, KeyError):
                 continue
+
+
+class BwrapSlot(WarmSlot):
+    """A bubblewrap box whose PID 1 is the zygote, in the slot's own cgroup."""
+
+    backend = "bwrap"
+
+    def _start_box(self, sandbox: WarmBwrapSandbox, job: SandboxJob, code: Path, zygote: Path,
+                   data: Path | None) -> None:
+        limits, uid = job.limits, self.slot.uid
+        self.cgroup = JobCgroup(limits.memory_mb, limits.processes + EXTRA_PROCESSES)
+        self._undo += [self.cgroup.remove, self.cgroup.kill_all]
+        seccomp_fd = seccomp_filter_file()
+        info_r, info_w = os.pipe()
+        box = dataclasses.replace(job, handin_dir=self.handin)
+        argv = sandbox.box_argv(box, code, self.area.path, seccomp_fd, info_w, data)
+        cut = argv.index("--remount-ro")  # the zygote's folder is bound before / turns read-only
+        argv[cut:cut] = ["--ro-bind", str(zygote), INSIDE_ZYGOTE]
+        argv += ["--as-pid-1", *zygote_command(job)]
+        zygote_limits = dataclasses.replace(limits, cpu_seconds=ZYGOTE_CPU_SECONDS)
+        self.proc = None
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                pass_fds=(seccomp_fd, info_w), env={"PATH": "/usr/bin:/bin"},
+                preexec_fn=_Preexec(zygote_limits, uid, self.cgroup))
+        except OSError as exc:
+            raise InfrastructureError(f"cannot start bubblewrap: {exc}") from exc
+        finally:
+            os.close(seccomp_fd)
+            os.close(info_w)
+        self._undo.append(lambda: os.close(info_r))
+        self.child = _ChildPid(info_r)
+        self.stderr = Tail(self.proc.stderr)
+        self.reader = Frames(self.proc.stdout.fileno())
+
+    def _ready(self, ready: dict) -> None:
+        self.baseline = len(self.cgroup.pids())
+
+    def counters(self, report: dict | None) -> Counters:
+        return Counters(self.cgroup.cpu_seconds(), self.cgroup.oom_kills(),
+                        self.cgroup.pids_max_events())
+
+    def leftover(self) -> bool:
+        return len(self.cgroup.pids()) > self.baseline
+
+    def send(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def log(self) -> str:
+        return self.stderr.text()
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            kill_pids([self.child.pid, self.proc.pid])
+            self.proc.wait()
+        if hasattr(self, "cgroup"):
+            self.cgroup.kill_all()
+        kill_uid(self.slot.uid)
+        reap_children()
+
+
+class WarmBwrapSandbox(WarmSandbox, BwrapSandbox):
+    """`BwrapSandbox` with one warm slot: a bubblewrap box whose PID 1 is the zygote."""
+
+    name = "bwrap"
+    slot_class = BwrapSlot
+
+    def __init__(self) -> None:
+        BwrapSandbox.__init__(self)
+        WarmSandbox.__init__(self)
+
+    def cold(self, job: SandboxJob) -> SandboxResult:
+        return BwrapSandbox.run(self, job)

@@ -1,57 +1,48 @@
-"""Warm bwrap slots: the box, the interpreter and the runtime's imports paid once per slot.
+"""Warm slots: the box, the interpreter and the runtime's imports paid once per slot.
 
-A `WarmBwrapSandbox` keeps one slot per process (a worker's pool child grades one hand-in at a
-time): a bubblewrap box built exactly as `BwrapSandbox` builds one (same binds, seccomp, slot
-uid, cgroup, rlimits, size-limited /tmp and output tmpfs), whose PID 1 is the zygote
-(`grader/inside/zygote.py`). For each job the host copies the hand-in into the slot's hand-in
-folder (bound read-only at /handin), empties the output area, and sends the job on the zygote's
-stdin; the zygote forks a fresh child for it, kills every process of the job when it ends, puts
-the box's writable places back, and reports on its stdout, which no hand-in can write. The wall
-clock, the CPU budget (the cgroup's counter, compared before and after) and the slot's health are
-enforced here: past a limit, or when the zygote reports the box not clean, or when more processes
-remain than the zygote and bwrap, the whole slot is killed and the next job starts a fresh one.
-A zygote that dies without the memory limit having fired is our failure, not the hand-in's: the
-job is run again in a cold box (`BwrapSandbox`).
+A warm sandbox keeps one slot per process (a worker's pool child grades one hand-in at a time):
+a box built exactly as its backend builds one for a single job (`WarmBwrapSandbox` here: the
+same binds, seccomp, slot uid, cgroup, rlimits, size-limited /tmp and output tmpfs as
+`BwrapSandbox`; `grader.sandbox.docker.WarmDockerSandbox`: the same container as
+`DockerSandbox`'s), whose PID 1 is the zygote (`grader/inside/zygote.py`). For each job the host
+copies the hand-in into the slot's hand-in folder (bound read-only at /handin), empties the
+output area, and sends the job on the zygote's stdin; the zygote forks a fresh child for it,
+kills every process of the job when it ends, puts the box's writable places back, and reports on
+its stdout, which no hand-in can write. The wall clock, the CPU budget (the cgroup's counter,
+compared before and after) and the slot's health are enforced here: past a limit, or when the
+zygote reports the box not clean, or when more processes remain than the zygote, the whole slot
+is killed and the next job starts a fresh one. A zygote that dies without the memory limit
+having fired is our failure, not the hand-in's: the job is run again in a cold box.
 """
-
 from __future__ import annotations
 
 import atexit
 import base64
-import dataclasses
 import hashlib
 import json
 import os
 import select
 import shutil
 import struct
-import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from grader.errors import InfrastructureError
 from grader.sandbox.base import (
     CODE_DIR,
+    INSIDE_CODE,
+    INSIDE_DATA,
+    INSIDE_HANDIN,
+    INSIDE_OUT,
     Ending,
     SandboxJob,
     SandboxResult,
     classify,
 )
-from grader.sandbox.bwrap import (
-    INSIDE_CODE,
-    INSIDE_DATA,
-    INSIDE_HANDIN,
-    INSIDE_OUT,
-    BwrapSandbox,
-    _ChildPid,
-    _Preexec,
-)
-from grader.sandbox.linux.cgroup import JobCgroup
-from grader.sandbox.linux.procs import kill_pids, reap_children
-from grader.sandbox.linux.seccomp import seccomp_filter_file
-from grader.sandbox.linux.slots import Slot, acquire_slot, kill_uid
+from grader.sandbox.linux.slots import Slot, acquire_slot
 from grader.sandbox.mounts import runtime_python_inside
 from grader.sandbox.output import OutputArea, plant_key
 from grader.sandbox.staging import compile_staged, stage_code, stage_data
@@ -63,28 +54,31 @@ MAX_REPORT = 8 * 1024 * 1024
 EXTRA_PROCESSES = 4  # bwrap and the zygote, in the slot's pids budget
 
 
-class WarmBwrapSandbox(BwrapSandbox):
-    """`BwrapSandbox` with one warm slot, kept across jobs (see the module docstring)."""
+class WarmSandbox:
+    """A backend with one warm slot, kept across jobs (see the module docstring). `slot_class`
+    builds the backend's box; `cold` runs a job in a fresh one."""
 
-    name = "bwrap"
+    slot_class: type[WarmSlot]
 
     def __init__(self) -> None:
-        super().__init__()
         self.slot: WarmSlot | None = None
         atexit.register(self.close)
+
+    def cold(self, job: SandboxJob) -> SandboxResult:
+        raise NotImplementedError
 
     def run(self, job: SandboxJob) -> SandboxResult:
         key = slot_key(job)
         if self.slot is not None and not self.slot.fits(key, job):
             self.close()
         if self.slot is None:
-            self.slot = WarmSlot(self, job, key)
+            self.slot = self.slot_class(self, job, key)
         slot = self.slot
         try:
             result = slot.run(job)
         except ZygoteDied:
             self.close()
-            return BwrapSandbox.run(self, job)
+            return self.cold(job)
         except BaseException:
             self.close()
             raise
@@ -112,12 +106,26 @@ def slot_key(job: SandboxJob) -> tuple:
             lim.disk_mb)
 
 
-class WarmSlot:
-    """One running box with its zygote, its slot uid, cgroup, output area and folders."""
+class Counters(NamedTuple):
+    """A box's cgroup counters: CPU seconds, OOM kills, pids.max hits."""
 
-    def __init__(self, sandbox: WarmBwrapSandbox, job: SandboxJob, key: tuple) -> None:
-        self.key, self.healthy, self.proc = key, True, None
-        self.data = job.data_dir
+    cpu: float
+    oom_kills: int
+    pids_max: int
+
+
+class WarmSlot:
+    """One running box with its zygote, its slot uid, output area and folders. A backend's
+    slot starts the box (`_start_box`) and says how its counters and processes are read."""
+
+    backend = ""
+    stage_always = False  # stage_data's `always`
+    #: How often the host reads the box's CPU counter during a job (None: the zygote keeps
+    #: the budget, on counters it reports).
+    cpu_poll: float | None = 0.05
+
+    def __init__(self, sandbox: WarmSandbox, job: SandboxJob, key: tuple) -> None:
+        self.key, self.healthy, self.data = key, True, job.data_dir
         self.slot: Slot = acquire_slot()
         self._undo: list = [self.slot.release]
         try:
@@ -129,85 +137,89 @@ class WarmSlot:
     def fits(self, key: tuple, job: SandboxJob) -> bool:
         return key == self.key and (job.data_dir is None or job.data_dir == self.data)
 
-    def _start(self, sandbox: WarmBwrapSandbox, job: SandboxJob) -> None:
-        limits, uid = job.limits, self.slot.uid
-        self.cgroup = JobCgroup(limits.memory_mb, limits.processes + EXTRA_PROCESSES)
-        self._undo += [self.cgroup.remove, self.cgroup.kill_all]
+    def _start(self, sandbox: WarmSandbox, job: SandboxJob) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="mlpgrade-warm-"))
         self.base.chmod(0o755)
         self._undo.append(lambda: shutil.rmtree(self.base, ignore_errors=True))
         self.handin = self.base / "handin"
         self.handin.mkdir(mode=0o755)
-        self.area = OutputArea(self.base, limits.disk_mb, uid, True)
+        self.area = OutputArea(self.base, job.limits.disk_mb, self.slot.uid, True)
         self._undo.append(self.area.cleanup)
         staged = [stage_code(job.code_dir), stage_code(CODE_DIR)]
         for folder in staged:
             compile_staged(folder, job.runtime_python)
-        data = stage_data(job.data_dir) if job.data_dir is not None else None
+        data = (stage_data(job.data_dir, always=self.stage_always)
+                if job.data_dir is not None else None)
         staged += [data] if data is not None else []
         self._undo += [lambda p=p: shutil.rmtree(p, ignore_errors=True) for p in staged]
-        seccomp_fd = seccomp_filter_file()
-        info_r, info_w = os.pipe()
-        box = dataclasses.replace(job, handin_dir=self.handin)
-        argv = sandbox.box_argv(box, staged[0], self.area.path, seccomp_fd, info_w, data)
-        cut = argv.index("--remount-ro")  # the zygote's folder is bound before / turns read-only
-        argv[cut:cut] = ["--ro-bind", str(staged[1]), INSIDE_ZYGOTE]
-        argv += ["--as-pid-1", runtime_python_inside(job.runtime_python), "-I", "-B",
-                 f"{INSIDE_ZYGOTE}/zygote.py"]
-        zygote_limits = dataclasses.replace(limits, cpu_seconds=ZYGOTE_CPU_SECONDS)
-        try:
-            self.proc = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(seccomp_fd, info_w), env={"PATH": "/usr/bin:/bin"},
-                preexec_fn=_Preexec(zygote_limits, uid, self.cgroup))
-        except OSError as exc:
-            raise InfrastructureError(f"cannot start bubblewrap: {exc}") from exc
-        finally:
-            os.close(seccomp_fd)
-            os.close(info_w)
-        self._undo.append(lambda: os.close(info_r))
-        self.child = _ChildPid(info_r)
-        self.stderr = _Tail(self.proc.stderr)
-        self.reader = _Frames(self.proc.stdout.fileno())
+        self._start_box(sandbox, job, staged[0], staged[1], data)
         ready = self.reader.next(time.monotonic() + START_SECONDS)
         if not isinstance(ready, dict) or not ready.get("ready"):
-            raise InfrastructureError("the warm sandbox did not start: "
-                                      + self.stderr.text()[:2000])
-        self.baseline = len(self.cgroup.pids())
+            raise InfrastructureError("the warm sandbox did not start: " + self.log()[:2000])
+        self._ready(ready)
+
+    def _start_box(self, sandbox: WarmSandbox, job: SandboxJob, code: Path, zygote: Path,
+                   data: Path | None) -> None:
+        """Start the box with the zygote as PID 1; set `self.reader` (its frames)."""
+        raise NotImplementedError
+
+    def _ready(self, ready: dict) -> None:
+        """The zygote said ready (with what it reports)."""
+
+    def counters(self, report: dict | None) -> Counters:
+        """The box's counters now (`report`: the zygote's latest report, if any)."""
+        raise NotImplementedError
+
+    def leftover(self) -> bool:
+        """Whether more processes remain in the box than before the first job."""
+        return False
+
+    def send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def log(self) -> str:
+        """What the box itself said on its stderr (its start-up errors)."""
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        """Every process of the slot dies here (the box, the zygote, whatever the job left)."""
+        raise NotImplementedError
 
     def run(self, job: SandboxJob) -> SandboxResult:
         limits = job.limits
         _refill(self.handin, job.handin_dir)
         _empty(self.area.path)
         plant_key(self.area.path, job.secret, self.slot.uid)
-        cpu0, oom0 = self.cgroup.cpu_seconds(), self.cgroup.oom_kills()
-        pids0 = self.cgroup.pids_max_events()
+        before = self.counters(None)
         args = ["--out", INSIDE_OUT, "--isolated"]
         if job.data_dir is not None:
             args += ["--data", INSIDE_DATA]
         frame = {"entry": f"{INSIDE_CODE}/{job.entry}", "args": args + list(job.args),
                  "cwd": INSIDE_HANDIN, "cpu": limits.cpu_seconds, "output": limits.output_bytes}
+        if self.cpu_poll is None:
+            frame["cpu_total"] = limits.cpu_seconds
         start = time.monotonic()
         self._send(frame)
         self.streams = {"stdout": bytearray(), "stderr": bytearray()}
-        report, timed_out, cpu_exceeded = self._wait(start, limits, cpu0)
+        report, timed_out, cpu_exceeded = self._wait(start, limits, before.cpu)
         wall = time.monotonic() - start
-        cpu = self.cgroup.cpu_seconds() - cpu0
-        oom = self.cgroup.oom_kills() > oom0
+        after = self.counters(report)
+        cpu, oom = after.cpu - before.cpu, after.oom_kills > before.oom_kills
         if report is None:
             self.healthy = False
             self.kill()
+            oom = oom or self.died_of_oom()
             if not (timed_out or cpu_exceeded or oom):
-                raise ZygoteDied(self.stderr.text()[:2000])
+                raise ZygoteDied(self.log()[:2000])
             report = {"signal": 9}
         sig = report.get("signal")
         verdict = classify(Ending(
             signal=sig if isinstance(sig, int) else None, cpu_seconds=cpu,
-            output_exceeded=report.get("output_exceeded") is True, cpu_exceeded=cpu_exceeded,
+            output_exceeded=report.get("output_exceeded") is True,
+            cpu_exceeded=cpu_exceeded or report.get("cpu_exceeded") is True,
             timed_out=timed_out, out_of_memory=oom,
-            process_limit=self.cgroup.pids_max_events() > pids0,
-            disk_full=self.area.full()), limits)
-        if report.get("clean") is not True or len(self.cgroup.pids()) > self.baseline:
+            process_limit=after.pids_max > before.pids_max, disk_full=self.area.full()), limits)
+        if report.get("clean") is not True or self.leftover():
             self.healthy = False
         self.area.output_dir = job.output_dir
         self.area.collect()
@@ -217,13 +229,16 @@ class WarmSlot:
                              else None, signal=sig if isinstance(sig, int) else None,
                              stdout=bytes(self.streams["stdout"]),
                              stderr=bytes(self.streams["stderr"]),
-                             wall_seconds=wall, cpu_seconds=cpu, backend="bwrap")
+                             wall_seconds=wall, cpu_seconds=cpu, backend=self.backend)
+
+    def died_of_oom(self) -> bool:
+        """After the box was killed without a report: whether the memory limit killed it."""
+        return False
 
     def _send(self, frame: dict) -> None:
         data = json.dumps(frame).encode()
         try:
-            self.proc.stdin.write(struct.pack("!I", len(data)) + data)
-            self.proc.stdin.flush()
+            self.send(struct.pack("!I", len(data)) + data)
         except OSError as exc:
             raise ZygoteDied(str(exc)) from exc
 
@@ -234,12 +249,12 @@ class WarmSlot:
             now = time.monotonic()
             if now - start > limits.wall_seconds:
                 return None, True, False
-            if now - checked >= 0.05:  # not for every frame of the job's output
-                checked = now
-                if self.cgroup.cpu_seconds() - cpu0 > limits.cpu_seconds:
+            if self.cpu_poll is not None and now - checked >= self.cpu_poll:
+                checked = now  # not for every frame of the job's output
+                if self.counters(None).cpu - cpu0 > limits.cpu_seconds:
                     return None, False, True
             report = self.reader.next(min(now + 0.05, start + limits.wall_seconds))
-            if report is _Frames.EOF:
+            if report is Frames.EOF:
                 return None, False, False
             if isinstance(report, dict) and report.get("stream") in self.streams:
                 self._keep(report, limits.output_bytes)
@@ -252,32 +267,31 @@ class WarmSlot:
         if room > 0:
             self.streams[frame["stream"]] += _b64(frame.get("data"))[:room]
 
-    def kill(self) -> None:
-        """Every process of the slot dies here (bwrap, the zygote, whatever the job left)."""
-        if self.proc is not None:
-            kill_pids([self.child.pid, self.proc.pid])
-            self.proc.wait()
-        if hasattr(self, "cgroup"):
-            self.cgroup.kill_all()
-        kill_uid(self.slot.uid)
-        reap_children()
-
     def stop(self) -> None:
         try:
-            self.kill()
+            if hasattr(self, "reader"):
+                self.kill()
         finally:
             for undo in reversed(self._undo):
                 undo()
             self._undo = []
 
 
-class _Frames:
-    """Length-prefixed JSON frames from the zygote's stdout, read with a deadline."""
+def zygote_command(job: SandboxJob) -> list[str]:
+    """The box's PID 1: the zygote under the job's runtime."""
+    return [runtime_python_inside(job.runtime_python), "-I", "-B", f"{INSIDE_ZYGOTE}/zygote.py"]
+
+
+class Frames:
+    """Length-prefixed JSON frames from the zygote's stdout, read with a deadline from `fd`
+    (`read`: the zygote's next bytes once `fd` is readable, b"" at its end, None when what came
+    was not the zygote's stdout)."""
 
     EOF = object()
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, read=None) -> None:
         self.fd, self.buf = fd, b""
+        self.read = read or (lambda: os.read(fd, 1 << 20))
 
     def next(self, deadline: float):
         """A frame, None when the deadline passed first, or EOF."""
@@ -297,13 +311,13 @@ class _Frames:
                 return None
             ready, _, _ = select.select([self.fd], [], [], left)
             if ready:
-                chunk = os.read(self.fd, 1 << 20)
-                if not chunk:
+                chunk = self.read()
+                if chunk == b"":
                     return self.EOF
-                self.buf += chunk
+                self.buf += chunk or b""
 
 
-class _Tail:
+class Tail:
     """The first 64 KiB of the zygote's own stderr (bwrap's messages), read in a thread."""
 
     def __init__(self, stream) -> None:

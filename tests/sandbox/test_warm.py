@@ -35,6 +35,11 @@ for folder in ("/tmp", "/dev/shm", "/dev", out):
     except OSError:
         pass
 sys.modules["left_module"] = sys
+import ctypes
+libc = ctypes.CDLL(None)
+libc.shmget(0x6d6c70, 4096, 0o1666)  # System V IPC outlives its process (refused by bwrap's
+libc.semget(0x6d6c71, 1, 0o1666)     # seccomp; a container allows it)
+libc.msgget(0x6d6c72, 0o1666)
 os.environ["LEFT_BEHIND"] = "1"
 kept = [os.open("/handin/hello.txt", os.O_RDONLY) for _ in range(3)]
 for fd in kept:
@@ -60,6 +65,13 @@ for folder in ("/tmp", "/dev/shm", "/dev", out):
 found["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit()
                             and int(p) not in (1, os.getpid()))
 found["module"] = "left_module" in sys.modules
+found["ipc"] = {}
+for kind in ("shm", "sem", "msg"):
+    try:
+        with open("/proc/sysvipc/" + kind) as f:
+            found["ipc"][kind] = len(f.readlines()[1:])
+    except OSError:
+        found["ipc"][kind] = 0
 found["env"] = os.environ.get("LEFT_BEHIND")
 found["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
 found["handin"] = sorted(os.listdir("/handin"))
@@ -68,13 +80,13 @@ print(json.dumps(found))
 """
 
 CLEAN = {"/tmp": [], "/dev/shm": [], "/dev": [], "/out": [], "processes": [], "module": False,
-         "env": None,
+         "env": None, "ipc": {"shm": 0, "sem": 0, "msg": 0},
          "handin": ["hello.txt"]}
 
 
 @pytest.fixture
 def warm():
-    from grader.sandbox.warm import WarmBwrapSandbox
+    from grader.sandbox.bwrap import WarmBwrapSandbox
 
     sandbox = WarmBwrapSandbox()
     yield sandbox
