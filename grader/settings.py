@@ -6,8 +6,8 @@
 - MLPGRADE_RUNTIME: the student runtime's python, overriding the one `runtime install` made.
 - MLPGRADE_ASSIGNMENTS: more folders of assignment folders (os.pathsep-separated), besides
   grader/assignments; default none.
-- MLPGRADE_WARM: 1 (default) keeps one warm bwrap slot per process (docs/sandbox.md, "Warm
-  slots"); 0 starts a fresh box for every hand-in.
+- MLPGRADE_WARM: 1 (default) keeps one warm slot per process, bwrap or docker (docs/sandbox.md,
+  "Warm slots"); 0 starts a fresh box for every hand-in.
 - MLPGRADE_DOCKER_IMAGE: the grading image the docker backend runs jobs in (and
   `runtime image` builds); default mlpgrade-grading:latest.
 """
@@ -34,7 +34,7 @@ class GraderSettings:
     assignments: tuple[Path, ...] = ()
     """Folders holding assignment folders, besides grader/assignments."""
     warm: bool = True
-    """bwrap keeps one warm slot per process (a zygote that has imported the runtime)."""
+    """bwrap and docker keep one warm slot per process (a zygote that has imported the runtime)."""
 
     @property
     def golden_root(self) -> Path:

@@ -12,10 +12,12 @@ reaps them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was 
 `ready`: new entries are removed; an entry of its own that a hand-in changed cannot be restored,
 so the zygote reports the slot `clean: false` and the host starts a fresh one. System V IPC
 objects (the box's IPC namespace outlives a job) are removed too. Then it reports the job on
-stdout, a channel only it holds (the child closes it first thing). Where the box shows its own
-cgroup (a container), the report carries its counters (CPU, OOM kills, pids.max hits) and the
-zygote enforces the job's CPU budget on them (`cpu_total`); a bwrap slot's host reads its cgroup
-itself. Input on stdin during a job means the host is gone: the zygote kills the job and exits.
+stdout, a channel only it holds (the child closes it first thing). Before each job it empties
+the output area /out (the host has collected it) and writes the run's key there. Where the box
+shows its own cgroup (a container), the report carries its counters (CPU, OOM kills, pids.max
+hits) and the zygote enforces the job's CPU budget on them (`cpu_total`); a bwrap slot's host
+reads its cgroup itself. Input on stdin during a job means the host is gone: the zygote kills
+the job and exits.
 
 Frames both ways are a 4-byte big-endian length and JSON. Standard library only (it runs under
 the student runtime).
@@ -36,7 +38,9 @@ import time
 
 PR_SET_DUMPABLE = 4
 MAX_FRAME = 1024 * 1024
-SKIP_MOUNTS = ("/proc", "/sys", "/out")  # the kernel's; /out is the host's to clear
+SKIP_MOUNTS = ("/proc", "/sys", "/out")  # the kernel's; /out is emptied before each job
+OUT = "/out"
+KEY_FILE = ".mlpgrade-key"  # where the runner's reporter reads the run's key (and deletes it)
 #: This box's own cgroup counters, where the box shows them (a docker container does; a bwrap box
 #: does not, and its host reads them itself): cgroup v1 files, then v2, (path, key or None).
 COUNTERS = {
@@ -186,6 +190,44 @@ def remove_ipc():
     return not left
 
 
+def empty(folder):
+    """Empty `folder` (the output area), whatever modes a job gave what it left there (its
+    entries are our uid's): True when it is empty. No recursion: a job may nest folders deep."""
+    stack = [folder]
+    try:
+        while stack:
+            top = stack[-1]
+            subdirs = []
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        os.chmod(entry.path, 0o700)
+                        subdirs.append(entry.path)
+                    else:
+                        os.unlink(entry.path)
+            if subdirs:
+                stack += subdirs
+            else:
+                stack.pop()
+                if top != folder:
+                    os.rmdir(top)
+    except OSError:
+        return False
+    return True
+
+
+def plant_key(key):
+    """The run's key for the runner's reporter, readable by our uid only."""
+    if not key:
+        return
+    fd = os.open(os.path.join(OUT, KEY_FILE), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                 0o600)
+    try:
+        os.write(fd, key.encode())
+    finally:
+        os.close(fd)
+
+
 def kill_all():
     """SIGKILL every process of the namespace but us (PID 1) and reap them all."""
     for _ in range(1000):
@@ -214,6 +256,11 @@ def child(job, env, out_w, err_w):
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.closerange(3, 65536)  # the control channel and every other fd of the zygote
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("1000")  # the memory limit takes the job's processes, not the zygote
+        except OSError:
+            pass
         cpu = int(job["cpu"])
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         os.environ.clear()
@@ -354,6 +401,9 @@ def main():
         job = read_frame(control_in)
         if job is None:
             return
+        if not empty(OUT):  # what the last job left there (the host has collected it)
+            return  # not to be reused: the host sees us end and runs the job in a fresh box
+        plant_key(job.get("key"))
         report = run_job(job, env, control_in, control_out)
         started = time.monotonic()
         report["clean"] = report.pop("all_killed") and remove_ipc() and restore(roots, before)

@@ -47,6 +47,8 @@ def get_sandbox(name: str | None = None) -> Sandbox:
 
         return BwrapSandbox()
     if name == "docker":
+        if settings.warm:
+            return _warm_docker(os.getpid(), settings.docker_image)
         from grader.sandbox.docker import DockerSandbox
 
         return DockerSandbox(settings.docker_image)
@@ -69,3 +71,11 @@ def _warm_sandbox(pid: int) -> Sandbox:
     from grader.sandbox.bwrap import WarmBwrapSandbox
 
     return WarmBwrapSandbox()
+
+
+@cache
+def _warm_docker(pid: int, image: str) -> Sandbox:
+    """This process's warm docker sandbox (a forked worker child makes its own)."""
+    from grader.sandbox.docker import WarmDockerSandbox
+
+    return WarmDockerSandbox(image)

@@ -14,9 +14,12 @@ The image (`GraderSettings.docker_image`, MLPGRADE_DOCKER_IMAGE) is built by
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
+import socket
+import struct
 import time
 from pathlib import Path
 
@@ -28,6 +31,10 @@ from docker.types import Ulimit
 
 from grader.errors import InfrastructureError
 from grader.sandbox.base import (
+    INSIDE_CODE,
+    INSIDE_DATA,
+    INSIDE_HANDIN,
+    INSIDE_OUT,
     Ending,
     Limits,
     SandboxJob,
@@ -38,12 +45,33 @@ from grader.sandbox.base import (
     signal_of,
 )
 from grader.sandbox.image import USER_UID
+from grader.sandbox.linux.slots import kill_uid
 from grader.sandbox.mounts import runtime_python_inside
 from grader.sandbox.output import CappedOutput, OutputArea, drain_in_threads, plant_key
 from grader.sandbox.staging import stage_code, stage_data
+from grader.sandbox.warm import (
+    EXTRA_PROCESSES,
+    INSIDE_ZYGOTE,
+    MAX_REPORT,
+    ZYGOTE_CPU_SECONDS,
+    Counters,
+    Frames,
+    WarmSandbox,
+    WarmSlot,
+    zygote_command,
+)
 
 log = logging.getLogger(__name__)
 
+
+def volumes(handin: Path, code: Path, out: Path, data: Path | None) -> dict:
+    """The binds of a job's container: hand-in, runner code and data read-only, output area."""
+    binds = {str(handin): {"bind": INSIDE_HANDIN, "mode": "ro"},
+             str(code): {"bind": INSIDE_CODE, "mode": "ro"},
+             str(out): {"bind": INSIDE_OUT, "mode": "rw"}}
+    if data is not None:
+        binds[str(data)] = {"bind": INSIDE_DATA, "mode": "ro"}
+    return binds
 
 
 class DockerSandbox:
@@ -90,26 +118,38 @@ class DockerSandbox:
             area.cleanup()
 
     def _create(self, job: SandboxJob, code: Path, out: Path, data: Path | None) -> Container:
-        limits = job.limits
-        mem = f"{limits.memory_mb}m"
-        argv = [runtime_python_inside(job.runtime_python), "-I", "-B", f"/grader/{job.entry}",
-                "--out", "/out", "--isolated"]
-        volumes = {str(job.handin_dir): {"bind": "/handin", "mode": "ro"},
-                   str(code): {"bind": "/grader", "mode": "ro"},
-                   str(out): {"bind": "/out", "mode": "rw"}}
+        argv = [runtime_python_inside(job.runtime_python), "-I", "-B",
+                f"{INSIDE_CODE}/{job.entry}", "--out", INSIDE_OUT, "--isolated"]
         if data is not None:
-            volumes[str(data)] = {"bind": "/data", "mode": "ro"}
-            argv += ["--data", "/data"]
+            argv += ["--data", INSIDE_DATA]
+        return self.create(job.limits, argv + list(job.args),
+                           volumes(job.handin_dir, code, out, data), user=USER_UID, init=True)
+
+    def create(self, limits: Limits, command: list[str], binds: dict, *, user: int, init: bool,
+               processes: int | None = None, nproc: bool = False, stdin: bool = False
+               ) -> Container:
+        """A container of the grading image for `command`, isolated as the module docstring
+        says. `processes`: its pids limit (default the job's); `nproc`: an RLIMIT_NPROC too
+        (twice that, a backstop: only for a uid no other container has); `stdin`: kept open for
+        one attached client, closed when it goes (a warm slot's zygote then ends, and the
+        container removes itself)."""
+        mem = f"{limits.memory_mb}m"
+        pids = processes or limits.processes
         # The container's memory cgroup caps the job as a whole: no address-space rlimit.
-        ulimits = [Ulimit(name=name, soft=soft, hard=hard)
-                   for name, (soft, hard) in rlimits(limits, memory_capped=True).items()]
-        return self.client.containers.create(
-            self.image, command=argv + list(job.args), working_dir="/handin",
-            user=f"{USER_UID}:{USER_UID}", network_mode="none", read_only=True,
+        ulimits = [Ulimit(name=name, soft=soft, hard=hard) for name, (soft, hard) in
+                   rlimits(limits, memory_capped=True,
+                           processes=2 * pids if nproc else None).items()]
+        api = self.client.api
+        host = api.create_host_config(
+            binds=binds, network_mode="none", read_only=True,
             tmpfs={"/tmp": f"size={limits.disk_mb}m,mode=1777"}, mem_limit=mem,
-            memswap_limit=mem, pids_limit=limits.processes, nano_cpus=1_000_000_000,
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
-            environment=child_env(home="/tmp"), ulimits=ulimits, volumes=volumes, detach=True)
+            memswap_limit=mem, pids_limit=pids, nano_cpus=1_000_000_000, cap_drop=["ALL"],
+            security_opt=["no-new-privileges"], init=init, ulimits=ulimits, auto_remove=stdin)
+        created = api.create_container(
+            self.image, command=command, working_dir=INSIDE_HANDIN, user=f"{user}:{user}",
+            environment=child_env(home="/tmp"), host_config=host, stdin_open=stdin,
+            detach=not stdin)  # not detached: StdinOnce (docker-py's only way to ask for it)
+        return self.client.containers.prepare_model({"Id": created["Id"]})
 
     def _watch(self, container: Container, limits: Limits, area: OutputArea) -> SandboxResult:
         """Start the container with its output attached, stop it at the wall clock or the
@@ -157,3 +197,137 @@ class DockerSandbox:
             return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
         except (DockerException, requests.RequestException, KeyError, TypeError):
             return 0.0
+
+
+class NoCounters(InfrastructureError):
+    """The warm container shows no cgroup counters to its zygote: no warm slot here."""
+
+
+class DockerSlot(WarmSlot):
+    """A container of the grading image whose PID 1 is the zygote, as the slot's uid, its jobs
+    sent over the container's attached stdin. The container's cgroup is the engine's: the
+    zygote reads its counters (kernel files no hand-in can write) and keeps the CPU budget."""
+
+    backend = "docker"
+    uid = USER_UID  # not root: the image's job uid, as a container per job has
+    stage_always = True  # the engine binds paths of its own host (stage_data)
+    cpu_poll = None
+
+    def _start_box(self, sandbox: WarmDockerSandbox, job: SandboxJob, code: Path,
+                   zygote: Path, data: Path | None) -> None:
+        limits = job.limits
+        binds = volumes(self.handin, code, self.area.path, data)
+        binds[str(zygote)] = {"bind": INSIDE_ZYGOTE, "mode": "ro"}
+        try:
+            self.container = sandbox.create(
+                dataclasses.replace(limits, cpu_seconds=ZYGOTE_CPU_SECONDS),
+                zygote_command(job), binds, user=self.uid, init=False,
+                processes=limits.processes + EXTRA_PROCESSES, nproc=self.slot is not None,
+                stdin=True)
+            self._undo.append(self._remove)
+            attached = self.container.attach_socket(
+                params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            self.sock = getattr(attached, "_sock", attached)
+            self._undo.append(self.sock.close)
+            self.demux = _Demux(self.sock)
+            self.reader = Frames(self.sock.fileno(), self.demux.read)
+            self.container.start()
+        except (DockerException, requests.RequestException) as exc:
+            raise InfrastructureError(f"cannot start the warm container: {exc}") from exc
+
+    def _ready(self, ready: dict) -> None:
+        self.last = _counters(ready.get("counters"))
+        if self.last is None:
+            raise NoCounters("the warm container's zygote cannot read its cgroup")
+
+    def counters(self, report: dict | None) -> Counters:
+        if report is not None:
+            now = _counters(report.get("counters"))
+            if now is None:
+                self.healthy = False
+            else:
+                self.last = now
+        return self.last
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def log(self) -> str:
+        return self.demux.stderr.decode("utf-8", "replace")
+
+    def kill(self) -> None:
+        try:
+            self.container.kill()
+        except (DockerException, requests.RequestException):
+            pass  # ended already
+        if self.slot is not None:  # where this host shows the container's processes
+            kill_uid(self.uid)
+
+    def _remove(self) -> None:
+        try:
+            self.container.remove(force=True)
+        except (DockerException, requests.RequestException):
+            pass  # removed itself (auto-remove) or the engine is gone
+
+
+def _counters(value) -> Counters | None:
+    try:
+        return Counters(float(value["cpu"]), int(value["oom_kills"]), int(value["pids_max"]))
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+class _Demux:
+    """The attached socket's stream split back into the zygote's stdout (returned by `read`)
+    and its stderr (kept, 64 KiB): the engine frames each piece with an 8-byte header."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.buf, self.stderr = sock, b"", b""
+
+    def read(self) -> bytes | None:
+        try:
+            chunk = self.sock.recv(1 << 20)
+        except (TimeoutError, BlockingIOError):
+            return None
+        except OSError:
+            return b""
+        if not chunk or len(self.buf) > MAX_REPORT:
+            return b""
+        self.buf += chunk
+        out = b""
+        while len(self.buf) >= 8:
+            (size,) = struct.unpack(">I", self.buf[4:8])
+            if len(self.buf) < 8 + size:
+                break
+            kind, payload, self.buf = self.buf[0], self.buf[8:8 + size], self.buf[8 + size:]
+            if kind == 1:
+                out += payload
+            elif len(self.stderr) < 65536:
+                self.stderr += payload[:65536 - len(self.stderr)]
+        return out or None
+
+
+class WarmDockerSandbox(WarmSandbox, DockerSandbox):
+    """`DockerSandbox` with one warm slot (grader.sandbox.warm): a long-lived container whose
+    PID 1 is the zygote; a fresh container per job where the container shows no counters."""
+
+    name = "docker"
+    slot_class = DockerSlot
+
+    def __init__(self, image: str) -> None:
+        DockerSandbox.__init__(self, image)
+        WarmSandbox.__init__(self)
+        self.warm = True
+
+    def run(self, job: SandboxJob) -> SandboxResult:
+        if not self.warm:
+            return self.cold(job)
+        try:
+            return WarmSandbox.run(self, job)
+        except NoCounters as exc:
+            log.warning("docker: no warm slot (%s); a container per job", exc)
+            self.warm = False
+            return self.cold(job)
+
+    def cold(self, job: SandboxJob) -> SandboxResult:
+        return DockerSandbox.run(self, job)

@@ -143,7 +143,7 @@ class OutputArea:
     def collect(self) -> None:
         """Copy the regular files (no links, no folders, at most MAX_COLLECTED of them) of the
         area into the output folder; the host reads only those the runner vouched for."""
-        if not self.mounted:
+        if self.path == self.output_dir:
             return
         with os.scandir(self.path) as entries:
             for count, entry in enumerate(entries):

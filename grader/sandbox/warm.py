@@ -44,7 +44,7 @@ from grader.sandbox.base import (
 )
 from grader.sandbox.linux.slots import Slot, acquire_slot
 from grader.sandbox.mounts import runtime_python_inside
-from grader.sandbox.output import OutputArea, plant_key
+from grader.sandbox.output import OutputArea
 from grader.sandbox.staging import compile_staged, stage_code, stage_data
 
 INSIDE_ZYGOTE = "/mlpgrade"
@@ -59,6 +59,7 @@ class WarmSandbox:
     builds the backend's box; `cold` runs a job in a fresh one."""
 
     slot_class: type[WarmSlot]
+    root: bool
 
     def __init__(self) -> None:
         self.slot: WarmSlot | None = None
@@ -119,6 +120,8 @@ class WarmSlot:
     slot starts the box (`_start_box`) and says how its counters and processes are read."""
 
     backend = ""
+    #: As root, a slot uid of its own and a tmpfs output area; else this uid and a folder.
+    uid = -1
     stage_always = False  # stage_data's `always`
     #: How often the host reads the box's CPU counter during a job (None: the zygote keeps
     #: the budget, on counters it reports).
@@ -126,8 +129,13 @@ class WarmSlot:
 
     def __init__(self, sandbox: WarmSandbox, job: SandboxJob, key: tuple) -> None:
         self.key, self.healthy, self.data = key, True, job.data_dir
-        self.slot: Slot = acquire_slot()
-        self._undo: list = [self.slot.release]
+        self._undo: list = []
+        self.root = sandbox.root
+        #: The slot's own uid (as root); else the backend's one job uid (`uid`).
+        self.slot: Slot | None = acquire_slot() if self.root else None
+        if self.slot is not None:
+            self._undo.append(self.slot.release)
+            self.uid = self.slot.uid
         try:
             self._start(sandbox, job)
         except BaseException:
@@ -143,7 +151,12 @@ class WarmSlot:
         self._undo.append(lambda: shutil.rmtree(self.base, ignore_errors=True))
         self.handin = self.base / "handin"
         self.handin.mkdir(mode=0o755)
-        self.area = OutputArea(self.base, job.limits.disk_mb, self.slot.uid, True)
+        if self.root:  # a tmpfs of the slot's uid, of the job's disk size
+            self.area = OutputArea(self.base, job.limits.disk_mb, self.uid, True)
+        else:  # a folder the job's uid can write (the zygote empties it)
+            (self.base / "out").mkdir()
+            (self.base / "out").chmod(0o777)
+            self.area = OutputArea(self.base / "out", job.limits.disk_mb, self.uid, False)
         self._undo.append(self.area.cleanup)
         staged = [stage_code(job.code_dir), stage_code(CODE_DIR)]
         for folder in staged:
@@ -188,14 +201,13 @@ class WarmSlot:
     def run(self, job: SandboxJob) -> SandboxResult:
         limits = job.limits
         _refill(self.handin, job.handin_dir)
-        _empty(self.area.path)
-        plant_key(self.area.path, job.secret, self.slot.uid)
         before = self.counters(None)
         args = ["--out", INSIDE_OUT, "--isolated"]
         if job.data_dir is not None:
             args += ["--data", INSIDE_DATA]
         frame = {"entry": f"{INSIDE_CODE}/{job.entry}", "args": args + list(job.args),
-                 "cwd": INSIDE_HANDIN, "cpu": limits.cpu_seconds, "output": limits.output_bytes}
+                 "cwd": INSIDE_HANDIN, "cpu": limits.cpu_seconds, "output": limits.output_bytes,
+                 "key": job.secret.hex()}  # the zygote empties /out and writes the run's key
         if self.cpu_poll is None:
             frame["cpu_total"] = limits.cpu_seconds
         start = time.monotonic()

@@ -21,6 +21,7 @@ import pytest
 import grader.run
 from grader.grade import grade_handin
 from grader.sandbox import get_sandbox
+from grader.sandbox.warm import WarmSandbox
 from tests.handins import make_handin_tar
 from tests.hostile import trust_attacks as attacks
 from tests.hostile.test_hostile import QUICK, at_import, in_question_1
@@ -170,10 +171,12 @@ def test_handin_files_named_like_standard_modules_shadow_nothing(golden_s20, bac
 def test_flooding_the_sandbox_stdout_is_capped(golden_s20, backend, reading):
     needs_init(backend)
     report = grade(in_question_1(attacks.FLOOD_SANDBOX_STDOUT), golden_s20, backend, reading)
-    if backend.name == "docker":  # the container's init holds its stdout and is reachable
+    if backend.name == "docker" and not isinstance(backend, WarmSandbox):
+        # a container per job: its init holds the container's stdout and is reachable
         assert report.sandbox["verdict"] == "output_limit"
         assert report.score == 0  # the run was stopped during the first test
-    else:  # nothing in the bwrap box that holds the sandbox's stdout is open to the hand-in
+    else:  # nothing that holds the sandbox's stdout is open to the hand-in (bwrap's init; a
+        # warm slot's zygote is not dumpable and gives its jobs fresh pipes)
         assert report.sandbox["verdict"] == "completed" and report.score == 95
 
 

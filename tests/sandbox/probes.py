@@ -37,8 +37,8 @@ def leftover_processes(sandbox: Sandbox) -> list[int]:
     its own: it runs as us)."""
     if sandbox.name == "bwrap":
         return idle_slot_processes()
-    if sandbox.name == "docker":
-        return processes_of(DOCKER_UID)
+    if sandbox.name == "docker":  # a warm container runs as a slot's uid
+        return processes_of(DOCKER_UID) + idle_slot_processes()
     return []
 
 
