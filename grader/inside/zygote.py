@@ -126,21 +126,31 @@ def snapshot(roots):
 
 
 def restore(roots, before):
-    """Remove what a job added under `roots`; False when something of `before` changed."""
+    """Remove what a job added under `roots` (whatever modes it gave its own folders); False
+    when something of `before` changed or cannot be removed."""
     clean = True
-    for root in roots:
-        for top, dirs, files in os.walk(root, topdown=False):
-            for name in files + dirs:
-                path = os.path.join(top, name)
-                if path in before:
-                    continue
-                try:
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        os.rmdir(path)  # bottom-up: its entries are gone already
-                    else:
-                        os.unlink(path)
-                except OSError:
-                    clean = False
+    stack = list(roots)
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                entries = list(listing)
+        except OSError:
+            continue  # a root that is a device file (bwrap binds them), not a folder
+        for entry in entries:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if entry.path in before:
+                if is_dir:
+                    stack.append(entry.path)
+                continue
+            try:
+                if is_dir:
+                    os.chmod(entry.path, 0o700)
+                    clean = empty(entry.path) and clean
+                    os.rmdir(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                clean = False
     return clean and snapshot(roots) == before
 
 
