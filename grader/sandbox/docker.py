@@ -62,6 +62,8 @@ from grader.sandbox.warm import (
 )
 
 log = logging.getLogger(__name__)
+#: Every container of ours carries it ("warm": a slot's, "job": a container per job).
+LABEL = "mlpgrade.sandbox"
 
 
 def volumes(handin: Path, code: Path, out: Path, data: Path | None) -> dict:
@@ -148,7 +150,8 @@ class DockerSandbox:
         created = api.create_container(
             self.image, command=command, working_dir=INSIDE_HANDIN, user=f"{user}:{user}",
             environment=child_env(home="/tmp"), host_config=host, stdin_open=stdin,
-            detach=not stdin)  # not detached: StdinOnce (docker-py's only way to ask for it)
+            # not detached: StdinOnce (docker-py's only way to ask for it)
+            detach=not stdin, labels={LABEL: "warm" if stdin else "job"})
         return self.client.containers.prepare_model({"Id": created["Id"]})
 
     def _watch(self, container: Container, limits: Limits, area: OutputArea) -> SandboxResult:

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from grader.sandbox.linux.cgroup import cgroups_usable
+from grader.sandbox.linux.procs import processes_of
+from grader.sandbox.linux.slots import SLOT_UID_BASE, idle_slot_processes
 from tests.sandbox.probes import probe_job, run_probe
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not cgroups_usable(),
@@ -154,3 +160,54 @@ def test_a_changed_file_of_the_zygote_costs_a_fresh_slot(warm, tmp_path):
     found = _look(warm, tmp_path)
     found.pop("fds")
     assert {k: found[k] for k in CLEAN} == CLEAN
+
+
+#: A worker (this script, in its own process) whose warm slot runs a job that sleeps.
+WORKER = """
+import sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from tests.sandbox.probes import probe_job
+from grader.sandbox import get_sandbox
+job = probe_job(Path({tmp!r}), "import time\\nprint('asleep', flush=True)\\ntime.sleep(120)")
+get_sandbox({name!r}).run(job)
+"""
+
+
+def _slot_running(name: str) -> bool:
+    if name == "docker":
+        return bool(_warm_containers())
+    return any(processes_of(uid) for uid in range(SLOT_UID_BASE, SLOT_UID_BASE + 32))
+
+
+def _warm_containers() -> list:
+    import docker
+
+    from grader.sandbox.docker import LABEL
+
+    return docker.from_env().containers.list(all=True, filters={"label": f"{LABEL}=warm"})
+
+
+def test_a_worker_killed_mid_job_leaves_nothing_of_its_slot(warm, tmp_path):
+    """A worker that dies (SIGKILL) while its slot runs a job: the slot's box ends with it (a
+    container sees its stdin close, and removes itself), and no process of the job is left."""
+    name = warm.name
+    warm.close()
+    worker = subprocess.Popen([sys.executable, "-c", WORKER.format(
+        root=str(Path(__file__).parents[2]), tmp=str(tmp_path), name=name)])
+    try:
+        deadline = time.monotonic() + 60
+        while not _slot_running(name) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)  # the zygote is up and the job asleep
+        assert _slot_running(name)
+    finally:
+        worker.kill()
+        worker.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (idle_slot_processes() or name == "docker"
+                                           and _warm_containers()):
+        time.sleep(0.1)
+    assert idle_slot_processes() == []
+    if name == "docker":
+        assert _warm_containers() == []
