@@ -27,8 +27,19 @@ BACKENDS = ["process", "bwrap"] + (["docker"] if os.environ.get("MLPGRADE_TEST_D
 
 
 def make_backend(name: str) -> Sandbox:
+    """A backend by name; "bwrap-cold" and "docker-cold" are the box-per-job ones (a warm
+    slot's fallback, and the backends with MLPGRADE_WARM=0)."""
     if name == "process":
         return ProcessSandbox(trusted=True)  # our own probes: no warning
+    if name == "bwrap-cold":
+        from grader.sandbox.bwrap import BwrapSandbox
+
+        return BwrapSandbox()
+    if name == "docker-cold":
+        from grader.sandbox.docker import DockerSandbox
+        from grader.settings import load_settings
+
+        return DockerSandbox(load_settings().docker_image)
     return get_sandbox(name)
 
 

@@ -58,7 +58,8 @@ def font_cache(m):
 '''
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=BACKENDS + [f"{b}-cold" for b in BACKENDS
+                                                  if b in ("bwrap", "docker")])
 def backend(request):
     return make_backend(request.param)
 
