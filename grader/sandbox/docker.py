@@ -1,9 +1,12 @@
-"""The `docker` backend (production): one throwaway container per job from the grading image.
+"""The `docker` backend (production): containers of the grading image.
 
-The container has no network, a read-only root, a size-limited tmpfs /tmp, memory = memory+swap,
-a pids limit, one CPU, rlimits, a non-root user, no capabilities, no-new-privileges and an init.
-The hand-in and the runner code are bound read-only; the runner writes into an output area that
-is a size-limited tmpfs on the host (as the bwrap backend does). Output is streamed and capped
+`WarmDockerSandbox` (the default) keeps one warm container per process whose PID 1 is the zygote
+(grader/sandbox/warm.py); `DockerSandbox` runs one throwaway container per job (MLPGRADE_WARM=0,
+and a warm slot's fallback). Either container has no network, a read-only root, a size-limited
+tmpfs /tmp, memory = memory+swap, a pids limit, one CPU, rlimits, a non-root user, no
+capabilities and no-new-privileges. The hand-in and the runner code are bound read-only; the
+runner writes into an output area that is a size-limited tmpfs on the host as root (as the
+bwrap backend does), else a folder. Output is streamed and capped
 here, never trusted to Docker's log rotation (which silently truncates a flood). The engine is
 reached through the URL in DOCKER_HOST (a socket proxy in production: see docker-compose.yml),
 never a raw socket mounted into anything that handles student data.
