@@ -7,6 +7,7 @@ next job, in the same slot and the same zygote, looks for every one of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ import pytest
 from grader.sandbox.linux.cgroup import cgroups_usable
 from grader.sandbox.linux.procs import processes_of
 from grader.sandbox.linux.slots import SLOT_UID_BASE, idle_slot_processes
-from tests.sandbox.probes import probe_job, run_probe
+from tests.sandbox.probes import PROBE_LIMITS, probe_job, run_probe
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not cgroups_usable(),
                                 reason="warm slots need root and cgroups")
@@ -211,3 +212,46 @@ def test_a_worker_killed_mid_job_leaves_nothing_of_its_slot(warm, tmp_path):
     assert idle_slot_processes() == []
     if name == "docker":
         assert _warm_containers() == []
+
+
+SPIN = """
+import os
+for _ in range(3):
+    if os.fork() == 0:
+        break
+while True:
+    pass
+"""
+
+FORK_BOMB = """
+import os, time
+children = []
+for _ in range(200):
+    try:
+        children.append(os.fork())
+    except OSError:
+        break
+    if children[-1] == 0:
+        time.sleep(30)
+        os._exit(0)
+raise SystemExit(1)  # at the limit: the sleeping children are the zygote's to kill
+"""
+
+HOG = "x = bytearray(1024 * 2**20)\nx[::4096] = b'x' * len(x[::4096])\n"
+
+
+@pytest.mark.parametrize("code, verdict", [(SPIN, "cpu_limit"), (FORK_BOMB, "process_limit"),
+                                           (HOG, "out_of_memory")],
+                         ids=["cpu", "processes", "memory"])
+def test_a_slots_limits_are_the_jobs_whole(warm, tmp_path, code, verdict):
+    """A job's CPU budget holds across all its processes (four spinning on a 1 s budget end
+    by it, long before each one's own RLIMIT_CPU), as do its process and memory limits; the
+    slot is replaced and the next job runs as before."""
+    limits = dataclasses.replace(PROBE_LIMITS, cpu_seconds=1, wall_seconds=20, memory_mb=256)
+    (tmp_path / "a").mkdir()
+    result = run_probe(warm, probe_job(tmp_path / "a", code, limits))
+    assert result.verdict == verdict, result
+    assert result.wall_seconds < 10, result
+    if verdict == "cpu_limit":
+        assert 1.0 <= result.cpu_seconds < 3.0, result
+    assert "completed" == run_probe(warm, probe_job(tmp_path, "print('next')")).verdict
