@@ -85,6 +85,8 @@ class ComposeStack:
             "MLPGRADE_WORKER_CONCURRENCY": "1",
             # a killed worker's submission is re-queued after this (production: 60)
             "MLPGRADE_LEASE_SECONDS": str(lease_seconds),
+            # warm sandbox slots (the default), or a container per job: bench/compose_burst.py
+            "MLPGRADE_WARM": os.environ.get("MLPGRADE_WARM", "1"),
         }
         self.env_file = work / "stack.env"
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
