@@ -36,22 +36,16 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mlpgrade_box as box  # ours, found only next to this file
+import mlpgrade_warmup
+
+sys.path.pop(0)
+
 PR_SET_DUMPABLE = 4
 MAX_FRAME = 1024 * 1024
-SKIP_MOUNTS = ("/proc", "/sys", "/out")  # the kernel's; /out is emptied before each job
 OUT = "/out"
 KEY_FILE = ".mlpgrade-key"  # where the runner's reporter reads the run's key (and deletes it)
-#: This box's own cgroup counters, where the box shows them (a docker container does; a bwrap box
-#: does not, and its host reads them itself): cgroup v1 files, then v2, (path, key or None).
-COUNTERS = {
-    "cpu": [("/sys/fs/cgroup/cpuacct/cpuacct.usage", None, 1e-9),
-            ("/sys/fs/cgroup/cpu.stat", "usage_usec", 1e-6)],
-    "oom_kills": [("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill", 1),
-                  ("/sys/fs/cgroup/memory.events", "oom_kill", 1)],
-    "pids_max": [("/sys/fs/cgroup/pids/pids.events", "max", 1),
-                 ("/sys/fs/cgroup/pids.events", "max", 1)],
-}
-IPC_RMID = 0
 
 
 def read_frame(fd):
@@ -85,145 +79,13 @@ def write_frame(fd, obj):
 def warm_up():
     """Import what hand-ins import, once: NumPy, and matplotlib (Agg) with its font list read
     from a writable copy of the runtime's prebuilt cache."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import mlpgrade_warmup
     import numpy  # noqa: F401 - imported once here, for every hand-in of the slot
-    sys.path.pop(0)
     if importlib.util.find_spec("matplotlib") is None:
         return  # another assignment's runtime: nothing more to import
     os.environ["MPLCONFIGDIR"] = mlpgrade_warmup.writable_font_cache()  # before it is read
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot  # loads the font list once
-
-
-def writable_roots():
-    """The writable mounts of the box a hand-in could leave something in."""
-    roots = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            point, options = fields[4], fields[5].split(",")
-            if "rw" in options and not point.startswith(SKIP_MOUNTS) and point != "/":
-                roots.append(point)
-    return sorted(set(roots))
-
-
-def snapshot(roots):
-    """path -> what must not change: (inode, mode, ctime) for files, (inode, mode) for folders
-    (adding or removing entries changes a folder's ctime; its entries are checked one by one).
-    A hand-in can reset a file's mtime but not its ctime."""
-    state = {}
-    for root in roots:
-        for top, dirs, files in os.walk(root):
-            for name in [top] + [os.path.join(top, n) for n in dirs + files]:
-                st = os.lstat(name)
-                if name == top or os.path.isdir(name) and not os.path.islink(name):
-                    state[name] = ("d", st.st_ino, st.st_mode)
-                else:
-                    state[name] = ("f", st.st_ino, st.st_mode, st.st_ctime_ns, st.st_rdev)
-    return state
-
-
-def restore(roots, before):
-    """Remove what a job added under `roots` (whatever modes it gave its own folders); False
-    when something of `before` changed or cannot be removed."""
-    clean = True
-    stack = list(roots)
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as listing:
-                entries = list(listing)
-        except OSError:
-            continue  # a root that is a device file (bwrap binds them), not a folder
-        for entry in entries:
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if entry.path in before:
-                if is_dir:
-                    stack.append(entry.path)
-                continue
-            try:
-                if is_dir:
-                    os.chmod(entry.path, 0o700)
-                    clean = empty(entry.path) and clean
-                    os.rmdir(entry.path)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                clean = False
-    return clean and snapshot(roots) == before
-
-
-def counters():
-    """The box's cgroup counters (CPU seconds, OOM kills, pids.max hits), or None where the box
-    shows none. Kernel files a hand-in cannot write: the host takes them from our report."""
-    found = {}
-    for name, places in COUNTERS.items():
-        for path, key, scale in places:
-            try:
-                with open(path) as f:
-                    text = f.read()
-            except OSError:
-                continue
-            if key is None:
-                found[name] = int(text) * scale
-            else:
-                fields = dict(line.split() for line in text.splitlines() if line.count(" ") == 1)
-                found[name] = int(fields[key]) * scale
-            break
-        else:
-            return None
-    return found
-
-
-def remove_ipc():
-    """Remove every System V IPC object of the namespace (a warm box keeps its IPC namespace
-    from job to job): True when none is left. Creator's uid: ours, so removal is allowed."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    calls = {"shm": lambda i: libc.shmctl(i, IPC_RMID, None),
-             "sem": lambda i: libc.semctl(i, 0, IPC_RMID),
-             "msg": lambda i: libc.msgctl(i, IPC_RMID, None)}
-    left = False
-    for kind, remove in calls.items():
-        for _ in range(2):
-            try:
-                with open(f"/proc/sysvipc/{kind}") as f:
-                    ids = [int(line.split()[1]) for line in f.readlines()[1:] if line.strip()]
-            except OSError:
-                break  # no such listing: nothing of this kind can exist
-            for ident in ids:
-                remove(ident)
-            if not ids:
-                break
-        else:
-            left = True
-    return not left
-
-
-def empty(folder):
-    """Empty `folder` (the output area), whatever modes a job gave what it left there (its
-    entries are our uid's): True when it is empty. No recursion: a job may nest folders deep."""
-    stack = [folder]
-    try:
-        while stack:
-            top = stack[-1]
-            subdirs = []
-            with os.scandir(top) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        os.chmod(entry.path, 0o700)
-                        subdirs.append(entry.path)
-                    else:
-                        os.unlink(entry.path)
-            if subdirs:
-                stack += subdirs
-            else:
-                stack.pop()
-                if top != folder:
-                    os.rmdir(top)
-    except OSError:
-        return False
-    return True
 
 
 def plant_key(key):
@@ -323,14 +185,14 @@ class Budget:
 
     def __init__(self, seconds):
         self.seconds, self.checked = seconds, 0.0
-        now = counters() if seconds is not None else None
+        now = box.counters() if seconds is not None else None
         self.start = now["cpu"] if now else None
 
     def spent(self):
         if self.start is None or time.monotonic() - self.checked < 0.05:
             return False
         self.checked = time.monotonic()
-        return counters()["cpu"] - self.start > self.seconds
+        return box.counters()["cpu"] - self.start > self.seconds
 
 
 def run_job(job, env, control_in, control_out):
@@ -404,21 +266,22 @@ def main():
     for fd in (0, 1):
         os.dup2(null, fd)
     os.close(null)
-    roots = writable_roots()
-    before = snapshot(roots)
-    write_frame(control_out, {"ready": True, "roots": roots, "counters": counters()})
+    roots = box.writable_roots()
+    before = box.snapshot(roots)
+    write_frame(control_out, {"ready": True, "roots": roots, "counters": box.counters()})
     while True:
         job = read_frame(control_in)
         if job is None:
             return
-        if not empty(OUT):  # what the last job left there (the host has collected it)
+        if not box.empty(OUT):  # what the last job left there (the host has collected it)
             return  # not to be reused: the host sees us end and runs the job in a fresh box
         plant_key(job.get("key"))
         report = run_job(job, env, control_in, control_out)
         started = time.monotonic()
-        report["clean"] = report.pop("all_killed") and remove_ipc() and restore(roots, before)
+        killed = report.pop("all_killed")
+        report["clean"] = killed and box.remove_ipc() and box.restore(roots, before)
         report["seconds"]["restore"] = time.monotonic() - started
-        report["counters"] = counters()
+        report["counters"] = box.counters()
         write_frame(control_out, report)
 
 

@@ -1,19 +1,21 @@
 """Warm slots: the box, the interpreter and the runtime's imports paid once per slot.
 
 A warm sandbox keeps one slot per process (a worker's pool child grades one hand-in at a time):
-a box built exactly as its backend builds one for a single job (`WarmBwrapSandbox` here: the
-same binds, seccomp, slot uid, cgroup, rlimits, size-limited /tmp and output tmpfs as
-`BwrapSandbox`; `grader.sandbox.docker.WarmDockerSandbox`: the same container as
-`DockerSandbox`'s), whose PID 1 is the zygote (`grader/inside/zygote.py`). For each job the host
-copies the hand-in into the slot's hand-in folder (bound read-only at /handin), empties the
-output area, and sends the job on the zygote's stdin; the zygote forks a fresh child for it,
-kills every process of the job when it ends, puts the box's writable places back, and reports on
-its stdout, which no hand-in can write. The wall clock, the CPU budget (the cgroup's counter,
-compared before and after) and the slot's health are enforced here: past a limit, or when the
-zygote reports the box not clean, or when more processes remain than the zygote, the whole slot
-is killed and the next job starts a fresh one. A zygote that dies without the memory limit
-having fired is our failure, not the hand-in's: the job is run again in a cold box.
+a box built exactly as its backend builds one for a single job (`WarmBwrapSandbox`: the same
+binds, seccomp, slot uid, cgroup, rlimits, size-limited /tmp and output tmpfs as
+`BwrapSandbox`; `WarmDockerSandbox`: the same container as `DockerSandbox`'s), whose PID 1 is the
+zygote (`grader/inside/zygote.py`). For each job the host copies the hand-in into the slot's
+hand-in folder (bound read-only at /handin) and sends the job on the zygote's stdin; the zygote
+empties the output area, writes the run's key there, forks a fresh child for the job, kills
+every process of the job when it ends, puts the box's writable places back, and reports on its
+stdout, which no hand-in can write. The wall clock and the slot's health are enforced here, and
+the CPU budget on the box's cgroup counter (here for bwrap; by the zygote for a container, whose
+cgroup only the zygote sees): past a limit, or when the zygote reports the box not clean, or
+when more processes remain than the zygote, the whole slot is killed and the next job starts a
+fresh one. A zygote that dies without the memory limit having fired is our failure, not the
+hand-in's: the job is run again in a cold box.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -220,7 +222,6 @@ class WarmSlot:
         if report is None:
             self.healthy = False
             self.kill()
-            oom = oom or self.died_of_oom()
             if not (timed_out or cpu_exceeded or oom):
                 raise ZygoteDied(self.log()[:2000])
             report = {"signal": 9}
@@ -242,10 +243,6 @@ class WarmSlot:
                              stdout=bytes(self.streams["stdout"]),
                              stderr=bytes(self.streams["stderr"]),
                              wall_seconds=wall, cpu_seconds=cpu, backend=self.backend)
-
-    def died_of_oom(self) -> bool:
-        """After the box was killed without a report: whether the memory limit killed it."""
-        return False
 
     def _send(self, frame: dict) -> None:
         data = json.dumps(frame).encode()
