@@ -185,14 +185,14 @@ class Budget:
 
     def __init__(self, seconds):
         self.seconds, self.checked = seconds, 0.0
-        now = box.counters() if seconds is not None else None
+        now = box.counters(("cpu",)) if seconds is not None else None
         self.start = now["cpu"] if now else None
 
     def spent(self):
         if self.start is None or time.monotonic() - self.checked < 0.05:
             return False
         self.checked = time.monotonic()
-        return box.counters()["cpu"] - self.start > self.seconds
+        return box.counters(("cpu",))["cpu"] - self.start > self.seconds
 
 
 def run_job(job, env, control_in, control_out):

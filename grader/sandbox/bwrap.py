@@ -267,6 +267,9 @@ class BwrapSlot(WarmSlot):
         return Counters(self.cgroup.cpu_seconds(), self.cgroup.oom_kills(),
                         self.cgroup.pids_max_events())
 
+    def cpu_now(self) -> float:
+        return self.cgroup.cpu_seconds()
+
     def leftover(self) -> bool:
         return len(self.cgroup.pids()) > self.baseline
 

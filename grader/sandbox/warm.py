@@ -185,6 +185,10 @@ class WarmSlot:
         """The box's counters now (`report`: the zygote's latest report, if any)."""
         raise NotImplementedError
 
+    def cpu_now(self) -> float:
+        """The box's CPU counter now, polled during a job (only with `cpu_poll`)."""
+        raise NotImplementedError
+
     def leftover(self) -> bool:
         """Whether more processes remain in the box than before the first job."""
         return False
@@ -260,7 +264,7 @@ class WarmSlot:
                 return None, True, False
             if self.cpu_poll is not None and now - checked >= self.cpu_poll:
                 checked = now  # not for every frame of the job's output
-                if self.counters(None).cpu - cpu0 > limits.cpu_seconds:
+                if self.cpu_now() - cpu0 > limits.cpu_seconds:
                     return None, False, True
             report = self.reader.next(min(now + 0.05, start + limits.wall_seconds))
             if report is Frames.EOF:
