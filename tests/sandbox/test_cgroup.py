@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox.linux.cgroup import cgroups_usable, cpu_shares
+from tests.conftest import IN_CI
 
 REPO = Path(__file__).resolve().parents[2]
 WEIGHT = """
@@ -30,7 +31,8 @@ def test_cpu_shares_are_the_kernels_weights_of_nice_levels():
     assert [cpu_shares(n) for n in (0, 5, 10, 19)] == [1024, 336, 110, 15]
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not cgroups_usable(), reason="needs root and cgroups")
+@pytest.mark.skipif(not IN_CI and (os.geteuid() != 0 or not cgroups_usable()),
+                    reason="needs root and cgroups (in CI a failure, not a skip)")
 @pytest.mark.parametrize("nice", [0, 10])
 def test_a_jobs_cgroup_takes_the_weight_of_the_process_that_makes_it(nice):
     out = subprocess.run([sys.executable, "-c", WEIGHT.format(nice=nice)], capture_output=True,

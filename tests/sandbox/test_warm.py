@@ -20,9 +20,11 @@ import pytest
 from grader.sandbox.linux.cgroup import cgroups_usable
 from grader.sandbox.linux.procs import processes_of
 from grader.sandbox.linux.slots import SLOT_UID_BASE, idle_slot_processes
+from tests.conftest import IN_CI
 from tests.sandbox.probes import PROBE_LIMITS, probe_job, run_probe
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not cgroups_usable(),
+# In CI (root, cgroups) a machine without them fails here instead of skipping.
+pytestmark = pytest.mark.skipif(not IN_CI and (os.geteuid() != 0 or not cgroups_usable()),
                                 reason="warm slots need root and cgroups")
 
 LEAVE = """
