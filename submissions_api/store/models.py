@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -125,6 +126,14 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20), default=Role.STUDENT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    email: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False for a member who left the course (roster sync): never deleted, submissions stay."""
+    lms_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    """The LMS's own id of the person (Canvas's "ID" column), kept from a roster import."""
+    sis_user_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    sis_login_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    section: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class ApiToken(Base):
@@ -162,6 +171,9 @@ class Assignment(Base):
     """Students see the assignment from then on (None: at once)."""
     release_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """Students see their scores and feedback from then on (None: as soon as graded)."""
+    canvas_assignment_id: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    """Canvas's id of the assignment, when known: the Canvas CSV names its column "Title (id)"
+    so that an import fills that column instead of making a new one."""
 
 
 class Extension(Base):
