@@ -18,9 +18,11 @@ from submissions_api.services.invitations import request_own_link
 
 router = page_router()
 STATUS = {"valid": 200, "used": 410, "expired": 410, "inactive": 403, "unknown": 404}
-PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+PRIVATE = {"Referrer-Policy": "same-origin", "Cache-Control": "no-store",
            "X-Robots-Tag": "noindex"}
-"""A link page's URL holds the token: never sent on as a referrer, kept in a cache or indexed."""
+"""A link page's URL holds the token: never sent to another site as a referrer, kept in a cache
+or indexed. (`no-referrer` would also make the browser post the button's form with `Origin:
+null`, which the pages' same-origin check refuses.)"""
 
 
 def new_link_answer(settings) -> str:

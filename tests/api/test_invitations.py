@@ -96,7 +96,7 @@ def test_invitation_link_signs_in_once(mailer, users, sessions):
     for _ in range(2):  # a mail scanner's GET does not use the link up
         page = browser.get(path(link))
         assert page.status_code == 200 and "Sign in as alice" in page.text
-        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["referrer-policy"] == "same-origin"
     signed_in = browser.post(path(link), follow_redirects=False)
     assert signed_in.status_code == 303 and signed_in.headers["location"].startswith("/login/check")
     assert browser.get("/", follow_redirects=False).status_code == 200  # home, signed in
