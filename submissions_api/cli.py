@@ -220,6 +220,8 @@ def log_config(kind: str = "text") -> dict:
     if kind == "json":
         for name in ("default", "access"):
             config["formatters"][name] = {"()": "submissions_api.logs.JsonFormatter"}
+    config["filters"] = {"links": {"()": "submissions_api.logs.HideSignInLinks"}}
+    config["handlers"]["access"]["filters"] = ["links"]  # no usable sign-in link in a log
     config["loggers"]["uvicorn"]["level"] = "WARNING"
     config["loggers"]["uvicorn.error"]["level"] = "WARNING"
     config["root"] = {"handlers": ["default"], "level": "WARNING"}  # the service's own warnings

@@ -3,11 +3,14 @@ add headers or reverse text, addresses must be one address, half-made settings f
 
 from __future__ import annotations
 
+import logging
+import logging.config
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
 
+from submissions_api.cli import log_config
 from submissions_api.mail import clean_name, invitation, parse_address
 from submissions_api.settings import load_settings
 
@@ -62,3 +65,20 @@ def test_smtp_settings_from_the_environment():
     with pytest.raises(ValueError, match="not both"):
         load_settings({"MLPGRADE_HOME": "/tmp/x", "MLPGRADE_SMTP_HOST": "h", "MLPGRADE_SMTP_FROM":
                        "a@b.cd", "MLPGRADE_SMTP_SSL": "1", "MLPGRADE_SMTP_STARTTLS": "1"})
+
+
+def test_access_log_hides_sign_in_links():
+    """`serve`'s access log (cli.log_config) writes a link's path without its token."""
+    config = log_config("text")
+    formatter = logging.config.DictConfigurator(config).configure_custom(
+        dict(config["formatters"]["access"]))
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/login/link/SECRETtoken123?x=1",
+                                "1.1", 200), None)
+    hide = logging.config.DictConfigurator(config).configure_custom(
+        dict(config["filters"]["links"]))
+    assert config["handlers"]["access"]["filters"] == ["links"]
+    assert hide.filter(record)
+    line = formatter.format(record)
+    assert "SECRETtoken123" not in line and '"GET /login/link/…?x=1 HTTP/1.1" 200' in line
