@@ -78,7 +78,7 @@ def _mail_links(settings: Settings, logins: list[str], everyone: bool) -> int:
         outcome = sign_in_links.deliver(sessions, settings, link_id)
         failed += outcome.status != sign_in_links.SENT
         writer.writerow([login, outcome.status, outcome.error])
-    for login in summary.no_email + summary.limited + summary.capped:
+    for login in summary.no_email + summary.inactive + summary.limited + summary.capped:
         writer.writerow([login, "not sent", ""])
     for line in summary.sentences(settings)[1 if summary.queued else 0:]:
         _say(line)

@@ -38,6 +38,7 @@ class InviteSummary:
 
     queued: list[str] = field(default_factory=list)
     no_email: list[str] = field(default_factory=list)
+    inactive: list[str] = field(default_factory=list)
     limited: list[str] = field(default_factory=list)
     capped: list[str] = field(default_factory=list)
     link_ids: list[int] = field(default_factory=list)
@@ -49,6 +50,8 @@ class InviteSummary:
         if self.no_email:
             out.append(f"No e-mail address, not invited: {', '.join(self.no_email)} (add one, "
                        "or import a roster with an e-mail column).")
+        if self.inactive:
+            out.append(f"No longer in the course, not invited: {', '.join(self.inactive)}.")
         if self.limited:
             out.append(f"Already sent {settings.sign_in_links_per_hour} links this hour, not "
                        f"invited: {', '.join(self.limited)} (try again in an hour).")
@@ -91,7 +94,9 @@ def queue_invitations(session: Session, settings: Settings, targets: Sequence[Us
     summary = InviteSummary()
     room = _room(session, settings)
     for target in targets:
-        if not target.email.strip():
+        if not target.active:
+            summary.inactive.append(target.login)
+        elif not target.email.strip():
             summary.no_email.append(target.login)
         elif _over_limit(session, settings, target):
             summary.limited.append(target.login)

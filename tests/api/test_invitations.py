@@ -141,9 +141,16 @@ def test_rate_limits_per_user_and_for_the_service(backend, dispatcher, users, se
     with TestClient(create_app(settings, dispatcher)) as client:
         for _ in range(2):
             assert "1 invitation(s) queued" in invite(client, users, "alice").text
-        limited = invite(client, users, "alice", "ta1").text
+        with sessions() as session:
+            crud.get_user_by_login(session, login="bob").active = False
+            session.commit()
+        limited = invite(client, users, "alice", "ta1", "bob").text
         assert "Already sent 2 links this hour, not invited: alice" in limited
         assert "No e-mail address, not invited: ta1" in limited
+        assert "No longer in the course, not invited: bob" in limited
+        with sessions() as session:
+            crud.get_user_by_login(session, login="bob").active = True
+            session.commit()
         capped = invite(client, users, "bob", scope="everyone").text  # bob: the third mail
         assert "1 invitation(s) queued" in capped
         capped = invite(client, users, "bob").text
