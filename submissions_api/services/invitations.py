@@ -59,13 +59,15 @@ class InviteSummary:
             out.append(f"The service sends at most {settings.mail_per_hour} e-mails an hour "
                        f"(MLPGRADE_MAIL_PER_HOUR): not invited yet: {len(self.capped)} user(s) "
                        "(send the rest in an hour).")
-        return out or ["Nobody to invite: everyone chosen has signed in already."]
+        return out or ["Nobody to invite: every student with an e-mail has signed in or has a "
+                       "link that still works."]
 
 
 def invite(session: Session, settings: Settings, dispatcher: Dispatcher, user: User, *,
            logins: Sequence[str] = (), everyone: bool = False) -> InviteSummary:
     """Mail sign-in links (instructors): to the users `logins`, or with `everyone` to every
-    active student with an e-mail who has not signed in yet. Conflict when mail is not set up."""
+    active student with an e-mail who has not signed in yet and holds no working link.
+    Conflict when mail is not set up."""
     require_role(user, Role.INSTRUCTOR)
     problem = sign_in_links.mail_problem(settings)
     if problem:
@@ -84,7 +86,7 @@ def invitees(session: Session, *, logins: Sequence[str] = (), everyone: bool = F
              ) -> list[User]:
     """The users named (NotFound for an unknown login), or every student not signed in yet."""
     if everyone:
-        return crud.never_signed_in(session, role=Role.STUDENT)
+        return crud.never_signed_in(session, role=Role.STUDENT, now=utcnow())
     return [fetch.user(session, login) for login in dict.fromkeys(logins)]
 
 

@@ -5,6 +5,8 @@ mail server down and then back) on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -218,15 +220,59 @@ def test_cli_prints_or_mails_links(backend, users, sessions, smtp, monkeypatch, 
         monkeypatch.setenv(f"MLPGRADE_{name}", value)
     assert mlpgrade(["users", "invite", "alice"]) == 2  # no mail server: says so
     assert "--print" in capsys.readouterr().err
-    assert mlpgrade(["users", "invite", "--print", "alice"]) == 0
+    assert mlpgrade(["users", "invite", "--print", "bob"]) == 0
     header, row = capsys.readouterr().out.splitlines()
-    assert header == "login,email,link,expires" and "/login/link/" in row
+    assert header == "login,email,link,expires" and row.startswith("bob,,http://testserver/login/link/")
     monkeypatch.setenv("MLPGRADE_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("MLPGRADE_SMTP_PORT", str(controller.port))
     monkeypatch.setenv("MLPGRADE_SMTP_FROM", SENDER)
     assert mlpgrade(["users", "invite", "--all"]) == 0  # alice (bob has no e-mail)
-    out = capsys.readouterr()
-    assert out.out.splitlines()[1:] == ["alice,sent,"]
+    assert capsys.readouterr().out.splitlines()[1:] == ["alice,sent,"]
     assert mailbox.wait(1)[0][0] == ["alice@example.edu"]
+    assert mlpgrade(["users", "invite", "--all"]) == 0  # her link still works: nobody
+    assert "Nobody to invite" in capsys.readouterr().err
     assert mlpgrade(["users", "invite", "nosuchuser"]) == 2
     assert "no such user" in capsys.readouterr().err
+
+
+def test_invite_everyone_reaches_each_student_once(mailer, users, sessions):
+    client, settings, mailbox = mailer
+    set_emails(sessions, prof="prof@example.edu", ta1="ta1@example.edu")  # staff: not "everyone"
+    assert "2 invitation(s) queued" in invite(client, users, scope="everyone").text
+    assert "Nobody to invite" in invite(client, users, scope="everyone").text  # pressed twice
+    deliver_all(sessions, settings)
+    links = {rcpt[0]: mailbox.link(i) for i, (rcpt, _) in enumerate(mailbox.wait(2))}
+    assert set(links) == {"alice@example.edu", "bob@example.edu"}
+    TestClient(client.app).post(path(links["alice@example.edu"]))
+    with sessions() as session:  # bob's link expired unused: he is invited again, alice not
+        for row in session.scalars(select(SignInLink).where(
+                SignInLink.sent_to == "bob@example.edu")):
+            row.expires_at = utcnow() - timedelta(minutes=1)
+        session.commit()
+    page = invite(client, users, scope="everyone").text
+    assert "1 invitation(s) queued" in page
+    with sessions() as session:
+        newest = crud.latest_links(session)
+        bob = crud.get_user_by_login(session, login="bob")
+        assert newest[bob.id].status == "queued"
+
+
+def test_a_link_used_twice_at_once_signs_in_once(mailer, users, sessions):
+    client, settings, mailbox = mailer
+    invite(client, users, "alice")
+    deliver_all(sessions, settings)
+    token = mailbox.wait(1) and mailbox.link().split("/")[-1]
+    barrier = threading.Barrier(2)
+
+    def use():
+        with sessions() as session:
+            barrier.wait()
+            return sign_in_links.use(session, token)[1]
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: use(), range(2)))
+    assert sum(r is not None for r in results) == 1
+    with sessions() as session:
+        tokens = [t for t in crud.list_tokens(session, user=crud.get_user_by_login(
+            session, login="alice")) if t.label == sign_in_links.TOKEN_LABEL]
+        assert len(tokens) == 1

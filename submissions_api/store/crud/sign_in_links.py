@@ -73,12 +73,16 @@ def users_by_address(session: Session, *, address: str) -> list[User]:
         .order_by(User.id).limit(3)))
 
 
-def never_signed_in(session: Session, *, role: str) -> list[User]:
-    """Active users of `role` with an e-mail who never used a sign-in link nor came from an
-    LMS launch: whom "invite everyone" mails."""
+def never_signed_in(session: Session, *, role: str, now: datetime) -> list[User]:
+    """Active users of `role` with an e-mail who never used a sign-in link, never came from an
+    LMS launch, and hold no link that still works (queued or sent, unused, unexpired): whom
+    "invite everyone" mails, so pressing it twice mails nobody twice."""
     used = select(SignInLink.id).where(SignInLink.user_id == User.id,
                                        SignInLink.used_at.is_not(None))
+    live = select(SignInLink.id).where(SignInLink.user_id == User.id,
+                                       SignInLink.status.in_(("queued", "sent")),
+                                       SignInLink.expires_at > now)
     launched = select(LtiIdentity.id).where(LtiIdentity.user_id == User.id)
     return list(session.scalars(select(User).where(
         User.role == role, User.active.is_(True), User.email != "",
-        ~exists(used), ~exists(launched)).order_by(User.login)))
+        ~exists(used), ~exists(live), ~exists(launched)).order_by(User.login)))
