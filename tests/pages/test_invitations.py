@@ -93,5 +93,11 @@ def test_pages_invitation_signs_a_student_in(browser, mail_stack, shot):
     page.goto("/staff/users")
     expect(page.locator("#user-alice .invitation")).to_contain_text("signed in")
     shot(page.locator("#invitations"), "invitation-staff", keep=True)
+    other.fill("#who", "alice@example.edu")  # "mail me a new link": the worker mails it
+    other.click("#new-link-form button")
+    expect(other.locator("#new-link-sent")).to_contain_text("If that is the login or e-mail")
+    shot(other, "invitation-new-link", keep=True)
+    wait_for(lambda: len(mailbox.messages) == 2, 60, "the new link's e-mail", 0.2, tuple(procs))
+    assert mailbox.link() != link
     for context in (staff, student, other.context):
         context.close()
