@@ -34,8 +34,9 @@ def new_link_answer(settings) -> str:
 
 
 def _link_page(request: Request, state: sign_in_links.LinkState, token: str) -> HTMLResponse:
+    mail = sign_in_links.mail_problem(request.app.state.settings) is None
     response = render(request, "sign_in_link.html", status_code=STATUS[state.state],
-                      title="Sign in", state=state.state, who=state.user, token=token)
+                      title="Sign in", state=state.state, who=state.user, token=token, mail=mail)
     response.headers.update(PRIVATE)
     return response
 

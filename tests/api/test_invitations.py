@@ -209,6 +209,16 @@ def test_invitations_need_an_instructor_and_a_mail_server(client, users, session
     assert "Mail me a new sign-in link" not in TestClient(client.app).get("/login").text
     client.cookies.set(SESSION_COOKIE, users.tokens["ta1"])
     assert client.post("/staff/users/invitations", data={"scope": "everyone"}).status_code == 403
+    with sessions() as session:  # a printed link (`users invite --print`) works the same
+        link, _ = sign_in_links.print_link(
+            session, dataclasses.replace(client.app.state.settings, public_url="http://x"),
+            crud.get_user_by_login(session, login="alice"), requested_by="prof")
+        session.commit()
+    browser = TestClient(client.app)
+    assert browser.post(link.removeprefix("http://x"), follow_redirects=False).status_code == 303
+    used = browser.post(link.removeprefix("http://x"))
+    assert used.status_code == 410 and "ask for a new link from your course staff" in used.text
+    assert "new-link-form" not in used.text  # nothing would mail it
 
 
 def test_cli_prints_or_mails_links(backend, users, sessions, smtp, monkeypatch, capsys):
