@@ -9,6 +9,7 @@ make "gnp.exe" read as "exe.png"), in the headers and in the text.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 import unicodedata
@@ -107,12 +108,17 @@ def send(smtp: SmtpSettings, message: EmailMessage, *, timeout: float = SMTP_TIM
                                                     context=ssl.create_default_context())
         else:
             server = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
-        with server:
+        try:
             if smtp.starttls:
                 server.starttls(context=ssl.create_default_context())
             if smtp.user:
                 server.login(smtp.user, smtp.password)
             server.send_message(message)
+        finally:
+            # Once the server took the message it is sent: a connection lost while saying
+            # goodbye must not record a failure (and a second link) for a delivered one.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                server.quit()
     except smtplib.SMTPRecipientsRefused as exc:
         answers = "; ".join(f"{code} {text.decode(errors='replace')}"
                             for code, text in exc.recipients.values())

@@ -5,7 +5,8 @@ Instructors only, not TAs: the users page, the roster and its e-mail addresses a
 instructors' (a TA has no users page), and a student whose link expired asks for a new one
 themselves, so a TA never needs to. Limits (settings.py): each user, and each address, gets at
 most `sign_in_links_per_hour` links an hour, and the service sends at most `mail_per_hour`
-e-mails an hour; staff are told who was held back, a visitor never is.
+e-mails an hour, of which links asked for on the sign-in page get at most half; staff are told
+who was held back, a visitor never is.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def queue_invitations(session: Session, settings: Settings, targets: Sequence[Us
                       requested_by: str) -> InviteSummary:
     """A queued link for each target the limits allow (not committed, not sent)."""
     summary = InviteSummary()
-    room = _room(session, settings)
+    room = _room(session, settings, own=not requested_by)
     for target in targets:
         if not target.active:
             summary.inactive.append(target.login)
@@ -158,10 +159,16 @@ def overview(session: Session, user: User) -> dict[int, SignInLink]:
     return crud.latest_links(session)
 
 
-def _room(session: Session, settings: Settings) -> int:
-    """E-mails the service may still send this hour."""
+def _room(session: Session, settings: Settings, *, own: bool = False) -> int:
+    """E-mails the service may still send this hour. Links people ask for themselves get half
+    of the hour's mail at most: strangers asking for everyone's links cannot use up what the
+    staff's invitations need."""
     since = utcnow() - timedelta(hours=1)
-    return settings.mail_per_hour - crud.links_since(session, since=since)
+    room = settings.mail_per_hour - crud.links_since(session, since=since)
+    if own:
+        room = min(room, settings.mail_per_hour // 2
+                   - crud.links_since(session, since=since, requested_by=""))
+    return room
 
 
 def _over_limit(session: Session, settings: Settings, target: User) -> bool:

@@ -165,6 +165,20 @@ def test_rate_limits_per_user_and_for_the_service(backend, dispatcher, users, se
         assert session.query(SignInLink).count() == 3
 
 
+def test_links_asked_for_on_the_sign_in_page_get_half_the_hours_mail(
+        backend, dispatcher, users, sessions, smtp):
+    controller, _ = smtp
+    settings = mail_settings(backend, controller.port, mail_per_hour=2)
+    set_emails(sessions, alice="alice@example.edu", bob="bob@example.edu")
+    with TestClient(create_app(settings, dispatcher)) as client:
+        for who in ("alice", "bob"):
+            client.post("/login/new-link", data={"who": who})
+        with sessions() as session:
+            assert [r.sent_to for r in session.scalars(select(SignInLink))] == [
+                "alice@example.edu"]
+        assert "1 invitation(s) queued" in invite(client, users, "bob").text  # staff's half
+
+
 def test_mail_server_down_is_recorded_and_sent_again(backend, dispatcher, users, sessions, smtp):
     controller, mailbox = smtp
     down = mail_settings(backend, free_port())  # nothing listens there: connection refused

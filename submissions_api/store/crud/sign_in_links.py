@@ -39,9 +39,12 @@ def use_link(session: Session, *, link_id: int, now: datetime) -> bool:
 
 
 def links_since(session: Session, *, since: datetime, user_id: int | None = None,
-                sent_to: str | None = None) -> int:
-    """How many links were asked for since `since`: of one user, to one address, or all."""
+                sent_to: str | None = None, requested_by: str | None = None) -> int:
+    """How many links were asked for since `since`: of one user, to one address, asked for by
+    someone ("" the users themselves), or all."""
     query = select(func.count(SignInLink.id)).where(SignInLink.created_at >= since)
+    if requested_by is not None:
+        query = query.where(SignInLink.requested_by == requested_by)
     if user_id is not None:
         query = query.where(SignInLink.user_id == user_id)
     if sent_to is not None:
