@@ -31,6 +31,7 @@ from grader.cli import ExitCode
 from grader.errors import GraderError
 from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
 from grader.similarity import report as similarity_report
+from submissions_api import cli_invite
 from submissions_api.bootstrap import (
     import_roster,
     instructor_token,
@@ -96,6 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", type=int, default=None, help="revoke: this token (see list)")
     p.add_argument("--all", action="store_true", help="revoke: every live token of the user")
     p.set_defaults(func=cmd_users_tokens)
+    cli_invite.register(users)
 
     _register_similarity(sub)
 
@@ -218,6 +220,8 @@ def log_config(kind: str = "text") -> dict:
     if kind == "json":
         for name in ("default", "access"):
             config["formatters"][name] = {"()": "submissions_api.logs.JsonFormatter"}
+    config["filters"] = {"links": {"()": "submissions_api.logs.HideSignInLinks"}}
+    config["handlers"]["access"]["filters"] = ["links"]  # no usable sign-in link in a log
     config["loggers"]["uvicorn"]["level"] = "WARNING"
     config["loggers"]["uvicorn.error"]["level"] = "WARNING"
     config["root"] = {"handlers": ["default"], "level": "WARNING"}  # the service's own warnings

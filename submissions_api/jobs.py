@@ -23,6 +23,7 @@ GOLDEN_TASK = "worker.prepare_golden_set"
 TRAIN_TASK = "worker.train_run"
 SIMILARITY_TASK = "worker.similarity_index"
 ENSURE_GOLDEN_TASK = "worker.ensure_golden_set"
+SIGN_IN_LINK_TASK = "worker.send_sign_in_link"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -110,6 +111,10 @@ class Dispatcher:
     def send_ensure_golden(self, assignment_id: int) -> bool:
         """Make the assignment's first golden set now (bulk queue), before a grading needs it."""
         return self._send(ENSURE_GOLDEN_TASK, [assignment_id], self.settings.bulk_queue, 0)
+
+    def send_sign_in_link(self, link_id: int, *, countdown: float = 0) -> bool:
+        """Mail a queued sign-in link (submissions_api/sign_in_links.py), on the bulk queue."""
+        return self._send(SIGN_IN_LINK_TASK, [link_id], self.settings.bulk_queue, countdown)
 
     def _send(self, name: str, args: list[Any], queue: str, countdown: float) -> bool:
         try:

@@ -106,3 +106,23 @@ def install(logger: logging.Logger, kind: str,
         handler.setFormatter(formatter(kind))
         if not any(isinstance(f, ContextFilter) for f in handler.filters):
             handler.addFilter(ContextFilter(fields))
+
+
+class HideSignInLinks(logging.Filter):
+    """An access log line never holds a usable sign-in link: the token in
+    `/login/link/<token>` is written as `…` (the link's path is all a reader needs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, str) and "/login/link/" in a
+                                           for a in args):
+            record.args = tuple(_hide_link(a) if isinstance(a, str) else a for a in args)
+        return True
+
+
+def _hide_link(text: str) -> str:
+    head, sep, tail = text.partition("/login/link/")
+    if not sep:
+        return text
+    rest = tail.split("?", 1)[1] if "?" in tail else ""
+    return f"{head}{sep}…" + (f"?{rest}" if rest else "")

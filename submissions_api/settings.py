@@ -23,18 +23,45 @@
 - MLPGRADE_LOG_FORMAT (text): `text` or `json` log lines, each with its task's fields such as
   `submission_id` (submissions_api/logs.py)
 
+E-mailed sign-in links (students of a course without an LMS; submissions_api/sign_in_links.py).
+Mail is off until MLPGRADE_SMTP_HOST is set; links also need MLPGRADE_PUBLIC_URL (never the
+request's Host header, which a visitor chooses):
+- MLPGRADE_SMTP_HOST (unset: no mail): the mail server students' invitations go through
+- MLPGRADE_SMTP_PORT (465 with SSL, 587 with STARTTLS, else 25)
+- MLPGRADE_SMTP_USER, MLPGRADE_SMTP_PASSWORD (unset: no login): the server's account
+- MLPGRADE_SMTP_FROM (needed with a host): the From address, e.g. `11-785 <tas@example.edu>`
+- MLPGRADE_SMTP_STARTTLS (0) / MLPGRADE_SMTP_SSL (0): 1 to upgrade the connection with
+  STARTTLS, or to speak TLS from the start (port 465); not both
+- MLPGRADE_COURSE_NAME (mlpgrade): the course as the e-mail names it
+- MLPGRADE_SIGN_IN_LINK_DAYS (7): a link expires this many days after it is sent
+- MLPGRADE_SIGN_IN_LINKS_PER_HOUR (5): links one user (or one address) may be sent in an hour
+- MLPGRADE_MAIL_PER_HOUR (500): e-mails the service sends in an hour, all users together
+
 Secrets have no defaults: API tokens are random and printed once (stored hashed).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.intake import DEFAULT_MAX_BYTES
 from grader.settings import load_settings as load_grader_settings
 from submissions_api.logs import FORMATS as LOG_FORMATS
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where mail goes out (MLPGRADE_SMTP_*); the password is never printed."""
+
+    host: str
+    port: int
+    sender: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    starttls: bool = False
+    ssl: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +89,12 @@ class Settings:
     """Behind a TLS-ending proxy: X-Forwarded-Proto says the scheme (else the connection does)."""
     log_format: str = "text"
     """text or json (submissions_api/logs.py)."""
+    smtp: SmtpSettings | None = None
+    """None: no mail (sign-in links can only be printed by `mlpgrade users invite --print`)."""
+    course_name: str = "mlpgrade"
+    sign_in_link_days: float = 7.0
+    sign_in_links_per_hour: int = 5
+    mail_per_hour: int = 500
 
     @property
     def live_queue(self) -> str:
@@ -103,7 +136,35 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else "latest",
         trust_forwarded_proto=env.get("MLPGRADE_TRUST_FORWARDED_PROTO", "0") in ("1", "true"),
         log_format=_log_format(env.get("MLPGRADE_LOG_FORMAT") or "text"),
+        smtp=_smtp(env),
+        course_name=env.get("MLPGRADE_COURSE_NAME") or "mlpgrade",
+        sign_in_link_days=num("SIGN_IN_LINK_DAYS", 7),
+        sign_in_links_per_hour=int(num("SIGN_IN_LINKS_PER_HOUR", 5)),
+        mail_per_hour=int(num("MAIL_PER_HOUR", 500)),
     )
+
+
+def _smtp(env) -> SmtpSettings | None:
+    """MLPGRADE_SMTP_*, or None when no host is set; a half-made setting is an error at start,
+    not a failure at the first invitation."""
+    host = env.get("MLPGRADE_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    flag = {name: env.get(f"MLPGRADE_SMTP_{name}", "0") in ("1", "true")
+            for name in ("STARTTLS", "SSL")}
+    if flag["STARTTLS"] and flag["SSL"]:
+        raise ValueError("set MLPGRADE_SMTP_STARTTLS or MLPGRADE_SMTP_SSL, not both (SSL is "
+                         "TLS from the start, usually port 465; STARTTLS upgrades, port 587)")
+    sender = env.get("MLPGRADE_SMTP_FROM", "").strip()
+    if not sender:
+        raise ValueError("MLPGRADE_SMTP_HOST is set but MLPGRADE_SMTP_FROM is not: set the "
+                         "address invitations come from, e.g. 'Course staff <tas@example.edu>'")
+    port = env.get("MLPGRADE_SMTP_PORT") or (465 if flag["SSL"] else
+                                              587 if flag["STARTTLS"] else 25)
+    return SmtpSettings(host=host, port=int(port), sender=sender,
+                        user=env.get("MLPGRADE_SMTP_USER", ""),
+                        password=env.get("MLPGRADE_SMTP_PASSWORD", ""),
+                        starttls=flag["STARTTLS"], ssl=flag["SSL"])
 
 
 def _log_format(value: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker import golden_jobs, grading, similarity, training
+from worker import golden_jobs, grading, mailing, similarity, training
 from worker.app import app, settings
 from worker.context import get_context, lease_owner
 
@@ -37,3 +37,9 @@ def similarity_index(kind: str, ident: int) -> str:
 def ensure_golden_set(assignment_id: int) -> str:
     """Make an assignment's first golden set ahead of its first grading (sent by `serve`)."""
     return golden_jobs.ensure_active(get_context(settings), assignment_id=assignment_id)
+
+
+@app.task(name="worker.send_sign_in_link")
+def send_sign_in_link(link_id: int) -> str:
+    """Mail one queued sign-in link (bulk queue); a sent or failed link is not sent again."""
+    return mailing.send_sign_in_link(get_context(settings), link_id=link_id)

@@ -15,6 +15,7 @@ from submissions_api.pages import (
     course,
     grading,
     instructor,
+    sign_in_links,
     similarity,
     staff,
     student,
@@ -22,6 +23,6 @@ from submissions_api.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, account, student, staff, grading, similarity, instructor, course,
-                users):
+for _module in (auth, sign_in_links, account, student, staff, grading, similarity, instructor,
+                course, users):
     router.include_router(_module.router)

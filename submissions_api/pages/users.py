@@ -7,9 +7,11 @@ from __future__ import annotations
 from fastapi import File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 
-from submissions_api.deps import PageUser, SessionDep
+from submissions_api import sign_in_links
+from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
 from submissions_api.pages.base import page_router, render, see_other
+from submissions_api.services import invitations
 from submissions_api.services import users as service
 from submissions_api.services.roster import PRESETS, parse_roster
 from submissions_api.store.models import User
@@ -20,9 +22,12 @@ MAX_ROSTER_BYTES = 2 * 1024 * 1024
 
 def _page(request: Request, session: Session, user: User, *, status_code: int = 200,
           **context):
+    settings = request.app.state.settings
     return render(request, "users.html", status_code=status_code, title="Users",
                   users=service.users_overview(session, user), roles=service.ROLES,
-                  presets=sorted(PRESETS), me=user, **context)
+                  presets=sorted(PRESETS), me=user,
+                  links=invitations.overview(session, user),
+                  mail_problem=sign_in_links.mail_problem(settings), **context)
 
 
 @router.get("/staff/users")
@@ -32,10 +37,11 @@ def users_page(request: Request, user: PageUser, session: SessionDep):
 
 @router.post("/staff/users")
 def add_user(request: Request, user: PageUser, session: SessionDep, login: str = Form(),
-             name: str = Form(""), role: str = Form("student")):
+             name: str = Form(""), role: str = Form("student"), email: str = Form("")):
     try:
         new, token = service.create_user(session, user, login=login.strip(), name=name.strip(),
-                                         role=role if role in service.ROLES else "student")
+                                         role=role if role in service.ROLES else "student",
+                                         email=email)
     except ServiceError as exc:
         session.rollback()
         return _page(request, session, user, status_code=exc.status, error=exc.message)
@@ -79,3 +85,19 @@ def roster(request: Request, user: PageUser, session: SessionDep,
         return _page(request, session, user, tokens=created, imported=len(created))
     return _page(request, session, user, roster=parsed, roster_text=text,
                  status_code=422 if step == "import" else 200)
+
+
+@router.post("/staff/users/invitations")
+def invite(request: Request, user: PageUser, session: SessionDep, settings: SettingsDep,
+           dispatcher: DispatcherDep, login: list[str] = Form([]), scope: str = Form("chosen")):
+    """Mail sign-in links to the ticked users, or to every student not signed in yet."""
+    try:
+        if scope == "resend":
+            summary = invitations.resend(session, settings, dispatcher, user)
+        else:
+            summary = invitations.invite(session, settings, dispatcher, user, logins=login,
+                                         everyone=scope == "everyone")
+    except ServiceError as exc:
+        session.rollback()
+        return _page(request, session, user, status_code=exc.status, error=exc.message)
+    return _page(request, session, user, invited=summary.sentences(settings))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from submissions_api import security
 from submissions_api.errors import Conflict, NotFound, Refused
+from submissions_api.mail import parse_address
 from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.roster import RosterRow
@@ -31,13 +32,19 @@ def users_overview(session: Session, user: User) -> list[tuple[User, int]]:
     return [(u, counts.get(u.id, 0)) for u in crud.list_users(session)]
 
 
-def create_user(session: Session, user: User, *, login: str, name: str, role: str
-                ) -> tuple[User, str]:
-    """A new user and their first token, shown once (instructors); 409 when the login exists."""
+def create_user(session: Session, user: User, *, login: str, name: str, role: str,
+                email: str = "") -> tuple[User, str]:
+    """A new user and their first token, shown once (instructors); 409 when the login exists,
+    422 when `email` is given and is not an address."""
     require_role(user, Role.INSTRUCTOR)
     if crud.get_user_by_login(session, login=login):
         raise Conflict(f"user {login} exists")
+    try:
+        email = parse_address(email).addr_spec if email.strip() else ""
+    except ValueError as exc:
+        raise Refused(f"{exc}: give an address like name@example.edu, or none") from exc
     new = crud.create_user(session, login=login, name=name, role=role)
+    new.email = email
     token = security.issue_token(session, user=new, label="created")
     session.commit()
     return new, token

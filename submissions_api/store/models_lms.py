@@ -146,13 +146,26 @@ class ScoreOutbox(Base):
 
 class SignInLink(Base):
     """A one-time sign-in link mailed to a user: only its sha256 is kept; it expires and works
-    once."""
+    once. A row is made `queued` (no token yet) when staff or the user ask for it; the sender
+    (the bulk worker, or `mlpgrade users invite`) mints the token, mails it and records `sent`,
+    or `failed` with the mail server's answer (staff see it and can send again)."""
 
     __tablename__ = "sign_in_links"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    """The sha256 of the link's token; None until the sender mints it (and again after a
+    failed send: that token never reached anyone)."""
     sent_to: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    """queued, sent or failed (submissions_api/sign_in_links.py)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    """The mail server's answer to the last failed send."""
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    requested_by: Mapped[str] = mapped_column(String(100), default="")
+    """The staff login that sent it, or empty when the user asked for it themselves."""
+    user: Mapped[User] = relationship()

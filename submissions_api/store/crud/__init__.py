@@ -48,6 +48,16 @@ from submissions_api.store.crud.runs import (
     pending_training,
     recent_grading_seconds,
 )
+from submissions_api.store.crud.sign_in_links import (
+    add_link,
+    latest_links,
+    link_by_hash,
+    links_since,
+    links_with_status,
+    never_signed_in,
+    use_link,
+    users_by_address,
+)
 from submissions_api.store.crud.submissions import (
     counted_submissions,
     create_submission,
@@ -88,4 +98,6 @@ __all__ = [
     "set_extension", "set_manual_grade", "stale_queued", "status_counts", "sync_assignments",
     "update_assignment", "update_golden_set", "user_for_token_hash",
     "RunTimes", "Waiting", "run_times", "waiting",
+    "add_link", "latest_links", "link_by_hash", "links_since", "links_with_status",
+    "never_signed_in", "use_link", "users_by_address",
 ]

@@ -113,17 +113,23 @@ def _sign_in_links() -> None:
         "sign_in_links",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=True),
         sa.Column("sent_to", sa.String(length=320), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("requested_by", sa.String(length=100), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
     with op.batch_alter_table("sign_in_links", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sign_in_links_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sign_in_links_status"), ["status"], unique=False)
 
 
 def _links_and_outbox() -> None:
@@ -241,6 +247,7 @@ def downgrade() -> None:
     op.drop_table("lti_resource_links")
     with op.batch_alter_table("sign_in_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_in_links_user_id"))
+        batch_op.drop_index(batch_op.f("ix_sign_in_links_status"))
 
     op.drop_table("sign_in_links")
     with op.batch_alter_table("lti_identities", schema=None) as batch_op:
