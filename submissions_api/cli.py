@@ -31,6 +31,7 @@ from grader.cli import ExitCode
 from grader.errors import GraderError
 from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
 from grader.similarity import report as similarity_report
+from submissions_api import cli_lti
 from submissions_api.bootstrap import (
     import_roster,
     instructor_token,
@@ -98,6 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_users_tokens)
 
     _register_similarity(sub)
+    cli_lti.register(sub)  # mlpgrade lti add|list|remove
 
     p = sub.add_parser("submit", help="upload a handin.tar and wait for its score")
     p.add_argument("handin")

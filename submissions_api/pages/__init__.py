@@ -15,6 +15,8 @@ from submissions_api.pages import (
     course,
     grading,
     instructor,
+    lms,
+    lti,
     similarity,
     staff,
     student,
@@ -23,5 +25,6 @@ from submissions_api.pages import (
 
 router = APIRouter(include_in_schema=False)
 for _module in (auth, account, student, staff, grading, similarity, instructor, course,
-                users):
+                users, lms, lti):
     router.include_router(_module.router)
+router.include_router(lti.platform_router)  # posted by the LMS's pages: not same-origin
