@@ -73,22 +73,23 @@ def login_candidates(claims: t.Mapping[str, t.Any]) -> list[str]:
     found = [_slug(str(sourcedid or "")), _slug(email.split("@", 1)[0]),
              _slug(_name(claims).lower().replace(" ", "."))]
     digest = hashlib.sha256(f"{claims.get('iss')}\n{claims.get('sub')}".encode()).hexdigest()
-    found.append(f"lti-{digest[:12]}")
-    return [c for c in found if c and LOGIN.match(c)]
+    found = [c for c in dict.fromkeys(found) if c and LOGIN.match(c)]
+    return [*found, f"lti-{digest[:12]}"]
 
 
 def _free_login(session: Session, candidates: list[str]) -> str:
+    """The first free candidate; else the first numbered (`alice-2`); else the hash."""
     def taken(login: str) -> bool:
         return session.scalar(select(User.id).where(User.login == login)) is not None
 
-    for login in candidates:
+    named, fallback = candidates[:-1], candidates[-1]
+    for login in named:
         if not taken(login):
             return login
-    base = candidates[0]
-    for n in range(2, 1000):
-        if not taken(f"{base}-{n}"):
-            return f"{base}-{n}"
-    return candidates[-1] + "-" + hashlib.sha256(base.encode()).hexdigest()[:6]
+    for n in range(2, 100) if named else ():
+        if not taken(f"{named[0]}-{n}"):
+            return f"{named[0]}-{n}"
+    return fallback
 
 
 def account_for_launch(session: Session, claims: t.Mapping[str, t.Any]) -> User:
