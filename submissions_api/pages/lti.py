@@ -6,9 +6,9 @@ The login and the launch are posted by the platform's page (another site), so th
 PageRoutes (whose POSTs must come from our origin); what makes them safe is verify.py. A refused
 launch answers 403 with a page naming the failed check, and signs nobody in.
 
-The sign-in cookie a launch sets works inside the LMS's iframe: over TLS it is
-`SameSite=None; Secure` (a cross-site frame gets it), over plain HTTP `Lax` (browsers refuse
-SameSite=None without Secure). No page forbids framing.
+The login's cookies and the sign-in cookie a launch sets work inside the LMS's iframe
+(pages/base.py: frame_cookie): over TLS `SameSite=None; Secure; Partitioned`, over plain HTTP
+`Lax`. No page forbids framing. Launched in a new window, the same cookies work first-party.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ from submissions_api.lms.adapter import LtiRequest
 from submissions_api.lms.registry import tool_urls
 from submissions_api.lms.verify import LaunchRefused
 from submissions_api.pages.auth import COOKIE_DAYS
-from submissions_api.pages.base import error_page, page_router, render, scheme, see_other
+from submissions_api.pages.base import (
+    error_page,
+    frame_cookie,
+    page_router,
+    render,
+    scheme,
+    see_other,
+)
 from submissions_api.security import is_staff, issue_token, require_role
 from submissions_api.services import fetch
 from submissions_api.services.visibility import visible_assignments
@@ -51,12 +58,6 @@ async def _lti_request(request: Request) -> LtiRequest:
                       secure=scheme(request) == "https")
 
 
-def _cookie_args(request: Request) -> dict:
-    """Cookies that must reach us inside the LMS's (cross-site) iframe."""
-    secure = scheme(request) == "https"
-    return {"secure": secure, "samesite": "none" if secure else "lax", "httponly": True}
-
-
 def refused_page(request: Request, exc: LaunchRefused) -> Response:
     return render(request, "lti_refused.html", status_code=403, title="Launch refused",
                   check=exc.check, check_name=exc.check_name, message=exc.message)
@@ -71,8 +72,8 @@ async def login(request: Request, session: SessionDep):
         return refused_page(request, exc)
     response = RedirectResponse(start.redirect_url, status_code=302)
     for cookie in start.cookies:
-        response.set_cookie(cookie.name, cookie.value, max_age=cookie.max_age, path="/lti",
-                            **_cookie_args(request))
+        frame_cookie(request, response, cookie.name, cookie.value, max_age=cookie.max_age or 0,
+                     path="/lti")
     return response
 
 
@@ -99,9 +100,8 @@ async def launch(request: Request, session: SessionDep):
     else:
         response = see_other(f"/lti/links/{landing.link.id}")
     for name in accepted.spent_cookies:
-        response.delete_cookie(name, path="/lti", **_cookie_args(request))
-    response.set_cookie(SESSION_COOKIE, token, max_age=COOKIE_DAYS * 86400, path="/",
-                        **_cookie_args(request))
+        frame_cookie(request, response, name, max_age=0, path="/lti")
+    frame_cookie(request, response, SESSION_COOKIE, token, max_age=COOKIE_DAYS * 86400)
     return response
 
 

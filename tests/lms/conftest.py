@@ -19,13 +19,13 @@ TOOL = "http://testserver"
 """The tool as TestClient serves it."""
 
 
-def register(sessions, platform: TestPlatform) -> None:
+def register(sessions, platform: TestPlatform, key_set_url: str = "") -> None:
     with sessions() as session:
         registry.add_platform(session, registry.PlatformFields(
             issuer=platform.issuer, client_id=platform.client_id,
             deployment_ids=(platform.deployment_id,),
             auth_login_url=f"{platform.url}/authorize", auth_token_url=f"{platform.url}/token",
-            key_set_url=f"{platform.url}/jwks", name="Test LMS"))
+            key_set_url=key_set_url or f"{platform.url}/jwks", name="Test LMS"))
         session.commit()
 
 

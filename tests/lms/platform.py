@@ -19,17 +19,22 @@ items, scores, memberships) can be included in the same app (`app.include_router
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 import threading
 import time
 import typing as t
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jwt
 import uvicorn
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from lti1p3platform.exceptions import LtiException
@@ -246,6 +251,13 @@ def build_app(platform: TestPlatform) -> FastAPI:
         login.set_lti_message_hint(link=link, deep=bool(deep))
         return login.initiate_login(user)
 
+    @app.get("/course")
+    def course(user: str, link: str) -> HTMLResponse:
+        """The LMS's page of the link, embedding the tool in an iframe (as Canvas does)."""
+        src = html.escape(platform.start_url(user, link))
+        return HTMLResponse(f"<!doctype html><h1>Course</h1><iframe id='tool' src='{src}' "
+                            "width='1100' height='700'></iframe>")
+
     @app.get("/authorize")
     def authorize(request: Request):
         params = dict(request.query_params)
@@ -289,11 +301,14 @@ def build_app(platform: TestPlatform) -> FastAPI:
 class Served:
     """A uvicorn server in a thread of the test process."""
 
-    def __init__(self, app: t.Any, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: t.Any, host: str = "127.0.0.1",
+                 tls: tuple[str, str] | None = None) -> None:
+        """`host`: the name in its URL (it listens on 127.0.0.1); `tls`: (cert, key) files."""
         self.port = free_port()
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
+                                lifespan="off", ssl_certfile=tls[0] if tls else None,
+                                ssl_keyfile=tls[1] if tls else None)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -308,9 +323,30 @@ class Served:
         self.thread.join(10)
 
 
-def serve_platform(tool_base: str, **kw: t.Any) -> tuple[TestPlatform, Served]:
+def serve_platform(tool_base: str, host: str = "127.0.0.1", tls: tuple[str, str] | None = None,
+                   **kw: t.Any) -> tuple[TestPlatform, Served]:
     """A TestPlatform for the tool at `tool_base`, served; its URL is its issuer."""
     platform = TestPlatform(tool_base=tool_base, **kw)
-    served = Served(build_app(platform))
+    served = Served(build_app(platform), host, tls)
     platform.url = served.url
     return platform, served
+
+
+def self_signed(folder: Path) -> tuple[str, str]:
+    """A certificate for localhost and 127.0.0.1 (cert file, key file), for TLS in tests."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)

@@ -105,7 +105,9 @@ def test_launch_cookie_iframe_ready_behind_tls(backend, dispatcher, users, lms):
     cookies = answer.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith(SESSION_COOKIE + "="))
     assert "SameSite=none" in session or "samesite=none" in session.lower()
-    assert "Secure" in session
+    assert "Secure" in session and "Partitioned" in session
+    state = [c for c in cookies if c.startswith("lti1p3-")]
+    assert state and all("Partitioned" in c and "Max-Age=0" in c for c in state)  # spent
     assert "x-frame-options" not in {k.lower() for k in answer.headers}
 
 
@@ -114,6 +116,7 @@ def test_launch_cookie_lax_over_plain_http(client, lms):
     session = next(c for c in answer.headers.get_list("set-cookie")
                    if c.startswith(SESSION_COOKIE + "="))
     assert "samesite=lax" in session.lower() and "secure" not in session.lower()
+    assert "partitioned" not in session.lower()
 
 
 def test_launch_unbound_link_instructor_chooses_student_waits(client, lms, sessions):

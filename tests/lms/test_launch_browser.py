@@ -12,7 +12,7 @@ import pytest
 
 from submissions_api.main import create_app
 from tests.lms.conftest import register
-from tests.lms.platform import Served, serve_platform
+from tests.lms.platform import Served, build_app, self_signed, serve_platform
 from tests.pages.conftest import browser  # noqa: F401 - Debian's Chromium, as the pages use
 
 SHOTS = os.environ.get("MLPGRADE_LTI_SHOTS")
@@ -85,3 +85,30 @@ def test_browser_launch_student_then_instructor_deep_links(browser, tool, lms_li
     _keep(registration, "lti-registration", tmp_path)
     for page in (student, prof, newcomer, registration):
         page.context.close()
+
+
+def test_browser_launch_in_cross_site_iframe_over_tls(browser, backend, dispatcher,  # noqa: F811
+                                                      sessions, tmp_path):
+    """The LMS (https://localhost) embeds the tool (https://127.0.0.1: another site) in an
+    iframe: the login's state cookie and the sign-in cookie must be SameSite=None; Secure;
+    Partitioned for the launch to work there (this Chromium blocks unpartitioned third-party
+    cookies)."""
+    cert = self_signed(tmp_path)
+    tool = Served(create_app(backend, dispatcher), tls=cert)
+    platform, served = serve_platform(tool.url, host="localhost", tls=cert)
+    keys = Served(build_app(platform))  # its JWKS over plain HTTP too: httpx trusts no test CA
+    try:
+        register(sessions, platform, key_set_url=f"{keys.url}/jwks")
+        platform.add_member("carol-lms", "student", name="Carol")
+        platform.add_link("L1", "HW1P1", mlpgrade_assignment="hw1p1-s20")
+        context = browser.new_context(ignore_https_errors=True)
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        page.goto(f"{platform.url}/course?user=carol-lms&link=L1")
+        frame = page.frame_locator("#tool")
+        assert "student" in frame.locator("#account-link").inner_text()
+        assert page.frames[1].url == f"{tool.url}/assignments/hw1p1-s20"
+        context.close()
+    finally:
+        for server in (keys, served, tool):
+            server.stop()
