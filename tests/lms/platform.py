@@ -272,30 +272,35 @@ def build_app(platform: TestPlatform) -> FastAPI:
         return launch.lti_launch()
 
     @app.post("/deep-link-return")
-    async def deep_link_return(request: Request):
+    async def deep_link_return(request: Request) -> HTMLResponse:
         form = await request.form()
-        conf = _Conf(platform)
-        conf.get_registration()
-        token = str(form.get("JWT", ""))
-        try:
-            body = conf.tool_validate_and_decode(token)  # the tool's JWKS, fetched
-            if platform.issuer not in (body.get("aud") if isinstance(body.get("aud"), list)
-                                       else [body.get("aud")]):
-                raise LtiException(f"the response is for {body.get('aud')!r}")
-            items = conf.validate_deeplinking_resp({"JWT": token})
-        except (LtiException, jwt.PyJWTError, ValueError) as exc:  # refused, and says why
-            return HTMLResponse(f"<p id='refused'>refused: {html.escape(str(exc))}</p>", 400)
-        placed = []
-        for item in items:
-            platform.content_items.append(item)
-            link = platform.add_link(f"DL{len(platform.content_items)}", item.get("title", ""),
-                                     **(item.get("custom") or {}))
-            link.line_item = item.get("lineItem")
-            placed.append(f"<li class='placed' data-link='{link.link_id}'>"
-                          f"{html.escape(link.title)}</li>")
-        return HTMLResponse(f"<h1>Placed in the course</h1><ul>{''.join(placed)}</ul>")
+        return place_items(platform, str(form.get("JWT", "")))
 
     return app
+
+
+def place_items(platform: TestPlatform, token: str) -> HTMLResponse:
+    """The deep-linking return: lti1p3platform verifies the tool's response against the tool's
+    JWKS (we add the audience check it skips); each item becomes a link of the course."""
+    conf = _Conf(platform)
+    conf.get_registration()
+    try:
+        body = conf.tool_validate_and_decode(token)
+        audience = body.get("aud") if isinstance(body.get("aud"), list) else [body.get("aud")]
+        if platform.issuer not in audience:
+            raise LtiException(f"the response is for {body.get('aud')!r}")
+        items = conf.validate_deeplinking_resp({"JWT": token})
+    except (LtiException, jwt.PyJWTError, ValueError) as exc:  # refused, and says why
+        return HTMLResponse(f"<p id='refused'>refused: {html.escape(str(exc))}</p>", 400)
+    placed = []
+    for item in items:
+        platform.content_items.append(item)
+        link = platform.add_link(f"DL{len(platform.content_items)}", item.get("title", ""),
+                                 **(item.get("custom") or {}))
+        link.line_item = item.get("lineItem")
+        placed.append(f"<li class='placed' data-link='{link.link_id}'>"
+                      f"{html.escape(link.title)}</li>")
+    return HTMLResponse(f"<h1>Placed in the course</h1><ul>{''.join(placed)}</ul>")
 
 
 class Served:

@@ -13,7 +13,6 @@ import pytest
 from submissions_api.main import create_app
 from tests.lms.conftest import register
 from tests.lms.platform import Served, build_app, self_signed, serve_platform
-from tests.pages.conftest import browser  # noqa: F401 - Debian's Chromium, as the pages use
 
 SHOTS = os.environ.get("MLPGRADE_LTI_SHOTS")
 """A folder to keep the docs' screenshots in (docs/lms.md)."""
@@ -45,13 +44,13 @@ def _keep(page, name: str, tmp_path: Path) -> None:
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
-def _page(browser):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1180, "height": 860})
+def _page(chromium):
+    context = chromium.new_context(viewport={"width": 1180, "height": 860})
     context.set_default_timeout(20_000)
     return context.new_page()
 
 
-def test_browser_launch_student_then_instructor_deep_links(browser, tool, lms_live,  # noqa: F811
+def test_browser_launch_student_then_instructor_deep_links(browser, tool, lms_live,
                                                            users, tmp_path):
     student = _page(browser)
     student.goto(lms_live.start_url("alice-lms", "L1"))
@@ -87,7 +86,7 @@ def test_browser_launch_student_then_instructor_deep_links(browser, tool, lms_li
         page.context.close()
 
 
-def test_browser_launch_in_cross_site_iframe_over_tls(browser, backend, dispatcher,  # noqa: F811
+def test_browser_launch_in_cross_site_iframe_over_tls(browser, backend, dispatcher,
                                                       sessions, tmp_path):
     """The LMS (https://localhost) embeds the tool (https://127.0.0.1: another site) in an
     iframe: the login's state cookie and the sign-in cookie must be SameSite=None; Secure;
