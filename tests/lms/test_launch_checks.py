@@ -159,3 +159,13 @@ def test_launch_refused_deployment_of_another_client_id(client, lms, sessions):
     answer = forged(client, lms, "alice-lms", change=lambda c: c.update(
         {CLAIM + "deployment_id": "deployment-9"}))
     assert_refused(answer, "deployment", sessions)
+
+
+def test_login_refused_unregistered_deployment_or_missing_hint(client, lms, sessions):
+    base = {"iss": lms.issuer, "client_id": lms.client_id, "login_hint": "x",
+            "target_link_uri": "http://testserver/lti/launch"}
+    answer = client.get("/lti/login", params={**base, "lti_deployment_id": "not-ours"})
+    assert_refused(answer, "deployment", sessions)
+    answer = client.post("/lti/login", data={**base, "login_hint": ""})
+    assert_refused(answer, "login", sessions)
+    assert not any(c.name.startswith("lti1p3-") for c in client.cookies.jar)

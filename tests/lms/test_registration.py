@@ -77,3 +77,9 @@ def test_cli_lti_add_list_remove(backend, monkeypatch, capsys, sessions):
         pid = session.scalar(select(LtiPlatform.id))
     assert main(["lti", "remove", str(pid)]) == 0
     assert main(["lti", "remove", str(pid)]) == 2
+
+
+def test_jwks_serves_the_public_half_of_the_tool_key(client):
+    keys = client.get("/lti/jwks").json()["keys"]
+    assert len(keys) == 1 and keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
+    assert keys[0]["kid"] and "d" not in keys[0] and "p" not in keys[0]
