@@ -122,14 +122,24 @@ class BrowserSession(SessionService):
 
 class ToolRegistration(Registration):
     """pylti1p3's registration of one platform, signing with the tool key of keys.py (whose
-    kid is ours, not pylti1p3's thumbprint)."""
+    kid is ours, not pylti1p3's thumbprint), loaded only when something is signed (a launch
+    needs the platform's keys, not ours)."""
 
-    def __init__(self, kid: str) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self._kid = kid
+        self._session = session
+        self._key: t.Any = None
+
+    def _tool_key(self) -> t.Any:
+        if self._key is None:
+            self._key = keys.signing_key(self._session)
+        return self._key
 
     def get_kid(self) -> str | None:
-        return self._kid
+        return str(self._tool_key().kid)
+
+    def get_tool_private_key(self) -> str:
+        return self._tool_key().as_pem(private=True).decode()
 
 
 class DatabaseToolConf(ToolConfAbstract[LtiRequest]):
@@ -138,7 +148,7 @@ class DatabaseToolConf(ToolConfAbstract[LtiRequest]):
 
     def __init__(self, session: Session) -> None:
         super().__init__()
-        self._session = session
+        self.session = session
         self.platform: LtiPlatform | None = None
         """The platform the last lookup found."""
 
@@ -150,26 +160,24 @@ class DatabaseToolConf(ToolConfAbstract[LtiRequest]):
 
     def find_registration_by_params(self, iss: str, client_id: str, *args, **kwargs
                                     ) -> Registration | None:
-        platform = registry.find_platform(self._session, iss, client_id or None)
+        platform = registry.find_platform(self.session, iss, client_id or None)
         if platform is None:
             return None
         self.platform = platform
-        key = keys.signing_key(self._session)
-        return (ToolRegistration(str(key.kid))
+        return (ToolRegistration(self.session)
                 .set_issuer(platform.issuer).set_client_id(platform.client_id)
                 .set_auth_login_url(platform.auth_login_url)
                 .set_auth_token_url(platform.auth_token_url)
                 .set_auth_audience(platform.auth_audience or None)
-                .set_key_set_url(platform.key_set_url)
-                .set_tool_private_key(key.as_pem(private=True).decode()))
+                .set_key_set_url(platform.key_set_url))
 
     def find_deployment(self, iss: str, deployment_id: str) -> Deployment | None:
         return self.find_deployment_by_params(iss, deployment_id, "")
 
     def find_deployment_by_params(self, iss: str, deployment_id: str, client_id: str,
                                   *args, **kwargs) -> Deployment | None:
-        platform = registry.find_platform(self._session, iss, client_id or None)
-        if platform is None or not registry.has_deployment(self._session, platform,
+        platform = registry.find_platform(self.session, iss, client_id or None)
+        if platform is None or not registry.has_deployment(self.session, platform,
                                                            deployment_id):
             return None
         return Deployment().set_deployment_id(deployment_id)

@@ -113,7 +113,7 @@ class VerifiedLaunch(MessageLaunch):
             raise LaunchRefused("nonce", "the id_token has no nonce")
         if not self._session_service.check_nonce(nonce):
             raise LaunchRefused("nonce", "this browser was not given that nonce at login")
-        if self._tool_config._session.get(LtiNonce, nonce) is not None:
+        if self._tool_config.session.get(LtiNonce, nonce) is not None:
             raise LaunchRefused("nonce", "this launch was already used (a replay): launch "
                                 "again from the LMS")
         return self
@@ -130,7 +130,7 @@ class VerifiedLaunch(MessageLaunch):
                 self._registration, self._client_id = registration, aud
                 break
         else:
-            session = self._tool_config._session
+            session = self._tool_config.session
             if session.scalar(select(LtiPlatform.id).where(LtiPlatform.issuer == iss)) is None:
                 raise LaunchRefused("iss", f"no platform is registered with issuer {iss!r}: "
                                     "an instructor adds it on the LMS page (or `mlpgrade lti "

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep, signed_in
+from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
 from submissions_api.errors import ServiceError
 from submissions_api.lms import deeplink, keys
 from submissions_api.lms import launch as lti
@@ -33,7 +33,7 @@ from submissions_api.pages.base import (
     scheme,
     see_other,
 )
-from submissions_api.security import is_staff, issue_token, require_role
+from submissions_api.security import is_staff, issue_token, require_role, user_for_token
 from submissions_api.services import fetch
 from submissions_api.services.visibility import visible_assignments
 from submissions_api.store.models import Role, User
@@ -108,7 +108,8 @@ async def launch(request: Request, session: SessionDep):
 def _session_token(request: Request, session: Session, user: User) -> str:
     """The browser's token if it is already this user's, else a new one."""
     current = request.cookies.get(SESSION_COOKIE, "").strip()
-    if current and (signed := signed_in(session, current)) is not None and signed.id == user.id:
+    signed = user_for_token(session, token=current) if current else None
+    if signed is not None and signed.id == user.id:
         return current
     return issue_token(session, user=user, label="LTI launch")
 
