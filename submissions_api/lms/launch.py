@@ -80,9 +80,11 @@ def start_login(session: Session, request: LtiRequest, launch_url: str) -> Login
     except OIDCException as exc:
         iss = request.get_param("iss")
         if str(exc) == "Could not find registration details":
-            raise LaunchRefused("iss", f"no platform is registered with issuer {iss!r} (and "
-                                f"client id {request.get_param('client_id')!r}): an "
-                                "instructor adds it on the LMS page") from exc
+            client_id = request.get_param("client_id")
+            raise LaunchRefused("iss", f"no platform is registered with issuer {iss!r} and "
+                                f"client id {client_id!r}" if client_id else
+                                f"no single platform is registered with issuer {iss!r} (the "
+                                "login names no client id)") from exc
         raise LaunchRefused("login", str(exc)) from exc
     deployment = request.get_param("lti_deployment_id")
     if deployment and not registry.has_deployment(session, conf.platform, deployment):
