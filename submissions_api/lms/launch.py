@@ -82,9 +82,11 @@ def start_login(session: Session, request: LtiRequest, launch_url: str) -> Login
         if str(exc) == "Could not find registration details":
             client_id = request.get_param("client_id")
             raise LaunchRefused("iss", f"no platform is registered with issuer {iss!r} and "
-                                f"client id {client_id!r}" if client_id else
+                                f"client id {client_id!r}: an instructor registers it on the LMS "
+                                "page" if client_id else
                                 f"no single platform is registered with issuer {iss!r} (the "
-                                "login names no client id)") from exc
+                                "login names no client id): an instructor registers it on the "
+                                "LMS page") from exc
         raise LaunchRefused("login", str(exc)) from exc
     deployment = request.get_param("lti_deployment_id")
     if deployment and not registry.has_deployment(session, conf.platform, deployment):
