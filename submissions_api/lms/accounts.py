@@ -51,10 +51,21 @@ def role_from_claims(roles: t.Sequence[str]) -> Role:
     return Role.STUDENT
 
 
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def clean_text(text: str) -> str:
+    """A name or e-mail as the LMS sent it, without control characters or bidi overrides (a
+    right-to-left override would make a name read as another); commas and quotes stay."""
+    kept = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text
+                   if c not in BIDI_CONTROLS)
+    return " ".join(kept.split())
+
+
 def _name(claims: t.Mapping[str, t.Any]) -> str:
     name = claims.get("name") or " ".join(
         str(claims.get(k) or "") for k in ("given_name", "family_name")).strip()
-    return str(name or "")[:200]
+    return clean_text(str(name or ""))[:200]
 
 
 def _slug(text: str) -> str:
@@ -110,7 +121,7 @@ def account_for_launch(session: Session, claims: t.Mapping[str, t.Any]) -> User:
     user.active = True
     if name := _name(claims):
         user.name = name
-    if email := str(claims.get("email") or "")[:320]:
+    if email := clean_text(str(claims.get("email") or ""))[:320]:
         user.email = email
     session.flush()
     return user

@@ -134,3 +134,23 @@ def test_launch_unbound_link_instructor_chooses_student_waits(client, lms, sessi
     client.cookies.clear()
     answer = launch(client, lms, "alice-lms", link="L2")
     assert client.get(answer.headers["location"]).url.path == "/assignments/hw1p1-s20"
+
+
+def test_launch_names_with_commas_quotes_rtl_and_control_characters(client, lms, sessions):
+    lms.add_member("y1", name='O\'Brien, "Pat"\u202e\x00 \u05e9\u05dc\u05d5\u05dd\x1b')
+    assert launch(client, lms, "y1").status_code == 303
+    user = _user(sessions, lms, "y1")
+    assert user.name == 'O\'Brien, "Pat" \u05e9\u05dc\u05d5\u05dd'  # Hebrew kept, controls gone
+    assert user.login == "y1"  # the e-mail's local part
+
+
+def test_launch_runs_post_launch_hook_for_instructors_only(client, lms, monkeypatch):
+    from submissions_api.lms import launch as lti
+    seen = []
+    monkeypatch.setattr(lti, "after_instructor_launch",
+                        lambda session, context: seen.append(context.context_id))
+    assert launch(client, lms, "alice-lms").status_code == 303
+    assert seen == []
+    client.cookies.clear()
+    assert launch(client, lms, "prof-lms").status_code == 303
+    assert seen == [lms.context_id]
