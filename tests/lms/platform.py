@@ -35,7 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from lti1p3platform.exceptions import LtiException
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
@@ -153,7 +153,7 @@ class TestPlatform:
 
     def claims(self, login: str, link: str = "", deep: bool = False) -> dict[str, t.Any]:
         """The launch message (without nonce, iat, exp) lti1p3platform builds for `login`."""
-        launch = _Launch(None, _Conf(self, deep))
+        launch = _Launch(None, PlatformConf(self, deep))
         launch._registration = self.registration(deep)
         launch.configure(self, login, link, deep)
         body = launch.get_launch_message()
@@ -174,7 +174,7 @@ class TestPlatform:
         return Registration.encode_and_sign(body, pem, headers={**(headers or {}), "kid": kid})
 
 
-class _Conf(LTI1P3PlatformConfAbstract):
+class PlatformConf(LTI1P3PlatformConfAbstract):
     """lti1p3platform's platform configuration over a TestPlatform."""
 
     def __init__(self, platform: TestPlatform, deep: bool = False) -> None:
@@ -197,7 +197,7 @@ class _Login(OIDCLoginAbstract):
 
 
 class _Launch(LTIAdvantageMessageLaunchAbstract):
-    def __init__(self, params: dict[str, str] | None, conf: _Conf) -> None:
+    def __init__(self, params: dict[str, str] | None, conf: PlatformConf) -> None:
         super().__init__(None, conf)
         self._params = params or {}
 
@@ -235,9 +235,14 @@ def autopost(action: str, fields: dict[str, str]) -> str:
             '<script>document.getElementById("f").submit()</script></body></html>')
 
 
-def build_app(platform: TestPlatform) -> FastAPI:
-    """The platform's HTTP face (see the module docstring)."""
+def build_app(platform: TestPlatform, routers: t.Sequence[APIRouter] = ()) -> FastAPI:
+    """The platform's HTTP face (see the module docstring), with `routers` included (the AGS and
+    NRPS services: their URLs in the launches are under `{url}/api/lti/courses/{context_id}/`,
+    `lineitems`, `lineitems/{link_id}` and `memberships`; the token URL registered is
+    `{url}/token`; `PlatformConf(platform)` is lti1p3platform's configuration to serve them)."""
     app = FastAPI()
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/jwks")
     def jwks() -> JSONResponse:
@@ -245,7 +250,7 @@ def build_app(platform: TestPlatform) -> FastAPI:
 
     @app.get("/start")
     def start(user: str, link: str = "", deep: int = 0):
-        login = _Login(None, _Conf(platform, bool(deep)))
+        login = _Login(None, PlatformConf(platform, bool(deep)))
         if deep:
             login.set_deeplinking_launch_url()
         login.set_lti_message_hint(link=link, deep=bool(deep))
@@ -265,7 +270,7 @@ def build_app(platform: TestPlatform) -> FastAPI:
             raise HTTPException(400, f"redirect_uri {params.get('redirect_uri')!r} is not "
                                 "registered")
         hint = json.loads(params.get("lti_message_hint") or "{}")
-        launch = _Launch(params, _Conf(platform, bool(hint.get("deep"))))
+        launch = _Launch(params, PlatformConf(platform, bool(hint.get("deep"))))
         launch._registration = platform.registration(bool(hint.get("deep")))
         launch.configure(platform, params["login_hint"], hint.get("link", ""),
                          bool(hint.get("deep")))
@@ -282,7 +287,7 @@ def build_app(platform: TestPlatform) -> FastAPI:
 def place_items(platform: TestPlatform, token: str) -> HTMLResponse:
     """The deep-linking return: lti1p3platform verifies the tool's response against the tool's
     JWKS (we add the audience check it skips); each item becomes a link of the course."""
-    conf = _Conf(platform)
+    conf = PlatformConf(platform)
     conf.get_registration()
     try:
         body = conf.tool_validate_and_decode(token)
@@ -329,10 +334,12 @@ class Served:
 
 
 def serve_platform(tool_base: str, host: str = "127.0.0.1", tls: tuple[str, str] | None = None,
+                   services: t.Sequence[t.Callable[[TestPlatform], APIRouter]] = (),
                    **kw: t.Any) -> tuple[TestPlatform, Served]:
-    """A TestPlatform for the tool at `tool_base`, served; its URL is its issuer."""
+    """A TestPlatform for the tool at `tool_base`, served with the routers `services` make for
+    it (see build_app); its URL is its issuer."""
     platform = TestPlatform(tool_base=tool_base, **kw)
-    served = Served(build_app(platform), host, tls)
+    served = Served(build_app(platform, [make(platform) for make in services]), host, tls)
     platform.url = served.url
     return platform, served
 
