@@ -31,7 +31,7 @@ from grader.cli import ExitCode
 from grader.errors import GraderError
 from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
 from grader.similarity import report as similarity_report
-from submissions_api import cli_invite
+from submissions_api import cli_invite, cli_lti
 from submissions_api.bootstrap import (
     import_roster,
     instructor_token,
@@ -100,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cli_invite.register(users)
 
     _register_similarity(sub)
+    cli_lti.register(sub)  # mlpgrade lti add|list|remove
 
     p = sub.add_parser("submit", help="upload a handin.tar and wait for its score")
     p.add_argument("handin")

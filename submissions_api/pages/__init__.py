@@ -15,6 +15,8 @@ from submissions_api.pages import (
     course,
     grading,
     instructor,
+    lms,
+    lti,
     sign_in_links,
     similarity,
     staff,
@@ -24,5 +26,6 @@ from submissions_api.pages import (
 
 router = APIRouter(include_in_schema=False)
 for _module in (auth, sign_in_links, account, student, staff, grading, similarity, instructor,
-                course, users):
+                course, users, lms, lti):
     router.include_router(_module.router)
+router.include_router(lti.platform_router)  # posted by the LMS's pages: not same-origin

@@ -9,7 +9,7 @@ from fastapi import Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 
 from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
-from submissions_api.pages.base import page_router, render, scheme, see_other
+from submissions_api.pages.base import frame_cookie, page_router, render, scheme, see_other
 from submissions_api.security import is_staff, user_for_token
 from submissions_api.services.visibility import visible_assignments
 
@@ -67,6 +67,7 @@ def logout(request: Request):
     response = see_other("/login")
     response.delete_cookie(SESSION_COOKIE, path="/", secure=scheme(request) == "https",
                            httponly=True, samesite="lax")
+    frame_cookie(request, response, SESSION_COOKIE)  # an LTI launch's (partitioned) one too
     return response
 
 

@@ -63,6 +63,22 @@ def scheme(request: Request) -> str:
     return request.url.scheme
 
 
+def frame_cookie(request: Request, response: Response, name: str, value: str = "", *,
+                 max_age: int = 0, path: str = "/") -> None:
+    """Set (or, with max_age 0, delete) a cookie that must work inside an LMS's iframe, on
+    another site: over TLS `SameSite=None; Secure; Partitioned`. SameSite=None lets the
+    cross-site frame send it; Partitioned (CHIPS) keeps it in the LMS's partition so that
+    browsers blocking third-party cookies (Chromium does here) still keep it. Over plain HTTP
+    browsers refuse SameSite=None, so `Lax` (the LMS must then be on the same site, or open
+    the tool in a new window)."""
+    secure = scheme(request) == "https"
+    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, secure=secure,
+                        samesite="none" if secure else "lax")
+    if secure:  # Starlette writes Partitioned only on Python 3.14+
+        key, header = response.raw_headers[-1]
+        response.raw_headers[-1] = (key, header + b"; Partitioned")
+
+
 def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
