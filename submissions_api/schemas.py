@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from submissions_api import logins
+
 MAX_COMMENT = 5000
 """The longest comment a TA may give with manual points."""
 
@@ -23,7 +25,7 @@ class UserOut(Out):
 
 
 class UserIn(BaseModel):
-    login: str = Field(min_length=1, max_length=100)
+    login: str = Field(min_length=1, max_length=100, description=f"a login: {logins.RULE}")
     name: str = ""
     role: Literal["student", "ta", "instructor"] = "student"
 
@@ -61,6 +63,7 @@ class AssignmentOut(Out):
     hidden: bool = False
     visible_from: datetime | None = None
     release_at: datetime | None = None
+    canvas_assignment_id: str = ""
 
 
 class AssignmentUpdate(BaseModel):
@@ -74,6 +77,10 @@ class AssignmentUpdate(BaseModel):
                                           description="students see it from then on")
     release_at: datetime | None = Field(
         default=None, description="students see scores and feedback from then on (null: at once)")
+    canvas_assignment_id: str | None = Field(
+        default=None, pattern=r"^[0-9]{0,20}$",
+        description="the assignment's id in Canvas (its gradebook column \"Title (id)\"): "
+        "the Canvas CSV then fills that column (null or \"\": none)")
 
 
 class ExtensionIn(BaseModel):
