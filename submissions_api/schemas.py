@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from submissions_api import logins
 
@@ -28,6 +28,14 @@ class UserIn(BaseModel):
     login: str = Field(min_length=1, max_length=100, description=f"a login: {logins.RULE}")
     name: str = ""
     role: Literal["student", "ta", "instructor"] = "student"
+
+    @field_validator("login")
+    @classmethod
+    def _login(cls, value: str) -> str:
+        """The login alphabet (logins.py), refused with its reason as a validation error."""
+        if problem := logins.login_problem(value):
+            raise ValueError(problem)
+        return value
 
 
 class UserPatch(BaseModel):
