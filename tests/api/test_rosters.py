@@ -13,6 +13,7 @@ from submissions_api.services import exports, roster_import
 from submissions_api.services.roster import parse_roster
 from submissions_api.store import crud
 from tests.api.test_staff import SLUG, graded
+from tests.api.test_staff_pages import as_user
 
 FILES = Path(__file__).parent / "rosters"
 A = "/api/v1"
@@ -176,3 +177,18 @@ def test_moodle_csv_and_our_csv_speak_as_the_pages(client, users, sessions):
         f"{A}/assignments/{SLUG}/gradebook.csv", headers=users.headers("ta1")).text))}
     assert (ours["enguyen"]["late"], ours["enguyen"]["late_penalty_percent"]) == ("late", "10")
     assert (ours["alice"]["late"], ours["alice"]["late_penalty_percent"]) == ("", "")
+
+
+def test_canvas_assignment_id_on_the_settings_page_and_the_api(client, users, sessions):
+    c = as_user(client, users, "prof")
+    url = f"/staff/assignments/{SLUG}/settings"
+    assert c.post(url, data={"canvas_assignment_id": "4816023"}).status_code in (200, 303)
+    assert 'value="4816023"' in c.get(url).text
+    page = c.post(url, data={"canvas_assignment_id": "12ab"})
+    assert page.status_code == 422 and "Canvas assignment id (digits only)" in page.text
+    reply = client.get(f"{A}/assignments/{SLUG}/gradebook.csv?format=canvas",
+                       headers=users.headers("ta1"))
+    assert table(reply.text)[0][5] == "HW1 Part 1: MyTorch (Spring 2020) (4816023)"
+    reply = client.patch(f"{A}/assignments/{SLUG}", json={"canvas_assignment_id": None},
+                         headers=users.headers("prof"))
+    assert reply.status_code == 200 and reply.json()["canvas_assignment_id"] == ""
