@@ -10,6 +10,7 @@ import io
 import pytest
 
 from submissions_api.bootstrap import rename_unsafe_logins
+from submissions_api.client import _print_result
 from submissions_api.logins import is_login, login_problem, safe_login
 from submissions_api.store import crud
 from submissions_api.store.models import GradingRun
@@ -90,3 +91,12 @@ def test_control_characters_never_reach_a_csv(client, users, sessions):
     failing = list(csv.DictReader(io.StringIO(texts[-1])))
     assert failing[0]["message"] == "bad[2J value\nnext"
     assert "Al]0;pwnedice" in texts[0]
+
+
+def test_submit_prints_no_terminal_escape_of_the_feedback(capsys):
+    sub = {"status": "graded", "score_text": "0/95", "result": {"tests": [
+        {"name": "Linear\x1b]0;x\x07", "passed": False, "points": 0, "max_points": 5,
+         "feedback": "bad\x1b[2J\u202evalue"}]}}
+    assert _print_result(sub) == 0
+    out = capsys.readouterr().out
+    assert "- Linear]0;x: bad[2Jvalue" in out and "\x1b" not in out and "\u202e" not in out
