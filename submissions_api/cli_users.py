@@ -19,7 +19,7 @@ from submissions_api.bootstrap import (
     user_tokens,
 )
 from submissions_api.services.exports import FORMATS
-from submissions_api.services.roster import parse_roster
+from submissions_api.services.roster import decode, parse_roster
 from submissions_api.services.roster_formats import BY_KEY, MAPPABLE
 from submissions_api.settings import load_settings
 
@@ -88,8 +88,7 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     except ValueError as exc:
         say(f"mlpgrade: {exc}", err=True)
         return ExitCode.USAGE
-    roster = parse_roster(path.read_text(encoding="utf-8", errors="replace"),
-                          preset=args.format, mapping=mapping)
+    roster = parse_roster(decode(path.read_bytes()), preset=args.format, mapping=mapping)
     for note in roster.notes:
         say(f"mlpgrade: {path}: {note}", err=True)
     if roster.header_error:

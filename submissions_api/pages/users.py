@@ -16,7 +16,7 @@ from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.services import roster_import
 from submissions_api.services import users as service
 from submissions_api.services.csvout import write_csv
-from submissions_api.services.roster import parse_roster
+from submissions_api.services.roster import decode, parse_roster
 from submissions_api.services.roster_formats import FORMATS, MAPPABLE
 from submissions_api.services.roster_import import Imported
 from submissions_api.store.models import User
@@ -80,7 +80,7 @@ def roster(request: Request, user: PageUser, session: SessionDep,
     """Preview a roster (rows, skipped rows, errors, the columns it was read with, who is new);
     import it when asked and every row is good: new users get tokens, known ones are updated."""
     if file is not None and file.filename:
-        text = file.file.read(MAX_ROSTER_BYTES + 1).decode("utf-8", errors="replace")
+        text = decode(file.file.read(MAX_ROSTER_BYTES + 1))
     if len(text) > MAX_ROSTER_BYTES:
         return _page(request, session, user, status_code=413, error="The roster is over 2 MiB.")
     chosen = {"login": map_login, "name": map_name, "first": map_first, "last": map_last,

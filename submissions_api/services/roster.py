@@ -35,6 +35,24 @@ CANVAS_COLUMN = re.compile(r"^(?P<title>.+?)\s*\((?P<id>\d+)\)$")
 TEST_STUDENT = ("student, test", "test student")
 
 
+def decode(data: bytes) -> str:
+    """A roster file's text: UTF-8 (with or without Excel's BOM), else Windows-1252 (what Excel
+    on Windows saves "CSV" as), else Latin-1 (which reads any byte)."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _dialect(text: str) -> str:
+    """The delimiter of the header line: `,`, or `;`/tab when the file uses those instead
+    (Excel in a locale whose decimal mark is a comma saves "CSV" with `;`)."""
+    first = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
+
+
 def clean(text: object, limit: int = 200) -> str:
     """A cell as we store it: no control or format characters, one line, trimmed, cut."""
     return " ".join(printable(str(text or "")).split())[:limit]
@@ -83,7 +101,8 @@ def parse_roster(text: str, *, preset: str = "", mapping: dict[str, str] | None 
                  ) -> Roster:
     """Read a roster CSV: the kind `preset` or the one its header shows, the columns of
     `mapping` chosen over the kind's."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text), delimiter=_dialect(text))
     columns = [clean(c, 200) for c in reader.fieldnames or []]
     reader.fieldnames = columns
     fmt: Format | None = BY_KEY.get(preset) or detect(columns)

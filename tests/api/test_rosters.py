@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 from submissions_api.services import exports, roster_import
-from submissions_api.services.roster import parse_roster
+from submissions_api.services.roster import decode, parse_roster
 from submissions_api.store import crud
 from tests.api.test_staff import SLUG, graded
 from tests.api.test_staff_pages import as_user
@@ -192,3 +192,12 @@ def test_canvas_assignment_id_on_the_settings_page_and_the_api(client, users, se
     reply = client.patch(f"{A}/assignments/{SLUG}", json={"canvas_assignment_id": None},
                          headers=users.headers("prof"))
     assert reply.status_code == 200 and reply.json()["canvas_assignment_id"] == ""
+
+
+def test_rosters_saved_by_excel_read_the_same():
+    text = 'login;name;role\r\nsobrien;"O\'Brien, Seán";student\r\nzoe;Zoë Ng;ta\r\n'
+    for data in (text.encode("cp1252"), b"\xef\xbb\xbf" + text.encode(),
+                 text.replace(";", "\t").encode("cp1252")):
+        r = parse_roster(decode(data))
+        assert [(x.login, x.name, x.role) for x in r.rows] == [
+            ("sobrien", "O'Brien, Seán", "student"), ("zoe", "Zoë Ng", "ta")], data
