@@ -146,8 +146,10 @@ def _header_problem(out: Roster) -> bool:
         out.header_error = (f"no column {', '.join(missing)} in the header ({listed}): "
                             f"choose among the file's columns")
     else:
-        out.header_error = (f"this header is not one we recognise ({listed}): choose which "
-                            f"column holds the login (and the name), e.g. {map_flags(guess)}")
+        what = f"is not a {out.label}'s header" if out.label else \
+            "header is not one we recognise"
+        out.header_error = (f"this {what} ({listed}): choose which column holds the login "
+                            f"(and the name), e.g. {map_flags(guess)}")
     out.mapping = {**guess, **{k: v for k, v in out.mapping.items() if v in out.columns}}
     return True
 
