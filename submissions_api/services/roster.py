@@ -116,8 +116,9 @@ def parse_roster(text: str, *, preset: str = "", mapping: dict[str, str] | None 
     if _header_problem(out):
         return out
     seen: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
-        if line > MAX_ROWS + 1:
+    for count, raw in enumerate(reader, start=1):
+        line = reader.line_num  # the file's line (blank lines and quoted newlines counted)
+        if count > MAX_ROWS:
             out.errors.append(f"more than {MAX_ROWS} rows: split the file")
             break
         row, why = _row(line, raw, out.mapping)
