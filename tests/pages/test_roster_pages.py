@@ -29,6 +29,7 @@ def upload(page, path: Path | None = None, *, name: str = "", data: bytes = b"")
 def test_pages_canvas_export_with_test_student_imports(stack, new_page, shot):
     page = new_page()
     sign_in(page, stack.tokens["prof"], then="/staff/users")
+    expect(page.locator("h1")).to_have_text("Users")  # signed in: the page is there
     assert page.eval_on_selector("#login", "e => getComputedStyle(e).borderRadius") == "6px"
     assert page.eval_on_selector("#preset", "e => getComputedStyle(e).borderRadius") == "6px"
     upload(page, FILES / "canvas-gradebook.csv")
@@ -66,6 +67,7 @@ def test_pages_canvas_export_with_test_student_imports(stack, new_page, shot):
 def test_pages_unknown_header_offers_its_columns(stack, new_page, shot):
     page = new_page()
     sign_in(page, stack.tokens["prof"], then="/staff/users")
+    expect(page.locator("h1")).to_have_text("Users")
     upload(page, name="odd.csv", data=b"Full Name,E-mail address\nRae Ng,rng@x.edu\n")
     expect(page.locator("#header-error")).to_contain_text("header is not one we recognise")
     expect(page.locator("#header-error")).to_contain_text('--map login="E-mail address"')
