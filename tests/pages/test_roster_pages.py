@@ -68,6 +68,10 @@ def test_pages_unknown_header_offers_its_columns(stack, new_page, shot):
     page = new_page()
     sign_in(page, stack.tokens["prof"], then="/staff/users")
     expect(page.locator("h1")).to_have_text("Users")
+    for login, bad in (("a/b", True), ("=HYPERLINK(1)", True), ("kwame.a", False)):
+        page.fill("#login", login)  # the browser checks the login alphabet before sending
+        assert page.eval_on_selector("#login", "e => e.validity.patternMismatch") is bad
+    page.fill("#login", "")
     upload(page, name="odd.csv", data=b"Full Name,E-mail address\nRae Ng,rng@x.edu\n")
     expect(page.locator("#header-error")).to_contain_text("header is not one we recognise")
     expect(page.locator("#header-error")).to_contain_text('--map login="E-mail address"')
