@@ -6,7 +6,8 @@ line's `users import` and the instructors' page share this one parser.
 
 A mapping names the CSV column of each field (roster_formats.FIELDS); the kind of file is
 recognised from its header, and a person's choices (`--map`, the page's selects) override it.
-A login that is an e-mail address becomes its local part (alice@school.edu → alice)."""
+A login that is an e-mail address becomes its local part in lower case (Alice@school.edu →
+alice), so Gradescope's and Canvas's spellings of one address are one user."""
 
 from __future__ import annotations
 
@@ -190,8 +191,8 @@ def _row(line: int, raw: dict[str, str | None], mapping: dict[str, str]
     if role is None:
         return None, why
     email = get("email", 320) or (login if "@" in login else "")
-    if "@" in login:
-        login = login.split("@", 1)[0]
+    if "@" in login:  # an address's local part; lower case, as mail servers treat it
+        login = login.split("@", 1)[0].lower()
     if not login:
         return None, (f"no login ({mapping['login']} is empty): fill it in, or choose "
                       f"another column for the login")

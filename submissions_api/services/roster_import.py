@@ -75,7 +75,8 @@ def import_rows(session: Session, rows: Sequence[RosterRow], *, new_tokens: bool
         if new_tokens:
             crud.revoke_tokens(session, user=target)
             token = security.issue_token(session, user=target, label="roster")
-        updated = [c for c in changed if not c.startswith("kept")]
+            changed.append("new token")
+        updated = [c for c in changed if not c.startswith("kept") and c != "new token"]
         out.append(Imported(row.login, target.role, token,
                             "updated" if updated else "unchanged", tuple(changed)))
     return out

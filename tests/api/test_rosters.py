@@ -87,10 +87,10 @@ def test_names_import_safely_and_an_unknown_header_says_which_columns_to_choose(
         "this header is not one we recognise (Full Name, E-mail address, Student Number): "
         'choose which column holds the login (and the name), e.g. --map login="E-mail address" '
         '--map name="Full Name"')
-    mapped = parse_roster("Full Name,E-mail address,Student Number\nHana Ito,hito@x.edu,7\n",
+    mapped = parse_roster("Full Name,E-mail address,Student Number\nHana Ito,HIto@x.edu,7\n",
                           mapping={"login": "E-mail address", "name": "Full Name"})
     assert [(x.login, x.name, x.email) for x in mapped.rows] == [("hito", "Hana Ito",
-                                                                   "hito@x.edu")]
+                                                                   "HIto@x.edu")]
     bad = parse_roster("login,name\nst/ud,X\n=HYPERLINK(1),Y\n")
     assert [e.split(":")[0] for e in bad.errors] == ["line 2", "line 3"]
     assert "has '/'" in bad.errors[0] and "has '(' ')' '='" in bad.errors[1]

@@ -44,7 +44,9 @@ def test_serve_restart_mints_no_new_instructor_token(tmp_path):
 def test_import_new_tokens_revokes_old_ones(tmp_path):
     s = settings_for(tmp_path)
     [(_, _, old, _, _)], _ = bootstrap.import_roster(s, one("alice", "A", "student"))
-    [(_, _, new, _, _)], _ = bootstrap.import_roster(s, one("alice", "", "ta"), new_tokens=True)
+    [again], _ = bootstrap.import_roster(s, one("alice", "", "ta"), new_tokens=True)
+    new = again.token
+    assert again.summary == "updated (role, new token)"  # an empty name changes nothing
     assert new and new != old and alive(s, new) and not alive(s, old)
 
 
