@@ -1,7 +1,7 @@
 """The `mlpgrade` command: the grader's commands and the service's, composed above both.
 
 The grader's (grade, reference, handout, runtime) come from `grader.cli.register`; the service's
-are serve, worker, migrate, users import and submit.
+are serve, worker, migrate, submit and similarity; `users` and `gradebook` are in cli_users.py.
 
 Exit codes are `grader.cli.ExitCode`: 0 done, 2 usage or refused by the server, 3 grading failed on
 our side, 4 timed out waiting. A worker is always a separate process (`python -m worker`): this
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import csv
 import ctypes
 import os
 import shutil
@@ -31,16 +30,10 @@ from grader.cli import ExitCode
 from grader.errors import GraderError
 from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
 from grader.similarity import report as similarity_report
-from submissions_api import cli_invite, cli_lti
-from submissions_api.bootstrap import (
-    import_roster,
-    instructor_token,
-    prepare_database,
-    user_tokens,
-)
+from submissions_api import cli_lti, cli_users
+from submissions_api.bootstrap import instructor_token, prepare_database
 from submissions_api.client import submit_and_wait
 from submissions_api.jobs import Dispatcher
-from submissions_api.services.roster import PRESETS, parse_roster
 from submissions_api.settings import load_settings
 from submissions_api.warmup import make_golden_sets
 
@@ -79,26 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("migrate", help="create or upgrade the service database schema")
     p.set_defaults(func=cmd_migrate)
 
-    users = sub.add_parser("users", help="service users").add_subparsers(dest="action",
-                                                                         required=True)
-    p = users.add_parser("import", help="create users from a CSV (login,name,role, or a Canvas "
-                         "or Gradescope export); print tokens")
-    p.add_argument("roster")
-    p.add_argument("--new-tokens", action="store_true",
-                   help="existing users get a new token too (their old ones are revoked)")
-    p.add_argument("--format", choices=sorted(PRESETS), default="",
-                   help="the CSV's kind (default: detected from its header)")
-    p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
-                   help="the column of login, name, first, last or role (repeat)")
-    p.set_defaults(func=cmd_users_import)
-    p = users.add_parser("tokens", help="list, revoke or rotate a user's API tokens")
-    p.add_argument("token_action", choices=["list", "revoke", "rotate"])
-    p.add_argument("login")
-    p.add_argument("--id", type=int, default=None, help="revoke: this token (see list)")
-    p.add_argument("--all", action="store_true", help="revoke: every live token of the user")
-    p.set_defaults(func=cmd_users_tokens)
-    cli_invite.register(users)
-
+    cli_users.register(sub)
     _register_similarity(sub)
     cli_lti.register(sub)  # mlpgrade lti add|list|remove
 
@@ -292,52 +266,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         instructor_token(settings, token=settings.instructor_token)
     print("database is at the latest schema")
     return ExitCode.OK
-
-
-def cmd_users_import(args: argparse.Namespace) -> int:
-    path = Path(args.roster)
-    if not path.is_file():
-        print(f"mlpgrade: no such file: {path}", file=sys.stderr)
-        return ExitCode.USAGE
-    mapping = dict(m.split("=", 1) for m in args.map) if args.map else None
-    roster = parse_roster(path.read_text(errors="replace"), preset=args.format, mapping=mapping)
-    if roster.errors:  # nothing is imported until every row can be
-        for error in roster.errors:
-            print(f"mlpgrade: {path}: {error}", file=sys.stderr)
-        return ExitCode.USAGE
-    settings = load_settings()
-    prepare_database(settings)
-    created = import_roster(settings, roster.rows, new_tokens=args.new_tokens)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["login", "role", "token"])
-    for login, role, token in created:
-        writer.writerow([login, role, token or "(exists: use --new-tokens)"])
-    return ExitCode.OK
-
-
-def cmd_users_tokens(args: argparse.Namespace) -> int:
-    """`users tokens list|revoke|rotate LOGIN`: prints CSV (list), the new token (rotate)."""
-    if args.token_action == "revoke" and (args.id is None) == (not args.all):
-        print("mlpgrade: revoke needs --id N or --all", file=sys.stderr)
-        return ExitCode.USAGE
-    settings = load_settings()
-    prepare_database(settings)
-    try:
-        out = user_tokens(settings, args.login, args.token_action, token_id=args.id)
-    except LookupError as exc:
-        print(f"mlpgrade: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    if isinstance(out, list):
-        writer.writerow(["id", "label", "created_at", "revoked_at"])
-        for t in out:
-            writer.writerow([t.id, t.label, t.created_at.isoformat(),
-                             t.revoked_at.isoformat() if t.revoked_at else ""])
-    elif isinstance(out, str):
-        writer.writerows([["login", "token"], [args.login, out]])
-    else:
-        print(f"revoked {out} token(s) of {args.login}")
-    return ExitCode.USAGE if out == 0 and not args.all else ExitCode.OK  # no such token
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

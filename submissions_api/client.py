@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from grader.cli import ExitCode
+from grader.text import printable
 from submissions_api.store.models import Status
 
 
@@ -47,9 +48,9 @@ def submit_and_wait(server: str, token: str, path: Path, *, assignment: str, wai
 
 def _detail(reply: httpx.Response) -> str:
     try:
-        return str(reply.json().get("detail"))
+        return printable(str(reply.json().get("detail")), 2000)
     except ValueError:
-        return reply.text[:200]
+        return printable(reply.text, 200)
 
 
 def _print_result(sub: dict) -> int:
@@ -60,9 +61,9 @@ def _print_result(sub: dict) -> int:
     result = sub.get("result") or {}
     for test in result.get("tests", []):
         if not test["passed"] and test.get("feedback"):
-            print(f"- {test['name']}: {test['feedback']}")
+            print(printable(f"- {test['name']}: {test['feedback']}"))  # no terminal escapes
     print(f"{'TEST':<40}{'SCORE':>8}{'MAX':>6}")
     for test in result.get("tests", []):
-        print(f"{test['name']:<40}{test['points']:>8g}{test['max_points']:>6g}")
-    print(f"TOTAL {sub['score_text']}")
+        print(f"{printable(test['name']):<40}{test['points']:>8g}{test['max_points']:>6g}")
+    print(printable(f"TOTAL {sub['score_text']}"))
     return ExitCode.OK

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from submissions_api import logins
 
 MAX_COMMENT = 5000
 """The longest comment a TA may give with manual points."""
@@ -23,9 +25,17 @@ class UserOut(Out):
 
 
 class UserIn(BaseModel):
-    login: str = Field(min_length=1, max_length=100)
+    login: str = Field(min_length=1, max_length=100, description=f"a login: {logins.RULE}")
     name: str = ""
     role: Literal["student", "ta", "instructor"] = "student"
+
+    @field_validator("login")
+    @classmethod
+    def _login(cls, value: str) -> str:
+        """The login alphabet (logins.py), refused with its reason as a validation error."""
+        if problem := logins.login_problem(value):
+            raise ValueError(problem)
+        return value
 
 
 class UserPatch(BaseModel):
@@ -61,6 +71,7 @@ class AssignmentOut(Out):
     hidden: bool = False
     visible_from: datetime | None = None
     release_at: datetime | None = None
+    canvas_assignment_id: str = ""
 
 
 class AssignmentUpdate(BaseModel):
@@ -74,6 +85,10 @@ class AssignmentUpdate(BaseModel):
                                           description="students see it from then on")
     release_at: datetime | None = Field(
         default=None, description="students see scores and feedback from then on (null: at once)")
+    canvas_assignment_id: str | None = Field(
+        default=None, pattern=r"^[0-9]{0,20}$",
+        description="the assignment's id in Canvas (its gradebook column \"Title (id)\"): "
+        "the Canvas CSV then fills that column (null or \"\": none)")
 
 
 class ExtensionIn(BaseModel):

@@ -119,7 +119,8 @@ def explain_errors(errors: Sequence[dict[str, Any]]) -> str:
 
 FIELD_NAMES = {"body": "", "late_penalty": "Late penalty", "submission_limit": "Submission limit",
                "cooldown_seconds": "Cooldown", "late_deadline": "Late deadline",
-               "visible_from": "Visible from", "release_at": "Release"}
+               "visible_from": "Visible from", "release_at": "Release",
+               "canvas_assignment_id": "Canvas assignment id (digits only)"}
 
 
 def when(value: datetime | None) -> Markup | str:

@@ -55,21 +55,24 @@ def save_settings(slug: str, request: Request, user: PageUser, session: SessionD
                   deadline: str = Form(""), late_deadline: str = Form(""),
                   late_penalty: str = Form(""), submission_limit: str = Form(""),
                   cooldown_seconds: str = Form(""), hidden: str = Form(""),
-                  visible_from: str = Form(""), release_at: str = Form("")):
+                  visible_from: str = Form(""), release_at: str = Form(""),
+                  canvas_assignment_id: str = Form("")):
     """Every field is sent: an empty one clears the setting (no deadline, no limit, ...)."""
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     form = {"deadline": deadline, "late_deadline": late_deadline,
             "late_penalty": late_penalty, "submission_limit": submission_limit,
             "cooldown_seconds": cooldown_seconds, "hidden": hidden,
-            "visible_from": visible_from, "release_at": release_at}
+            "visible_from": visible_from, "release_at": release_at,
+            "canvas_assignment_id": canvas_assignment_id}
     try:
         body = AssignmentUpdate(
             deadline=_utc(deadline), late_deadline=_utc(late_deadline),
             late_penalty=float(late_penalty) / 100 if late_penalty.strip() else None,
             submission_limit=int(submission_limit) if submission_limit.strip() else None,
             cooldown_seconds=int(cooldown_seconds) if cooldown_seconds.strip() else None,
-            hidden=bool(hidden), visible_from=_utc(visible_from), release_at=_utc(release_at))
+            hidden=bool(hidden), visible_from=_utc(visible_from), release_at=_utc(release_at),
+            canvas_assignment_id=canvas_assignment_id.strip())
         assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True))
     except (ValueError, ValidationError, Refused) as exc:
         session.rollback()
@@ -96,7 +99,8 @@ def _form_values(assignment: Assignment) -> dict[str, str]:
             "cooldown_seconds": str(assignment.cooldown_seconds or ""),
             "hidden": "1" if assignment.hidden else "",
             "visible_from": local(assignment.visible_from),
-            "release_at": local(assignment.release_at)}
+            "release_at": local(assignment.release_at),
+            "canvas_assignment_id": assignment.canvas_assignment_id or ""}
 
 
 def _explain(exc: Exception) -> str:

@@ -73,9 +73,10 @@ def queue_health(request: Request, user: PageUser, session: SessionDep):
 
 @router.get("/staff/assignments/{slug}/gradebook.csv")
 def gradebook_csv(slug: str, user: PageUser, session: SessionDep, policy: str = "best",
-                  format: str = "mlpgrade"):
+                  format: str = "mlpgrade", feedback: bool = False):
     policy = "latest" if policy == "latest" else "best"
-    text, filename = exports.gradebook_export(session, user, slug, policy, format)
+    text, filename = exports.gradebook_export(session, user, slug, policy, format,
+                                              feedback=feedback)
     return Response(text, media_type="text/csv", headers=exports.download_headers(filename))
 
 

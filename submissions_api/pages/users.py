@@ -1,8 +1,11 @@
 """Instructors' users page: add users, change roles, rotate tokens, revoke access, and import a
-roster (our CSV or an LMS export: preview, then import). Tokens are shown once, on the page that
-made them."""
+roster (our CSV or an LMS or grader export: preview, then import; a header we do not know gets
+a choice of its columns). Tokens are shown once, on the page that made them, with a CSV of
+them made in the page."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from fastapi import File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
@@ -11,9 +14,12 @@ from submissions_api import sign_in_links
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
 from submissions_api.pages.base import page_router, render, see_other
-from submissions_api.services import invitations
+from submissions_api.services import invitations, roster_import
 from submissions_api.services import users as service
-from submissions_api.services.roster import PRESETS, parse_roster
+from submissions_api.services.csvout import write_csv
+from submissions_api.services.roster import decode, parse_roster
+from submissions_api.services.roster_formats import FORMATS, MAPPABLE
+from submissions_api.services.roster_import import Imported
 from submissions_api.store.models import User
 
 router = page_router()
@@ -25,7 +31,7 @@ def _page(request: Request, session: Session, user: User, *, status_code: int = 
     settings = request.app.state.settings
     return render(request, "users.html", status_code=status_code, title="Users",
                   users=service.users_overview(session, user), roles=service.ROLES,
-                  presets=sorted(PRESETS), me=user,
+                  formats=FORMATS, me=user,
                   links=invitations.overview(session, user),
                   mail_problem=sign_in_links.mail_problem(settings), **context)
 
@@ -44,8 +50,10 @@ def add_user(request: Request, user: PageUser, session: SessionDep, login: str =
                                          email=email)
     except ServiceError as exc:
         session.rollback()
-        return _page(request, session, user, status_code=exc.status, error=exc.message)
-    return _page(request, session, user, tokens=[(new.login, new.role, token)])
+        return _page(request, session, user, status_code=exc.status, error=exc.message,
+                     add_form={"login": login, "name": name, "role": role, "email": email})
+    tokens = [Imported(new.login, new.role, token, "created")]
+    return _page(request, session, user, tokens=tokens, tokens_csv=_tokens_csv(tokens))
 
 
 @router.post("/staff/users/{login}/role")
@@ -57,7 +65,8 @@ def change_role(login: str, user: PageUser, session: SessionDep, role: str = For
 @router.post("/staff/users/{login}/rotate")
 def rotate(login: str, request: Request, user: PageUser, session: SessionDep):
     target, token = service.rotate_token(session, user, login)
-    return _page(request, session, user, tokens=[(target.login, target.role, token)])
+    tokens = [Imported(target.login, target.role, token, "new token")]
+    return _page(request, session, user, tokens=tokens, tokens_csv=_tokens_csv(tokens))
 
 
 @router.post("/staff/users/{login}/revoke")
@@ -70,21 +79,33 @@ def revoke(login: str, user: PageUser, session: SessionDep):
 def roster(request: Request, user: PageUser, session: SessionDep,
            file: UploadFile | None = File(None), text: str = Form(""),
            preset: str = Form(""), map_login: str = Form(""), map_name: str = Form(""),
-           map_role: str = Form(""), step: str = Form("preview")):
-    """Preview a roster (rows, errors, the columns it was read with); import it when asked and
-    every row is good."""
+           map_first: str = Form(""), map_last: str = Form(""), map_role: str = Form(""),
+           map_email: str = Form(""), map_section: str = Form(""),
+           step: str = Form("preview")):
+    """Preview a roster (rows, skipped rows, errors, the columns it was read with, who is new);
+    import it when asked and every row is good: new users get tokens, known ones are updated."""
     if file is not None and file.filename:
-        text = file.file.read(MAX_ROSTER_BYTES + 1).decode("utf-8", errors="replace")
+        text = decode(file.file.read(MAX_ROSTER_BYTES + 1))
     if len(text) > MAX_ROSTER_BYTES:
         return _page(request, session, user, status_code=413, error="The roster is over 2 MiB.")
-    mapping = {k: v for k, v in (("login", map_login), ("name", map_name), ("role", map_role))
-               if v} or None
-    parsed = parse_roster(text, preset=preset, mapping=mapping)
-    if step == "import" and parsed.rows and not parsed.errors:
-        created = service.import_roster_as(session, user, parsed.rows)
-        return _page(request, session, user, tokens=created, imported=len(created))
-    return _page(request, session, user, roster=parsed, roster_text=text,
-                 status_code=422 if step == "import" else 200)
+    chosen = {"login": map_login, "name": map_name, "first": map_first, "last": map_last,
+              "role": map_role, "email": map_email, "section": map_section}
+    parsed = parse_roster(text, preset=preset, mapping={k: v for k, v in chosen.items() if v})
+    if step == "import" and parsed.importable:
+        result = roster_import.import_roster_as(session, user, parsed)
+        return _page(request, session, user, imported=result, roster_label=parsed.label,
+                     tokens_csv=_tokens_csv(result.people))
+    known = {u.login for u, _ in service.users_overview(session, user)}
+    return _page(request, session, user, roster=parsed, roster_text=text, known=known,
+                 fields=MAPPABLE, status_code=422 if step == "import" else 200)
+
+
+def _tokens_csv(people: list[Imported]) -> str:
+    """The new tokens as a CSV download link's `data:` URL: the page shows them once and keeps
+    them nowhere, so the file is made in the page itself."""
+    text = write_csv(("login", "role", "token"),
+                     [(p.login, p.role, p.token) for p in people if p.token])
+    return "data:text/csv;charset=utf-8," + quote(text)
 
 
 @router.post("/staff/users/invitations")

@@ -60,10 +60,12 @@ def delete_extension(slug: str, login: str, user: CurrentUser, session: SessionD
 
 @router.get("/assignments/{slug}/gradebook.csv", response_class=Response)
 def gradebook_csv(slug: str, user: CurrentUser, session: SessionDep, policy: str = POLICY,
-                  format: str = FORMAT) -> Response:
+                  format: str = FORMAT, feedback: bool = False) -> Response:
     """One row per student: best or latest graded submission, late penalty applied. `format`:
-    `mlpgrade` (ours), `canvas` (Canvas's gradebook import) or `tests` (points per test)."""
-    text, filename = exports.gradebook_export(session, user, slug, policy, format)
+    `mlpgrade` (ours), `canvas` (Canvas's gradebook import), `moodle` (Moodle's grade import;
+    `feedback` adds the score as the pages write it) or `tests` (points per test)."""
+    text, filename = exports.gradebook_export(session, user, slug, policy, format,
+                                              feedback=feedback)
     return Response(text, media_type="text/csv", headers=exports.download_headers(filename))
 
 

@@ -15,7 +15,8 @@ from submissions_api.services.policy import deadline_problem
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Extension, Role, User
 
-ZERO_WHEN_CLEARED = {"late_penalty": 0, "cooldown_seconds": 0, "hidden": False}
+ZERO_WHEN_CLEARED = {"late_penalty": 0, "cooldown_seconds": 0, "hidden": False,
+                     "canvas_assignment_id": ""}
 """Settings whose "none" is 0 or False, not NULL (the columns are not nullable)."""
 
 

@@ -2,14 +2,11 @@
 imports it, each student's points per test, and who fails a given test.
 
 Every export is of the submission that counts (the policy's choice, `gradebook.choose`), so it
-agrees with the gradebook CSV and the dashboard. Text cells that a spreadsheet would read as a
-formula (`=`, `+`, `-`, `@` first) are quoted with a leading `'`."""
+agrees with the gradebook CSV and the dashboard. Every CSV is written by `csvout`: no control
+characters, and text cells that a spreadsheet would read as a formula quoted with a `'`."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,26 +15,21 @@ from grader.rubric import load_assignment
 from submissions_api.errors import NotFound
 from submissions_api.security import require_role
 from submissions_api.services import fetch
-from submissions_api.services.gradebook import Policy, cell, gradebook_csv, gradebook_table
-from submissions_api.services.rubric import total_max_score
+from submissions_api.services.csvout import cell, number, write_csv
+from submissions_api.services.gradebook import Policy, gradebook_csv, gradebook_table
+from submissions_api.services.rubric import manual_max_score, total_max_score
+from submissions_api.services.scores import score_line
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Role, User
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 """The columns Canvas's gradebook import reads before the assignment columns; it matches a row
-to a student by SIS Login ID (our login) when ID and SIS User ID are empty."""
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _points(value: object) -> str:
-    return "" if value in ("", None) else f"{float(value):g}"
+to a student by ID, then SIS User ID, then SIS Login ID: we give the ones a Canvas roster
+import kept (services/roster_import.py), and our login as SIS Login ID otherwise."""
+MOODLE_ID_COLUMNS = ("Email address", "ID number", "Username", "Full name")
+"""The identity columns of the Moodle CSV: Moodle's "Import grades → CSV file" maps one of them
+(Map from) to its user field (Map to: useremail, useridnumber, username)."""
+_points = number
 
 
 def _counted(session: Session, user: User, slug: str, policy: Policy
@@ -54,13 +46,57 @@ def _counted(session: Session, user: User, slug: str, policy: Policy
 def canvas_csv(session: Session, user: User, slug: str, policy: Policy) -> str:
     """The gradebook as Canvas imports it: a "Points Possible" row, then one row per student
     with the score that counts (manual points and late penalty included); empty for a student
-    without a graded submission, which Canvas leaves as it was."""
+    without a graded submission, which Canvas leaves as it was. The assignment's column is
+    Canvas's own "Title (id)" once its Canvas id is known, so the import fills that column."""
     assignment, rows, _ = _counted(session, user, slug, policy)
-    header = (*CANVAS_COLUMNS, cell(assignment.title or assignment.slug))
+    people = {u.login: u for u in crud.list_users(session)}
+    title = assignment.title or assignment.slug
+    column = f"{title} ({assignment.canvas_assignment_id})" \
+        if assignment.canvas_assignment_id else title
     possible = ("Points Possible", "", "", "", "", _points(total_max_score(assignment)))
-    body = [(cell(r["name"] or r["login"]), "", "", cell(r["login"]), "", _points(r["score"]))
-            for r in rows]
-    return _csv(header, [possible, *body])
+    body = []
+    for r in rows:
+        u = people.get(r["login"])
+        body.append((cell(r["name"] or r["login"]), cell(u.lms_id if u else ""),
+                     cell(u.sis_user_id if u else ""),
+                     cell((u.sis_login_id if u else "") or r["login"]),
+                     cell(u.section if u else ""), _points(r["score"])))
+    return write_csv((*CANVAS_COLUMNS, cell(column)), [possible, *body])
+
+
+def moodle_csv(session: Session, user: User, slug: str, policy: Policy, *,
+               feedback: bool = False) -> str:
+    """The gradebook as Moodle's "Import grades → CSV file" reads it: one row per student with
+    the identity columns (MOODLE_ID_COLUMNS: map "Email address" to useremail, or "ID number"
+    to useridnumber) and one column of points for the assignment (map it to its grade item;
+    points are out of our maximum, `total_max_score`); with `feedback`, a column with the score
+    as the pages write it (map it to the item's feedback). A student without a graded
+    submission has an empty grade, which Moodle leaves as it was."""
+    assignment, rows, _ = _counted(session, user, slug, policy)
+    people = {u.login: u for u in crud.list_users(session)}
+    title = assignment.title or assignment.slug
+    header = [*MOODLE_ID_COLUMNS, cell(title), *([cell(f"Feedback: {title}")] if feedback else [])]
+    maxima = (assignment.max_score, manual_max_score(assignment.slug))
+    body = []
+    for r in rows:
+        u = people.get(r["login"])
+        row = [cell(u.email if u else ""), cell(u.sis_user_id if u else ""), cell(r["login"]),
+               cell(r["name"]), _points(r["score"])]
+        if feedback:
+            row.append(_feedback(r, *maxima))
+        body.append(row)
+    return write_csv(header, body)
+
+
+def _feedback(row: dict[str, Any], auto_max: float, manual_max: float) -> str:
+    """The counted score as every page writes it ("automatic 95/95 + manual 5/5 = 100/100")."""
+    if row["submission_id"] == "":
+        return ""
+    return cell(score_line(
+        score=row["raw_score"], max_score=auto_max,
+        manual_score=None if row["manual_score"] == "" else row["manual_score"],
+        manual_max_score=manual_max, late_penalty=float(row["late_penalty"] or 0),
+        manual_pending=row["manual_pending"] is True).text)
 
 
 def tests_csv(session: Session, user: User, slug: str, policy: Policy) -> str:
@@ -81,7 +117,7 @@ def tests_csv(session: Session, user: User, slug: str, policy: Policy) -> str:
                      _points(r["raw_score"]),
                      *("" if summary is None else _points(t.points if passed.get(t.id) else 0)
                        for t in tests)))
-    return _csv(header, [names, points, *body])
+    return write_csv(header, [names, points, *body])
 
 
 def failing(session: Session, user: User, slug: str, test_id: str, policy: Policy
@@ -110,20 +146,25 @@ def failing(session: Session, user: User, slug: str, test_id: str, policy: Polic
 
 def failing_csv(result: dict[str, Any]) -> str:
     """`failing`'s students as CSV."""
-    return _csv(("login", "name", "submission_id", "status", "message"),
-                [(cell(s["login"]), cell(s["name"]), s["submission_id"], s["status"],
-                  cell(s["message"])) for s in result["students"]])
+    return write_csv(("login", "name", "submission_id", "status", "message"),
+                     [(cell(s["login"]), cell(s["name"]), s["submission_id"], cell(s["status"]),
+                       cell(s["message"])) for s in result["students"]])
 
 
-FORMATS = ("mlpgrade", "canvas", "tests")
-"""The gradebook CSV's formats: ours (`gradebook.COLUMNS`), Canvas's import, points per test."""
+FORMATS = ("mlpgrade", "canvas", "moodle", "tests")
+"""The gradebook CSV's formats: ours (`gradebook.CSV_COLUMNS`), Canvas's and Moodle's grade
+import, points per test."""
 
 
-def gradebook_export(session: Session, user: User, slug: str, policy: Policy, fmt: str
-                     ) -> tuple[str, str]:
-    """(CSV text, file name) of the gradebook in one of FORMATS (TAs)."""
+def gradebook_export(session: Session, user: User, slug: str, policy: Policy, fmt: str, *,
+                     feedback: bool = False) -> tuple[str, str]:
+    """(CSV text, file name) of the gradebook in one of FORMATS (TAs); `feedback` adds the
+    Moodle CSV's feedback column."""
     if fmt == "canvas":
         return canvas_csv(session, user, slug, policy), f"{slug}-{policy}-canvas.csv"
+    if fmt == "moodle":
+        return (moodle_csv(session, user, slug, policy, feedback=feedback),
+                f"{slug}-{policy}-moodle.csv")
     if fmt == "tests":
         return tests_csv(session, user, slug, policy), f"{slug}-{policy}-tests.csv"
     return gradebook_csv(session, user, slug, policy), f"{slug}-{policy}.csv"

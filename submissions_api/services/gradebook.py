@@ -3,8 +3,6 @@ table the CSV and the pages show, the TA dashboard's per-student rows, and class
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session
 from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.classviews import kept
+from submissions_api.services.csvout import cell, write_csv
 from submissions_api.services.policy import final_score
 from submissions_api.services.rubric import manual_items, total_max_score
 from submissions_api.services.scores import ScoreLine, score_line
@@ -142,21 +141,23 @@ def student_rows(students: dict[str, list[Entry]], *, max_score: float = 0.0,
     return rows
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(text: object) -> str:
-    """A text cell no spreadsheet runs as a formula (a leading `'` when it would)."""
-    value = "" if text is None else str(text)
-    return "'" + value if value.startswith(FORMULA_START) else value
+CSV_COLUMNS = ("login", "name", "score", "raw_score", "manual_score", "late_penalty_percent",
+               "max_score", "submission_id", "received_at", "late", "graded_submissions",
+               "manual_pending", "status")
+"""Our CSV: COLUMNS with the penalty as a percentage (10 for −10 %, as the pages write it) and
+`late` in the pages' words ("late", "on time"; empty without a counted submission)."""
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({**r, "login": cell(r["login"]), "name": cell(r["name"])} for r in rows)
-    return out.getvalue()
+    def csv_row(r: dict[str, Any]) -> list[object]:
+        counted = r["submission_id"] != ""
+        penalty = f"{round(float(r['late_penalty']) * 100, 4):g}" if counted else ""
+        late = ("late" if r["late"] else "on time") if counted else ""
+        return [cell(r["login"]), cell(r["name"]), r["score"], r["raw_score"],
+                r["manual_score"], penalty, r["max_score"], r["submission_id"],
+                r["received_at"], late, r["graded_submissions"], r["manual_pending"],
+                r["status"]]
+    return write_csv(CSV_COLUMNS, [csv_row(r) for r in rows])
 
 
 def stats(rows: list[dict[str, Any]], summaries: list[dict[str, Any]],

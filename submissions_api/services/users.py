@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from submissions_api import security
 from submissions_api.errors import Conflict, NotFound, Refused
+from submissions_api.logins import login_problem
 from submissions_api.mail import parse_address
 from submissions_api.security import require_role
 from submissions_api.services import fetch
-from submissions_api.services.roster import RosterRow
+from submissions_api.services.roster import clean
 from submissions_api.store import crud
 from submissions_api.store.models import ApiToken, Role, User
 
@@ -34,16 +35,21 @@ def users_overview(session: Session, user: User) -> list[tuple[User, int]]:
 
 def create_user(session: Session, user: User, *, login: str, name: str, role: str,
                 email: str = "") -> tuple[User, str]:
-    """A new user and their first token, shown once (instructors); 409 when the login exists,
-    422 when `email` is given and is not an address."""
+    """A new user and their first token, shown once (instructors); 422 when `login` is not of
+    the login alphabet (logins.py) or `email` is given and is not an address, 409 when the login
+    exists."""
     require_role(user, Role.INSTRUCTOR)
+    if problem := login_problem(login):
+        raise Refused(problem)
+    if role not in ROLES:
+        raise Refused(f"unknown role {role!r}: student, ta or instructor")
     if crud.get_user_by_login(session, login=login):
         raise Conflict(f"user {login} exists")
     try:
         email = parse_address(email).addr_spec if email.strip() else ""
     except ValueError as exc:
         raise Refused(f"{exc}: give an address like name@example.edu, or none") from exc
-    new = crud.create_user(session, login=login, name=name, role=role)
+    new = crud.create_user(session, login=login, name=clean(name), role=role)
     new.email = email
     token = security.issue_token(session, user=new, label="created")
     session.commit()
@@ -116,7 +122,7 @@ def update_user(session: Session, user: User, login: str, *, role: str | None = 
             raise Conflict(f"{login} is the last instructor: make another one first")
         target.role = Role(role)
     if name is not None:
-        target.name = name.strip()[:200]
+        target.name = clean(name)
     session.commit()
     return target
 
@@ -133,34 +139,7 @@ def revoke_user(session: Session, user: User, login: str) -> int:
     return count
 
 
-def import_roster_as(session: Session, user: User, rows: Sequence[RosterRow], *,
-                     new_tokens: bool = False) -> list[tuple[str, str, str | None]]:
-    """The roster page's import (instructors): see import_rows."""
-    require_role(user, Role.INSTRUCTOR)
-    out = import_rows(session, rows, new_tokens=new_tokens)
-    session.commit()
-    return out
-
-
 # -- without a caller (the command line) ----------------------------------------------------------
-
-def import_rows(session: Session, rows: Sequence[RosterRow], *, new_tokens: bool = False
-                ) -> list[tuple[str, str, str | None]]:
-    """Create the roster's users (not committed): (login, role, token) per row; the token is
-    None for a user who existed, unless `new_tokens`, which replaces their old ones. Existing
-    users keep their role and name."""
-    out = []
-    for row in rows:
-        target = crud.get_user_by_login(session, login=row.login)
-        token = None
-        if target is None:
-            target = crud.create_user(session, login=row.login, name=row.name, role=row.role)
-            token = security.issue_token(session, user=target, label="roster")
-        elif new_tokens:
-            token = rotate(session, target, label="roster")
-        out.append((row.login, target.role, token))
-    return out
-
 
 def rotate(session: Session, target: User, *, label: str) -> str:
     """Revoke every live token of `target` and issue one new one (not committed)."""

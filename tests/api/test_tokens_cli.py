@@ -9,7 +9,7 @@ import io
 from submissions_api import bootstrap
 from submissions_api.cli import main
 from submissions_api.security import user_for_token
-from submissions_api.services.roster import RosterRow, parse_roster
+from submissions_api.services.roster import Roster, RosterRow, parse_roster
 from submissions_api.settings import Settings
 from submissions_api.store.db import session_factory
 
@@ -19,6 +19,10 @@ def settings_for(tmp_path) -> Settings:
                  broker_url=f"sqla+sqlite:///{tmp_path / 'b.db'}")
     bootstrap.prepare_database(s)
     return s
+
+
+def one(login: str, name: str, role: str) -> Roster:
+    return Roster(rows=[RosterRow(2, login, name, role)])
 
 
 def alive(settings, token) -> bool:
@@ -39,9 +43,10 @@ def test_serve_restart_mints_no_new_instructor_token(tmp_path):
 
 def test_import_new_tokens_revokes_old_ones(tmp_path):
     s = settings_for(tmp_path)
-    [(_, _, old)] = bootstrap.import_roster(s, [RosterRow(2, "alice", "A", "student")])
-    [(_, _, new)] = bootstrap.import_roster(s, [RosterRow(2, "alice", "", "ta")],
-                                           new_tokens=True)
+    [(_, _, old, _, _)], _ = bootstrap.import_roster(s, one("alice", "A", "student"))
+    [again], _ = bootstrap.import_roster(s, one("alice", "", "ta"), new_tokens=True)
+    new = again.token
+    assert again.summary == "updated (role, new token)"  # an empty name changes nothing
     assert new and new != old and alive(s, new) and not alive(s, old)
 
 
@@ -49,7 +54,7 @@ def test_cli_tokens_list_revoke_rotate(tmp_path, monkeypatch, capsys):
     s = settings_for(tmp_path)
     monkeypatch.setenv("MLPGRADE_HOME", str(s.home))
     monkeypatch.setenv("MLPGRADE_DATABASE_URL", s.database_url)
-    [(_, _, old)] = bootstrap.import_roster(s, [RosterRow(2, "alice", "A", "student")])
+    [(_, _, old, _, _)], _ = bootstrap.import_roster(s, one("alice", "A", "student"))
     capsys.readouterr()
     assert main(["users", "tokens", "rotate", "alice"]) == 0
     new = capsys.readouterr().out.strip().splitlines()[-1].split(",")[-1]
@@ -81,15 +86,15 @@ def test_roster_parser_reads_lms_exports_with_line_errors():
     assert canvas.preset == "canvas"
     assert [(r.login, r.name, r.role) for r in canvas.rows] == [
         ("ada", "Lovelace, Ada", "student"), ("alan", "Turing, Alan", "student")]
-    assert canvas.errors == ["line 5: no login (SIS Login ID is empty)",
-                             "line 6: ada is also on line 3"]
+    assert canvas.errors == ["line 5: no login (SIS Login ID is empty): fill it in, or choose "
+                             "another column for the login", "line 6: ada is also on line 3"]
     gs = parse_roster(GRADESCOPE)
     assert gs.preset == "gradescope" and [(r.login, r.role) for r in gs.rows] == [
         ("ada", "student"), ("tim", "ta")]
     assert gs.errors == ["line 4: unknown role 'Wizard' (student, ta or instructor)"]
     mapped = parse_roster("Who,Full\nzed,Zed Z\n", mapping={"login": "Who", "name": "Full"})
     assert [(r.login, r.name, r.role) for r in mapped.rows] == [("zed", "Zed Z", "student")]
-    assert "no column Nope" in parse_roster("a\n1\n", mapping={"login": "Nope"}).errors[0]
+    assert "no column Nope" in parse_roster("a\n1\n", mapping={"login": "Nope"}).header_error
 
 
 def test_cli_import_refuses_a_roster_with_bad_rows(tmp_path, monkeypatch, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 import subprocess
 import sys
@@ -80,9 +82,8 @@ def start_stack(name: str, env: dict[str, str], tmp: Path) -> Stack:
                       "alice,Alice,student\nbob,Bob,student\n")
     out = stack.mlpgrade("users", "import", str(roster))
     assert out.returncode == 0, out.stderr
-    for line in out.stdout.splitlines()[1:]:
-        login, _role, token = line.split(",")
-        stack.tokens[login] = token
+    for row in csv.DictReader(io.StringIO(out.stdout)):  # login, role, token, outcome
+        stack.tokens[row["login"]] = row["token"]
     stack.procs.append(start_api(env, tmp / "api.log", port))
     wait_for(lambda: _healthy(stack.url), 30, "the API", 0.2, tuple(stack.procs))
     # After the API synced the assignments: the database's active set is the session's.
