@@ -21,6 +21,7 @@ from grader.intake import list_sources
 from grader.rubric import load_assignment
 from grader.similarity import HandinPrint, Index, fingerprint
 from grader.similarity.compare import Prepared
+from grader.similarity.isolated import fingerprint_handin
 from submissions_api.store import crud
 from submissions_api.store.crud import similarity as sim
 from submissions_api.store.models import Status
@@ -86,7 +87,7 @@ def _submission_entry(session: Session, submission_id: int, every: bool
         return None  # a later submission of this student is indexed already
     layout = load_assignment(sub.assignment.slug).handin
     sources = list_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"", layout=layout)
-    prints = fingerprint({p: t for p, t in sources.items() if p.endswith(".py")})
+    prints = fingerprint_handin(sources)
     if not every:
         sim.drop_student_entries(session, assignment_id=sub.assignment_id, user_id=sub.user_id)
     return sim.add_entry(session, assignment_id=sub.assignment_id,

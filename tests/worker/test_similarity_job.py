@@ -139,3 +139,32 @@ def test_similarity_every_scope_keeps_all_but_never_pairs_a_student_with_herself
         found = sorted((p.a.submission_id, p.b.submission_id)
                        for p in sim.list_pairs(session, assignment_id=a.id))
     assert found == [(first, bob), (second, bob)]
+
+
+def test_similarity_job_hostile_file_is_compared_by_tokens_and_shown_for_that_handin(
+        ctx, handins, users):
+    """Issue 26: a verbatim copy plus a file of 100,000 unary minus signs (no test imports it)
+    once made the job raise MemoryError out of `ast.parse` and crash Celery's result thread; now
+    the job completes, the copy pairs with its source, and staff see which file of which hand-in
+    was compared by its tokens, and why."""
+    originals = corpus.originals()
+    hostile = make_tar({**originals["ref"], "mytorch/extra.py": "W = " + "-" * 100_000 + "1\n"})
+    ids = {login: graded(ctx, data, login)
+           for login, data in [("alice", handins["ref"]), ("bob", hostile),
+                               ("carol", handins["v1"])]}
+    for sub_id in ids.values():
+        assert similarity.index(ctx, kind="submission", ident=sub_id) == "compared"
+    copied = pairs(ctx)[frozenset(("alice", "bob"))]
+    assert copied.similarity >= 0.9
+    with ctx.sessions() as session:
+        student = session.query(User).filter_by(login="bob").one()
+        ta = session.query(User).filter_by(login="ta1").one()
+        with pytest.raises(Forbidden):
+            service.token_only(session, student, "hw1p1-s20")
+        [shown] = service.token_only(session, ta, "hw1p1-s20")
+        assert (shown.label, shown.submission_id) == ("bob", ids["bob"])
+        assert shown.files == (("mytorch/extra.py", "it is nested too deeply to parse; "
+                                "compared by tokens from line(s) 1"),)
+        _, a, b = service.pair_view(session, ta, copied.id)
+        sides = {a.label: a, b.label: b}
+        assert sides["alice"].token_only == () and sides["bob"].token_only == shown.files
