@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,13 +114,20 @@ def plan_for(a: Assignment, test_ids: list[str] | None = None,
     return Plan(module=a.scenarios, layout=a.handin, tests=tuple(tests))
 
 
+#: Called on each test's results as they are read, before the next test's are; what it returns
+#: is what the outcome keeps of that test.
+EachTest = Callable[[TestRun, Verdict], TestRun]
+
+
 def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python: Path, *,
                test_ids: list[str] | None = None, training: bool = False,
                costs: dict[str, float] | None = None,
-               progress: Progress | None = None) -> RunOutcome:
+               progress: Progress | None = None, each: EachTest | None = None) -> RunOutcome:
     """Run `a`'s scenarios on an unpacked hand-in inside `sandbox` (and the training run when
     `training` and the assignment has one), each test limited by the reference's `costs`;
-    `progress` hears which test runs (progress.py)."""
+    `progress` hears which test runs (progress.py). With `each`, the outcome keeps what it
+    returns of each test (the grader scores a test and keeps it without its arrays, so it holds
+    one test's outputs at a time); without, every test's outputs (our own reference's run)."""
     cfg = TrainingConfig.of(a) if training else None
     data_dir = prepare_data(cfg) if cfg is not None else None
     plan = plan_for(a, test_ids, cfg, costs)
@@ -136,18 +144,23 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
         reports = read_reports(result.stdout, key)
         if reports.ready is None:
             raise InfrastructureError(_never_ready(result))
-        tests = read_tests(out_dir, plan.ids, reports, result.verdict)
+        tests = read_tests(out_dir, plan.ids, reports, result.verdict, each)
     return RunOutcome(tests=tests, sandbox=result, runtime=reports.runtime)
 
 
-def read_tests(out_dir: Path, ids: list[str], reports: Reports, verdict: Verdict
-               ) -> dict[str, TestRun]:
-    """Each planned test's results, from the files the runner's reports vouch for only. A test
-    it never reported did not run: the sandbox's verdict says why, or (a run that ended on its
-    own without the runner's "done") the hand-in stopped the runner."""
+def read_tests(out_dir: Path, ids: list[str], reports: Reports, verdict: Verdict,
+               each: EachTest | None = None) -> dict[str, TestRun]:
+    """Each planned test's results, from the files the runner's reports vouch for only, one
+    test at a time, each handed to `each` (when given) before the next is read. A test it never
+    reported did not run: the sandbox's verdict says why, or (a run that ended on its own without
+    the runner's "done") the hand-in stopped the runner."""
     reason = STOPPED if verdict == Verdict.COMPLETED and not reports.done else ""
-    return {test_id: read_test(out_dir, test_id, reports.tests.get(test_id), reason)
-            for test_id in ids}
+    found = {}
+    for test_id in ids:
+        run = read_test(out_dir, test_id, reports.tests.get(test_id), reason)
+        found[test_id] = run if each is None else each(run, verdict)
+        del run  # only what `each` kept outlives this test
+    return found
 
 
 def _never_ready(result: SandboxResult) -> str:
