@@ -166,7 +166,8 @@ def training_result(cfg: TrainingConfig, golden: GoldenSet, run: TestRun) -> Tra
     reference = golden.outputs.get(cfg.id)
     evidence = assess(run, reference, cfg)
     return TrainingResult(item_id=cfg.id, evidence=evidence,
-                          plots=plot_curves(evidence["curves"], reference))
+                          plots=plot_curves(evidence["curves"], reference,
+                                            evidence.get("own_curves")))
 
 
 def refused_report(a: Assignment, golden: GoldenSet, reason: str) -> GradeReport:

@@ -1,5 +1,12 @@
 """The training run's evidence for the TA: advisory checks of the hand-in's curves against the
-reference's on the same data and seed, and the four course plots. Never automatic points.
+reference's on the same data and seed and against its own network's (the hand-in's MLP trained by
+our loop on the same data, seed and epochs), and the four course plots showing all three. Never
+automatic points.
+
+Made-up curves (falling numbers, no training at all) pass every check a curve can pass on its own:
+its shape, finite values, a falling loss, a plausible final error. What they cannot match without
+the training they skip is what the hand-in's own network does when it is trained: "agrees with
+its own network" compares the reported curves with those, and says by how much they differ.
 
 The curves are the hand-in's numbers, so anything a float can be: NaN, ±inf and 1e308 are the
 student's result (the "finite" check fails), kept in the evidence as plain JSON (a non-finite
@@ -17,6 +24,13 @@ from grader.outputs import TestRun
 from grader.training.config import TrainingConfig
 
 CURVES = ("training_losses", "training_errors", "validation_losses", "validation_errors")
+OWN = "own_"
+"""Prefix of the curves of the hand-in's network trained by our loop (the training scenario's)."""
+AGREE_SHARE, AGREE_SLACK = 0.1, 0.02
+"""Reported and own curves agree when their mean absolute difference is at most this share of
+the own curve's mean magnitude plus this slack: a loop written another way (another loss
+average, the error counted before the step) stays within it; a curve with no training behind it
+does not. Ours and the course's loop give the same numbers to the last digit."""
 PLOT_LIMIT = 1e6
 """Curves are plotted within ±this (a loss of 1e308 would leave matplotlib no axis to draw)."""
 
@@ -66,9 +80,60 @@ def assess(run: TestRun, reference: dict[str, Any] | None, cfg: TrainingConfig) 
                   "the curves differ from the reference's on the same data and seed: shuffle the "
                   "training indices with np.random.shuffle once per epoch, train on batches of "
                   "batch_size in that order, and report per-epoch means")
-    return {"checks": checks, "epochs": cfg.epochs,
-            "curves": {n: [round(float(v), 6) if np.isfinite(v) else None for v in c]
-                       for n, c in curves.items()}}
+    own = _own_curves(run, cfg, curves, check)
+    return {"checks": checks, "epochs": cfg.epochs, "curves": _plain(curves),
+            "own_curves": _plain(own)}
+
+
+def _plain(curves: dict[str, np.ndarray]) -> dict[str, list[float | None]]:
+    return {n: [round(float(v), 6) if np.isfinite(v) else None for v in c]
+            for n, c in curves.items()}
+
+
+def _own_curves(run: TestRun, cfg: TrainingConfig, curves: dict[str, np.ndarray], check
+                ) -> dict[str, np.ndarray]:
+    """The hand-in's network's curves under our loop, and the check that the reported ones agree
+    with them (when both are there)."""
+    if OWN + "error" in run.outputs:
+        check("own network trains", False, "our loop could not train this hand-in's MLP on the "
+              f"same data ({run.outputs[OWN + 'error']}): its reported curves are not backed "
+              "by a network that trains")
+        return {}
+    own = {}
+    for name in CURVES:
+        value = run.outputs.get(OWN + name)
+        if isinstance(value, np.ndarray) and value.shape == (cfg.epochs,) \
+                and value.dtype.kind in "f":
+            own[name] = value
+    if len(own) < len(CURVES) or len(curves) < len(CURVES):
+        return own  # a golden set's reference made before this check, or bad reported shapes
+    gaps = {n: _gap(curves[n], own[n]) for n in CURVES}
+    worst = max(CURVES, key=lambda n: gaps[n][0] / gaps[n][1])
+    gap, allowed = gaps[worst]
+    r, o = curves[worst], own[worst]
+    agree = all(g <= a for g, a in gaps.values())
+    check("agrees with its own network", agree,
+          "the reported curves are what this hand-in's own MLP gives when our loop trains it on "
+          "the same data, seed and epochs" if agree else
+          f"the reported curves are not what this hand-in's own MLP gives when our loop trains "
+          f"it on the same data, seed and epochs: {worst} reported {r[0]:.4g} → {r[-1]:.4g}, "
+          f"its network {o[0]:.4g} → {o[-1]:.4g} (mean difference {gap:.3g}, at most "
+          f"{allowed:.3g} expected). Curves made up or copied look like this; so does a loop "
+          f"that trains differently from the handout's: read get_training_stats")
+    return own
+
+
+def _gap(reported: np.ndarray, own: np.ndarray) -> tuple[float, float]:
+    """(mean absolute difference, the most it may be) of two curves; non-finite values agree
+    only where both have them."""
+    finite_r, finite_o = np.isfinite(reported), np.isfinite(own)
+    allowed = AGREE_SLACK + AGREE_SHARE * float(np.mean(np.abs(own[finite_o]))
+                                                if finite_o.any() else 0.0)
+    if not np.array_equal(finite_r, finite_o):
+        return float("inf"), allowed
+    both = finite_r & finite_o
+    gap = float(np.mean(np.abs(reported[both] - own[both]))) if both.any() else 0.0
+    return gap, allowed
 
 
 def _plottable(values: list[float | None]) -> tuple[np.ndarray, bool]:
@@ -79,9 +144,10 @@ def _plottable(values: list[float | None]) -> tuple[np.ndarray, bool]:
     return np.clip(arr, -PLOT_LIMIT, PLOT_LIMIT), clipped
 
 
-def plot_curves(curves: dict[str, list[float]], reference: dict[str, Any] | None
-                ) -> dict[str, bytes]:
-    """The four course plots as PNG bytes, each with the reference curve overlaid."""
+def plot_curves(curves: dict[str, list[float]], reference: dict[str, Any] | None,
+                own: dict[str, list[float]] | None = None) -> dict[str, bytes]:
+    """The four course plots as PNG bytes: the reported curve, the reference's beneath it and
+    the hand-in's network's under our loop (dashed) over it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,6 +166,10 @@ def plot_curves(curves: dict[str, list[float]], reference: dict[str, Any] | None
             values, clipped = _plottable(curves[name])
             ax.plot(np.arange(1, len(values) + 1), values, color="#1f5fa8", label="hand-in")
             title += f" (clipped to ±{PLOT_LIMIT:g})" if clipped else ""
+        if own and name in own:
+            values, _ = _plottable(own[name])
+            ax.plot(np.arange(1, len(values) + 1), values, color="#2a9d4b", linestyle="--",
+                    label="its network, our loop")
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.legend()

@@ -101,3 +101,59 @@ def test_train_handin_alone_gives_evidence_and_plots(golden_quick, sandbox):
                                     "validation_errors.png", "validation_losses.png"]
     refused = train_handin(b"junk", assignment=QUICK, golden=golden_quick, sandbox=sandbox)
     assert refused.evidence["checks"] == [] and "not a tar" in refused.evidence["refused"]
+
+
+#: get_training_stats that trains nothing and returns falling numbers of the right size and shape.
+MADE_UP = ("    train, val, _ = dset\n",
+           "    fall = np.linspace(1.0, 0.3, nepochs)\n"
+           "    return 2.3 * fall, 0.9 * fall, 2.3 * fall, 0.9 * fall\n"
+           "    train, val, _ = dset\n")
+
+
+def test_training_made_up_curves_disagree_with_the_handins_own_network(golden_quick, sandbox):
+    """Issue 26: made-up falling curves passed five of the six checks; the hand-in's own network
+    trained by our loop shows they were not made by training it, and says by how much."""
+    ev, report = evidence({LOOP: MADE_UP}, golden_quick, sandbox)
+    assert set(failed(ev)) == {"matches reference", "agrees with its own network"}
+    why = failed(ev)["agrees with its own network"]
+    assert "reported 2.3 → 0.69" in why or "reported 0.9 → 0.27" in why, why
+    assert "its network" in why and "read get_training_stats" in why
+    assert len(ev["own_curves"]["validation_errors"]) == 8
+    assert ev["own_curves"]["training_losses"][-1] < ev["own_curves"]["training_losses"][0]
+    assert sorted(report.plots) == sorted(report.artifacts) and len(report.plots) == 4
+
+
+def test_training_own_network_that_cannot_train_is_evidence(golden_quick, sandbox):
+    """A network our loop cannot train (its step raises) while get_training_stats reports
+    curves anyway: the TA is told the curves are backed by no network that trains."""
+    ev, _ = evidence({LOOP: MADE_UP, "mytorch/linear.py": (
+        "    def forward(self, x):\n",
+        "    def forward(self, x):\n        if x.shape[0] == 500:  # the validation set\n"
+        "            raise RuntimeError('no')\n")}, golden_quick, sandbox)
+    assert "RuntimeError: no" in failed(ev)["own network trains"]
+    assert ev["own_curves"] == {}
+
+
+def test_training_may_save_its_plots_in_its_working_folder(golden_quick, sandbox):
+    """A correct hand-in that saves its plot in the working folder (as the handout suggests)
+    lost its evidence to "Read-only file system"; it now works in a scratch folder."""
+    saves = ("    mlp.train()\n    return training_losses",
+             "    mlp.train()\n    np.save('curves.npy', training_losses)\n"
+             "    with open('losses.txt', 'w') as f:\n        f.write(str(training_losses))\n"
+             "    return training_losses")
+    ev, _ = evidence({LOOP: saves}, golden_quick, sandbox)
+    assert failed(ev) == {}
+
+
+def test_training_scratch_folder_is_capped(golden_quick, sandbox):
+    """The scratch folder is the box's size-capped /tmp: filling it is the hand-in's error."""
+    if sandbox.name == "process":
+        pytest.skip("the process backend caps no disk")
+    fills = ("    mlp.train()\n    return training_losses",
+             "    mlp.train()\n    with open('big', 'wb') as f:\n"
+             "        for _ in range(4096):\n            f.write(b'x' * (1 << 20))\n"
+             "    return training_losses")
+    ev, report = evidence({LOOP: fills}, golden_quick, sandbox)
+    assert "get_training_stats did not complete" in failed(ev)["ran"]
+    assert "No space left" in failed(ev)["ran"] or "File too large" in failed(ev)["ran"]
+    assert report.sandbox["verdict"] == "completed"
