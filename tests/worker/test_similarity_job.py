@@ -168,3 +168,21 @@ def test_similarity_job_hostile_file_is_compared_by_tokens_and_shown_for_that_ha
         _, a, b = service.pair_view(session, ta, copied.id)
         sides = {a.label: a, b.label: b}
         assert sides["alice"].token_only == () and sides["bob"].token_only == shown.files
+
+
+def test_similarity_job_reads_the_handin_as_grading_did(ctx, handins, monkeypatch):
+    """Under the service's own upload limit (grading's), so a hand-in graded under a raised
+    limit is compared by the same files, not refused as over the default one."""
+    seen = {}
+    real = similarity.list_sources
+
+    def spy(data, *, layout, max_bytes=None):
+        seen["max_bytes"] = max_bytes
+        return real(data, layout=layout, max_bytes=max_bytes)
+
+    monkeypatch.setattr(similarity, "list_sources", spy)
+    raised = dataclasses.replace(ctx, settings=dataclasses.replace(
+        ctx.settings, upload_max_bytes=ctx.settings.upload_max_bytes * 2))
+    sub_id = graded(ctx, handins["ref"], "alice")
+    assert similarity.index(raised, kind="submission", ident=sub_id) == "compared"
+    assert seen["max_bytes"] == raised.settings.upload_max_bytes
