@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
 import subprocess
 import sys
@@ -93,6 +94,22 @@ def test_similarity_a_file_that_kills_its_parse_costs_that_file_only(ref, base, 
     assert found.problems == {HOSTILE: "parsing it was stopped by a limit (time or memory)"}
     assert {u.file for u in found.units if u.name != "<file>"} == set(ref)
     assert [u.file for u in found.units if u.name == "<file>"] == [HOSTILE]
+
+
+def test_similarity_padding_too_costly_even_for_tokens_hides_nothing_else(ref, base,
+                                                                          monkeypatch):
+    """A file of megabytes of distinct operator soup costs more than the limits to parse and
+    even to hash as tokens: the rest of the hand-in is still compared, and staff see that file
+    was not. (Limits cut to 1 s of CPU, the padding to 1 MB, to keep this test short.)"""
+    monkeypatch.setattr(isolated, "LIMITS", (1, isolated.MEMORY_BYTES, 3))
+    rnd = random.Random(1)
+    soup = "\n".join("x = " + "".join(f"a{rnd.choice('+-*/%&|^<>')}" for _ in range(8)) + "a"
+                     for _ in range(50_000))
+    found = isolated.fingerprint_handin({**ref, HOSTILE: soup})
+    assert found.problems == {HOSTILE: "fingerprinting it was stopped by a limit (time or "
+                                       "memory): not compared"}
+    [pair] = all_pairs({"ref": isolated.fingerprint_handin(ref), "copy": found}, base)
+    assert pair.similarity >= 0.9
 
 
 def _tar(sources: dict[str, str], extra: dict[str, bytes] | None = None) -> bytes:
