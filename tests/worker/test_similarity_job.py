@@ -10,6 +10,7 @@ import random
 import pytest
 
 from bench.similarity import corpus, transforms
+from submissions_api.deps import SESSION_COOKIE
 from submissions_api.errors import Forbidden
 from submissions_api.services import similarity as service
 from submissions_api.store import crud
@@ -142,7 +143,7 @@ def test_similarity_every_scope_keeps_all_but_never_pairs_a_student_with_herself
 
 
 def test_similarity_job_hostile_file_is_compared_by_tokens_and_shown_for_that_handin(
-        ctx, handins, users):
+        ctx, handins, users, client):
     """Issue 26: a verbatim copy plus a file of 100,000 unary minus signs (no test imports it)
     once made the job raise MemoryError out of `ast.parse` and crash Celery's result thread; now
     the job completes, the copy pairs with its source, and staff see which file of which hand-in
@@ -168,6 +169,14 @@ def test_similarity_job_hostile_file_is_compared_by_tokens_and_shown_for_that_ha
         _, a, b = service.pair_view(session, ta, copied.id)
         sides = {a.label: a, b.label: b}
         assert sides["alice"].token_only == () and sides["bob"].token_only == shown.files
+    client.cookies.set(SESSION_COOKIE, users.tokens["ta1"])
+    listed = client.get("/staff/assignments/hw1p1-s20/similarity").text
+    assert "Compared by their tokens only" in listed and "mytorch/extra.py" in listed
+    assert f"submission {ids['bob']}" in listed and f"submission {ids['carol']}" not in listed
+    pair = client.get(f"/staff/similarity/pairs/{copied.id}").text
+    assert pair.count("Compared by its tokens only") == 1
+    client.cookies.set(SESSION_COOKIE, users.tokens["bob"])
+    assert client.get("/staff/assignments/hw1p1-s20/similarity").status_code == 403
 
 
 def test_similarity_job_reads_the_handin_as_grading_did(ctx, handins, monkeypatch):
