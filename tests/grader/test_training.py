@@ -157,3 +157,25 @@ def test_training_scratch_folder_is_capped(golden_quick, sandbox):
     assert "get_training_stats did not complete" in failed(ev)["ran"]
     assert "No space left" in failed(ev)["ran"] or "File too large" in failed(ev)["ran"]
     assert report.sandbox["verdict"] == "completed"
+
+
+#: get_training_stats that looks for our own-network curves in its callers' frames and returns
+#: them (made-up curves when there are none): our loop runs after it, so there are none.
+STEAL = ("    train, val, _ = dset\n",
+         "    import sys\n"
+         "    frame = sys._getframe(1)\n"
+         "    while frame is not None:\n"
+         "        for value in list(frame.f_locals.values()):\n"
+         "            if isinstance(value, dict) and 'own_training_losses' in value:\n"
+         "                return tuple(value['own_' + n] for n in ('training_losses',\n"
+         "                             'training_errors', 'validation_losses', "
+         "'validation_errors'))\n"
+         "        frame = frame.f_back\n"
+         "    fall = np.linspace(1.0, 0.3, nepochs)\n"
+         "    return 2.3 * fall, 0.9 * fall, 2.3 * fall, 0.9 * fall\n"
+         "    train, val, _ = dset\n")
+
+
+def test_training_own_curves_cannot_be_read_by_get_training_stats(golden_quick, sandbox):
+    ev, _ = evidence({LOOP: STEAL}, golden_quick, sandbox)
+    assert "agrees with its own network" in failed(ev)

@@ -3,10 +3,12 @@ the hand-in's own MLP trained by the course's loop (ours) on the same data, seed
 
 The second run is evidence that cannot be faked cheaply: curves a get_training_stats made up
 (falling numbers and no training) agree with nothing this hand-in's network does when it is
-actually trained, and `grader.training.evidence` flags the disagreement. Ours runs first, on a
-network of its own, so nothing get_training_stats does can change it. Both run in a scratch
-folder of the box's size-capped /tmp as working directory: a hand-in may save its plots there
-as the handout suggests (the hand-in's own folder is read-only).
+actually trained, and `grader.training.evidence` flags the disagreement. Ours runs second, on a
+network of its own: while get_training_stats runs, our curves do not exist yet, so it cannot
+return them (a frame's locals, the heap); whatever it changes on its way out (the class, NumPy)
+can only make ours disagree. Both run in a scratch folder of the box's size-capped /tmp as
+working directory: a hand-in may save its plots there as the handout suggests (the hand-in's own
+folder is read-only).
 
 Data comes read-only from the folder in $MLPGRADE_DATA ({train,val,test}_{data,labels}.npy,
 standardised, labels one-hot). Runs under the student runtime: NumPy only, nothing of ours.
@@ -78,11 +80,13 @@ def training_statistics(m, hiddens, activation, lr, momentum, batch, epochs, see
     """The hand-in's four curves from its get_training_stats, and its network's from ours."""
     os.chdir(tempfile.mkdtemp(prefix="training-"))
     dset = (load("train"), load("val"), load("test"))
-    own = own_network(m, dset, hiddens, activation, lr, momentum, batch, epochs, seed)
     mlp = new_mlp(m, hiddens, activation, lr, momentum)
     np.random.seed(seed)  # the shuffles of every epoch follow from here
     stats = m.hw1.get_training_stats(mlp, dset, epochs, batch)
     if not isinstance(stats, (tuple, list)) or len(stats) != 4:
         raise TypeError(f"get_training_stats returned {type(stats).__name__}, "
                         "expected a tuple of four arrays")
-    return {**{name: snap(value) for name, value in zip(NAMES, stats, strict=True)}, **own}
+    reported = {name: snap(value) for name, value in zip(NAMES, stats, strict=True)}
+    fresh = (load("train"), load("val"), load("test"))  # what get_training_stats left is not ours
+    return {**reported, **own_network(m, fresh, hiddens, activation, lr, momentum, batch, epochs,
+                                      seed)}
