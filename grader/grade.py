@@ -8,6 +8,7 @@ database).
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -125,7 +126,9 @@ def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, scorer: Scorer
                     test_ids: list[str] | None, training: bool, max_bytes: int | None,
                     progress: Progress | None = None) -> _Run:
     """Intake, then one sandboxed run of the wanted tests (None: all) and the training run,
-    each test scored by `scorer` as it is read."""
+    each test scored by `scorer` as it is read. The training run's shuffles follow a seed drawn
+    for this run: curves copied from another run (the reference's, a classmate's) cannot agree
+    with what the hand-in's own network gives under our loop with it."""
     done = _Run()
     with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
         Path(tmp).chmod(0o711)  # the sandbox's uid may pass through to the hand-in, not list
@@ -140,7 +143,8 @@ def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, scorer: Scorer
         start = time.perf_counter()
         done.outcome = run_handin(done.intake.root, a, sandbox, runtime_python(a.packages),
                                   test_ids=test_ids, training=training,
-                                  costs=scorer.golden.costs, progress=progress, each=scorer)
+                                  costs=scorer.golden.costs, progress=progress, each=scorer,
+                                  training_seed=secrets.randbelow(2**31))
         done.timings["run"] = time.perf_counter() - start - scorer.seconds
     return done
 
@@ -164,7 +168,7 @@ def scored_report(a: Assignment, golden: GoldenSet, outcome: RunOutcome,
 def training_result(cfg: TrainingConfig, golden: GoldenSet, run: TestRun) -> TrainingResult:
     """The training run's checks and curves (evidence for the TA) and its four plots."""
     reference = golden.outputs.get(cfg.id)
-    evidence = assess(run, reference, cfg)
+    evidence = assess(run, cfg)
     return TrainingResult(item_id=cfg.id, evidence=evidence,
                           plots=plot_curves(evidence["curves"], reference,
                                             evidence.get("own_curves")))

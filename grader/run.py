@@ -96,10 +96,11 @@ class RunOutcome:
 
 def plan_for(a: Assignment, test_ids: list[str] | None = None,
              training: TrainingConfig | None = None,
-             costs: dict[str, float] | None = None) -> Plan:
+             costs: dict[str, float] | None = None, training_seed: int | None = None) -> Plan:
     """The plan of `a`'s tests (those of `test_ids`; None: all), the training run last when
-    asked for; each test's CPU seconds from the reference's `costs` (test id -> CPU seconds, as
-    the golden set recorded them: `grader.limits`)."""
+    asked for (its shuffles from `training_seed`, else the rubric's seed); each test's CPU
+    seconds from the reference's `costs` (test id -> CPU seconds, as the golden set recorded
+    them: `grader.limits`)."""
     costs = costs or {}
     tests = [PlannedTest(id=t.id, scenario=t.scenario,
                          timeout=cpu_limit(a.test_seconds, costs.get(t.id)),
@@ -110,7 +111,7 @@ def plan_for(a: Assignment, test_ids: list[str] | None = None,
         tests.append(PlannedTest(id=training.id, scenario=training.scenario,
                                  timeout=cpu_limit(training.seconds, costs.get(training.id)),
                                  module=training.module,
-                                 kwargs=training.kwargs()))
+                                 kwargs=training.kwargs(training_seed)))
     return Plan(module=a.scenarios, layout=a.handin, tests=tuple(tests))
 
 
@@ -122,7 +123,8 @@ EachTest = Callable[[TestRun, Verdict], TestRun]
 def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python: Path, *,
                test_ids: list[str] | None = None, training: bool = False,
                costs: dict[str, float] | None = None,
-               progress: Progress | None = None, each: EachTest | None = None) -> RunOutcome:
+               progress: Progress | None = None, each: EachTest | None = None,
+               training_seed: int | None = None) -> RunOutcome:
     """Run `a`'s scenarios on an unpacked hand-in inside `sandbox` (and the training run when
     `training` and the assignment has one), each test limited by the reference's `costs`;
     `progress` hears which test runs (progress.py). With `each`, the outcome keeps what it
@@ -130,7 +132,7 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
     one test's outputs at a time); without, every test's outputs (our own reference's run)."""
     cfg = TrainingConfig.of(a) if training else None
     data_dir = prepare_data(cfg) if cfg is not None else None
-    plan = plan_for(a, test_ids, cfg, costs)
+    plan = plan_for(a, test_ids, cfg, costs, training_seed)
     key = new_key()
     parent = output_parent(sandbox.copies_output, a.limits.disk_mb)
     with tempfile.TemporaryDirectory(prefix="mlpgrade-out-", dir=parent) as out, \

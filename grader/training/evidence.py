@@ -1,12 +1,14 @@
-"""The training run's evidence for the TA: advisory checks of the hand-in's curves against the
-reference's on the same data and seed and against its own network's (the hand-in's MLP trained by
-our loop on the same data, seed and epochs), and the four course plots showing all three. Never
+"""The training run's evidence for the TA: advisory checks of the hand-in's curves, one of them
+against its own network's (the hand-in's MLP trained by our loop on the same data, epochs and
+shuffle seed), and the four course plots showing them with the reference's beneath. Never
 automatic points.
 
 Made-up curves (falling numbers, no training at all) pass every check a curve can pass on its own:
-its shape, finite values, a falling loss, a plausible final error. What they cannot match without
-the training they skip is what the hand-in's own network does when it is trained: "agrees with
-its own network" compares the reported curves with those, and says by how much they differ.
+its shape, finite values, a falling loss, a plausible final error; curves copied from another run
+(the reference's, a classmate's) passed even a comparison with the reference's on the rubric's
+seed. What neither can match without the training they skip is what the hand-in's own network
+gives under the handout's loop with a seed drawn for this run: "agrees with its own network"
+compares the reported curves with those, and says how far apart they are.
 
 The curves are the hand-in's numbers, so anything a float can be: NaN, ±inf and 1e308 are the
 student's result (the "finite" check fails), kept in the evidence as plain JSON (a non-finite
@@ -26,16 +28,17 @@ from grader.training.config import TrainingConfig
 CURVES = ("training_losses", "training_errors", "validation_losses", "validation_errors")
 OWN = "own_"
 """Prefix of the curves of the hand-in's network trained by our loop (the training scenario's)."""
-AGREE_SHARE, AGREE_SLACK = 0.1, 0.02
-"""Reported and own curves agree when their mean absolute difference is at most this share of
-the own curve's mean magnitude plus this slack: a loop written another way (another loss
-average, the error counted before the step) stays within it; a curve with no training behind it
-does not. Ours and the course's loop give the same numbers to the last digit."""
+AGREE_RTOL, AGREE_ATOL = 1e-3, 1e-6
+"""The handout's loop and ours give the same numbers to the last digits."""
+NEAR_SHARE, NEAR_SLACK = 0.1, 0.02
+"""Curves that disagree are "near" when their mean absolute difference is at most this share of
+the own curve's mean magnitude plus this slack: a loop that trains this network another way
+(another order, another average); farther, no training of this network made them."""
 PLOT_LIMIT = 1e6
 """Curves are plotted within ±this (a loss of 1e308 would leave matplotlib no axis to draw)."""
 
 
-def assess(run: TestRun, reference: dict[str, Any] | None, cfg: TrainingConfig) -> dict[str, Any]:
+def assess(run: TestRun, cfg: TrainingConfig) -> dict[str, Any]:
     """Advisory checks of the hand-in's curves: the TA's evidence (plain JSON)."""
     checks: list[dict[str, Any]] = []
 
@@ -73,13 +76,6 @@ def assess(run: TestRun, reference: dict[str, Any] | None, cfg: TrainingConfig) 
         final = float(curves["validation_errors"][-1])
         check("final validation error", final <= cfg.max_final_val_error,
               f"final validation error {final:.4g} (at most {cfg.max_final_val_error:g} expected)")
-        if reference:
-            same = all(np.allclose(curves[n], reference[n], rtol=1e-3, atol=1e-6) for n in CURVES)
-            check("matches reference", same,
-                  "same curves as the reference on the same data and seed" if same else
-                  "the curves differ from the reference's on the same data and seed: shuffle the "
-                  "training indices with np.random.shuffle once per epoch, train on batches of "
-                  "batch_size in that order, and report per-epoch means")
     own = _own_curves(run, cfg, curves, check)
     return {"checks": checks, "epochs": cfg.epochs, "curves": _plain(curves),
             "own_curves": _plain(own)}
@@ -107,28 +103,40 @@ def _own_curves(run: TestRun, cfg: TrainingConfig, curves: dict[str, np.ndarray]
             own[name] = value
     if len(own) < len(CURVES) or len(curves) < len(CURVES):
         return own  # a golden set's reference made before this check, or bad reported shapes
+    seed = run.outputs.get("seed")
+    same = f"the same data, epochs and shuffle seed ({seed}, drawn for this run)" \
+        if isinstance(seed, int) else "the same data, epochs and seed"
+    agree = all(np.allclose(curves[n], own[n], rtol=AGREE_RTOL, atol=AGREE_ATOL) for n in CURVES)
+    if agree:
+        check("agrees with its own network", True, "the reported curves are what this "
+              f"hand-in's own MLP gives when our loop trains it on {same}")
+        return own
     gaps = {n: _gap(curves[n], own[n]) for n in CURVES}
     worst = max(CURVES, key=lambda n: gaps[n][0] / gaps[n][1])
-    gap, allowed = gaps[worst]
+    gap, near = gaps[worst]
     r, o = curves[worst], own[worst]
-    agree = all(g <= a for g, a in gaps.values())
-    check("agrees with its own network", agree,
-          "the reported curves are what this hand-in's own MLP gives when our loop trains it on "
-          "the same data, seed and epochs" if agree else
-          f"the reported curves are not what this hand-in's own MLP gives when our loop trains "
-          f"it on the same data, seed and epochs: {worst} reported {r[0]:.4g} → {r[-1]:.4g}, "
-          f"its network {o[0]:.4g} → {o[-1]:.4g} (mean difference {gap:.3g}, at most "
-          f"{allowed:.3g} expected). Curves made up or copied look like this; so does a loop "
-          f"that trains differently from the handout's: read get_training_stats")
+    why = (f"{worst} reported {r[0]:.4g} → {r[-1]:.4g}, its network {o[0]:.4g} → {o[-1]:.4g} "
+           f"(mean difference {gap:.3g})")
+    if all(g <= n for g, n in gaps.values()):
+        why += (": close, as from a loop that trains this network but not as the handout's "
+                "does (shuffle the training indices with np.random.shuffle once per epoch, train "
+                "on batches of batch_size in that order, report per-epoch means), or from curves "
+                "copied from another run of a correct network; read get_training_stats")
+    else:
+        why += (f": far apart (more than {near:.3g}), so no training of this network made the "
+                "reported curves: made up, copied from another run, or from another network; "
+                "read get_training_stats")
+    check("agrees with its own network", False, "the reported curves are not what this "
+          f"hand-in's own MLP gives when our loop trains it on {same}: {why}")
     return own
 
 
 def _gap(reported: np.ndarray, own: np.ndarray) -> tuple[float, float]:
-    """(mean absolute difference, the most it may be) of two curves; non-finite values agree
-    only where both have them."""
+    """(mean absolute difference, the most it may be to count as near) of two curves;
+    non-finite values are near only where both have them."""
     finite_r, finite_o = np.isfinite(reported), np.isfinite(own)
-    allowed = AGREE_SLACK + AGREE_SHARE * float(np.mean(np.abs(own[finite_o]))
-                                                if finite_o.any() else 0.0)
+    allowed = NEAR_SLACK + NEAR_SHARE * float(np.mean(np.abs(own[finite_o]))
+                                              if finite_o.any() else 0.0)
     if not np.array_equal(finite_r, finite_o):
         return float("inf"), allowed
     both = finite_r & finite_o

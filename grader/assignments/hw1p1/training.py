@@ -88,5 +88,5 @@ def training_statistics(m, hiddens, activation, lr, momentum, batch, epochs, see
                         "expected a tuple of four arrays")
     reported = {name: snap(value) for name, value in zip(NAMES, stats, strict=True)}
     fresh = (load("train"), load("val"), load("test"))  # what get_training_stats left is not ours
-    return {**reported, **own_network(m, fresh, hiddens, activation, lr, momentum, batch, epochs,
-                                      seed)}
+    own = own_network(m, fresh, hiddens, activation, lr, momentum, batch, epochs, seed)
+    return {**reported, **own, "seed": seed}
