@@ -57,9 +57,11 @@ def render_table(run: ClassRun, top: int = 20) -> str:
     """The top pairs, one line each, with their matching regions under them; then the files
     compared by their tokens only."""
     lines = [_pairs_table(run.pairs, top)]
+    if run.problems:
+        lines.append("Files read in part or in whole by their raw tokens (or not at all):")
     for key, files in run.problems.items():
         for path, why in files.items():
-            lines.append(f"{key}: {path} compared by its tokens only: {why}")
+            lines.append(f"  {key}: {path}: {why}")
     return "\n".join(lines)
 
 
