@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import time
 import tracemalloc
 import zipfile
 
@@ -58,14 +57,14 @@ def flood(folder, golden) -> tuple[list[str], Reports]:
 
 
 def measured(call):
+    """What `call` returns, and the peak of memory it traced (NumPy's arrays included)."""
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         result = call()
     finally:
-        seconds, peak = time.perf_counter() - start, tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    return result, peak, seconds
+    return result, peak
 
 
 @pytest.mark.parametrize("slug", ["hw1p1-s20"])
@@ -74,7 +73,7 @@ def test_grading_holds_one_tests_outputs_at_a_time(tmp_path, golden_s20, slug):
     ids, reports = flood(tmp_path, golden_s20)
     assert len(ids) >= 20 and sum((tmp_path / f"{t}.npz").stat().st_size for t in ids) < 2e6
     scorer = Scorer(a, golden_s20)
-    kept, peak, seconds = measured(
+    kept, peak = measured(
         lambda: read_tests(tmp_path, ids, reports, Verdict.COMPLETED, scorer))
     assert peak < BUDGET, f"{peak / 2**20:.0f} MiB"
     assert all(run.outputs == {} for run in kept.values())
@@ -82,9 +81,8 @@ def test_grading_holds_one_tests_outputs_at_a_time(tmp_path, golden_s20, slug):
     assert not any(r.passed for r in scorer.results.values())
     assert all(r.status == "ok" and "shape" in r.feedback for r in scorer.results.values()
                if r.max_points and r.checks)
-    assert seconds < 10
     # read all at once (as the reference's run is, and as every hand-in's was) the same files
     # hold every test's arrays: the measurement sees them
-    _, everything, _ = measured(lambda: read_tests(tmp_path, ids[:5], reports,
+    _, everything = measured(lambda: read_tests(tmp_path, ids[:5], reports,
                                                    Verdict.COMPLETED))
     assert everything > 5 * ZEROS * 8 * 0.95
