@@ -17,7 +17,7 @@ import time
 
 from bench.similarity import corpus
 from grader.similarity import Index, all_pairs, fingerprint
-from grader.similarity.batch import fingerprint_many
+from grader.similarity.isolated import fingerprint_many
 
 
 def handins(count: int) -> dict[str, dict[str, str]]:

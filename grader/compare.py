@@ -111,9 +111,10 @@ def _compare_plain(name: str, expected: Any, got: Any) -> OutputCheck:
     """Non-array outputs (the multiple-choice answers): exact equality; the answer stays hidden."""
     if got is MISSING:
         return _fail(name, f"`{name}` was not produced.")
-    if got == expected and type(got) is type(expected):
+    if type(got) is type(expected) and got == expected:  # the type first: array == str raises
         return OutputCheck(name=name, passed=True, message="")
-    shown = repr(got) if not isinstance(got, OpaqueValue) else f"a {got.type}"
+    shown = (f"a {got.type}" if isinstance(got, OpaqueValue)
+             else f"an array of shape {got.shape}" if isinstance(got, np.ndarray) else repr(got))
     hint = " (answers are one lowercase letter)" if isinstance(got, str) and \
         got.strip().lower() == expected else ""
     return _fail(name, f"`{name}` returned {shown[:40]}: not the right answer{hint}.")

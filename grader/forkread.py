@@ -28,8 +28,8 @@ from pathlib import Path
 from grader.errors import InfrastructureError
 
 FORK_FAILED = b"!fork failed\n"
-PRELOAD = ("grader.intake",)
-"""The handlers' modules (by name: intake calls us)."""
+PRELOAD = ("grader.intake", "grader.similarity.isolated")
+"""The handlers' modules (by name: they call us)."""
 ROOT = str(Path(__file__).resolve().parent.parent)
 
 _lock = threading.Lock()

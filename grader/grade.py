@@ -8,6 +8,7 @@ database).
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from grader import __version__
 from grader.errors import GraderError, InfrastructureError, SubmissionError
 from grader.golden.store import GoldenSet
 from grader.intake import IntakeReport, unpack_handin
+from grader.outputs import TestRun
 from grader.progress import Progress
 from grader.results import GradeReport, ManualItem, TestResult, TrainingResult
 from grader.rubric import Assignment, load_assignment
@@ -44,19 +46,18 @@ def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
     hears which test is running (grader/progress.py).
     """
     a = _assignment(assignment, golden)
-    done = _intake_and_run(data, a, sandbox, test_ids=None, training=training,
-                           max_bytes=max_bytes, costs=golden.costs, progress=progress)
+    scorer = Scorer(a, golden)
+    done = _intake_and_run(data, a, sandbox, scorer, test_ids=None, training=training,
+                           max_bytes=max_bytes, progress=progress)
     if done.refused is not None:
         return refused_report(a, golden, done.refused)
-    start = time.perf_counter()
-    report = score_outcome(a, golden, done.outcome, missing=done.intake.missing)
-    done.timings["compare"] = time.perf_counter() - start
+    done.timings["compare"] = scorer.seconds
+    report = scored_report(a, golden, done.outcome, scorer.results)
     intake = done.intake
     report = dataclasses.replace(report, timings=done.timings, intake={
         "files": list(intake.files), "dropped": list(intake.dropped),
         "missing": list(intake.missing), "notes": list(intake.notes)})
-    result = training_result(a, golden, done.outcome)
-    return report if result is None else report.with_training(result)
+    return report if scorer.training is None else report.with_training(scorer.training)
 
 
 def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet,
@@ -67,12 +68,41 @@ def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
     a = _assignment(assignment, golden)
     if not a.has_training:
         raise GraderError(f"{a.slug} has no training run")
-    done = _intake_and_run(data, a, sandbox, test_ids=[], training=True, max_bytes=max_bytes,
-                           costs=golden.costs)
+    scorer = Scorer(a, golden)
+    done = _intake_and_run(data, a, sandbox, scorer, test_ids=[], training=True,
+                           max_bytes=max_bytes)
     if done.refused is not None:
         return TrainingResult(item_id=a.training_id,
                               evidence={"checks": [], "refused": done.refused})
-    return training_result(a, golden, done.outcome)
+    assert scorer.training is not None  # the run was planned with the training run
+    return scorer.training
+
+
+class Scorer:
+    """Scores each test the moment its results are read (`run_handin`'s `each`) and keeps it
+    without its arrays: the grader holds one test's outputs at a time whatever a hand-in
+    returns (28 tests of 32 MB of zeros each once took it to 887 MB)."""
+
+    def __init__(self, a: Assignment, golden: GoldenSet) -> None:
+        self.a, self.golden = a, golden
+        self.specs = {spec.id: spec for spec in a.tests}
+        self.cfg = TrainingConfig.of(a)
+        self.missing: tuple[str, ...] = ()
+        """The required files intake found missing (set once intake has run)."""
+        self.results: dict[str, TestResult] = {}
+        self.training: TrainingResult | None = None
+        self.seconds = 0.0
+
+    def __call__(self, run: TestRun, verdict: Verdict) -> TestRun:
+        start = time.perf_counter()
+        spec = self.specs.get(run.id)
+        if spec is not None:
+            self.results[run.id] = score_test(spec, run, self.golden, self.a, verdict=verdict,
+                                              missing=self.missing)
+        elif self.cfg is not None and run.id == self.cfg.id:
+            self.training = training_result(self.cfg, self.golden, run)
+        self.seconds += time.perf_counter() - start
+        return dataclasses.replace(run, outputs={})
 
 
 @dataclass
@@ -92,11 +122,13 @@ def _assignment(assignment: str | Assignment, golden: GoldenSet) -> Assignment:
     return a
 
 
-def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, *, test_ids: list[str] | None,
-                    training: bool, max_bytes: int | None,
-                    costs: dict[str, float] | None = None,
+def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, scorer: Scorer, *,
+                    test_ids: list[str] | None, training: bool, max_bytes: int | None,
                     progress: Progress | None = None) -> _Run:
-    """Intake, then one sandboxed run of the wanted tests (None: all) and the training run."""
+    """Intake, then one sandboxed run of the wanted tests (None: all) and the training run,
+    each test scored by `scorer` as it is read. The training run's shuffles follow a seed drawn
+    for this run: curves copied from another run (the reference's, a classmate's) cannot agree
+    with what the hand-in's own network gives under our loop with it."""
     done = _Run()
     with tempfile.TemporaryDirectory(prefix="mlpgrade-handin-") as tmp:
         Path(tmp).chmod(0o711)  # the sandbox's uid may pass through to the hand-in, not list
@@ -107,20 +139,21 @@ def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, *, test_ids: l
             done.refused = str(exc)
             return done
         done.timings["intake"] = time.perf_counter() - start
+        scorer.missing = done.intake.missing
         start = time.perf_counter()
         done.outcome = run_handin(done.intake.root, a, sandbox, runtime_python(a.packages),
-                                  test_ids=test_ids, training=training, costs=costs,
-                                  progress=progress)
-        done.timings["run"] = time.perf_counter() - start
+                                  test_ids=test_ids, training=training,
+                                  costs=scorer.golden.costs, progress=progress, each=scorer,
+                                  training_seed=secrets.randbelow(2**31))
+        done.timings["run"] = time.perf_counter() - start - scorer.seconds
     return done
 
 
-def score_outcome(a: Assignment, golden: GoldenSet, outcome: RunOutcome, *,
-                  missing: tuple[str, ...] = ()) -> GradeReport:
-    """Compare a run's outputs with the golden set and score every test (pure)."""
+def scored_report(a: Assignment, golden: GoldenSet, outcome: RunOutcome,
+                  results: dict[str, TestResult]) -> GradeReport:
+    """The report of a run whose every test is scored (`results`, by test id): pure."""
     box = outcome.sandbox
-    tests = tuple(score_test(spec, outcome.tests[spec.id], golden, a, verdict=box.verdict,
-                             missing=missing) for spec in a.tests)
+    tests = tuple(results[spec.id] for spec in a.tests)
     sandbox = {"backend": box.backend, "verdict": str(box.verdict), "exit_code": box.exit_code,
                "signal": box.signal, "wall_seconds": round(box.wall_seconds, 3),
                "cpu_seconds": round(box.cpu_seconds, 3), "message": _verdict_message(box.verdict),
@@ -132,17 +165,13 @@ def score_outcome(a: Assignment, golden: GoldenSet, outcome: RunOutcome, *,
                        grader_version=__version__)
 
 
-def training_result(a: Assignment, golden: GoldenSet, outcome: RunOutcome
-                    ) -> TrainingResult | None:
-    """The training run's checks and curves (evidence for the TA) and its four plots, or None
-    when the run did not include training."""
-    cfg = TrainingConfig.of(a)
-    if cfg is None or cfg.id not in outcome.tests:
-        return None
+def training_result(cfg: TrainingConfig, golden: GoldenSet, run: TestRun) -> TrainingResult:
+    """The training run's checks and curves (evidence for the TA) and its four plots."""
     reference = golden.outputs.get(cfg.id)
-    evidence = assess(outcome.tests[cfg.id], reference, cfg)
+    evidence = assess(run, cfg)
     return TrainingResult(item_id=cfg.id, evidence=evidence,
-                          plots=plot_curves(evidence["curves"], reference))
+                          plots=plot_curves(evidence["curves"], reference,
+                                            evidence.get("own_curves")))
 
 
 def refused_report(a: Assignment, golden: GoldenSet, reason: str) -> GradeReport:

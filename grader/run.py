@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,10 +96,11 @@ class RunOutcome:
 
 def plan_for(a: Assignment, test_ids: list[str] | None = None,
              training: TrainingConfig | None = None,
-             costs: dict[str, float] | None = None) -> Plan:
+             costs: dict[str, float] | None = None, training_seed: int | None = None) -> Plan:
     """The plan of `a`'s tests (those of `test_ids`; None: all), the training run last when
-    asked for; each test's CPU seconds from the reference's `costs` (test id -> CPU seconds, as
-    the golden set recorded them: `grader.limits`)."""
+    asked for (its shuffles from `training_seed`, else the rubric's seed); each test's CPU
+    seconds from the reference's `costs` (test id -> CPU seconds, as the golden set recorded
+    them: `grader.limits`)."""
     costs = costs or {}
     tests = [PlannedTest(id=t.id, scenario=t.scenario,
                          timeout=cpu_limit(a.test_seconds, costs.get(t.id)),
@@ -109,20 +111,28 @@ def plan_for(a: Assignment, test_ids: list[str] | None = None,
         tests.append(PlannedTest(id=training.id, scenario=training.scenario,
                                  timeout=cpu_limit(training.seconds, costs.get(training.id)),
                                  module=training.module,
-                                 kwargs=training.kwargs()))
+                                 kwargs=training.kwargs(training_seed)))
     return Plan(module=a.scenarios, layout=a.handin, tests=tuple(tests))
+
+
+#: Called on each test's results as they are read, before the next test's are; what it returns
+#: is what the outcome keeps of that test.
+EachTest = Callable[[TestRun, Verdict], TestRun]
 
 
 def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python: Path, *,
                test_ids: list[str] | None = None, training: bool = False,
                costs: dict[str, float] | None = None,
-               progress: Progress | None = None) -> RunOutcome:
+               progress: Progress | None = None, each: EachTest | None = None,
+               training_seed: int | None = None) -> RunOutcome:
     """Run `a`'s scenarios on an unpacked hand-in inside `sandbox` (and the training run when
     `training` and the assignment has one), each test limited by the reference's `costs`;
-    `progress` hears which test runs (progress.py)."""
+    `progress` hears which test runs (progress.py). With `each`, the outcome keeps what it
+    returns of each test (the grader scores a test and keeps it without its arrays, so it holds
+    one test's outputs at a time); without, every test's outputs (our own reference's run)."""
     cfg = TrainingConfig.of(a) if training else None
     data_dir = prepare_data(cfg) if cfg is not None else None
-    plan = plan_for(a, test_ids, cfg, costs)
+    plan = plan_for(a, test_ids, cfg, costs, training_seed)
     key = new_key()
     parent = output_parent(sandbox.copies_output, a.limits.disk_mb)
     with tempfile.TemporaryDirectory(prefix="mlpgrade-out-", dir=parent) as out, \
@@ -136,18 +146,23 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
         reports = read_reports(result.stdout, key)
         if reports.ready is None:
             raise InfrastructureError(_never_ready(result))
-        tests = read_tests(out_dir, plan.ids, reports, result.verdict)
+        tests = read_tests(out_dir, plan.ids, reports, result.verdict, each)
     return RunOutcome(tests=tests, sandbox=result, runtime=reports.runtime)
 
 
-def read_tests(out_dir: Path, ids: list[str], reports: Reports, verdict: Verdict
-               ) -> dict[str, TestRun]:
-    """Each planned test's results, from the files the runner's reports vouch for only. A test
-    it never reported did not run: the sandbox's verdict says why, or (a run that ended on its
-    own without the runner's "done") the hand-in stopped the runner."""
+def read_tests(out_dir: Path, ids: list[str], reports: Reports, verdict: Verdict,
+               each: EachTest | None = None) -> dict[str, TestRun]:
+    """Each planned test's results, from the files the runner's reports vouch for only, one
+    test at a time, each handed to `each` (when given) before the next is read. A test it never
+    reported did not run: the sandbox's verdict says why, or (a run that ended on its own without
+    the runner's "done") the hand-in stopped the runner."""
     reason = STOPPED if verdict == Verdict.COMPLETED and not reports.done else ""
-    return {test_id: read_test(out_dir, test_id, reports.tests.get(test_id), reason)
-            for test_id in ids}
+    found = {}
+    for test_id in ids:
+        run = read_test(out_dir, test_id, reports.tests.get(test_id), reason)
+        found[test_id] = run if each is None else each(run, verdict)
+        del run  # only what `each` kept outlives this test
+    return found
 
 
 def _never_ready(result: SandboxResult) -> str:

@@ -110,14 +110,14 @@ def cmd_similarity(args: argparse.Namespace) -> int:
         return _similarity_import(args)
     try:
         assignment = load_assignment(args.assignment)
-        pairs = similarity_report.compare_paths(args.paths, args.base, assignment, args.jobs)
+        run = similarity_report.compare_paths(args.paths, args.base, assignment, args.jobs)
     except GraderError as exc:
         print(f"mlpgrade: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     if args.format == "json":
-        print(similarity_report.to_json(pairs))
+        print(similarity_report.to_json(run))
     else:
-        print(similarity_report.render_table(pairs, args.top))
+        print(similarity_report.render_table(run, args.top))
     return ExitCode.OK
 
 

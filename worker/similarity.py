@@ -21,6 +21,8 @@ from grader.intake import list_sources
 from grader.rubric import load_assignment
 from grader.similarity import HandinPrint, Index, fingerprint
 from grader.similarity.compare import Prepared
+from grader.similarity.isolated import fingerprint_handin
+from submissions_api.settings import Settings
 from submissions_api.store import crud
 from submissions_api.store.crud import similarity as sim
 from submissions_api.store.models import Status
@@ -48,9 +50,8 @@ def index(ctx: WorkerContext, *, kind: str, ident: int) -> str:
     The entry is committed before its pairs are computed: of two jobs running at once, at least
     the later one then sees the other's entry; if both do, the second to store the shared pair
     meets the unique constraint and computes its pairs again (finding the pair stored)."""
-    every = ctx.settings.similarity_scope == "every"
     with ctx.sessions() as session:
-        entry = (_submission_entry(session, ident, every) if kind == "submission"
+        entry = (_submission_entry(session, ident, ctx.settings) if kind == "submission"
                  else sim.get_entry(session, entry_id=ident))
         if entry is None:
             return "skipped"
@@ -72,8 +73,9 @@ def index(ctx: WorkerContext, *, kind: str, ident: int) -> str:
     return "compared"
 
 
-def _submission_entry(session: Session, submission_id: int, every: bool
+def _submission_entry(session: Session, submission_id: int, settings: Settings
                       ) -> SimilarityEntry | None:
+    every = settings.similarity_scope == "every"
     sub = crud.get_submission(session, submission_id=submission_id)
     if sub is None or sub.status != Status.GRADED:
         return None
@@ -85,8 +87,10 @@ def _submission_entry(session: Session, submission_id: int, every: bool
     if not every and any((e.submission_id or 0) > sub.id for e in others):
         return None  # a later submission of this student is indexed already
     layout = load_assignment(sub.assignment.slug).handin
-    sources = list_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"", layout=layout)
-    prints = fingerprint({p: t for p, t in sources.items() if p.endswith(".py")})
+    # read as grading read it (the same upload limit): the files graded are the files compared
+    sources = list_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"", layout=layout,
+                           max_bytes=settings.upload_max_bytes)
+    prints = fingerprint_handin(sources)
     if not every:
         sim.drop_student_entries(session, assignment_id=sub.assignment_id, user_id=sub.user_id)
     return sim.add_entry(session, assignment_id=sub.assignment_id,

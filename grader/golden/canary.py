@@ -116,7 +116,7 @@ def _check_reference_training(a: Assignment, outcome: RunOutcome) -> None:
     if cfg is None:
         return
     run = outcome.tests[cfg.id]
-    failed = [c["message"] for c in assess(run, dict(run.outputs), cfg)["checks"]
+    failed = [c["message"] for c in assess(run, cfg)["checks"]
               if not c["passed"]]
     if failed:
         raise InfrastructureError(f"the reference's training run fails its checks: {failed}")

@@ -13,7 +13,10 @@ reaps them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was 
 so the zygote reports the slot `clean: false` and the host starts a fresh one. System V IPC
 objects (the box's IPC namespace outlives a job) are removed too. Then it reports the job on
 stdout, a channel only it holds (the child closes it first thing). Before each job it empties
-the output area /out (the host has collected it) and writes the run's key there. Where the box
+the output area /out (the host has collected it) and writes the run's key there. Where the host
+could give the box no size-capped output area of its own (a container started without root),
+/out is the box's own size-capped tmpfs and the zygote sends the host its files after the job
+(`send_out`: every job process is dead by then, and only the zygote holds stdout). Where the box
 shows its own cgroup (a container), the report carries its counters (CPU, OOM kills, pids.max
 hits) and the zygote enforces the job's CPU budget on them (`cpu_total`); a bwrap slot's host
 reads its cgroup itself. Input on stdin during a job means the host is gone: the zygote kills
@@ -256,6 +259,39 @@ def run_job(job, env, control_in, control_out):
             "seconds": {"child": ended - started, "kill": time.monotonic() - ended}}
 
 
+CHUNK = 256 * 1024
+MAX_FILES = 1024  # as the host's OutputArea.collect
+
+
+def send_out(control_out):
+    """The regular files of /out (no links, no folders, no hidden files, at most MAX_FILES),
+    sent to the host in frames of CHUNK bytes; /out is a tmpfs of the job's disk size, so what
+    is sent is capped by it. Whether the job filled it."""
+    with os.scandir(OUT) as entries:
+        files = [e for e in entries if e.is_file(follow_symlinks=False)
+                 and not e.name.startswith(".")][:MAX_FILES]
+    for entry in files:
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            first = True
+            while True:
+                chunk = os.read(fd, CHUNK)
+                if not chunk and not first:
+                    break
+                write_frame(control_out, {"file": entry.name, "first": first,
+                                          "data": base64.b64encode(chunk).decode()})
+                first = False
+                if not chunk:
+                    break
+        finally:
+            os.close(fd)
+    st = os.statvfs(OUT)
+    return st.f_bavail * st.f_frsize < 64 * 1024 or st.f_favail == 0
+
+
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # PID 1: no stray KeyboardInterrupt
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/1/mem, /proc/1/fd
@@ -279,6 +315,8 @@ def main():
         report = run_job(job, env, control_in, control_out)
         started = time.monotonic()
         killed = report.pop("all_killed")
+        if job.get("collect"):
+            report["out_full"] = send_out(control_out)
         report["clean"] = killed and box.remove_ipc() and box.restore(roots, before)
         report["seconds"]["restore"] = time.monotonic() - started
         report["counters"] = box.counters()

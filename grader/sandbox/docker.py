@@ -69,11 +69,13 @@ log = logging.getLogger(__name__)
 LABEL = "mlpgrade.sandbox"
 
 
-def volumes(handin: Path, code: Path, out: Path, data: Path | None) -> dict:
-    """The binds of a job's container: hand-in, runner code and data read-only, output area."""
+def volumes(handin: Path, code: Path, out: Path | None, data: Path | None) -> dict:
+    """The binds of a job's container: hand-in, runner code and data read-only, output area
+    (None: the container's own tmpfs, `create`'s `out_tmpfs`)."""
     binds = {str(handin): {"bind": INSIDE_HANDIN, "mode": "ro"},
-             str(code): {"bind": INSIDE_CODE, "mode": "ro"},
-             str(out): {"bind": INSIDE_OUT, "mode": "rw"}}
+             str(code): {"bind": INSIDE_CODE, "mode": "ro"}}
+    if out is not None:
+        binds[str(out)] = {"bind": INSIDE_OUT, "mode": "rw"}
     if data is not None:
         binds[str(data)] = {"bind": INSIDE_DATA, "mode": "ro"}
     return binds
@@ -131,13 +133,14 @@ class DockerSandbox:
                            volumes(job.handin_dir, code, out, data), user=USER_UID, init=True)
 
     def create(self, limits: Limits, command: list[str], binds: dict, *, user: int, init: bool,
-               processes: int | None = None, nproc: bool = False, stdin: bool = False
-               ) -> Container:
+               processes: int | None = None, nproc: bool = False, stdin: bool = False,
+               out_tmpfs: bool = False) -> Container:
         """A container of the grading image for `command`, isolated as the module docstring
         says. `processes`: its pids limit (default the job's); `nproc`: an RLIMIT_NPROC too
         (twice that, a backstop: only for a uid no other container has); `stdin`: kept open for
         one attached client, closed when it goes (a warm slot's zygote then ends, and the
-        container removes itself)."""
+        container removes itself); `out_tmpfs`: /out is a tmpfs of the job's disk size, as the
+        host's output area is as root (a warm slot's zygote sends its files)."""
         mem = f"{limits.memory_mb}m"
         pids = processes or limits.processes
         # The container's memory cgroup caps the job as a whole: no address-space rlimit.
@@ -147,7 +150,7 @@ class DockerSandbox:
         api = self.client.api
         host = api.create_host_config(
             binds=binds, network_mode="none", read_only=True,
-            tmpfs={"/tmp": f"size={limits.disk_mb}m,mode=1777"}, mem_limit=mem,
+            tmpfs=_tmpfs(limits, user if out_tmpfs else None), mem_limit=mem,
             memswap_limit=mem, pids_limit=pids, nano_cpus=1_000_000_000, cap_drop=["ALL"],
             security_opt=["no-new-privileges"], init=init, ulimits=ulimits, auto_remove=stdin)
         created = api.create_container(
@@ -205,6 +208,16 @@ class DockerSandbox:
             return 0.0
 
 
+def _tmpfs(limits: Limits, out_uid: int | None) -> dict[str, str]:
+    """The container's tmpfs mounts: /tmp, and /out of `out_uid` (the caps of the host's
+    OutputArea as root; its owner given, as a mode on a folder the image lacks is not kept)."""
+    found = {"/tmp": f"size={limits.disk_mb}m,mode=1777"}
+    if out_uid is not None:
+        found[INSIDE_OUT] = (f"size={limits.disk_mb}m,nr_inodes=4096,uid={out_uid},"
+                             f"gid={out_uid},mode=0700")
+    return found
+
+
 class NoCounters(InfrastructureError):
     """The warm container shows no cgroup counters to its zygote: no warm slot here."""
 
@@ -219,17 +232,22 @@ class DockerSlot(WarmSlot):
     stage_always = True  # the engine binds paths of its own host (stage_data)
     cpu_poll = None
 
+    @property
+    def sends_output(self) -> bool:  # type: ignore[override]
+        """Without root the host mounts no tmpfs area: the container's own /out is one."""
+        return not self.root
+
     def _start_box(self, sandbox: WarmDockerSandbox, job: SandboxJob, code: Path,
                    zygote: Path, data: Path | None) -> None:
         limits = job.limits
-        binds = volumes(self.handin, code, self.area.path, data)
+        binds = volumes(self.handin, code, None if self.sends_output else self.area.path, data)
         binds[str(zygote)] = {"bind": INSIDE_ZYGOTE, "mode": "ro"}
         try:
             self.container = sandbox.create(
                 dataclasses.replace(limits, cpu_seconds=ZYGOTE_CPU_SECONDS),
                 zygote_command(job), binds, user=self.uid, init=False,
                 processes=limits.processes + EXTRA_PROCESSES, nproc=self.slot is not None,
-                stdin=True)
+                stdin=True, out_tmpfs=self.sends_output)
             self._undo.append(self._remove)
             attached = self.container.attach_socket(
                 params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})

@@ -6,7 +6,10 @@ never depends on what an engine's own log rotation would have kept.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -161,3 +164,40 @@ class OutputArea:
                 os.rmdir(self.path)
             except OSError:
                 pass
+
+
+class ReceivedOutput:
+    """The files a box sends of its own size-capped output area (`zygote.send_out`, where the
+    host could mount none: a container without root), written into the job's output folder
+    under an OutputArea's caps: names the runner could have written, at most MAX_COLLECTED
+    files, at most the job's disk size together. The host reads only what the runner vouched
+    for among them."""
+
+    NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+    def __init__(self, folder: Path, disk_mb: int) -> None:
+        self.folder, self.room, self.names = folder, disk_mb * 1024 * 1024, set()
+
+    def take(self, frame: dict) -> None:
+        """One frame {file, first, data (base64)}: a file's first piece or the next one."""
+        name = frame.get("file")
+        if not isinstance(name, str) or not self.NAME.fullmatch(name):
+            return
+        try:
+            data = base64.b64decode(frame.get("data") or "", validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            return
+        if frame.get("first") is True:
+            if name in self.names or len(self.names) >= MAX_COLLECTED:
+                return
+            self.names.add(name)
+        elif name not in self.names:
+            return
+        data = data[:max(0, self.room)]
+        self.room -= len(data)
+        fd = os.open(self.folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
+                     0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)

@@ -46,7 +46,7 @@ from grader.sandbox.base import (
 )
 from grader.sandbox.linux.slots import Slot, acquire_slot
 from grader.sandbox.mounts import runtime_python_inside
-from grader.sandbox.output import OutputArea
+from grader.sandbox.output import OutputArea, ReceivedOutput
 from grader.sandbox.staging import compile_staged, stage_code, stage_data
 
 INSIDE_ZYGOTE = "/mlpgrade"
@@ -128,6 +128,9 @@ class WarmSlot:
     #: How often the host reads the box's CPU counter during a job (None: the zygote keeps
     #: the budget, on counters it reports).
     cpu_poll: float | None = 0.05
+    #: Whether /out is the box's own size-capped tmpfs, whose files the zygote sends after
+    #: each job (where the host cannot mount one: not root); else the host's area is bound.
+    sends_output = False
 
     def __init__(self, sandbox: WarmSandbox, job: SandboxJob, key: tuple) -> None:
         self.key, self.healthy, self.data = key, True, job.data_dir
@@ -216,6 +219,9 @@ class WarmSlot:
                  "key": job.secret.hex()}  # the zygote empties /out and writes the run's key
         if self.cpu_poll is None:
             frame["cpu_total"] = limits.cpu_seconds
+        if self.sends_output:
+            frame["collect"] = True
+        self.received = ReceivedOutput(job.output_dir, limits.disk_mb)
         start = time.monotonic()
         self._send(frame)
         self.streams = {"stdout": bytearray(), "stderr": bytearray()}
@@ -235,7 +241,8 @@ class WarmSlot:
             output_exceeded=report.get("output_exceeded") is True,
             cpu_exceeded=cpu_exceeded or report.get("cpu_exceeded") is True,
             timed_out=timed_out, out_of_memory=oom,
-            process_limit=after.pids_max > before.pids_max, disk_full=self.area.full()), limits)
+            process_limit=after.pids_max > before.pids_max,
+            disk_full=self.area.full() or report.get("out_full") is True), limits)
         if report.get("clean") is not True or self.leftover():
             self.healthy = False
         self.area.output_dir = job.output_dir
@@ -271,6 +278,8 @@ class WarmSlot:
                 return None, False, False
             if isinstance(report, dict) and report.get("stream") in self.streams:
                 self._keep(report, limits.output_bytes)
+            elif isinstance(report, dict) and "file" in report:
+                self.received.take(report)
             elif report is not None:
                 return (report if isinstance(report, dict) else None), False, False
 

@@ -46,9 +46,11 @@ class UnitPrint:
 
 @dataclass
 class HandinPrint:
-    """All fingerprints of one hand-in, unit by unit."""
+    """All fingerprints of one hand-in, unit by unit, and path → why for each file compared by
+    its raw tokens (staff see it: such a file still counts, but survives fewer disguises)."""
 
     units: list[UnitPrint]
+    problems: dict[str, str] = field(default_factory=dict)
     _all: frozenset[int] | None = field(default=None, repr=False)
 
     @property
@@ -59,15 +61,19 @@ class HandinPrint:
 
     def to_dict(self) -> dict:
         """JSON-able form (what the service stores)."""
-        return {"units": [{"file": u.file, "name": u.name,
-                           "fp": [[h, a, b] for h, (a, b) in u.hashes.items()]}
-                          for u in self.units]}
+        data: dict = {"units": [{"file": u.file, "name": u.name,
+                                 "fp": [[h, a, b] for h, (a, b) in u.hashes.items()]}
+                                for u in self.units]}
+        if self.problems:
+            data["problems"] = dict(self.problems)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> HandinPrint:
         return cls(units=[UnitPrint(file=u["file"], name=u["name"],
                                     hashes={h: (a, b) for h, a, b in u["fp"]})
-                          for u in data["units"]])
+                          for u in data["units"]],
+                   problems=dict(data.get("problems") or {}))
 
 
 def _hash(gram: Sequence[str]) -> int:
@@ -96,6 +102,13 @@ def winnow(tokens: Sequence[str], lines: Sequence[int], k: int, window: int
     return picked
 
 
+MAX_PRINTS = 100_000
+"""Fingerprints kept of one hand-in (the course's hand-ins have about 2,000): past it only the
+smallest hashes are kept, the same rule on every hand-in, so a copied region keeps the
+fingerprints it shares with its source (winnowing's "0 mod p" sampling) while a padded hand-in
+cannot bloat the stored prints or the index."""
+
+
 def print_units(units: list[Unit], settings: Settings = Settings()) -> HandinPrint:
     return HandinPrint(units=[
         UnitPrint(file=u.file, name=u.name,
@@ -103,6 +116,21 @@ def print_units(units: list[Unit], settings: Settings = Settings()) -> HandinPri
         for u in units])
 
 
-def fingerprint(sources: dict[str, str], settings: Settings = Settings()) -> HandinPrint:
-    """The fingerprints of a hand-in given as path → text (the `.py` files count)."""
-    return print_units(handin_units(sources), settings)
+def _sampled(handin: HandinPrint) -> HandinPrint:
+    every = sorted(h for u in handin.units for h in u.hashes)
+    if len(every) <= MAX_PRINTS:
+        return handin
+    ceiling = every[MAX_PRINTS - 1]
+    units = [UnitPrint(u.file, u.name, {h: s for h, s in u.hashes.items() if h <= ceiling})
+             for u in handin.units]
+    return HandinPrint(units=[u for u in units if u.hashes], problems={
+        **handin.problems, "*": f"over {MAX_PRINTS} fingerprints: the smallest kept"})
+
+
+def fingerprint(sources: dict[str, str], settings: Settings = Settings(),
+                tokens_only: frozenset[str] = frozenset()) -> HandinPrint:
+    """The fingerprints of a hand-in given as path → text (the `.py` files count), the files of
+    `tokens_only` by their raw tokens. In this process: for a hand-in's text use
+    `isolated.fingerprint_handin`, which runs this under limits."""
+    units, problems = handin_units(sources, tokens_only)
+    return _sampled(HandinPrint(units=print_units(units, settings).units, problems=problems))

@@ -9,19 +9,20 @@ and or == !=` in a sorted order, `a > b` as `b < a`, `np.dot(a, b)`/`a.dot(b)`/`
 `a @ b`, `np.multiply`-style calls as operators, `x.sum(...)` as `np.sum(x, ...)`, `len(x)` as
 `x.shape[0]`, `np.sqrt(x)` as `x ** 0.5`, `if not c: A else: B` as `if c: B else: A`, and
 `range(n - 1, -1, -1)` as `reversed(range(n))`. A line that breaks parsing is replaced by `pass`
-(up to 20 of them); files that still do not parse fall back to `tokenize`.
+(up to 20 of them); a file that still does not parse (or is too long or too deeply nested to)
+is read statement by statement (`salvage`), and only what still does not parse is compared by its
+raw tokens (`lexer`), the reason kept for staff. Hostile text is parsed
+here only inside a child under limits (`isolated`).
 """
 
 from __future__ import annotations
 
 import ast
-import io
-import keyword
-import tokenize
 from dataclasses import dataclass
 
 from grader.similarity.calls import rewrite_call
-from grader.similarity.rewrite import canonical
+from grader.similarity.lexer import lex
+from grader.similarity.salvage import PARSE_FAILED, Pieces, parse_piece, salvage
 
 Token = tuple[str, int]
 
@@ -269,28 +270,11 @@ def _unit(path: str, name: str, body: list[ast.stmt], emitter: Emitter) -> Unit:
                 lines=tuple(line for _, line in tokens))
 
 
-def _fallback_units(path: str, text: str) -> list[Unit]:
-    """A file that does not parse: its raw tokens, names as `V` (keywords kept)."""
-    tokens: list[Token] = []
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-            tokenize.ENCODING, tokenize.ENDMARKER}
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type in skip:
-                continue
-            if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string):
-                text_ = "V"
-            elif tok.type == tokenize.NUMBER:
-                text_ = "N"
-            elif tok.type == tokenize.STRING:
-                text_ = "S"
-            else:
-                text_ = tok.string
-            tokens.append((text_, tok.start[0]))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass  # keep the tokens read before the damage
-    return [Unit(file=path, name="<file>", tokens=tuple(t for t, _ in tokens),
-                 lines=tuple(line for _, line in tokens))]
+def _raw_unit(path: str, text: str, first: int) -> Unit:
+    """Text that does not parse: its raw tokens (`lexer`), as one unit."""
+    tokens, lines = lex(text)
+    return Unit(file=path, name="<file>", tokens=tokens,
+                lines=tuple(line + first - 1 for line in lines))
 
 
 def _parse(text: str, tries: int = 20) -> ast.Module:
@@ -300,32 +284,73 @@ def _parse(text: str, tries: int = 20) -> ast.Module:
     lines = text.splitlines()
     for _ in range(tries):
         try:
-            return ast.parse("\n".join(lines))
+            return parse_piece("\n".join(lines))
         except SyntaxError as exc:
             if not exc.lineno or exc.lineno > len(lines):
                 raise
             bad = lines[exc.lineno - 1]
             lines[exc.lineno - 1] = bad[: len(bad) - len(bad.lstrip())] + "pass  # " + bad
-    return ast.parse("\n".join(lines))
+    return parse_piece("\n".join(lines))
 
 
-def handin_units(sources: dict[str, str]) -> list[Unit]:
-    """The units of every `.py` file of a hand-in (path → text)."""
-    trees: dict[str, ast.Module] = {}
-    units: list[Unit] = []
+KILLED = "parsing it was stopped by a limit (time or memory)"
+
+
+def _read_file(path: str, text: str) -> tuple[Pieces, str | None]:
+    """The file's parsed pieces (one tree when it parses) and, when some of it is left as raw
+    text, why."""
+    try:
+        return Pieces(trees=[(_parse(text), 1, text)]), None
+    except PARSE_FAILED as exc:
+        pieces = salvage(text)
+        if not pieces.raw:
+            return pieces, None
+        lines = ", ".join(str(first) for first, _ in pieces.raw[:5])
+        more = f" and {len(pieces.raw) - 5} more" if len(pieces.raw) > 5 else ""
+        return pieces, f"{_why(exc)}; compared by tokens from line(s) {lines}{more}"
+
+
+def handin_units(sources: dict[str, str], tokens_only: frozenset[str] = frozenset()
+                 ) -> tuple[list[Unit], dict[str, str]]:
+    """The units of every `.py` file of a hand-in (path → text), and path → why for each file
+    some of which is compared by its raw tokens instead (it did not parse; or it is in
+    `tokens_only`: the caller saw it kill a parse)."""
+    trees: list[tuple[str, ast.Module, int, str]] = []
+    raw: list[tuple[str, int, str]] = []
+    problems: dict[str, str] = {}
     for path, text in sources.items():
         if not path.endswith(".py"):
             continue
-        try:
-            trees[path] = canonical(_parse(text))
-        except (SyntaxError, ValueError, RecursionError):
-            units.extend(_fallback_units(path, text))
+        if path in tokens_only:
+            raw.append((path, 1, text))
+            problems[path] = KILLED
+            continue
+        pieces, why = _read_file(path, text)
+        trees.extend((path, tree, first, piece) for tree, first, piece in pieces.trees)
+        raw.extend((path, first, piece) for first, piece in pieces.raw)
+        if why:
+            problems[path] = why
     bound: set[str] = set()
     numpy: set[str] = set()
-    for tree in trees.values():
+    for _, tree, _, _ in trees:
         bound |= _bound_names(tree)
         numpy |= _numpy_aliases(tree)
     emitter = Emitter(bound - numpy, numpy)
-    for path, tree in trees.items():
-        units.extend(_units_of_tree(path, tree, emitter))
-    return units
+    units: list[Unit] = []
+    for path, tree, first, piece in trees:
+        try:
+            units.extend(_units_of_tree(path, tree, emitter))
+        except PARSE_FAILED as exc:
+            raw.append((path, first, piece))
+            problems[path] = f"{_why(exc)}; compared by tokens from line {first}"
+    units.extend(_raw_unit(path, piece, first) for path, first, piece in raw)
+    return [u for u in units if u.tokens], problems
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        return f"it does not parse ({where}{exc.msg})"[:200]
+    if isinstance(exc, (RecursionError, MemoryError)):
+        return "it is nested too deeply to parse"
+    return f"it does not parse ({exc})"[:200]

@@ -56,11 +56,12 @@ class TrainingConfig:
                    dataset=t["dataset"], split=tuple(t["split"]), seed=int(t["seed"]),
                    seconds=float(t["seconds"]), max_final_val_error=float(t["max_final_val_error"]))
 
-    def kwargs(self) -> dict[str, Any]:
-        """The training scenario's keyword arguments (plain JSON)."""
+    def kwargs(self, seed: int | None = None) -> dict[str, Any]:
+        """The training scenario's keyword arguments (plain JSON); `seed`, the shuffles' seed
+        when not the rubric's (a hand-in's run draws its own: `grader.grade`)."""
         return {"hiddens": list(self.hiddens), "activation": self.activation, "lr": self.lr,
                 "momentum": self.momentum, "batch": self.batch, "epochs": self.epochs,
-                "seed": self.seed}
+                "seed": self.seed if seed is None else seed}
 
 
 def prepare_data(cfg: TrainingConfig) -> Path:

@@ -22,7 +22,7 @@ def pairs_page(slug: str, request: Request, user: PageUser, session: SessionDep,
     assignment = fetch.assignment(session, slug)
     return render(request, "similarity_pairs.html", title=f"{assignment.title} — similarity",
                   assignment=assignment, rows=rows, threshold=threshold, review=review,
-                  reviews=list(Review))
+                  reviews=list(Review), token_only=service.token_only(session, user, slug))
 
 
 @router.get("/staff/similarity/pairs/{pair_id}")

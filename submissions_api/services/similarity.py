@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from grader.rubric import load_assignment
-from grader.similarity import fingerprint
 from grader.similarity.handins import read_archive, read_sources
+from grader.similarity.isolated import fingerprint_handin
 from submissions_api.errors import NotFound, Refused
 from submissions_api.jobs import Dispatcher
 from submissions_api.security import require_role
@@ -70,6 +70,33 @@ def pair_rows(session: Session, user: User, slug: str, *, threshold: float,
     return rows
 
 
+@dataclass(frozen=True)
+class TokenOnly:
+    """A hand-in some of whose files were compared by their raw tokens only, and why."""
+
+    label: str
+    semester: str
+    submission_id: int | None
+    files: tuple[tuple[str, str], ...]
+    """(path, why); path "*" is the whole hand-in."""
+
+
+def token_only(session: Session, user: User, slug: str) -> list[TokenOnly]:
+    """The assignment's hand-ins whose fingerprinting fell back to tokens for some file (a file
+    too long, too deep or too slow to parse): staff see which and why, for that hand-in only."""
+    assignment = fetch.assignment(session, slug)
+    require_role(user, Role.TA)
+    return [_token_only(e) for e in sim.entries_with_problems(session,
+                                                               assignment_id=assignment.id)]
+
+
+def _token_only(entry: SimilarityEntry) -> TokenOnly:
+    problems = (entry.prints or {}).get("problems") or {}
+    return TokenOnly(label=entry.student, semester=entry.semester or "this semester",
+                     submission_id=entry.submission_id,
+                     files=tuple(sorted((str(p), str(w)) for p, w in problems.items())))
+
+
 def _pair(session: Session, user: User, pair_id: int) -> SimilarityPair:
     require_role(user, Role.TA)
     pair = sim.get_pair(session, pair_id=pair_id)
@@ -96,6 +123,8 @@ class Side:
     submission_id: int | None
     files: list[tuple[str, list[tuple[int, str, int | None]]]]
     """(path, [(line number, text, index of the match it is in or None)])."""
+    token_only: tuple[tuple[str, str], ...] = ()
+    """(path, why) of the files compared by their raw tokens only."""
 
 
 def _side(session: Session, entry: SimilarityEntry, matches: list[dict], which: str) -> Side:
@@ -112,7 +141,8 @@ def _side(session: Session, entry: SimilarityEntry, matches: list[dict], which: 
         files.append((path, [(n, line, marks.get((path, n)))
                              for n, line in enumerate(text.splitlines(), 1)]))
     return Side(label=entry.student, semester=entry.semester or "this semester",
-                submission_id=entry.submission_id, files=files)
+                submission_id=entry.submission_id, files=files,
+                token_only=_token_only(entry).files)
 
 
 def pair_view(session: Session, user: User, pair_id: int) -> tuple[SimilarityPair, Side, Side]:
@@ -150,7 +180,7 @@ def import_archive(settings: Settings, slug: str, semester: str, path: Path, *,
         ids = [sim.add_entry(session, assignment_id=assignment.id,
                              source=EntrySource.BASE if base else EntrySource.ARCHIVE,
                              student=name, semester=semester,
-                             prints=fingerprint(files).to_dict(), sources=files).id
+                             prints=fingerprint_handin(files).to_dict(), sources=files).id
                for name, files in handins.items()]
         if base:  # what counts changed: every entry's pairs are computed again
             ids = [e.id for e in sim.list_entries(session, assignment_id=assignment.id,

@@ -37,3 +37,16 @@ def hog(_payload: bytes) -> bytes:
 
 def flood(_payload: bytes) -> bytes:
     return b"y" * (1 << 20)
+
+
+def similarity_dies_on_marker(payload: bytes) -> bytes:
+    """grader.similarity.isolated's handler, except that a parse of a file holding `KILLME`
+    spins until the CPU limit kills the child (as a parse too slow for its limits would)."""
+    import json
+
+    from grader.similarity.isolated import answer
+    spec = json.loads(payload)
+    if any("KILLME" in text for path, text in spec["sources"].items()
+           if path not in spec["tokens_only"]):
+        spin(payload)
+    return answer(payload)

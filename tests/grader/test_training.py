@@ -53,7 +53,8 @@ def test_training_reference_passes_every_check_and_draws_four_plots(golden_quick
     ev, report = evidence({}, golden_quick, sandbox)
     assert failed(ev) == {}
     assert {c["name"] for c in ev["checks"]} >= {"shapes", "finite", "training_losses fall",
-                                                "final validation error", "matches reference"}
+                                                "final validation error",
+                                                "agrees with its own network"}
     assert len(ev["curves"]["validation_errors"]) == 8
     assert sorted(report.artifacts) == ["training_errors.png", "training_losses.png",
                                         "validation_errors.png", "validation_losses.png"]
@@ -68,13 +69,17 @@ def test_training_without_step_is_flagged(golden_quick, sandbox):
     ev, _ = evidence({LOOP: ("            mlp.step()\n", "")}, golden_quick, sandbox)
     bad = failed(ev)
     assert "step()" in bad["training_losses fall"]
-    assert "matches reference" in bad
+    assert "far apart" in bad["agrees with its own network"]
 
 
-def test_training_without_shuffle_differs_from_the_reference(golden_quick, sandbox):
+def test_training_without_shuffle_differs_from_its_own_network_under_our_loop(golden_quick,
+                                                                             sandbox):
+    """A loop that trains, another way: close to its network's curves under our loop, with the
+    hint of what the handout's loop does."""
     ev, _ = evidence({LOOP: ("        np.random.shuffle(idxs)\n", "")}, golden_quick, sandbox)
-    assert set(failed(ev)) == {"matches reference"}
-    assert "np.random.shuffle" in failed(ev)["matches reference"]
+    assert set(failed(ev)) == {"agrees with its own network"}
+    why = failed(ev)["agrees with its own network"]
+    assert "close, as from a loop that trains this network" in why and "np.random.shuffle" in why
 
 
 def test_training_lists_of_the_wrong_length_are_named(golden_quick, sandbox):
@@ -101,3 +106,100 @@ def test_train_handin_alone_gives_evidence_and_plots(golden_quick, sandbox):
                                     "validation_errors.png", "validation_losses.png"]
     refused = train_handin(b"junk", assignment=QUICK, golden=golden_quick, sandbox=sandbox)
     assert refused.evidence["checks"] == [] and "not a tar" in refused.evidence["refused"]
+
+
+#: get_training_stats that trains nothing and returns falling numbers of the right size and shape.
+MADE_UP = ("    train, val, _ = dset\n",
+           "    fall = np.linspace(1.0, 0.3, nepochs)\n"
+           "    return 2.3 * fall, 0.9 * fall, 2.3 * fall, 0.9 * fall\n"
+           "    train, val, _ = dset\n")
+
+
+def test_training_made_up_curves_disagree_with_the_handins_own_network(golden_quick, sandbox):
+    """Issue 26: made-up falling curves passed five of the six checks; the hand-in's own network
+    trained by our loop shows they were not made by training it, and says by how much."""
+    ev, report = evidence({LOOP: MADE_UP}, golden_quick, sandbox)
+    assert set(failed(ev)) == {"agrees with its own network"}
+    why = failed(ev)["agrees with its own network"]
+    assert "reported 2.3 → 0.69" in why or "reported 0.9 → 0.27" in why, why
+    assert "far apart" in why and "read get_training_stats" in why
+    assert len(ev["own_curves"]["validation_errors"]) == 8
+    assert ev["own_curves"]["training_losses"][-1] < ev["own_curves"]["training_losses"][0]
+    assert sorted(report.plots) == sorted(report.artifacts) and len(report.plots) == 4
+
+
+def test_training_own_network_that_cannot_train_is_evidence(golden_quick, sandbox):
+    """A network our loop cannot train (its step raises) while get_training_stats reports
+    curves anyway: the TA is told the curves are backed by no network that trains."""
+    ev, _ = evidence({LOOP: MADE_UP, "mytorch/linear.py": (
+        "    def forward(self, x):\n",
+        "    def forward(self, x):\n        if x.shape[0] == 500:  # the validation set\n"
+        "            raise RuntimeError('no')\n")}, golden_quick, sandbox)
+    assert "RuntimeError: no" in failed(ev)["own network trains"]
+    assert ev["own_curves"] == {}
+
+
+def test_training_may_save_its_plots_in_its_working_folder(golden_quick, sandbox):
+    """A correct hand-in that saves its plot in the working folder (as the handout suggests)
+    lost its evidence to "Read-only file system"; it now works in a scratch folder."""
+    saves = ("    mlp.train()\n    return training_losses",
+             "    mlp.train()\n    np.save('curves.npy', training_losses)\n"
+             "    with open('losses.txt', 'w') as f:\n        f.write(str(training_losses))\n"
+             "    return training_losses")
+    ev, _ = evidence({LOOP: saves}, golden_quick, sandbox)
+    assert failed(ev) == {}
+
+
+def test_training_scratch_folder_is_capped(golden_quick, sandbox):
+    """The scratch folder is the box's size-capped /tmp: filling it is the hand-in's error."""
+    if sandbox.name == "process":
+        pytest.skip("the process backend caps no disk")
+    fills = ("    mlp.train()\n    return training_losses",
+             "    mlp.train()\n    with open('big', 'wb') as f:\n"
+             "        for _ in range(4096):\n            f.write(b'x' * (1 << 20))\n"
+             "    return training_losses")
+    ev, report = evidence({LOOP: fills}, golden_quick, sandbox)
+    assert "get_training_stats did not complete" in failed(ev)["ran"]
+    assert "No space left" in failed(ev)["ran"] or "File too large" in failed(ev)["ran"]
+    assert report.sandbox["verdict"] == "completed"
+
+
+#: get_training_stats that looks for our own-network curves in its callers' frames and returns
+#: them (made-up curves when there are none): our loop runs after it, so there are none.
+STEAL = ("    train, val, _ = dset\n",
+         "    import sys\n"
+         "    frame = sys._getframe(1)\n"
+         "    while frame is not None:\n"
+         "        for value in list(frame.f_locals.values()):\n"
+         "            if isinstance(value, dict) and 'own_training_losses' in value:\n"
+         "                return tuple(value['own_' + n] for n in ('training_losses',\n"
+         "                             'training_errors', 'validation_losses', "
+         "'validation_errors'))\n"
+         "        frame = frame.f_back\n"
+         "    fall = np.linspace(1.0, 0.3, nepochs)\n"
+         "    return 2.3 * fall, 0.9 * fall, 2.3 * fall, 0.9 * fall\n"
+         "    train, val, _ = dset\n")
+
+
+def test_training_own_curves_cannot_be_read_by_get_training_stats(golden_quick, sandbox):
+    ev, _ = evidence({LOOP: STEAL}, golden_quick, sandbox)
+    assert "agrees with its own network" in failed(ev)
+
+
+def test_training_curves_copied_from_another_run_disagree(golden_quick, sandbox):
+    """Curves copied from a correct run (here the reference's, on the rubric's seed, as the
+    golden set holds them) with no training: every hand-in's run draws its own shuffle seed, so
+    they are not what its own network gives under our loop."""
+    copied = golden_quick.outputs["training_statistics"]
+    text = ", ".join(f"np.array({list(map(float, copied[n]))})" for n in (
+        "training_losses", "training_errors", "validation_losses", "validation_errors"))
+    ev, _ = evidence({LOOP: ("    train, val, _ = dset\n", f"    return {text}\n"
+                             "    train, val, _ = dset\n")}, golden_quick, sandbox)
+    assert set(failed(ev)) == {"agrees with its own network"}
+    assert "drawn for this run" in failed(ev)["agrees with its own network"]
+
+
+def test_training_reference_agrees_with_its_own_network_whatever_the_seed(golden_quick, sandbox):
+    for _ in range(2):
+        ev, _ = evidence({}, golden_quick, sandbox)
+        assert failed(ev) == {}

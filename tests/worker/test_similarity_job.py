@@ -10,6 +10,7 @@ import random
 import pytest
 
 from bench.similarity import corpus, transforms
+from submissions_api.deps import SESSION_COOKIE
 from submissions_api.errors import Forbidden
 from submissions_api.services import similarity as service
 from submissions_api.store import crud
@@ -139,3 +140,58 @@ def test_similarity_every_scope_keeps_all_but_never_pairs_a_student_with_herself
         found = sorted((p.a.submission_id, p.b.submission_id)
                        for p in sim.list_pairs(session, assignment_id=a.id))
     assert found == [(first, bob), (second, bob)]
+
+
+def test_similarity_job_hostile_file_is_compared_by_tokens_and_shown_for_that_handin(
+        ctx, handins, users, client):
+    """Issue 26: a verbatim copy plus a file of 100,000 unary minus signs (no test imports it)
+    once made the job raise MemoryError out of `ast.parse` and crash Celery's result thread; now
+    the job completes, the copy pairs with its source, and staff see which file of which hand-in
+    was compared by its tokens, and why."""
+    originals = corpus.originals()
+    hostile = make_tar({**originals["ref"], "mytorch/extra.py": "W = " + "-" * 100_000 + "1\n"})
+    ids = {login: graded(ctx, data, login)
+           for login, data in [("alice", handins["ref"]), ("bob", hostile),
+                               ("carol", handins["v1"])]}
+    for sub_id in ids.values():
+        assert similarity.index(ctx, kind="submission", ident=sub_id) == "compared"
+    copied = pairs(ctx)[frozenset(("alice", "bob"))]
+    assert copied.similarity >= 0.9
+    with ctx.sessions() as session:
+        student = session.query(User).filter_by(login="bob").one()
+        ta = session.query(User).filter_by(login="ta1").one()
+        with pytest.raises(Forbidden):
+            service.token_only(session, student, "hw1p1-s20")
+        [shown] = service.token_only(session, ta, "hw1p1-s20")
+        assert (shown.label, shown.submission_id) == ("bob", ids["bob"])
+        assert shown.files == (("mytorch/extra.py", "it is nested too deeply to parse; "
+                                "compared by tokens from line(s) 1"),)
+        _, a, b = service.pair_view(session, ta, copied.id)
+        sides = {a.label: a, b.label: b}
+        assert sides["alice"].token_only == () and sides["bob"].token_only == shown.files
+    client.cookies.set(SESSION_COOKIE, users.tokens["ta1"])
+    listed = client.get("/staff/assignments/hw1p1-s20/similarity").text
+    assert "Compared by their tokens only" in listed and "mytorch/extra.py" in listed
+    assert f"submission {ids['bob']}" in listed and f"submission {ids['carol']}" not in listed
+    pair = client.get(f"/staff/similarity/pairs/{copied.id}").text
+    assert pair.count("Compared by its tokens only") == 1
+    client.cookies.set(SESSION_COOKIE, users.tokens["bob"])
+    assert client.get("/staff/assignments/hw1p1-s20/similarity").status_code == 403
+
+
+def test_similarity_job_reads_the_handin_as_grading_did(ctx, handins, monkeypatch):
+    """Under the service's own upload limit (grading's), so a hand-in graded under a raised
+    limit is compared by the same files, not refused as over the default one."""
+    seen = {}
+    real = similarity.list_sources
+
+    def spy(data, *, layout, max_bytes=None):
+        seen["max_bytes"] = max_bytes
+        return real(data, layout=layout, max_bytes=max_bytes)
+
+    monkeypatch.setattr(similarity, "list_sources", spy)
+    raised = dataclasses.replace(ctx, settings=dataclasses.replace(
+        ctx.settings, upload_max_bytes=ctx.settings.upload_max_bytes * 2))
+    sub_id = graded(ctx, handins["ref"], "alice")
+    assert similarity.index(raised, kind="submission", ident=sub_id) == "compared"
+    assert seen["max_bytes"] == raised.settings.upload_max_bytes

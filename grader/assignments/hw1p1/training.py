@@ -1,13 +1,26 @@
-"""The course's training run, inside the sandbox: the hand-in's get_training_stats on MNIST.
+"""The course's training run, inside the sandbox: the hand-in's get_training_stats on MNIST, and
+the hand-in's own MLP trained by the course's loop (ours) on the same data, seed and epochs.
+
+The second run is evidence that cannot be faked cheaply: curves a get_training_stats made up
+(falling numbers and no training) agree with nothing this hand-in's network does when it is
+actually trained, and `grader.training.evidence` flags the disagreement. Ours runs second, on a
+network of its own: while get_training_stats runs, our curves do not exist yet, so it cannot
+return them (a frame's locals, the heap); whatever it changes on its way out (the class, NumPy)
+can only make ours disagree. Both run in a scratch folder of the box's size-capped /tmp as
+working directory: a hand-in may save its plots there as the handout suggests (the hand-in's own
+folder is read-only).
 
 Data comes read-only from the folder in $MLPGRADE_DATA ({train,val,test}_{data,labels}.npy,
 standardised, labels one-hot). Runs under the student runtime: NumPy only, nothing of ours.
 """
 
 import os
+import tempfile
 
 import numpy as np
 from scenarios import IN, OUT, SEED, bias_init_fn, snap, weight_init_fn
+
+NAMES = ("training_losses", "training_errors", "validation_losses", "validation_errors")
 
 
 def load(part):
@@ -16,18 +29,64 @@ def load(part):
             np.load(os.path.join(folder, part + "_labels.npy")))
 
 
-def training_statistics(m, hiddens, activation, lr, momentum, batch, epochs, seed):
-    """Build the course's MLP with the hand-in's classes and return its four curves."""
-    dset = (load("train"), load("val"), load("test"))
+def new_mlp(m, hiddens, activation, lr, momentum):
+    """The course's MLP built of the hand-in's classes, its weights from the course's seed."""
     activations = [getattr(m.activation, activation)() for _ in hiddens]
     activations.append(m.activation.Identity())
     np.random.seed(SEED)
-    mlp = m.hw1.MLP(IN, OUT, list(hiddens), activations, weight_init_fn, bias_init_fn,
-                    m.loss.SoftmaxCrossEntropy(), lr, momentum, 0)
+    return m.hw1.MLP(IN, OUT, list(hiddens), activations, weight_init_fn, bias_init_fn,
+                     m.loss.SoftmaxCrossEntropy(), lr, momentum, 0)
+
+
+def course_loop(mlp, dset, nepochs, batch_size):
+    """The handout's training loop, ours (the reference's get_training_stats is the same): per
+    epoch, shuffle, train on batches in that order, then evaluate on the validation set."""
+    (train_x, train_y), (val_x, val_y) = dset[0], dset[1]
+    idxs = np.arange(len(train_x))
+    curves = np.zeros((4, nepochs))
+    for e in range(nepochs):
+        np.random.shuffle(idxs)
+        mlp.train()
+        loss_sum, wrong = 0.0, 0.0
+        for start in range(0, len(train_x), batch_size):
+            batch = idxs[start:start + batch_size]
+            x, y = train_x[batch], train_y[batch]
+            mlp.zero_grads()
+            mlp.forward(x)
+            mlp.backward(y)
+            mlp.step()
+            loss_sum += mlp.total_loss(y)
+            wrong += mlp.error(y) * len(batch)
+        curves[0, e], curves[1, e] = loss_sum / len(train_x), wrong / len(train_x)
+        mlp.eval()
+        mlp.forward(val_x)
+        curves[2, e], curves[3, e] = mlp.total_loss(val_y) / len(val_x), mlp.error(val_y)
+    mlp.train()
+    return curves
+
+
+def own_network(m, dset, hiddens, activation, lr, momentum, batch, epochs, seed):
+    """The hand-in's MLP trained by `course_loop`: its four curves, or why it could not be."""
+    try:
+        mlp = new_mlp(m, hiddens, activation, lr, momentum)
+        np.random.seed(seed)
+        curves = course_loop(mlp, dset, epochs, batch)
+    except Exception as exc:  # noqa: BLE001 - the hand-in's network: any failure is evidence
+        return {"own_error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"own_" + name: curve for name, curve in zip(NAMES, curves, strict=True)}
+
+
+def training_statistics(m, hiddens, activation, lr, momentum, batch, epochs, seed):
+    """The hand-in's four curves from its get_training_stats, and its network's from ours."""
+    os.chdir(tempfile.mkdtemp(prefix="training-"))
+    dset = (load("train"), load("val"), load("test"))
+    mlp = new_mlp(m, hiddens, activation, lr, momentum)
     np.random.seed(seed)  # the shuffles of every epoch follow from here
     stats = m.hw1.get_training_stats(mlp, dset, epochs, batch)
-    names = ("training_losses", "training_errors", "validation_losses", "validation_errors")
     if not isinstance(stats, (tuple, list)) or len(stats) != 4:
         raise TypeError(f"get_training_stats returned {type(stats).__name__}, "
                         "expected a tuple of four arrays")
-    return {name: snap(value) for name, value in zip(names, stats, strict=True)}
+    reported = {name: snap(value) for name, value in zip(NAMES, stats, strict=True)}
+    fresh = (load("train"), load("val"), load("test"))  # what get_training_stats left is not ours
+    own = own_network(m, fresh, hiddens, activation, lr, momentum, batch, epochs, seed)
+    return {**reported, **own, "seed": seed}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Text, cast, delete, or_, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from submissions_api.store.models_similarity import (
@@ -34,6 +34,15 @@ def get_entry(session: Session, *, entry_id: int) -> SimilarityEntry | None:
 def entry_of_submission(session: Session, *, submission_id: int) -> SimilarityEntry | None:
     return session.scalar(select(SimilarityEntry).where(
         SimilarityEntry.submission_id == submission_id))
+
+
+def entries_with_problems(session: Session, *, assignment_id: int) -> list[SimilarityEntry]:
+    """The assignment's entries with a file compared by its tokens only (`problems` in their
+    prints: the key is found in the JSON text, where a file name's quotes would be escaped)."""
+    return list(session.scalars(select(SimilarityEntry).where(
+        SimilarityEntry.assignment_id == assignment_id,
+        cast(SimilarityEntry.prints, Text).like('%"problems":%'))
+        .options(defer(SimilarityEntry.sources)).order_by(SimilarityEntry.id)))
 
 
 def drop_student_entries(session: Session, *, assignment_id: int, user_id: int,
