@@ -15,7 +15,8 @@ from submissions_api.services.visibility import visible_assignments
 
 router = page_router()
 STATIC = Path(__file__).resolve().parent / "static"
-STATIC_FILES = {"style.css": "text/css", "pages.js": "text/javascript"}
+STATIC_FILES = {"style.css": "text/css", "pages.js": "text/javascript",
+                "favicon.svg": "image/svg+xml"}
 COOKIE_DAYS = 14
 NO_COOKIE = ("Your token is valid, but your browser did not keep the sign-in cookie, so you are "
              "not signed in. Allow cookies for this site, then sign in again.")
@@ -27,6 +28,12 @@ def static(name: str) -> FileResponse:
         raise HTTPException(404, "no such file")
     return FileResponse(STATIC / name, media_type=STATIC_FILES[name],
                         headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for it whatever the page's <link rel=icon> says."""
+    return static("favicon.svg")
 
 
 @router.get("/login")

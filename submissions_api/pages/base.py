@@ -24,6 +24,7 @@ from submissions_api.services.sources import link_traceback
 from submissions_api.store.models import ItemStatus, Status, TrainingStatus
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
+          405: "Method not allowed", 500: "Something went wrong",
           409: "Conflict", 413: "Too large", 422: "Not accepted", 429: "Please wait"}
 
 
