@@ -77,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     access_log=args.access_log, workers=api_workers)
     finally:
         _stop(workers)
+        print("mlpgrade service stopped", flush=True)
     return ExitCode.OK
 
 
@@ -138,8 +139,11 @@ def _spawn_worker(queues: str, concurrency: int) -> subprocess.Popen:
     # SIGTERM when `serve` dies however it dies (uvicorn re-raises SIGTERM past our `finally`).
     # Its own process group holds it and its pool, so `_stop` can end them all at once (a
     # terminal's Ctrl-C reaches `serve` alone, which stops the workers warm).
+    # Its log (warnings and errors) goes to stderr; stdout only carries Celery's own prints
+    # ("worker: Warm shutdown"), which `serve`'s console leaves out.
     argv = worker_argv(queues, concurrency, f"{queues}-{os.getpid()}@%h", "WARNING")
-    return subprocess.Popen([*argv, "--quiet"], preexec_fn=_die_with_parent, process_group=0)
+    return subprocess.Popen([*argv, "--quiet"], preexec_fn=_die_with_parent, process_group=0,
+                            stdout=subprocess.DEVNULL)
 
 
 def _die_with_parent() -> None:
