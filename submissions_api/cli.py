@@ -36,7 +36,6 @@ from submissions_api.services.roster import PRESETS, parse_roster
 from submissions_api.settings import load_settings
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     """The grader's commands (grader.cli.register) plus the service's."""
     parser = argparse.ArgumentParser(prog="mlpgrade", description=__doc__.splitlines()[0])

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
 from submissions_api.pages.base import page_router, render, scheme, see_other
 from submissions_api.security import is_staff, user_for_token
+from submissions_api.services.submissions import student_window
 from submissions_api.services.visibility import visible_assignments
 
 router = page_router()
@@ -79,8 +80,11 @@ def logout(request: Request):
 
 @router.get("/")
 def home(request: Request, user: PageUser, session: SessionDep):
+    shown = visible_assignments(session, user)
+    # a student sees their own deadline (an extension moves it); staff the assignment's
+    windows = {} if is_staff(user) else {a.id: student_window(session, a, user) for a in shown}
     return render(request, "home.html", title="Assignments", staff=is_staff(user),
-                  assignments=visible_assignments(session, user))
+                  assignments=shown, windows=windows)
 
 
 def _local(target: str) -> str:

@@ -14,6 +14,8 @@ class Window:
     deadline: datetime | None
     late_deadline: datetime | None
     penalty: float
+    extended: bool = False
+    """An extension moved this student's deadline."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ def window_for(*, deadline: datetime | None, late_deadline: datetime | None, pen
     late = extension_late_deadline
     if late is None and deadline is not None and late_deadline is not None:
         late = extension_deadline + (late_deadline - deadline)
-    return Window(extension_deadline, late, penalty)
+    return Window(extension_deadline, late, penalty, extended=True)
 
 
 def deadline_problem(deadline: datetime | None, late_deadline: datetime | None) -> str | None:
