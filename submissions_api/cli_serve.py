@@ -33,6 +33,27 @@ from submissions_api.warmup import make_golden_sets
 PR_SET_PDEATHSIG = 1
 
 
+def register(sub: argparse._SubParsersAction) -> None:
+    """`mlpgrade serve` and its options (each with its default in --help)."""
+    p = sub.add_parser("serve", help="run the API (and two worker processes) on this machine",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       description="The service on this machine: API, pages and workers. Its "
+                       "data (database, golden sets, student runtime) live in MLPGRADE_HOME "
+                       "(as root /var/lib/mlpgrade, else ~/.local/share/mlpgrade); "
+                       "docs/service.md lists every MLPGRADE_* variable.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
+    p.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
+    p.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
+                   help="grading slots of the live worker (one per core)")
+    p.add_argument("--api-workers", type=int, default=os.cpu_count() or 1,
+                   help="API server processes (one per core)")
+    p.add_argument("--access-log", action="store_true",
+                   help="print one line per request (off: the console shows only what matters)")
+    p.set_defaults(func=cmd_serve)
+
+
 def worker_argv(queues: str, concurrency: int, name: str | None = None,
                 loglevel: str | None = None) -> list[str]:
     """The command line of a worker process: the one way a worker starts."""

@@ -51,3 +51,21 @@ def test_favicon_is_served(client):
         reply = client.get(path)
         assert reply.status_code == 200 and reply.headers["content-type"] == "image/svg+xml"
         assert reply.text.startswith("<svg")
+
+
+def test_a_crash_is_a_page_for_browsers_and_json_for_clients(backend, dispatcher, users):
+    from fastapi.testclient import TestClient
+
+    from submissions_api.main import create_app
+
+    app = create_app(backend, dispatcher)
+
+    def boom() -> None:
+        raise RuntimeError("a bug of ours")
+    app.add_api_route("/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        page = c.get("/boom", headers=HTML)
+        assert page.status_code == 500 and "Something went wrong" in page.text
+        assert "a bug of ours" not in page.text and "Traceback" not in page.text
+        api = c.get("/boom")
+        assert api.status_code == 500 and "internal error" in api.json()["detail"]

@@ -137,7 +137,20 @@ function zoneEcho(input) {
   show();
 }
 
+function autoRefresh(note) {
+  // a page that shows work in progress reloads itself, until the reader pauses it (WCAG 2.2.1:
+  // a timed change the reader can stop; a <meta> refresh could not be)
+  const timer = setTimeout(() => window.location.reload(), +note.dataset.seconds * 1000);
+  const pause = document.getElementById("pause-refresh");
+  pause.addEventListener("click", () => {
+    clearTimeout(timer);
+    note.textContent = "Updates paused: reload the page to see what changed.";
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const note = document.getElementById("auto-refresh");
+  if (note) autoRefresh(note);
   document.querySelectorAll("time[datetime]").forEach(localTime);
   document.querySelectorAll("input[type=datetime-local][data-zone]").forEach(zoneEcho);
   document.querySelectorAll("[data-live]").forEach(el => { if (el.dataset.live) poll(el); });
