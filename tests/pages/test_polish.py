@@ -162,7 +162,8 @@ def test_staff_pages_fit_a_phone_and_pass_axe(stack, page_at, shot):
                  f"/staff/assignments/{SLUG}/golden", f"/staff/assignments/{SLUG}/settings",
                  f"/staff/assignments/{SLUG}/extensions", "/staff/queue", "/staff/users",
                  "/staff/students/stu_phone", f"/staff/assignments/{SLUG}/similarity",
-                 "/account", f"/submissions/{sub}"):
+                 f"/staff/assignments/{SLUG}/tests/linear_layer_backward", "/account",
+                 f"/submissions/{sub}"):
         page.goto(path)
         no_serious_violations(page)
         if path == f"/staff/assignments/{SLUG}":
@@ -171,6 +172,10 @@ def test_staff_pages_fit_a_phone_and_pass_axe(stack, page_at, shot):
             shot(page, "guide-ta-submission", keep=True)
         if path == f"/staff/assignments/{SLUG}/golden":
             shot(page, "guide-instructor-golden", keep=True)
+    page.goto(f"/staff/submissions/{sub}")
+    page.locator(f"form[action='/staff/submissions/{sub}/regrade'] button").click()
+    expect(page).to_have_url(re.compile(r"/staff/regrades/\d+$"))
+    no_serious_violations(page)
 
 
 def test_error_pages_docs_and_metrics(stack, page_at, shot):
