@@ -66,6 +66,8 @@ def worker_argv(queues: str, concurrency: int, name: str | None = None,
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Refuse a data folder without the student runtime; else migrate, start the workers, say
+    where the service is, make missing golden sets, and serve until stopped."""
     settings = load_settings()
     if not args.no_worker and (missing := missing_runtime()):
         print(f"mlpgrade: {missing}", file=sys.stderr)
@@ -127,10 +129,10 @@ def missing_runtime() -> str:
 
 
 def log_config(kind: str = "text") -> dict:
-    """uvicorn's logging with warnings only from the server and, on stdout, an access log: one
-    line a request with its time, client, request line and status (never a token: those travel
-    in headers and cookies, not in URLs). `json` (MLPGRADE_LOG_FORMAT) makes every line one
-    JSON object (submissions_api/logs.py)."""
+    """uvicorn's logging with warnings only from the server and, on stdout, the access log
+    (`--access-log`): one line a request with its time, client, request line and status
+    (never a token: those travel in headers and cookies, not in URLs). `json`
+    (MLPGRADE_LOG_FORMAT) makes every line one JSON object (submissions_api/logs.py)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["access"]["fmt"] = (
         '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s')

@@ -99,7 +99,7 @@ BEARER = HTTPBearer(auto_error=False, description="Your token (the pages' /accou
 
 
 def current_user(request: Request, session: SessionDep,
-                 _: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> User:
+                 _credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> User:
     """The API's caller, from `Authorization: Bearer <token>`; 401 otherwise."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -117,7 +117,8 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def bearer_or_cookie_user(request: Request, session: SessionDep,
-                          _: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> User:
+                          _credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)
+                          ) -> User:
     """A read-only GET that both a scraper (bearer token) and a signed-in browser (the pages'
     cookie) may open, e.g. /metrics: the bearer token when one is sent, else the cookie."""
     if request.headers.get("authorization") or not request.cookies.get(SESSION_COOKIE):
