@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy.exc import OperationalError
 
 from grader import cli as grader_cli
 from grader.cli import ExitCode
@@ -239,7 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         args.paths += extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return grader_cli.run(args)
+    try:
+        return grader_cli.run(args)
+    except OperationalError as exc:  # the service's database is down or the URL is wrong
+        print(f"mlpgrade: cannot use the database ({str(exc.orig or exc).splitlines()[0]}); "
+              "start it or fix MLPGRADE_DATABASE_URL, then run this again", file=sys.stderr)
+        return ExitCode.INFRASTRUCTURE
+    except KeyboardInterrupt:  # Ctrl-C: stopped by the user, not a failure to explain
+        return 130
 
 
 if __name__ == "__main__":

@@ -55,3 +55,13 @@ def test_serve_help_shows_every_default():
     for name in ("serve", "submit", "worker"):
         for action in sub.choices[name]._actions:
             assert action.help, (name, action.dest)
+
+
+def test_a_database_that_cannot_be_reached_is_one_line(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MLPGRADE_HOME", str(tmp_path))
+    monkeypatch.setenv("MLPGRADE_DATABASE_URL",
+                       f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")
+    assert main(["users", "tokens", "list", "alice"]) == ExitCode.INFRASTRUCTURE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "MLPGRADE_DATABASE_URL" in err
