@@ -52,7 +52,7 @@ def grant(slug: str, request: Request, user: PageUser, session: SessionDep,
         assignments.set_extension(session, user, slug, login.strip(),
                                   deadline=read_local(deadline, zone),
                                   late_deadline=read_local(late_deadline, zone),
-                                  reason=reason.strip())
+                                  reason=reason.strip(), zone=zone)
     except ServiceError as exc:
         session.rollback()
         return _page(request, session, user, slug, error=exc.message, form=form,

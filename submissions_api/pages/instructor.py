@@ -79,7 +79,8 @@ def save_settings(slug: str, request: Request, user: PageUser, session: SessionD
             cooldown_seconds=int(cooldown_seconds) if cooldown_seconds.strip() else None,
             hidden=bool(hidden), visible_from=read_local(visible_from, zone),
             release_at=read_local(release_at, zone))
-        assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True))
+        assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True),
+                                      zone=zone)
     except (ValueError, ValidationError, Refused) as exc:
         session.rollback()
         return render(request, "settings.html", status_code=422,

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
-from submissions_api.pages.base import page_router, render, see_other
+from submissions_api.pages.base import course_zone, page_router, render, see_other
 from submissions_api.services import attempts, visibility
 from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
@@ -22,7 +22,7 @@ def _assignment_page(request: Request, session: Session, user: User, assignment:
     subs = crud.list_submissions(session, assignment_id=assignment.id, user_id=user.id,
                                  limit=1000)
     views = service.submission_views(session, subs, staff=False)
-    upload = context.upload_context(session, assignment, user)
+    upload = context.upload_context(session, assignment, user, zone=course_zone(request))
     window = service.student_window(session, assignment, user)
     return render(request, "assignment.html", status_code=status_code, title=assignment.title,
                   assignment=assignment, window=window, extended=window.extended,

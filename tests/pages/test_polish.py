@@ -112,6 +112,13 @@ def test_deadlines_in_the_course_zone_and_extensions_everywhere(stack, page_at, 
     page.fill("#late_deadline", "2026-12-09T23:59")
     no_serious_violations(page)
     shot(page, "guide-instructor-settings", keep=True)
+    # a refusal names the times as they were typed, in the course's zone
+    page.fill("#late_deadline", "2026-12-06T23:59")
+    page.click("#settings button[type=submit]")
+    expect(page.locator(".alert")).to_contain_text(
+        "The late deadline (2026-12-06 23:59 EST (2026-12-07 04:59 UTC)) must come after the "
+        "deadline (2026-12-07 23:59 EST (2026-12-08 04:59 UTC))")
+    page.fill("#late_deadline", "2026-12-09T23:59")
     page.click("#settings button[type=submit]")
     expect(page.locator(".notice")).to_have_text("Saved.")
     expect(page.locator("#deadline")).to_have_value("2026-12-07T23:59")
