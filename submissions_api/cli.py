@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                                          required=True)
     p = users.add_parser("import", help="create users from a CSV (login,name,role, or a Canvas "
                          "or Gradescope export); print tokens")
-    p.add_argument("roster")
+    p.add_argument("roster", help="the CSV file")
     p.add_argument("--new-tokens", action="store_true",
                    help="existing users get a new token too (their old ones are revoked)")
     p.add_argument("--format", choices=sorted(PRESETS), default="",
@@ -74,8 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the column of login, name, first, last or role (repeat)")
     p.set_defaults(func=cmd_users_import)
     p = users.add_parser("tokens", help="list, revoke or rotate a user's API tokens")
-    p.add_argument("token_action", choices=["list", "revoke", "rotate"])
-    p.add_argument("login")
+    p.add_argument("token_action", choices=["list", "revoke", "rotate"],
+                   help="list the tokens, revoke some, or rotate (revoke all, print a new one)")
+    p.add_argument("login", help="the user")
     p.add_argument("--id", type=int, default=None, help="revoke: this token (see list)")
     p.add_argument("--all", action="store_true", help="revoke: every live token of the user")
     p.set_defaults(func=cmd_users_tokens)
@@ -104,13 +105,16 @@ def _register_similarity(sub: argparse._SubParsersAction) -> None:
                    help="hand-ins (handin.tar or a folder holding hw1/ and mytorch/)")
     p.add_argument("--base", action="append", default=[], metavar="TAR_OR_DIR",
                    help="code given to everyone (the assignment's starter always is)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="a table of the closest pairs, or every pair as JSON")
+    p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                   help=f"whose starter is left out (default: {DEFAULT_ASSIGNMENT})")
     p.add_argument("--semester", help="with `import`: the semester the archive is from")
     p.add_argument("--as-base", action="store_true",
                    help="with `import`: PATH is one hand-in of base code (it never counts)")
     p.add_argument("--top", type=int, default=20, help="pairs the table shows")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="processes comparing (default: one per core)")
     p.set_defaults(func=cmd_similarity)
 
 def cmd_similarity(args: argparse.Namespace) -> int:

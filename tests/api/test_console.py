@@ -3,6 +3,8 @@ documented exit status; `serve --help` shows every option's default and help."""
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from grader.cli import ExitCode
@@ -52,9 +54,18 @@ def test_serve_help_shows_every_default():
         assert option in text
     assert "(default: 8000)" in text and "(default: 127.0.0.1)" in text
     assert "MLPGRADE_HOME" in text
-    for name in ("serve", "submit", "worker"):
-        for action in sub.choices[name]._actions:
-            assert action.help, (name, action.dest)
+
+
+def test_every_option_of_every_command_has_help():
+    def walk(parser, name):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child, p in action.choices.items():
+                    yield from walk(p, f"{name} {child}")
+            else:
+                yield name, action
+    missing = [(name, a.dest) for name, a in walk(build_parser(), "mlpgrade") if not a.help]
+    assert missing == []
 
 
 def test_a_database_that_cannot_be_reached_is_one_line(capsys, monkeypatch, tmp_path):
