@@ -86,8 +86,9 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     result = out.result or {}
     live = out.status in service.LIVE
     number = crud.submission_number(session, submission=sub)
+    previous = crud.previous_submission(session, submission=sub)
     return render(request, "submission.html", title=f"Submission #{number}", sub=out,
-                  number=number,
+                  number=number, previous_id=previous.id if previous else None,
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
                   manual=out.manual, receipt=bool(receipt), live=live,

@@ -95,6 +95,8 @@ def test_student_downloads_the_handout_and_compares_attempts(stack, page_at, sho
     shot(page, "guide-student-compare", keep=True)
     page.goto(f"/submissions/{second}")
     expect(page.locator("#score")).to_be_visible()
+    expect(page.locator("#compare-previous")).to_have_attribute(
+        "href", f"/assignments/{SLUG}/compare?before={first}&after={second}")
     no_serious_violations(page)
     shot(page, "guide-student-feedback", keep=True)
 
