@@ -29,7 +29,7 @@ from grader.grade import grade_handin
 from grader.handout import write_handout
 from grader.rubric import DEFAULT_ASSIGNMENT, Assignment, list_assignments, load_assignment
 from grader.runtime import install_runtime, runtime_python
-from grader.sandbox import Sandbox, get_sandbox
+from grader.sandbox import BACKENDS, Sandbox, get_sandbox
 from grader.sandbox.image import build_image, write_rootfs
 from grader.settings import load_settings
 
@@ -147,13 +147,16 @@ def cmd_image(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the grader's commands (grade, reference, handout, runtime) to `sub`."""
     assignment = argparse.ArgumentParser(add_help=False)
-    assignment.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, choices=list_assignments())
+    assignment.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, choices=list_assignments(),
+                            help=f"the assignment (default: {DEFAULT_ASSIGNMENT})")
     sandbox = argparse.ArgumentParser(add_help=False)
-    sandbox.add_argument("--sandbox", help="bwrap, docker or process (default: MLPGRADE_SANDBOX)")
+    sandbox.add_argument("--sandbox", choices=BACKENDS,
+                         help="where student code runs (default: MLPGRADE_SANDBOX, else bwrap)")
 
     p = sub.add_parser("grade", parents=[assignment, sandbox], help="grade a handin.tar")
-    p.add_argument("handin")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("handin", help="the hand-in (a tar of hw1/ and mytorch/)")
+    p.add_argument("--format", choices=FORMATS, default="table",
+                   help="table (default), json, autolab or gradescope")
     p.add_argument("--golden", help="a golden set folder (default: the current verified one)")
     p.add_argument("--output", default="results.json", help="where --format gradescope writes")
     p.add_argument("--plots", help="write the four training plots (PNG) into this folder")
@@ -171,7 +174,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("handout", parents=[assignment], help="write the starter code")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the folder to write (made if missing)")
     p.add_argument("--solution", action="store_true", help="write our solution as OUT/handin.tar")
     p.set_defaults(func=cmd_handout)
 

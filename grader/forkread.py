@@ -110,6 +110,9 @@ def serve(fd: int) -> None:
     for module in PRELOAD:  # imported once here, so every child has them warm
         importlib.import_module(module)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+    # A terminal's Ctrl-C reaches the whole process group, this server too: it ends when its
+    # starter does (the control socket closes), not with a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     control = socket.socket(fileno=fd)
     while True:
         try:

@@ -11,33 +11,23 @@ module never imports the worker package.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import copy
-import ctypes
 import os
-import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import uvicorn
-import uvicorn.config
+import httpx
+from sqlalchemy.exc import OperationalError
 
 from grader import cli as grader_cli
 from grader.cli import ExitCode
 from grader.errors import GraderError
 from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
 from grader.similarity import report as similarity_report
-from submissions_api import cli_lti, cli_users
+from submissions_api import cli_lti, cli_serve, cli_users
 from submissions_api.bootstrap import instructor_token, prepare_database
 from submissions_api.client import submit_and_wait
-from submissions_api.jobs import Dispatcher
 from submissions_api.settings import load_settings
-from submissions_api.warmup import make_golden_sets
-
-PR_SET_PDEATHSIG = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,21 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The service's commands."""
-    p = sub.add_parser("serve", help="run the API (and two worker processes) on this machine")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
-    p.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
-                   help="grading slots of the live worker (default: one per core)")
-    p.add_argument("--api-workers", type=int, default=os.cpu_count() or 1,
-                   help="API server processes (default: one per core)")
-    p.add_argument("--no-access-log", action="store_true", help="do not print one line a request")
-    p.set_defaults(func=cmd_serve)
+    cli_serve.register(sub)
 
-    p = sub.add_parser("worker", help="run a Celery worker against the configured URLs")
+    p = sub.add_parser("worker", help="run a Celery worker against the configured URLs",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--queues", default="live,bulk", help="live, bulk or live,bulk")
-    p.add_argument("--concurrency", type=int, default=1)
-    p.add_argument("--name", default=None)
+    p.add_argument("--concurrency", type=int, default=1, help="grading slots (processes)")
+    p.add_argument("--name", default=None, help="Celery node name (default: worker@host)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="create or upgrade the service database schema")
@@ -76,15 +58,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_similarity(sub)
     cli_lti.register(sub)  # mlpgrade lti add|list|remove
 
-    p = sub.add_parser("submit", help="upload a handin.tar and wait for its score")
-    p.add_argument("handin")
-    p.add_argument("--server", default=os.environ.get("MLPGRADE_SERVER"))
-    p.add_argument("--token", default=os.environ.get("MLPGRADE_TOKEN"))
-    p.add_argument("--assignment", default="hw1p1-s20")
-    p.add_argument("--no-wait", action="store_true")
-    p.add_argument("--timeout", type=float, default=900)
+    p = sub.add_parser("submit", help="upload a handin.tar and wait for its score",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("handin", help="the hand-in to upload")
+    p.add_argument("--server", default=os.environ.get("MLPGRADE_SERVER"),
+                   help="the service's URL (MLPGRADE_SERVER)")
+    p.add_argument("--token", default=os.environ.get("MLPGRADE_TOKEN"),
+                   help="your token (MLPGRADE_TOKEN; the pages' /account shows it)")
+    p.add_argument("--assignment", default="hw1p1-s20", help="the assignment's slug")
+    p.add_argument("--no-wait", action="store_true", help="upload, print the receipt, return")
+    p.add_argument("--timeout", type=float, default=900, help="seconds to wait for the score")
     p.set_defaults(func=cmd_submit)
-
 
 
 def _register_similarity(sub: argparse._SubParsersAction) -> None:
@@ -95,13 +79,16 @@ def _register_similarity(sub: argparse._SubParsersAction) -> None:
                    help="hand-ins (handin.tar or a folder holding hw1/ and mytorch/)")
     p.add_argument("--base", action="append", default=[], metavar="TAR_OR_DIR",
                    help="code given to everyone (the assignment's starter always is)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="a table of the closest pairs, or every pair as JSON")
+    p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                   help=f"whose starter is left out (default: {DEFAULT_ASSIGNMENT})")
     p.add_argument("--semester", help="with `import`: the semester the archive is from")
     p.add_argument("--as-base", action="store_true",
                    help="with `import`: PATH is one hand-in of base code (it never counts)")
     p.add_argument("--top", type=int, default=20, help="pairs the table shows")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="processes comparing (default: one per core)")
     p.set_defaults(func=cmd_similarity)
 
 def cmd_similarity(args: argparse.Namespace) -> int:
@@ -139,122 +126,9 @@ def _similarity_import(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def worker_argv(queues: str, concurrency: int, name: str | None = None,
-                loglevel: str | None = None) -> list[str]:
-    """The command line of a worker process: the one way a worker starts."""
-    argv = [sys.executable, "-m", "worker", "--queues", queues, "--concurrency", str(concurrency)]
-    if name:
-        argv += ["--name", name]
-    if loglevel:
-        argv += ["--loglevel", loglevel]
-    return argv
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    prepare_database(settings)
-    if settings.instructor_token:
-        instructor_token(settings, token=settings.instructor_token)
-        token = "(MLPGRADE_INSTRUCTOR_TOKEN)"
-    else:
-        token = instructor_token(settings) or \
-            "(already issued; `mlpgrade users tokens rotate instructor` makes a new one)"
-    workers: list[subprocess.Popen] = []
-    if not args.no_worker:
-        Dispatcher(settings).declare_queues()  # broker tables exist before workers race
-        workers = [_spawn_worker("live", args.concurrency), _spawn_worker("bulk", 1)]
-    url = settings.public_url or f"http://{args.host}:{args.port}"
-    print(f"mlpgrade service at {url}  (API docs {url}/docs)")
-    print(f"data folder {settings.home}; database {_redact(settings.database_url)}")
-    print(f"instructor token: {token}", flush=True)
-    # before the first upload needs them; their progress is printed here
-    make_golden_sets(settings, Dispatcher(settings), say=lambda line: print(line, flush=True))
-    # uvicorn re-raises SIGTERM once it has shut down; make that an exit that runs `finally`.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    api_workers = max(1, args.api_workers)
-    if api_workers > 1:  # /metrics adds up the latency every API process measured
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_folder(settings.home))
-    try:
-        uvicorn.run("submissions_api.main:create_app", factory=True, host=args.host,
-                    port=args.port, log_config=log_config(settings.log_format),
-                    access_log=not args.no_access_log, workers=api_workers)
-    finally:
-        _stop(workers)
-    return ExitCode.OK
-
-
-def log_config(kind: str = "text") -> dict:
-    """uvicorn's logging with warnings only from the server and, on stdout, an access log: one
-    line a request with its time, client, request line and status (never a token: those travel
-    in headers and cookies, not in URLs). `json` (MLPGRADE_LOG_FORMAT) makes every line one
-    JSON object (submissions_api/logs.py)."""
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["formatters"]["access"]["fmt"] = (
-        '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s')
-    config["formatters"]["access"]["datefmt"] = "%Y-%m-%dT%H:%M:%S%z"
-    if kind == "json":
-        for name in ("default", "access"):
-            config["formatters"][name] = {"()": "submissions_api.logs.JsonFormatter"}
-    config["filters"] = {"links": {"()": "submissions_api.logs.HideSignInLinks"}}
-    config["handlers"]["access"]["filters"] = ["links"]  # no usable sign-in link in a log
-    config["loggers"]["uvicorn"]["level"] = "WARNING"
-    config["loggers"]["uvicorn.error"]["level"] = "WARNING"
-    config["root"] = {"handlers": ["default"], "level": "WARNING"}  # the service's own warnings
-    return config
-
-
-def metrics_folder(home: Path) -> Path:
-    """The API processes' shared metric files (prometheus_client's multiprocess mode), empty
-    at each start: a histogram counts this run's requests."""
-    folder = home / "metrics"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
-
-
-def _spawn_worker(queues: str, concurrency: int) -> subprocess.Popen:
-    # A real worker process (not a thread): the same command as `mlpgrade worker`. It gets
-    # SIGTERM when `serve` dies however it dies (uvicorn re-raises SIGTERM past our `finally`).
-    # Its own process group holds it and its pool, so `_stop` can end them all at once (a
-    # terminal's Ctrl-C reaches `serve` alone, which stops the workers warm).
-    return subprocess.Popen(worker_argv(queues, concurrency, f"{queues}-{os.getpid()}@%h",
-                                        "WARNING"), preexec_fn=_die_with_parent,
-                            process_group=0)
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # not Linux: `serve`'s finally still stops the workers on a clean exit
-        pass
-
-
-def _stop(workers: list[subprocess.Popen], grace: float = 20.0) -> None:
-    """Warm shutdown (SIGTERM: running tasks may finish) for `grace` seconds, then SIGKILL to
-    each worker's whole process group: a pool child busy with a task would otherwise outlive
-    its killed parent. Nothing is lost: a grading or golden set cut short is redone (the
-    reaper re-queues the one, the next asker rebuilds the other)."""
-    for proc in workers:
-        proc.terminate()
-    deadline = time.monotonic() + grace
-    for proc in workers:
-        try:
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader: its pool
-        proc.wait()
-
-
-def _redact(url: str) -> str:
-    head, sep, tail = url.partition("@")
-    return (head.split(":")[0] + ":***@" + tail) if sep and ":" in head.split("//")[-1] else url
-
-
 def cmd_worker(args: argparse.Namespace) -> int:
     """Become the worker process (exec): signals reach Celery directly, as under compose."""
-    argv = worker_argv(args.queues, args.concurrency, args.name)
+    argv = cli_serve.worker_argv(args.queues, args.concurrency, args.name)
     os.execv(argv[0], argv)
     return ExitCode.INFRASTRUCTURE  # not reached: execv replaces this process or raises
 
@@ -277,8 +151,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"mlpgrade: no such file: {path}", file=sys.stderr)
         return ExitCode.USAGE
-    return submit_and_wait(args.server, args.token, path, assignment=args.assignment,
-                           wait=not args.no_wait, timeout=args.timeout, clock=time.monotonic)
+    try:
+        return submit_and_wait(args.server, args.token, path, assignment=args.assignment,
+                               wait=not args.no_wait, timeout=args.timeout, clock=time.monotonic)
+    except httpx.TransportError as exc:  # no answer at all: a wrong URL, or the service is down
+        print(f"mlpgrade: cannot reach {args.server} ({type(exc).__name__}: {exc}); check "
+              "--server (MLPGRADE_SERVER) and that the service is up, then submit again",
+              file=sys.stderr)
+        return ExitCode.INFRASTRUCTURE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,7 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         args.paths += extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return grader_cli.run(args)
+    try:
+        return grader_cli.run(args)
+    except OperationalError as exc:  # the service's database is down or the URL is wrong
+        print(f"mlpgrade: cannot use the database ({str(exc.orig or exc).splitlines()[0]}); "
+              "start it or fix MLPGRADE_DATABASE_URL, then run this again", file=sys.stderr)
+        return ExitCode.INFRASTRUCTURE
+    except KeyboardInterrupt:  # Ctrl-C: stopped by the user, not a failure to explain
+        return 130
 
 
 if __name__ == "__main__":

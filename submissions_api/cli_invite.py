@@ -22,7 +22,7 @@ REQUESTED_BY = "command line"
 def register(users: argparse._SubParsersAction) -> None:
     """`users invite` under `mlpgrade users`."""
     p = users.add_parser("invite", help="mail users a one-time sign-in link (or --print them)")
-    p.add_argument("logins", nargs="*", metavar="LOGIN")
+    p.add_argument("logins", nargs="*", metavar="LOGIN", help="the users to invite (or --all)")
     p.add_argument("--all", action="store_true",
                    help="every student with an e-mail who has not signed in yet")
     p.add_argument("--print", action="store_true", dest="print_links",

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = users.add_parser("import", help="create or update users from a roster CSV (ours: "
                          "login,name,role[,email]; a Canvas gradebook or people export, a "
                          "Gradescope roster, Moodle's participants); print new tokens")
-    p.add_argument("roster")
+    p.add_argument("roster", help="the CSV file")
     p.add_argument("--new-tokens", action="store_true",
                    help="existing users get a new token too (their old ones are revoked)")
     p.add_argument("--format", choices=sorted(BY_KEY), default="",
@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"the column of a field: {', '.join(MAPPABLE)} (repeat)")
     p.set_defaults(func=cmd_users_import)
     p = users.add_parser("tokens", help="list, revoke or rotate a user's API tokens")
-    p.add_argument("token_action", choices=["list", "revoke", "rotate"])
-    p.add_argument("login")
+    p.add_argument("token_action", choices=["list", "revoke", "rotate"],
+                   help="list the tokens, revoke some, or rotate (revoke all, print a new one)")
+    p.add_argument("login", help="the user")
     p.add_argument("--id", type=int, default=None, help="revoke: this token (see list)")
     p.add_argument("--all", action="store_true", help="revoke: every live token of the user")
     p.set_defaults(func=cmd_users_tokens)

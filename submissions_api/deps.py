@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from submissions_api.jobs import Dispatcher
@@ -91,7 +92,14 @@ def signed_in(session: Session, token: str) -> User | None:
     return user
 
 
-def current_user(request: Request, session: SessionDep) -> User:
+# Declares the bearer scheme in the OpenAPI document (the Authorize button of /docs); the
+# header is read below, so that the 401s keep their messages.
+BEARER = HTTPBearer(auto_error=False, description="Your token (the pages' /account shows how to "
+                    "get one; `mlpgrade users tokens rotate LOGIN` makes a new one)")
+
+
+def current_user(request: Request, session: SessionDep,
+                 _credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> User:
     """The API's caller, from `Authorization: Bearer <token>`; 401 otherwise."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -106,6 +114,23 @@ def current_user(request: Request, session: SessionDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def bearer_or_cookie_user(request: Request, session: SessionDep,
+                          _credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)
+                          ) -> User:
+    """A read-only GET that both a scraper (bearer token) and a signed-in browser (the pages'
+    cookie) may open, e.g. /metrics: the bearer token when one is sent, else the cookie."""
+    if request.headers.get("authorization") or not request.cookies.get(SESSION_COOKIE):
+        return current_user(request, session)
+    user = signed_in(session, request.cookies[SESSION_COOKIE].strip())
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+BearerOrCookieUser = Annotated[User, Depends(bearer_or_cookie_user)]
 
 
 def page_user(request: Request, session: SessionDep) -> User:

@@ -15,11 +15,13 @@ from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader import __version__
 from submissions_api import pages
 from submissions_api.errors import ServiceError
 from submissions_api.jobs import Dispatcher
+from submissions_api.pages import errors as page_errors
 from submissions_api.routes import (
     apidocs,
     assignments,
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None =
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _service_busy)
+    app.add_exception_handler(StarletteHTTPException, page_errors.http_error)
+    app.add_exception_handler(Exception, page_errors.server_error)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.state.metrics = metrics.Metrics()

@@ -33,6 +33,7 @@ request's Host header, which a visitor chooses):
 - MLPGRADE_SMTP_STARTTLS (0) / MLPGRADE_SMTP_SSL (0): 1 to upgrade the connection with
   STARTTLS, or to speak TLS from the start (port 465); not both
 - MLPGRADE_COURSE_NAME (mlpgrade): the course as the e-mail names it
+- MLPGRADE_TIMEZONE (UTC): the course's time zone (IANA name): deadlines typed and shown in it
 - MLPGRADE_SIGN_IN_LINK_DAYS (7): a link expires this many days after it is sent
 - MLPGRADE_SIGN_IN_LINKS_PER_HOUR (5): links one user (or one address) may be sent in an hour
 - MLPGRADE_MAIL_PER_HOUR (500): e-mails the service sends in an hour, all users together
@@ -45,6 +46,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from grader.intake import DEFAULT_MAX_BYTES
 from grader.settings import load_settings as load_grader_settings
@@ -92,6 +94,9 @@ class Settings:
     smtp: SmtpSettings | None = None
     """None: no mail (sign-in links can only be printed by `mlpgrade users invite --print`)."""
     course_name: str = "mlpgrade"
+    timezone: str = "UTC"
+    """The course's time zone (MLPGRADE_TIMEZONE, an IANA name such as America/New_York):
+    deadlines are typed and shown in it, with the UTC beside."""
     sign_in_link_days: float = 7.0
     sign_in_links_per_hour: int = 5
     mail_per_hour: int = 500
@@ -141,7 +146,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sign_in_link_days=num("SIGN_IN_LINK_DAYS", 7),
         sign_in_links_per_hour=int(num("SIGN_IN_LINKS_PER_HOUR", 5)),
         mail_per_hour=int(num("MAIL_PER_HOUR", 500)),
+        timezone=_timezone(env.get("MLPGRADE_TIMEZONE") or "UTC"),
     )
+
+
+def _timezone(name: str) -> str:
+    """An IANA zone name the pages can use, or an error at start that says what to set."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"MLPGRADE_TIMEZONE={name!r} is not a time zone: use an IANA name "
+                         "such as America/New_York or Europe/Berlin (or UTC)") from None
+    return name
 
 
 def _smtp(env) -> SmtpSettings | None:

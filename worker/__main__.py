@@ -15,6 +15,9 @@ import logging
 import os
 import sys
 import time
+import warnings
+
+from celery.exceptions import SecurityWarning
 
 from submissions_api.jobs import Dispatcher
 from submissions_api.store.models import QueueKind
@@ -50,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--name", default=None, help="Celery node name (default: worker@host)")
     parser.add_argument("--loglevel", default="INFO")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no banner and no warning about running as root (`mlpgrade serve` "
+                        "prints its own lines; its sandboxes drop root anyway)")
     args = parser.parse_args(argv)
     if {q.strip() for q in args.queues.split(",")} == {QueueKind.BULK}:
         os.nice(BULK_NICE)
@@ -59,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
             "--without-gossip", "--without-mingle"]
     if args.name:
         argv += ["-n", args.name]
-    if settings.log_format == "json":  # every line a JSON object: no banner, warnings logged
+    if settings.log_format == "json" or args.quiet:  # no banner; warnings are logged
         argv = ["--quiet", *argv]
         logging.captureWarnings(True)
+    if args.quiet:
+        warnings.filterwarnings("ignore", category=SecurityWarning)
     declare_queues()
     app.worker_main(argv)
     return 0

@@ -15,9 +15,11 @@ from grader.errors import InfrastructureError
 from grader.sandbox.base import Limits, Sandbox, SandboxJob, SandboxResult, Verdict
 from grader.settings import load_settings
 
-__all__ = ["Limits", "Sandbox", "SandboxJob", "SandboxResult", "Verdict", "get_sandbox",
+__all__ = ["BACKENDS", "Limits", "Sandbox", "SandboxJob", "SandboxResult", "Verdict", "get_sandbox",
            "student_sandbox"]
 
+#: The backends `get_sandbox` knows (the command line offers them as choices).
+BACKENDS = ("bwrap", "docker", "process")
 #: The explicit opt-in (tests, a developer's laptop) to grade students' code without isolation.
 ALLOW_UNISOLATED = "MLPGRADE_ALLOW_UNISOLATED"
 

@@ -11,11 +11,13 @@ from fastapi.responses import FileResponse
 from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
 from submissions_api.pages.base import frame_cookie, page_router, render, scheme, see_other
 from submissions_api.security import is_staff, user_for_token
+from submissions_api.services.submissions import student_window
 from submissions_api.services.visibility import visible_assignments
 
 router = page_router()
 STATIC = Path(__file__).resolve().parent / "static"
-STATIC_FILES = {"style.css": "text/css", "pages.js": "text/javascript"}
+STATIC_FILES = {"style.css": "text/css", "pages.js": "text/javascript",
+                "favicon.svg": "image/svg+xml"}
 COOKIE_DAYS = 14
 NO_COOKIE = ("Your token is valid, but your browser did not keep the sign-in cookie, so you are "
              "not signed in. Allow cookies for this site, then sign in again.")
@@ -27,6 +29,12 @@ def static(name: str) -> FileResponse:
         raise HTTPException(404, "no such file")
     return FileResponse(STATIC / name, media_type=STATIC_FILES[name],
                         headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for it whatever the page's <link rel=icon> says."""
+    return static("favicon.svg")
 
 
 @router.get("/login")
@@ -73,8 +81,11 @@ def logout(request: Request):
 
 @router.get("/")
 def home(request: Request, user: PageUser, session: SessionDep):
+    shown = visible_assignments(session, user)
+    # a student sees their own deadline (an extension moves it); staff the assignment's
+    windows = {} if is_staff(user) else {a.id: student_window(session, a, user) for a in shown}
     return render(request, "home.html", title="Assignments", staff=is_staff(user),
-                  assignments=visible_assignments(session, user))
+                  assignments=shown, windows=windows)
 
 
 def _local(target: str) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +25,7 @@ from submissions_api.services.sources import link_traceback
 from submissions_api.store.models import ItemStatus, Status, TrainingStatus
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
+          405: "Method not allowed", 500: "Something went wrong",
           409: "Conflict", 413: "Too large", 422: "Not accepted", 429: "Please wait"}
 
 
@@ -123,13 +125,41 @@ FIELD_NAMES = {"body": "", "late_penalty": "Late penalty", "submission_limit": "
                "canvas_assignment_id": "Canvas assignment id (digits only)"}
 
 
-def when(value: datetime | None) -> Markup | str:
-    """Times as the server keeps them (UTC), to the second, in a <time> element: pages.js adds
-    the reader's local time beside it."""
+def when(value: datetime | None, zone: str = "UTC") -> Markup | str:
+    """A moment in the course's time zone (MLPGRADE_TIMEZONE), to the second, in a <time>
+    element, with the UTC beside when the zone is another; pages.js adds the reader's own
+    local time when it differs from the course's."""
     if value is None:
         return "—"
-    return Markup('<time datetime="{}">{}</time>').format(
-        value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    utc = as_utc(value)
+    if zone == "UTC":
+        return Markup('<time datetime="{}">{}</time>').format(
+            utc.isoformat(), utc.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    return Markup('<time datetime="{}">{}</time><span class="utc"> ({})</span>').format(
+        utc.isoformat(), utc.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z"),
+        utc.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def as_utc(value: datetime) -> datetime:
+    """The database's moments are UTC (SQLite hands them back without a zone)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def read_local(text: str, zone: str) -> datetime | None:
+    """A `datetime-local` field typed in the course's time zone; None when empty."""
+    if not text.strip():
+        return None
+    moment = datetime.fromisoformat(text.strip())
+    return moment.replace(tzinfo=ZoneInfo(zone)) if moment.tzinfo is None else moment
+
+
+def form_local(value: datetime | None, zone: str) -> str:
+    """A moment as a `datetime-local` field's value in the course's time zone."""
+    return as_utc(value).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def course_zone(request: Request) -> str:
+    return request.app.state.settings.timezone
 
 
 def points(value: float | None) -> str:
@@ -147,8 +177,10 @@ def _templates(request: Request):
     templates = request.app.state.templates
     env = templates.env
     if "when" not in env.filters:
-        env.filters.update(when=when, points=points, ticks=ticks, sentence=sentence,
-                           tblinks=link_traceback)
+        zone = course_zone(request)
+        env.globals.update(course_zone=zone)
+        env.filters.update(when=lambda value: when(value, zone), points=points, ticks=ticks,
+                           sentence=sentence, tblinks=link_traceback)
         # Templates compare states with the store's enums, never with bare strings.
         env.globals.update(Status=Status, TrainingStatus=TrainingStatus, ItemStatus=ItemStatus)
     return templates

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import Form, Request
 
 from submissions_api.deps import PageUser, SessionDep
 from submissions_api.errors import ServiceError
-from submissions_api.pages.base import page_router, render, see_other
+from submissions_api.pages.base import course_zone, page_router, read_local, render, see_other
 from submissions_api.security import require_role
 from submissions_api.services import assignments, fetch
+from submissions_api.services.policy import window_for
 from submissions_api.store.models import Role
 
 router = page_router()
@@ -21,9 +20,15 @@ def _page(request: Request, session: SessionDep, user: PageUser, slug: str, *,
           saved: str = ""):
     assignment = fetch.assignment(session, slug)
     rows = assignments.list_extensions(session, user, slug)  # TAs and instructors
+    # the late-until in force: the extension's own, else the assignment's grace period after
+    # the new deadline (what the student's pages show)
+    late = {student.login: window_for(
+        deadline=assignment.deadline, late_deadline=assignment.late_deadline,
+        penalty=assignment.late_penalty, extension_deadline=ext.deadline,
+        extension_late_deadline=ext.late_deadline).late_deadline for ext, student in rows}
     return render(request, "extensions.html", status_code=status_code,
                   title=f"{assignment.title} — extensions", assignment=assignment,
-                  extensions=rows, error=error, saved=saved, form=form or {})
+                  extensions=rows, late=late, error=error, saved=saved, form=form or {})
 
 
 @router.get("/staff/assignments/{slug}/extensions")
@@ -43,9 +48,11 @@ def grant(slug: str, request: Request, user: PageUser, session: SessionDep,
     try:
         if not login.strip() or not deadline.strip():
             raise ValueError("Give the student's login and the new deadline.")
+        zone = course_zone(request)
         assignments.set_extension(session, user, slug, login.strip(),
-                                  deadline=_utc(deadline), late_deadline=_utc(late_deadline),
-                                  reason=reason.strip())
+                                  deadline=read_local(deadline, zone),
+                                  late_deadline=read_local(late_deadline, zone),
+                                  reason=reason.strip(), zone=zone)
     except ServiceError as exc:
         session.rollback()
         return _page(request, session, user, slug, error=exc.message, form=form,
@@ -59,10 +66,3 @@ def grant(slug: str, request: Request, user: PageUser, session: SessionDep,
 def revoke(slug: str, login: str, user: PageUser, session: SessionDep):
     assignments.delete_extension(session, user, slug, login)
     return see_other(f"/staff/assignments/{slug}/extensions")
-
-
-def _utc(text: str) -> datetime | None:
-    """A `datetime-local` field, read as UTC (the times the pages show)."""
-    if not text.strip():
-        return None
-    return datetime.fromisoformat(text.strip()).replace(tzinfo=UTC)

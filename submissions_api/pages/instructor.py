@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import Form, Request
 from pydantic import ValidationError
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep
 from submissions_api.errors import Refused
-from submissions_api.pages.base import explain_errors, page_router, render, see_other
+from submissions_api.pages.base import (
+    course_zone,
+    explain_errors,
+    form_local,
+    page_router,
+    read_local,
+    render,
+    see_other,
+)
 from submissions_api.schemas import AssignmentUpdate
 from submissions_api.security import has_role, require_role
 from submissions_api.services import assignments, fetch, golden
@@ -47,7 +53,8 @@ def settings_form(slug: str, request: Request, user: PageUser, session: SessionD
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     return render(request, "settings.html", title=f"{assignment.title} — settings",
-                  assignment=assignment, saved=bool(saved), error="", form=_form_values(assignment))
+                  assignment=assignment, saved=bool(saved), error="",
+                  form=_form_values(assignment, course_zone(request)))
 
 
 @router.post("/staff/assignments/{slug}/settings")
@@ -65,15 +72,18 @@ def save_settings(slug: str, request: Request, user: PageUser, session: SessionD
             "cooldown_seconds": cooldown_seconds, "hidden": hidden,
             "visible_from": visible_from, "release_at": release_at,
             "canvas_assignment_id": canvas_assignment_id}
+    zone = course_zone(request)
     try:
         body = AssignmentUpdate(
-            deadline=_utc(deadline), late_deadline=_utc(late_deadline),
+            deadline=read_local(deadline, zone), late_deadline=read_local(late_deadline, zone),
             late_penalty=float(late_penalty) / 100 if late_penalty.strip() else None,
             submission_limit=int(submission_limit) if submission_limit.strip() else None,
             cooldown_seconds=int(cooldown_seconds) if cooldown_seconds.strip() else None,
-            hidden=bool(hidden), visible_from=_utc(visible_from), release_at=_utc(release_at),
+            hidden=bool(hidden), visible_from=read_local(visible_from, zone),
+            release_at=read_local(release_at, zone),
             canvas_assignment_id=canvas_assignment_id.strip())
-        assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True))
+        assignments.update_assignment(session, user, slug, body.model_dump(exclude_unset=True),
+                                      zone=zone)
     except (ValueError, ValidationError, Refused) as exc:
         session.rollback()
         return render(request, "settings.html", status_code=422,
@@ -82,16 +92,9 @@ def save_settings(slug: str, request: Request, user: PageUser, session: SessionD
     return see_other(f"/staff/assignments/{slug}/settings?saved=1")
 
 
-def _utc(text: str) -> datetime | None:
-    """A `datetime-local` field, read as UTC (the times the pages show)."""
-    if not text.strip():
-        return None
-    return datetime.fromisoformat(text.strip()).replace(tzinfo=UTC)
-
-
-def _form_values(assignment: Assignment) -> dict[str, str]:
-    def local(value: datetime | None) -> str:
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value else ""
+def _form_values(assignment: Assignment, zone: str) -> dict[str, str]:
+    def local(value):
+        return form_local(value, zone)
     return {"deadline": local(assignment.deadline),
             "late_deadline": local(assignment.late_deadline),
             "late_penalty": f"{assignment.late_penalty * 100:g}" if assignment.late_penalty else "",

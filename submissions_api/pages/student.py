@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
-from submissions_api.pages.base import page_router, render, see_other
+from submissions_api.pages.base import course_zone, page_router, render, see_other
+from submissions_api.services import attempts, visibility
 from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
-from submissions_api.services import visibility
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, TrainingStatus, User
 
@@ -22,9 +22,10 @@ def _assignment_page(request: Request, session: Session, user: User, assignment:
     subs = crud.list_submissions(session, assignment_id=assignment.id, user_id=user.id,
                                  limit=1000)
     views = service.submission_views(session, subs, staff=False)
-    upload = context.upload_context(session, assignment, user)
+    upload = context.upload_context(session, assignment, user, zone=course_zone(request))
+    window = service.student_window(session, assignment, user)
     return render(request, "assignment.html", status_code=status_code, title=assignment.title,
-                  assignment=assignment, window=service.student_window(session, assignment, user),
+                  assignment=assignment, window=window, extended=window.extended,
                   error=error, remaining=upload.remaining, upload=upload, submissions=views,
                   numbers=context.numbers(views), counting=context.counting_id(views),
                   policy=context.COUNTING_POLICY)
@@ -34,6 +35,26 @@ def _assignment_page(request: Request, session: Session, user: User, assignment:
 def assignment_page(slug: str, request: Request, user: PageUser, session: SessionDep):
     return _assignment_page(request, session, user,
                             visibility.visible_assignment(session, slug, user))
+
+
+@router.get("/assignments/{slug}/handout.tar")
+def handout(slug: str, user: PageUser, session: SessionDep) -> Response:
+    """The starter code and create_tarball.sh, for everyone who sees the assignment."""
+    return Response(attempts.student_handout(session, user, slug),
+                    media_type="application/x-tar", headers={
+                        "Content-Disposition": f'attachment; filename="{slug}-handout.tar"'})
+
+
+@router.get("/assignments/{slug}/compare")
+def compare(slug: str, request: Request, user: PageUser, session: SessionDep,
+            settings: SettingsDep, before: int, after: int):
+    """What changed in the code from one of the student's submissions to another."""
+    old, new, changes = attempts.compare_own(session, user, before, after,
+                                             max_bytes=settings.upload_max_bytes)
+    number = {s.id: crud.submission_number(session, submission=s) for s in (old, new)}
+    return render(request, "compare.html", title=f"#{number[old.id]} → #{number[new.id]}",
+                  assignment=old.assignment, before=old, after=new, number=number,
+                  changes=changes)
 
 
 @router.post("/assignments/{slug}/upload")
@@ -65,8 +86,9 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     result = out.result or {}
     live = out.status in service.LIVE
     number = crud.submission_number(session, submission=sub)
+    previous = crud.previous_submission(session, submission=sub)
     return render(request, "submission.html", title=f"Submission #{number}", sub=out,
-                  number=number,
+                  number=number, previous_id=previous.id if previous else None,
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
                   result=result, failed=[t for t in result.get("tests", []) if not t["passed"]],
                   manual=out.manual, receipt=bool(receipt), live=live,

@@ -1,5 +1,6 @@
 """Prometheus metrics at `/metrics` (a TA's or instructor's bearer token: Prometheus sends it
-with `authorization: {credentials: TOKEN}` in its scrape config).
+with `authorization: {credentials: TOKEN}` in its scrape config; a signed-in staff browser's
+cookie is accepted too).
 
 The queue's figures come from the database at each scrape (`services/health.figures`, the same
 the queue health page shows), so every API process and host reports the same; the API's own
@@ -23,7 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from submissions_api.deps import CurrentUser, ReleasingRoute, SessionDep
+from submissions_api.deps import BearerOrCookieUser, ReleasingRoute, SessionDep
 from submissions_api.services import health
 
 router = APIRouter(route_class=ReleasingRoute, tags=["health"])
@@ -133,7 +134,7 @@ def route_template(scope: Scope) -> str:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+def metrics(request: Request, user: BearerOrCookieUser, session: SessionDep) -> Response:
     """Prometheus text exposition: queue depth and oldest wait per queue, gradings per minute,
     grading durations by outcome, infrastructure errors, request latency by route (staff)."""
     figures = health.queue_health(session, user)

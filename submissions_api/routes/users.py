@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from submissions_api.deps import CurrentUser, ReleasingRoute, SessionDep
+from submissions_api.routes.params import Id
 from submissions_api.schemas import TokenInfo, TokenOut, UserIn, UserOut, UserPatch
 from submissions_api.services import users as service
 
@@ -71,6 +72,6 @@ def rotate_token(login: str, user: CurrentUser, session: SessionDep) -> TokenOut
 
 
 @router.delete("/users/{login}/tokens/{token_id}", status_code=204)
-def revoke_token(login: str, token_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def revoke_token(login: str, token_id: Id, user: CurrentUser, session: SessionDep) -> Response:
     service.revoke_token(session, user, login, token_id)
     return Response(status_code=204)

@@ -20,10 +20,11 @@ ZERO_WHEN_CLEARED = {"late_penalty": 0, "cooldown_seconds": 0, "hidden": False,
 """Settings whose "none" is 0 or False, not NULL (the columns are not nullable)."""
 
 
-def update_assignment(session: Session, user: User, slug: str, changes: dict[str, Any]
-                      ) -> Assignment:
+def update_assignment(session: Session, user: User, slug: str, changes: dict[str, Any], *,
+                      zone: str = "UTC") -> Assignment:
     """Set the deadline, late deadline and penalty, submission limit, cooldown (instructors).
-    Fields given as None are cleared; fields not given are kept."""
+    Fields given as None are cleared; fields not given are kept. A refusal names times in
+    `zone` (the course's, on the pages)."""
     assignment = fetch.assignment(session, slug)
     require_role(user, Role.INSTRUCTOR)
     changes = dict(changes)
@@ -31,7 +32,7 @@ def update_assignment(session: Session, user: User, slug: str, changes: dict[str
         if key in changes and changes[key] is None:
             changes[key] = zero
     problem = deadline_problem(changes.get("deadline", assignment.deadline),
-                               changes.get("late_deadline", assignment.late_deadline))
+                               changes.get("late_deadline", assignment.late_deadline), zone)
     if problem:
         raise Refused(problem)
     crud.update_assignment(session, assignment=assignment, changes=changes)
@@ -47,13 +48,13 @@ def list_extensions(session: Session, user: User, slug: str
 
 
 def set_extension(session: Session, user: User, slug: str, login: str, *, deadline: datetime,
-                  late_deadline: datetime | None, reason: str) -> Extension:
+                  late_deadline: datetime | None, reason: str, zone: str = "UTC") -> Extension:
     """Grant (or change) one student's extension (TAs and instructors)."""
     assignment = fetch.assignment(session, slug)
     student = fetch.user(session, login)
     require_role(user, Role.TA)
     if late_deadline is not None and late_deadline <= deadline:
-        raise Refused(deadline_problem(deadline, late_deadline) or "")
+        raise Refused(deadline_problem(deadline, late_deadline, zone) or "")
     ext = crud.set_extension(session, assignment=assignment, user=student, deadline=deadline,
                              late_deadline=late_deadline, reason=reason, granted_by=user)
     session.commit()

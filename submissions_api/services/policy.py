@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,8 @@ class Window:
     deadline: datetime | None
     late_deadline: datetime | None
     penalty: float
+    extended: bool = False
+    """An extension moved this student's deadline."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,11 @@ def window_for(*, deadline: datetime | None, late_deadline: datetime | None, pen
     late = extension_late_deadline
     if late is None and deadline is not None and late_deadline is not None:
         late = extension_deadline + (late_deadline - deadline)
-    return Window(extension_deadline, late, penalty)
+    return Window(extension_deadline, late, penalty, extended=True)
 
 
-def deadline_problem(deadline: datetime | None, late_deadline: datetime | None) -> str | None:
+def deadline_problem(deadline: datetime | None, late_deadline: datetime | None,
+                     zone: str = "UTC") -> str | None:
     """Why a pair of deadlines is impossible (a sentence for the instructor), or None."""
     if late_deadline is None:
         return None
@@ -45,13 +49,19 @@ def deadline_problem(deadline: datetime | None, late_deadline: datetime | None) 
         return ("A late deadline needs a deadline: set the deadline too, or clear the late "
                 "deadline.")
     if late_deadline <= deadline:
-        return (f"The late deadline ({_utc(late_deadline)}) must come after the deadline "
-                f"({_utc(deadline)}): late submissions are the ones after the deadline.")
+        return (f"The late deadline ({course_time(late_deadline, zone)}) must come after the "
+                f"deadline ({course_time(deadline, zone)}): late submissions are the ones after "
+                "the deadline.")
     return None
 
 
-def _utc(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+def course_time(moment: datetime, zone: str = "UTC") -> str:
+    """A moment as a sentence shows it: in the course's time zone (MLPGRADE_TIMEZONE), with the
+    UTC beside when that is another zone."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if zone == "UTC":
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{utc.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M %Z} ({utc:%Y-%m-%d %H:%M} UTC)"
 
 
 def classify(received_at: datetime, window: Window) -> Timing:

@@ -70,6 +70,30 @@ def handin_sources(session: Session, sub: Submission, *, max_bytes: int | None =
             for path, text in files]
 
 
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    change: str
+    """added, removed, changed or unchanged"""
+    lines: list[tuple[str, str]]
+    """The unified diff (css class, line); [] when unchanged."""
+
+
+def compare_submissions(session: Session, before: Submission, after: Submission, *,
+                        max_bytes: int | None = None) -> list[FileChange]:
+    """What changed in the graded Python files from one submission to another (of the same
+    student and assignment: the caller checks who may see them)."""
+    layout = handin_layout(after.assignment.slug)
+    old, new = (dict(read_sources(crud.get_blob(session, sha256=s.blob_sha256) or b"", layout,
+                                  max_bytes=max_bytes)) for s in (before, after))
+    changes = []
+    for path in sorted(old.keys() | new.keys()):
+        kind = "added" if path not in old else "removed" if path not in new else \
+            "changed" if old[path] != new[path] else "unchanged"
+        changes.append(FileChange(path, kind, diff(old.get(path, ""), new.get(path, ""))))
+    return changes
+
+
 def read_sources(data: bytes, layout: HandinLayout, *, max_bytes: int | None = None
                  ) -> list[tuple[str, str]]:
     """(path, text) of each `.py` file intake keeps from `data`, sorted, long ones truncated."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from submissions_api.schemas import SubmissionOut
 from submissions_api.services.gradebook import Entry, Policy, choose
-from submissions_api.services.policy import classify
+from submissions_api.services.policy import classify, course_time
 from submissions_api.services.submissions import remaining, student_window
 from submissions_api.store.models import Assignment, User, utcnow
 
@@ -32,8 +32,9 @@ class UploadContext:
 
 
 def upload_context(session: Session, assignment: Assignment, user: User,
-                   now: datetime | None = None) -> UploadContext:
-    """Before an upload: the same window and limit the upload itself is held to."""
+                   now: datetime | None = None, zone: str = "UTC") -> UploadContext:
+    """Before an upload: the same window and limit the upload itself is held to (times in
+    `zone`, the course's)."""
     now = now or utcnow()
     left = remaining(session, assignment, user)
     window = student_window(session, assignment, user)
@@ -41,8 +42,8 @@ def upload_context(session: Session, assignment: Assignment, user: User,
     closed = warning = ""
     if not timing.accepted:
         last = window.late_deadline or window.deadline
-        closed = (f"Submissions closed on {_utc(last)}: uploads are no longer accepted. Ask "
-                  "your TA if you need an extension.")
+        closed = (f"Submissions closed on {course_time(last, zone)}: uploads are no longer "
+                  "accepted. Ask your TA if you need an extension.")
     elif left == 0:
         closed = (f"You have used all {assignment.submission_limit} of your submissions: "
                   "uploads are no longer accepted.")
@@ -65,6 +66,3 @@ def counting_id(subs: Sequence[SubmissionOut], policy: Policy = COUNTING_POLICY)
     chosen = choose(entries, policy)
     return chosen.submission_id if chosen else None
 
-
-def _utc(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")

@@ -10,7 +10,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from submissions_api.cli import log_config
+from submissions_api.cli_serve import log_config
 from submissions_api.mail import clean_name, invitation, parse_address
 from submissions_api.settings import load_settings
 
@@ -68,7 +68,7 @@ def test_smtp_settings_from_the_environment():
 
 
 def test_access_log_hides_sign_in_links():
-    """`serve`'s access log (cli.log_config) writes a link's path without its token."""
+    """`serve`'s access log (cli_serve.log_config) writes a link's path without its token."""
     config = log_config("text")
     formatter = logging.config.DictConfigurator(config).configure_custom(
         dict(config["formatters"]["access"]))

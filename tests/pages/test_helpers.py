@@ -101,3 +101,21 @@ def test_ticks_quotes_code_and_escapes_the_rest():
 
     assert str(ticks("`dW` has <b>shape</b>")) == "<code>dW</code> has &lt;b&gt;shape&lt;/b&gt;"
     assert str(ticks("`<script>`")) == "<code>&lt;script&gt;</code>"
+
+
+def test_course_zone_reads_and_shows_times_across_daylight_saving():
+    """Typed in New York, stored in UTC, shown in New York with the UTC beside (EDT in July,
+    EST in December); an independent oracle: the offsets are -4 h and -5 h."""
+    from submissions_api.pages.base import form_local, read_local, when
+    from submissions_api.services.policy import course_time
+    zone = "America/New_York"
+    summer, winter = read_local("2026-07-01T23:59", zone), read_local("2026-12-07T23:59", zone)
+    assert summer.astimezone(UTC) == datetime(2026, 7, 2, 3, 59, tzinfo=UTC)
+    assert winter.astimezone(UTC) == datetime(2026, 12, 8, 4, 59, tzinfo=UTC)
+    assert form_local(winter.astimezone(UTC).replace(tzinfo=None), zone) == "2026-12-07T23:59"
+    assert read_local(" ", zone) is None and form_local(None, zone) == ""
+    assert course_time(summer, zone) == "2026-07-01 23:59 EDT (2026-07-02 03:59 UTC)"
+    assert course_time(winter) == "2026-12-08 04:59 UTC"
+    shown = str(when(winter, zone))
+    assert ">2026-12-07 23:59:00 EST</time>" in shown and "(2026-12-08 04:59 UTC)" in shown
+    assert str(when(winter)).endswith(">2026-12-08 04:59:00 UTC</time>")

@@ -81,18 +81,78 @@ function filter(input) {
   });
 }
 
+const SHORT = {dateStyle: "medium", timeStyle: "short"};
+
+function courseZone() { return document.body.dataset.zone || "UTC"; }
+
+function sameClock(at, zone) {
+  // does the reader's clock read as the course's (then "your time" would say nothing new)?
+  return at.toLocaleString("en-US", {timeZone: zone}) === at.toLocaleString("en-US");
+}
+
 function localTime(el) {
-  // UTC as the server keeps it, and the reader's own clock beside it (when they differ)
+  // the moment in the course's time zone (and UTC) as the server wrote it; the reader's own
+  // clock beside it when it reads differently
   const at = new Date(el.getAttribute("datetime"));
-  if (isNaN(at) || at.getTimezoneOffset() === 0) return;
+  if (isNaN(at) || sameClock(at, courseZone())) return;
   const span = document.createElement("span");
   span.className = "local-time";
-  span.textContent = ` (${at.toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"})} your time)`;
-  el.after(span);
+  span.textContent = ` (${at.toLocaleString(undefined, SHORT)} your time)`;
+  const utc = el.nextElementSibling;
+  (utc && utc.classList.contains("utc") ? utc : el).after(span);
+}
+
+function zoneOffset(at, zone) {
+  // how far the zone's wall clock is ahead of UTC at this moment, in ms
+  const f = new Intl.DateTimeFormat("en-US", {timeZone: zone, hourCycle: "h23", year: "numeric",
+    month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric"});
+  const p = Object.fromEntries(f.formatToParts(at).map(x => [x.type, +x.value]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute, p.second) - at.getTime();
+}
+
+function fromZone(value, zone) {
+  // a datetime-local value ("2026-12-07T23:59") read on the zone's wall clock
+  const [y, m, d, h, mi] = value.split(/[-T:]/).map(Number);
+  const wall = Date.UTC(y, m - 1, d, h, mi);
+  const first = new Date(wall - zoneOffset(new Date(wall), zone));
+  return new Date(wall - zoneOffset(first, zone));
+}
+
+function zoneEcho(input) {
+  // as the instructor types a time in the course's zone: the UTC and their own time
+  const out = document.createElement("output");
+  out.className = "tz-echo muted small";
+  out.id = input.id + "-echo";
+  out.setAttribute("for", input.id);
+  input.after(out);
+  const show = () => {
+    if (!input.value) { out.textContent = ""; return; }
+    const at = fromZone(input.value, input.dataset.zone);
+    const utc = at.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    out.textContent = "= " + utc + (sameClock(at, input.dataset.zone) ? "" :
+      ` · ${at.toLocaleString(undefined, SHORT)} your time`);
+  };
+  input.addEventListener("input", show);
+  input.addEventListener("change", show);
+  show();
+}
+
+function autoRefresh(note) {
+  // a page that shows work in progress reloads itself, until the reader pauses it (WCAG 2.2.1:
+  // a timed change the reader can stop; a <meta> refresh could not be)
+  const timer = setTimeout(() => window.location.reload(), +note.dataset.seconds * 1000);
+  const pause = document.getElementById("pause-refresh");
+  pause.addEventListener("click", () => {
+    clearTimeout(timer);
+    note.textContent = "Updates paused: reload the page to see what changed.";
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  const note = document.getElementById("auto-refresh");
+  if (note) autoRefresh(note);
   document.querySelectorAll("time[datetime]").forEach(localTime);
+  document.querySelectorAll("input[type=datetime-local][data-zone]").forEach(zoneEcho);
   document.querySelectorAll("[data-live]").forEach(el => { if (el.dataset.live) poll(el); });
   document.querySelectorAll(".dropzone").forEach(dropzone);
   document.querySelectorAll("table.sortable").forEach(sortable);
