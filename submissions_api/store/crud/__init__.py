@@ -68,6 +68,7 @@ from submissions_api.store.crud.submissions import (
     queue_position,
     queue_positions,
     running_since,
+    same_upload,
     stale_queued,
     submission_number,
 )
@@ -84,6 +85,7 @@ from submissions_api.store.crud.users import (
 )
 
 __all__ = [
+    "same_upload",
     "delete_comment", "list_tokens", "live_token_counts", "previous_submission", "revoke_tokens",
     "save_comment", "saved_comments",
     "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions", "running_since",
