@@ -9,7 +9,7 @@
 - MLPGRADE_REQUEUE_AFTER (120): a queued submission older than this, its queue empty, is re-sent
 - MLPGRADE_INFRA_RETRIES (3): retries after an infrastructure error before `failed`
 - MLPGRADE_RETRY_BACKOFF (10): first retry delay in seconds, doubled each retry
-- MLPGRADE_GOLDEN_BUILD_SECONDS (900): longest wait for the golden set the service makes itself
+- MLPGRADE_GOLDEN_BUILD_SECONDS (900): how long `serve` reports the making of first golden sets
 - MLPGRADE_TASK_TIME_LIMIT (600): Celery hard time limit (above the sandbox's wall clock)
 - MLPGRADE_VISIBILITY_TIMEOUT (900): Redis redelivery of unacknowledged tasks (> time limit)
 - MLPGRADE_POLLING_INTERVAL (0.1): embedded (sqla) broker polling interval in seconds
@@ -83,7 +83,7 @@ class Settings:
     visibility_timeout: float = 900.0
     polling_interval: float = 0.1
     golden_build_seconds: float = 900.0
-    """A golden set the service makes for itself (generate, canary) is abandoned after this."""
+    """How long `serve` prints the making of first golden sets (their maker holds a lease)."""
     upload_max_bytes: int = DEFAULT_MAX_BYTES
     duplicate_window: float = 60.0
     self_check_interval: float = 10.0

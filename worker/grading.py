@@ -18,9 +18,10 @@ from grader.results import GradeReport
 from grader.rubric import Assignment, load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status
+from worker import golden_jobs
 from worker.context import WorkerContext
 from worker.golden_jobs import active_golden
-from worker.lease import LeaseKeeper
+from worker.lease import submission_lease
 from worker.retry import GiveUp, Retry, next_attempt
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ class Outcome(enum.StrEnum):
     """Ours failed; the next attempt is sent with backoff."""
     FAILED = "failed"
     """Ours failed and the retry budget is spent: failed, not counted."""
+    WAITING = "waiting"
+    """Its assignment has no golden set yet: sent again later, costing no retry."""
     STALE = "stale"
     """The message is for an attempt no longer current, or already taken."""
     LOST = "lost"
@@ -62,15 +65,42 @@ class Graded:
 def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str
                      ) -> Outcome:
     """Grade attempt `attempt` of a submission."""
+    waiting = wait_for_golden(ctx, submission_id=submission_id, attempt=attempt)
+    if waiting is not None:
+        return waiting
     job = claim(ctx, submission_id=submission_id, attempt=attempt, owner=owner)
     if job is None:
         return Outcome.STALE
-    with LeaseKeeper(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
-                     lease_seconds=ctx.settings.lease_seconds):
+    with submission_lease(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
+                          lease_seconds=ctx.settings.lease_seconds):
         graded, error = run_grader(ctx, job, progress=progress_reporter(
             ctx, job, submission_id=submission_id, attempt=attempt, owner=owner))
     return record(ctx, job, submission_id=submission_id, attempt=attempt, owner=owner,
                   graded=graded, error=error, started_at=job.started_at)
+
+
+def wait_for_golden(ctx: WorkerContext, *, submission_id: int, attempt: int
+                    ) -> Outcome | None:
+    """None when the submission's assignment has its active golden set. Else the attempt is
+    postponed by `retry_backoff` (sent again then, costing no retry and no attempt), the
+    golden job is asked for (unless a living maker is at it), and WAITING (STALE for a
+    message no longer current)."""
+    with ctx.sessions() as session:
+        sub = crud.get_submission(session, submission_id=submission_id)
+        if sub is None or sub.assignment.active_golden_id is not None:
+            return None
+        assignment_id, queue = sub.assignment_id, sub.queue
+        delay = ctx.settings.retry_backoff
+        if not lifecycle.postpone(session, submission_id=submission_id, attempt=attempt,
+                                  delay=delay):
+            session.rollback()
+            return Outcome.STALE
+        session.commit()
+    golden_jobs.request_golden(ctx, assignment_id=assignment_id)
+    ctx.dispatcher.send_grade(submission_id, attempt, kind=queue, countdown=delay)
+    log.info("submission %s attempt %s: no golden set yet, again in %s s", submission_id,
+             attempt, delay)
+    return Outcome.WAITING
 
 
 def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -> Job | None:
@@ -106,8 +136,8 @@ def progress_reporter(ctx: WorkerContext, job: Job, *, submission_id: int, attem
 
 def run_grader(ctx: WorkerContext, job: Job, progress: Progress | None = None
                ) -> tuple[Graded | None, str]:
-    """The automatic tests' report against the database's active golden set (made first when
-    there is none), or None and why we failed (never the student's fault). The training run
+    """The automatic tests' report against the database's active golden set, or None and why
+    we failed (never the student's fault). The training run
     follows on the bulk queue (worker.training)."""
     try:
         active = active_golden(ctx, assignment_id=job.assignment_id)
