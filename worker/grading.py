@@ -18,7 +18,7 @@ from grader.results import GradeReport
 from grader.rubric import Assignment, load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status
-from worker import golden_jobs
+from worker import golden_jobs, health
 from worker.context import WorkerContext
 from worker.golden_jobs import active_golden
 from worker.lease import submission_lease
@@ -152,8 +152,12 @@ def run_grader(ctx: WorkerContext, job: Job, progress: Progress | None = None
 
 def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, owner: str,
            graded: Graded | None, error: str, started_at: datetime) -> Outcome:
-    """Record the attempt's one result; then send what follows (a retry, a training run)."""
-    decision = None if graded else next_attempt(job.infra_failures + 1, ctx.settings)
+    """Record the attempt's one result; then send what follows (a retry, a training run). A
+    failure on a host that is sick (worker/health.py) is not charged: retried at once, on a
+    host that is well, while this process waits for its own check to pass."""
+    sick = "" if graded else health.sick_after_failure(ctx)
+    failures = job.infra_failures + (0 if sick else 1)
+    decision = None if graded else Retry(delay=0) if sick else next_attempt(failures, ctx.settings)
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=submission_id)
         common = {"session": session, "submission": sub, "attempt": attempt, "owner": owner,
@@ -167,14 +171,15 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
         elif isinstance(decision, GiveUp):
             run = lifecycle.record_run(**common, report=None, error=error,
                                        next_status=Status.FAILED, values={
-                                           "infra_failures": job.infra_failures + 1,
+                                           "infra_failures": failures,
                                            "error": error, "counts_toward_limit": False})
             outcome = Outcome.FAILED
         else:
             run = lifecycle.record_run(**common, report=None, error=error,
                                        next_status=Status.QUEUED, values={
-                                           "infra_failures": job.infra_failures + 1,
-                                           "error": error}, retry_in=decision.delay)
+                                           "infra_failures": failures,
+                                           "error": f"{error} (on a sick host: {sick})" if sick
+                                           else error}, retry_in=decision.delay)
             outcome = Outcome.RETRY
         if run is None:
             session.rollback()
@@ -191,4 +196,6 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
     if outcome == Outcome.GRADED:
         ctx.dispatcher.send_similarity("submission", submission_id)
     log.info("submission %s attempt %s: %s", submission_id, attempt, outcome)
+    if sick:
+        health.wait_until_well(ctx)
     return outcome

@@ -185,14 +185,17 @@ def training_resent(session: Session, *, run_id: int, tries: int) -> bool:
 
 # -- regrades -----------------------------------------------------------------------------------
 
-def create_regrade(session: Session, *, assignment: Assignment, scope: str, requested_by: User,
+def create_regrade(session: Session, *, assignment: Assignment, scope: str,
+                   requested_by: User | None,
                    submissions: Sequence[Submission]) -> tuple[Regrade, list[tuple[int, int]]]:
     """A regrade of `submissions` on the bulk queue; returns it and the (id, attempt) to send.
+    `requested_by` None: the service (failed submissions re-graded once it is healthy again).
     Graded, failed and running submissions get a new attempt: a running one may have been
     claimed under the golden set active before (its attempt loses its lease, and its result is
     dropped). Only queued ones are skipped: their grading has not started, so it reads the
     active set."""
-    regrade = Regrade(assignment_id=assignment.id, scope=scope, requested_by_id=requested_by.id)
+    regrade = Regrade(assignment_id=assignment.id, scope=scope,
+                      requested_by_id=requested_by.id if requested_by else None)
     session.add(regrade)
     session.flush()
     to_send = []

@@ -33,6 +33,7 @@ from submissions_api.store.crud.gradebook import (
     status_counts,
 )
 from submissions_api.store.crud.health import RunTimes, Waiting, run_times, waiting
+from submissions_api.store.crud.hosts import AUTO_REGRADE, failed_ours, report_host, sick_hosts
 from submissions_api.store.crud.manual import (
     delete_comment,
     manual_by_login,
@@ -85,6 +86,7 @@ from submissions_api.store.crud.users import (
 )
 
 __all__ = [
+    "AUTO_REGRADE", "failed_ours", "report_host", "sick_hosts",
     "same_upload",
     "delete_comment", "list_tokens", "live_token_counts", "previous_submission", "revoke_tokens",
     "save_comment", "saved_comments",
