@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from submissions_api.store.crud.clock import db_now
 from submissions_api.store.models import Regrade, Status, Submission
 from submissions_api.store.models_hosts import WorkerHost
 
@@ -35,8 +36,16 @@ def report_host(session: Session, *, name: str, reason: str, now: datetime) -> N
     session.flush()
 
 
+SICK_REPORT_SECONDS = 300.0
+"""A sick host renews its report at each self-check (MLPGRADE_SELF_CHECK_INTERVAL, far below
+this); a report older than this is of a host that is gone (stopped, replaced), not counted."""
+
+
 def sick_hosts(session: Session) -> Sequence[WorkerHost]:
-    return session.scalars(select(WorkerHost).where(WorkerHost.sick.is_(True))
+    """The hosts sick now (their report renewed lately)."""
+    since = db_now(session) - timedelta(seconds=SICK_REPORT_SECONDS)
+    return session.scalars(select(WorkerHost).where(WorkerHost.sick.is_(True),
+                                                    WorkerHost.checked_at >= since)
                            .order_by(WorkerHost.name)).all()
 
 
