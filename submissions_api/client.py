@@ -28,8 +28,8 @@ def upload(client: httpx.Client, url: str, path: Path) -> httpx.Response:
         except httpx.TransportError as exc:
             if tries == UPLOAD_TRIES:
                 raise
-            print(f"mlpgrade: the upload's answer was lost ({exc}); sending it again",
-                  file=sys.stderr)
+            print(f"mlpgrade: the upload got no answer ({exc}); sending it again (the server "
+                  "answers a repeat with the first submission)", file=sys.stderr)
             time.sleep(tries)
     raise AssertionError("unreachable")
 
