@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,25 @@ import httpx
 from grader.cli import ExitCode
 from grader.text import printable
 from submissions_api.store.models import Status
+
+UPLOAD_TRIES = 3
+
+
+def upload(client: httpx.Client, url: str, path: Path) -> httpx.Response:
+    """POST the file, again (with the same Idempotency-Key) when the answer was lost on the way:
+    the server may have stored the first try, and answers the retry with that submission."""
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    for tries in range(1, UPLOAD_TRIES + 1):
+        try:
+            return client.post(url, headers=headers, files={
+                "file": (path.name, path.read_bytes(), "application/x-tar")})
+        except httpx.TransportError as exc:
+            if tries == UPLOAD_TRIES:
+                raise
+            print(f"mlpgrade: the upload got no answer ({exc}); sending it again (the server "
+                  "answers a repeat with the first submission)", file=sys.stderr)
+            time.sleep(tries)
+    raise AssertionError("unreachable")
 
 
 def submit_and_wait(server: str, token: str, path: Path, *, assignment: str, wait: bool,
@@ -22,8 +42,7 @@ def submit_and_wait(server: str, token: str, path: Path, *, assignment: str, wai
     base = server.rstrip("/") + "/api/v1"
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(headers=headers, timeout=60) as client:
-        reply = client.post(f"{base}/assignments/{assignment}/submissions",
-                            files={"file": (path.name, path.read_bytes(), "application/x-tar")})
+        reply = upload(client, f"{base}/assignments/{assignment}/submissions", path)
         if reply.status_code != 202:
             print(f"mlpgrade: the server refused the upload ({reply.status_code}): "
                   f"{_detail(reply)}", file=sys.stderr)

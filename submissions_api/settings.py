@@ -9,11 +9,15 @@
 - MLPGRADE_REQUEUE_AFTER (120): a queued submission older than this, its queue empty, is re-sent
 - MLPGRADE_INFRA_RETRIES (3): retries after an infrastructure error before `failed`
 - MLPGRADE_RETRY_BACKOFF (10): first retry delay in seconds, doubled each retry
-- MLPGRADE_GOLDEN_BUILD_SECONDS (900): longest wait for the golden set the service makes itself
+- MLPGRADE_GOLDEN_BUILD_SECONDS (900): how long `serve` reports the making of first golden sets
 - MLPGRADE_TASK_TIME_LIMIT (600): Celery hard time limit (above the sandbox's wall clock)
 - MLPGRADE_VISIBILITY_TIMEOUT (900): Redis redelivery of unacknowledged tasks (> time limit)
 - MLPGRADE_POLLING_INTERVAL (0.1): embedded (sqla) broker polling interval in seconds
 - MLPGRADE_MAX_UPLOAD_BYTES (16 MiB): largest accepted handin.tar (`upload_max_bytes`)
+- MLPGRADE_DUPLICATE_WINDOW (60): the same student's same bytes to the same assignment within
+  this many seconds is the same upload (a client's retry): the first submission is answered
+  (0: only the Idempotency-Key header says so)
+- MLPGRADE_SELF_CHECK_INTERVAL (10): seconds between a sick worker host's self-checks
 - MLPGRADE_INSTRUCTOR_TOKEN (unset): a token the first instructor gets at start (production)
 - MLPGRADE_PUBLIC_URL (http://HOST:PORT): URL printed and used in links
 - MLPGRADE_SIMILARITY_SCOPE (latest): which graded submissions similarity detection compares,
@@ -81,8 +85,10 @@ class Settings:
     visibility_timeout: float = 900.0
     polling_interval: float = 0.1
     golden_build_seconds: float = 900.0
-    """A golden set the service makes for itself (generate, canary) is abandoned after this."""
+    """How long `serve` prints the making of first golden sets (their maker holds a lease)."""
     upload_max_bytes: int = DEFAULT_MAX_BYTES
+    duplicate_window: float = 60.0
+    self_check_interval: float = 10.0
     instructor_token: str | None = None
     public_url: str | None = None
     similarity_scope: str = "latest"
@@ -135,6 +141,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         polling_interval=num("POLLING_INTERVAL", 0.1),
         golden_build_seconds=num("GOLDEN_BUILD_SECONDS", 900),
         upload_max_bytes=int(num("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES)),
+        duplicate_window=num("DUPLICATE_WINDOW", 60),
+        self_check_interval=num("SELF_CHECK_INTERVAL", 10),
         instructor_token=env.get("MLPGRADE_INSTRUCTOR_TOKEN") or None,
         public_url=env.get("MLPGRADE_PUBLIC_URL") or None,
         similarity_scope="every" if env.get("MLPGRADE_SIMILARITY_SCOPE") == "every"

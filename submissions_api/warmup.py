@@ -3,7 +3,8 @@ how it goes, instead of the first upload waiting a minute in silence for it.
 
 A golden set is made from our reference (generate), then checked by its canary (our reference
 scores full marks, our starter 0, each known mistake exactly its expected failures), then
-activated. A grading that arrives meanwhile waits for it; later starts find it made.
+activated, by the golden job on the bulk queue (the only maker; a grading that arrives meanwhile
+waits at no cost); later starts find it made.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ A worker of the bulk queue alone (regrades, training runs, golden sets) runs at 
 live workers it takes the CPU they leave, so a deadline's uploads are not graded at half speed
 while the training runs of earlier ones go on. Its verdicts do not change: limits are CPU time,
 and its share under full live load (about a tenth of a core at nice 10, against two live jobs on
-two cores) stays above what the wall clock takes for a hung test (under 5 %, grader/inside)."""
+two cores) stays above what the wall clock takes for a hung test (under 5 %, grader/inside).
+
+Every temporary file a worker's jobs make is under its scratch folder (worker/scratch.py): removed
+on a graceful stop, and by the next worker started on the host if this one is killed."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from celery.exceptions import SecurityWarning
 from submissions_api.jobs import Dispatcher
 from submissions_api.store.models import QueueKind
 from worker.app import app, settings
+from worker.scratch import claim_scratch
 
 BULK_NICE = 10
 DECLARE_ATTEMPTS = 10
@@ -71,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.quiet:
         warnings.filterwarnings("ignore", category=SecurityWarning)
     declare_queues()
-    app.worker_main(argv)
+    scratch = claim_scratch()  # before any job: its temporary files go there
+    log.info("scratch folder %s", scratch.path)
+    try:
+        app.worker_main(argv)
+    finally:  # a graceful stop (SIGTERM, Ctrl-C): the pool's children are gone by now
+        scratch.close()
     return 0
 
 

@@ -1,8 +1,11 @@
 """Golden sets on the worker side: generate one from our reference, run the canary before it may
 be used, and hand gradings the database's active set (the only registry in the service).
 
-An assignment without an active set gets one the first time a grading needs it: the grading that
-wins `lifecycle.ensure_golden_set` makes it (generate, canary, activate), the others wait for it.
+An assignment without an active set gets one from the golden job on the bulk queue
+(`ensure_active`), the only maker: it leases the set (`lifecycle.ensure_golden_set`) and renews
+the lease while it generates, runs the canary and activates, so a maker that dies is replaced
+within the lease. A grading that finds no active set never makes or waits for one: it is
+postponed (worker.grading, costing no retry) and asks for the job.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ from __future__ import annotations
 import enum
 import logging
 import tempfile
-import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import GoldenStatus
 from worker.context import WorkerContext
+from worker.lease import golden_lease
 from worker.retry import Retry, next_attempt
 
 log = logging.getLogger(__name__)
@@ -114,40 +116,59 @@ class ActiveGolden:
     golden: GoldenSet
 
 
+class GoldenNotReady(InfrastructureError):
+    """The assignment has no active golden set yet: its grading waits (costing no retry)."""
+
+
 def active_golden(ctx: WorkerContext, *, assignment_id: int) -> ActiveGolden:
-    """The assignment's active set; made first (or waited for) when it has none.
-    InfrastructureError when it cannot be had: the grading's retry policy takes over."""
-    deadline = time.monotonic() + ctx.settings.golden_build_seconds
-    while True:
-        with ctx.sessions() as session:
-            golden, mine = lifecycle.ensure_golden_set(
-                session, assignment_id=assignment_id,
-                abandoned_before=crud.db_now(session)
-                - timedelta(seconds=ctx.settings.golden_build_seconds))
-            session.commit()
-            golden_id = golden.id
-        if mine:
-            log.info("no active golden set for assignment %s: making set %s", assignment_id,
-                     golden_id)
-            _make_and_activate(ctx, golden_id=golden_id)
-        active = _load_active(ctx, assignment_id=assignment_id)
-        if active is not None:
-            return active
-        if time.monotonic() > deadline:
-            raise InfrastructureError(f"no golden set became active within "
-                                      f"{ctx.settings.golden_build_seconds:.0f} s")
-        time.sleep(1)  # another worker is making it
+    """The assignment's active set; GoldenNotReady when it has none (its grading never makes
+    one: the golden job on the bulk queue does, `ensure_active`)."""
+    active = _load_active(ctx, assignment_id=assignment_id)
+    if active is None:
+        raise GoldenNotReady(f"assignment {assignment_id} has no active golden set yet")
+    return active
 
 
-def ensure_active(ctx: WorkerContext, *, assignment_id: int) -> str:
-    """The assignment has an active set (made now unless one is, or is being made): the job
-    `serve` sends at start, so the first upload does not wait a minute for it. A failure here
-    is only logged: the first grading makes the set itself, under its retry policy."""
+def has_active(ctx: WorkerContext, *, assignment_id: int) -> bool:
+    with ctx.sessions() as session:
+        return crud.get_assignment_by_id(session, assignment_id=assignment_id) \
+            .active_golden_id is not None
+
+
+def request_golden(ctx: WorkerContext, *, assignment_id: int) -> bool:
+    """Send the golden job unless a living maker is at it (its lease holds): what a grading
+    that found no active set does, so a maker that died is replaced within its lease."""
+    with ctx.sessions() as session:
+        if lifecycle.golden_being_made(session, assignment_id=assignment_id,
+                                       now=crud.db_now(session)) is not None:
+            return False
+    return ctx.dispatcher.send_ensure_golden(assignment_id)
+
+
+def ensure_active(ctx: WorkerContext, *, assignment_id: int, owner: str) -> str:
+    """The golden job (bulk queue), the only maker of the set the service makes for itself:
+    `serve` sends it at start, a grading that finds no active set sends it again. Nothing to
+    do when the assignment has an active set or a living maker; else this worker leases a new
+    set (replacing one whose maker died), makes it under a heartbeat and activates it. A
+    failure is only logged: the next grading that waits sends the job again."""
+    with ctx.sessions() as session:
+        golden, mine = lifecycle.ensure_golden_set(
+            session, assignment_id=assignment_id, owner=owner,
+            lease_seconds=ctx.settings.lease_seconds)
+        session.commit()
+        golden_id, maker = golden.id, golden.lease_owner
+        making = golden.status in (GoldenStatus.GENERATING, GoldenStatus.VERIFYING)
+    if not mine:
+        return f"golden set {golden_id} " + (f"being made by {maker}" if making else "active")
+    log.info("no active golden set for assignment %s: making set %s", assignment_id, golden_id)
     try:
-        return f"golden set {active_golden(ctx, assignment_id=assignment_id).id} active"
+        with golden_lease(ctx.sessions, golden_id=golden_id, owner=owner,
+                          lease_seconds=ctx.settings.lease_seconds):
+            _make_and_activate(ctx, golden_id=golden_id)
     except Exception:
-        log.exception("assignment %s: making its golden set ahead failed", assignment_id)
+        log.exception("assignment %s: making golden set %s failed", assignment_id, golden_id)
         return "failed"
+    return f"golden set {golden_id} active"
 
 
 def _make_and_activate(ctx: WorkerContext, *, golden_id: int) -> None:

@@ -18,9 +18,10 @@ from grader.results import GradeReport
 from grader.rubric import Assignment, load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status
+from worker import golden_jobs, health
 from worker.context import WorkerContext
 from worker.golden_jobs import active_golden
-from worker.lease import LeaseKeeper
+from worker.lease import submission_lease
 from worker.retry import GiveUp, Retry, next_attempt
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ class Outcome(enum.StrEnum):
     """Ours failed; the next attempt is sent with backoff."""
     FAILED = "failed"
     """Ours failed and the retry budget is spent: failed, not counted."""
+    WAITING = "waiting"
+    """Its assignment has no golden set yet: sent again later, costing no retry."""
     STALE = "stale"
     """The message is for an attempt no longer current, or already taken."""
     LOST = "lost"
@@ -62,15 +65,42 @@ class Graded:
 def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str
                      ) -> Outcome:
     """Grade attempt `attempt` of a submission."""
+    waiting = wait_for_golden(ctx, submission_id=submission_id, attempt=attempt)
+    if waiting is not None:
+        return waiting
     job = claim(ctx, submission_id=submission_id, attempt=attempt, owner=owner)
     if job is None:
         return Outcome.STALE
-    with LeaseKeeper(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
-                     lease_seconds=ctx.settings.lease_seconds):
+    with submission_lease(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
+                          lease_seconds=ctx.settings.lease_seconds):
         graded, error = run_grader(ctx, job, progress=progress_reporter(
             ctx, job, submission_id=submission_id, attempt=attempt, owner=owner))
     return record(ctx, job, submission_id=submission_id, attempt=attempt, owner=owner,
                   graded=graded, error=error, started_at=job.started_at)
+
+
+def wait_for_golden(ctx: WorkerContext, *, submission_id: int, attempt: int
+                    ) -> Outcome | None:
+    """None when the submission's assignment has its active golden set. Else the attempt is
+    postponed by `retry_backoff` (sent again then, costing no retry and no attempt), the
+    golden job is asked for (unless a living maker is at it), and WAITING (STALE for a
+    message no longer current)."""
+    with ctx.sessions() as session:
+        sub = crud.get_submission(session, submission_id=submission_id)
+        if sub is None or sub.assignment.active_golden_id is not None:
+            return None
+        assignment_id, queue = sub.assignment_id, sub.queue
+        delay = ctx.settings.retry_backoff
+        if not lifecycle.postpone(session, submission_id=submission_id, attempt=attempt,
+                                  delay=delay):
+            session.rollback()
+            return Outcome.STALE
+        session.commit()
+    golden_jobs.request_golden(ctx, assignment_id=assignment_id)
+    ctx.dispatcher.send_grade(submission_id, attempt, kind=queue, countdown=delay)
+    log.info("submission %s attempt %s: no golden set yet, again in %s s", submission_id,
+             attempt, delay)
+    return Outcome.WAITING
 
 
 def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -> Job | None:
@@ -106,8 +136,8 @@ def progress_reporter(ctx: WorkerContext, job: Job, *, submission_id: int, attem
 
 def run_grader(ctx: WorkerContext, job: Job, progress: Progress | None = None
                ) -> tuple[Graded | None, str]:
-    """The automatic tests' report against the database's active golden set (made first when
-    there is none), or None and why we failed (never the student's fault). The training run
+    """The automatic tests' report against the database's active golden set, or None and why
+    we failed (never the student's fault). The training run
     follows on the bulk queue (worker.training)."""
     try:
         active = active_golden(ctx, assignment_id=job.assignment_id)
@@ -122,8 +152,12 @@ def run_grader(ctx: WorkerContext, job: Job, progress: Progress | None = None
 
 def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, owner: str,
            graded: Graded | None, error: str, started_at: datetime) -> Outcome:
-    """Record the attempt's one result; then send what follows (a retry, a training run)."""
-    decision = None if graded else next_attempt(job.infra_failures + 1, ctx.settings)
+    """Record the attempt's one result; then send what follows (a retry, a training run). A
+    failure on a host that is sick (worker/health.py) is not charged: retried at once, on a
+    host that is well, while this process waits for its own check to pass."""
+    sick = "" if graded else health.sick_after_failure(ctx)
+    failures = job.infra_failures + (0 if sick else 1)
+    decision = None if graded else Retry(delay=0) if sick else next_attempt(failures, ctx.settings)
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=submission_id)
         common = {"session": session, "submission": sub, "attempt": attempt, "owner": owner,
@@ -137,14 +171,15 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
         elif isinstance(decision, GiveUp):
             run = lifecycle.record_run(**common, report=None, error=error,
                                        next_status=Status.FAILED, values={
-                                           "infra_failures": job.infra_failures + 1,
+                                           "infra_failures": failures,
                                            "error": error, "counts_toward_limit": False})
             outcome = Outcome.FAILED
         else:
             run = lifecycle.record_run(**common, report=None, error=error,
                                        next_status=Status.QUEUED, values={
-                                           "infra_failures": job.infra_failures + 1,
-                                           "error": error}, retry_in=decision.delay)
+                                           "infra_failures": failures,
+                                           "error": f"{error} (on a sick host: {sick})" if sick
+                                           else error}, retry_in=decision.delay)
             outcome = Outcome.RETRY
         if run is None:
             session.rollback()
@@ -161,4 +196,6 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
     if outcome == Outcome.GRADED:
         ctx.dispatcher.send_similarity("submission", submission_id)
     log.info("submission %s attempt %s: %s", submission_id, attempt, outcome)
+    if sick:
+        health.wait_until_well(ctx)
     return outcome

@@ -23,6 +23,7 @@ from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import GradingRun, QueueKind, Status, TrainingStatus
 from worker.context import WorkerContext
+from worker.health import regrade_failed
 from worker.retry import GiveUp, next_attempt
 
 log = logging.getLogger(__name__)
@@ -108,12 +109,15 @@ def _give_up_training(session: Session, run: GradingRun) -> None:
 
 def start_reaper_thread(ctx_factory: Callable[[], WorkerContext], interval: float
                         ) -> threading.Thread:
-    """Run `reap_once` every `interval` seconds in a daemon thread of this process."""
+    """Run `reap_once` every `interval` seconds in a daemon thread of this process, and re-grade
+    what failed through our fault while no host is sick."""
     def loop() -> None:
         stop = threading.Event()
         while not stop.wait(interval):
             try:
-                reap_once(ctx_factory())
+                ctx = ctx_factory()
+                reap_once(ctx)
+                regrade_failed(ctx)  # once no host is sick (worker/health.py)
             except Exception:
                 log.exception("reaper pass failed")
 

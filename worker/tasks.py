@@ -35,8 +35,10 @@ def similarity_index(kind: str, ident: int) -> str:
 
 @app.task(name="worker.ensure_golden_set")
 def ensure_golden_set(assignment_id: int) -> str:
-    """Make an assignment's first golden set ahead of its first grading (sent by `serve`)."""
-    return golden_jobs.ensure_active(get_context(settings), assignment_id=assignment_id)
+    """Make an assignment's first golden set, under a lease (sent by `serve` and by gradings
+    that find none)."""
+    return golden_jobs.ensure_active(get_context(settings), assignment_id=assignment_id,
+                                     owner=lease_owner())
 
 
 @app.task(name="worker.send_sign_in_link")

@@ -68,7 +68,16 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
 def queue_health(request: Request, user: PageUser, session: SessionDep):
     figures = health.queue_health(session, user)
     return render(request, "staff_queue.html", title="Queue health", figures=figures,
-                  refresh=10)
+                  failed=regrades.failed_ours(session, user),
+                  regraded=request.query_params.get("regraded"), refresh=10)
+
+
+@router.post("/staff/queue/regrade")
+def regrade_failed(user: PageUser, session: SessionDep, dispatcher: DispatcherDep,
+                   ids: list[int] = Form([])):
+    """Grade again the chosen submissions that failed through our fault."""
+    started = regrades.regrade_chosen(session, dispatcher, user, ids)
+    return see_other(f"/staff/queue?regraded={sum(r.total for r in started)}")
 
 
 @router.get("/staff/assignments/{slug}/gradebook.csv")

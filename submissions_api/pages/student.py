@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import File, Request, Response, UploadFile
+import uuid
+
+from fastapi import File, Form, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
@@ -28,7 +30,7 @@ def _assignment_page(request: Request, session: Session, user: User, assignment:
                   assignment=assignment, window=window, extended=window.extended,
                   error=error, remaining=upload.remaining, upload=upload, submissions=views,
                   numbers=context.numbers(views), counting=context.counting_id(views),
-                  policy=context.COUNTING_POLICY)
+                  policy=context.COUNTING_POLICY, upload_key=uuid.uuid4().hex)
 
 
 @router.get("/assignments/{slug}")
@@ -60,7 +62,7 @@ def compare(slug: str, request: Request, user: PageUser, session: SessionDep,
 @router.post("/assignments/{slug}/upload")
 def upload(slug: str, request: Request, user: PageUser, session: SessionDep,
            settings: SettingsDep, dispatcher: DispatcherDep,
-           file: UploadFile | None = File(None)):
+           file: UploadFile | None = File(None), idempotency_key: str = Form("")):
     """The API's upload (size, deadline, limit, cooldown included); refusals re-render the form."""
     assignment = visibility.visible_assignment(session, slug, user)
     if file is None or not file.filename:
@@ -69,7 +71,8 @@ def upload(slug: str, request: Request, user: PageUser, session: SessionDep,
     try:
         data = service.read_upload(file.file, settings.upload_max_bytes)
         accepted = service.accept_upload(session, dispatcher, user=user, assignment=assignment,
-                                         data=data, filename=file.filename)
+                                         data=data, filename=file.filename,
+                                         idempotency_key=idempotency_key)
     except ServiceError as exc:
         session.rollback()
         return _assignment_page(request, session, user, assignment, error=exc.message,

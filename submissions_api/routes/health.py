@@ -1,4 +1,6 @@
-"""Liveness and readiness: the database must answer; the broker is reported."""
+"""Liveness and readiness: the database must answer; the broker and the worker hosts that are
+sick (they take no work until their self-check passes, worker/health.py) are counted: "degraded"
+while one is. Which hosts and why is for staff (the queue page, /metrics)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from sqlalchemy import text
 
 from grader import __version__
 from submissions_api.deps import DispatcherDep, ReleasingRoute, SessionDep
+from submissions_api.services.health import sick_hosts
 
 router = APIRouter(route_class=ReleasingRoute, tags=["health"])
 
@@ -20,7 +23,9 @@ def health(response: Response, session: SessionDep, dispatcher: DispatcherDep) -
         database = f"error: {type(exc).__name__}"
     broker = "ok" if dispatcher.ping() else "unreachable"
     ok = database == "ok"
+    sick = len(sick_hosts(session)) if ok else 0  # which and why: the staff's queue page
     if not ok:
         response.status_code = 503
-    return {"status": "ok" if ok and broker == "ok" else "degraded" if ok else "down",
-            "database": database, "broker": broker, "version": __version__}
+    well = broker == "ok" and not sick
+    return {"status": "ok" if ok and well else "degraded" if ok else "down",
+            "database": database, "broker": broker, "sick_hosts": sick, "version": __version__}

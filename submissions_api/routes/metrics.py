@@ -74,6 +74,15 @@ class _QueueCollector(Collector):
             oldest.add_metric((q.queue,), q.oldest_waiting_seconds)
         yield depth
         yield oldest
+        sick = GaugeMetricFamily("mlpgrade_worker_host_sick",
+                                 "1 for a worker host whose self-check fails (it takes no work)",
+                                 labels=("host",))
+        for host in f.sick_hosts:
+            sick.add_metric((host.name,), 1)
+        yield sick
+        yield GaugeMetricFamily("mlpgrade_failed_submissions",
+                                "Submissions that ended failed through our fault",
+                                value=f.failed)
         yield GaugeMetricFamily("mlpgrade_graded_last_minute",
                                 "Gradings that ended graded in the last minute",
                                 value=f.graded_last_minute)

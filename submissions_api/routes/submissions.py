@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 
 from submissions_api.deps import (
     CurrentUser,
@@ -22,13 +22,19 @@ router = APIRouter(route_class=ReleasingRoute, tags=["submissions"])
 @router.post("/assignments/{slug}/submissions", status_code=202, response_model=SubmissionAccepted)
 def upload(slug: str, request: Request, response: Response, user: CurrentUser,
            session: SessionDep, settings: SettingsDep, dispatcher: DispatcherDep,
-           file: UploadFile = File(description="handin.tar")) -> SubmissionAccepted:
+           file: UploadFile = File(description="handin.tar"),
+           idempotency_key: str | None = Header(None, description=(
+               "A new random key (a UUID) per upload, sent again with each retry of it: a "
+               "retry gets the first submission back"))) -> SubmissionAccepted:
     """Accept a handin.tar for grading. Students are held to the deadline, the submission limit
-    and the cooldown; staff are not. Larger than the upload limit: 413, nothing stored."""
+    and the cooldown; staff are not. Larger than the upload limit: 413, nothing stored. The
+    same upload again (same Idempotency-Key, or same bytes within the duplicate window) is
+    answered with the first submission's receipt."""
     assignment = fetch.assignment(session, slug)
     data = service.read_upload(file.file, settings.upload_max_bytes)
     accepted = service.accept_upload(session, dispatcher, user=user, assignment=assignment,
-                                     data=data, filename=file.filename or "handin.tar")
+                                     data=data, filename=file.filename or "handin.tar",
+                                     idempotency_key=idempotency_key)
     base = request.url.path.rsplit("/assignments", 1)[0]
     response.headers["Location"] = f"{base}/submissions/{accepted.id}"
     return accepted

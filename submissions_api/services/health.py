@@ -45,6 +45,16 @@ class Durations:
 
 
 @dataclass(frozen=True)
+class SickHost:
+    """A worker host that failed its self-check (worker/health.py): it takes no work."""
+
+    name: str
+    reason: str
+    since: datetime | None
+    checked_at: datetime
+
+
+@dataclass(frozen=True)
 class Figures:
     now: datetime
     queues: list[QueueFigures]
@@ -53,6 +63,9 @@ class Figures:
     runs_total: dict[str, int]
     """Grading runs recorded, by outcome (infrastructure_error: ours, retried)."""
     durations: list[Durations] = field(default_factory=list)
+    sick_hosts: list[SickHost] = field(default_factory=list)
+    failed: int = 0
+    """Submissions that ended failed through our fault (re-graded once no host is sick)."""
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -97,7 +110,12 @@ def figures(session: Session) -> Figures:
     return Figures(now=now, queues=queues,
                    graded_last_minute=sum(1 for r in graded if r.finished_at >= minute),
                    graded_last_hour=sum(1 for r in graded if r.finished_at >= hour),
-                   runs_total=totals, durations=durations)
+                   runs_total=totals, durations=durations, sick_hosts=sick_hosts(session),
+                   failed=len(crud.failed_ours(session)))
+
+
+def sick_hosts(session: Session) -> list[SickHost]:
+    return [SickHost(h.name, h.reason, h.since, h.checked_at) for h in crud.sick_hosts(session)]
 
 
 def queue_health(session: Session, user: User) -> Figures:

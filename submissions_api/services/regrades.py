@@ -73,6 +73,25 @@ def regrade_assignment(session: Session, dispatcher: Dispatcher, user: User, slu
     return _start(session, dispatcher, user, assignment, "latest" if latest_only else "all", subs)
 
 
+def failed_ours(session: Session, user: User) -> Sequence[Submission]:
+    """The submissions that ended failed through our fault (TAs): the queue page lists them."""
+    require_role(user, Role.TA)
+    return crud.failed_ours(session)
+
+
+def regrade_chosen(session: Session, dispatcher: Dispatcher, user: User, ids: Sequence[int]
+                   ) -> list[RegradeOut]:
+    """Regrade the chosen submissions (TAs; one regrade per assignment): the queue page's
+    button for those that failed through our fault."""
+    require_role(user, Role.TA)
+    by_assignment: dict[int, list[Submission]] = {}
+    for submission_id in sorted(set(ids)):
+        sub = fetch.submission(session, submission_id)
+        by_assignment.setdefault(sub.assignment_id, []).append(sub)
+    return [_start(session, dispatcher, user, subs[0].assignment, "chosen", subs)
+            for subs in by_assignment.values()]
+
+
 def get_regrade(session: Session, user: User, regrade_id: int) -> RegradeOut:
     regrade = fetch.regrade(session, regrade_id)
     require_role(user, Role.TA)

@@ -3,7 +3,9 @@ role sees it, the lists, and what hangs off a submission (hand-in bytes, runs, p
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,19 +71,29 @@ def refuse_at_door(assignment: Assignment, data: bytes, max_bytes: int) -> None:
 
 
 def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
-                  assignment: Assignment, data: bytes, filename: str) -> SubmissionAccepted:
+                  assignment: Assignment, data: bytes, filename: str,
+                  idempotency_key: str | None = None) -> SubmissionAccepted:
     """Store a hand-in and queue its grading. Refused at the door (422) when intake would
     refuse it; students are held to the deadline (403), the submission limit and the cooldown
     (429), on the database's clock (the same for every API process); staff are not. Committed
-    before it is sent; once committed, the answer is the receipt, whatever fails after."""
+    before it is sent; once committed, the answer is the receipt, whatever fails after.
+
+    A client's retry is the same upload (`repeated_upload`): its receipt is the first
+    submission's, before any limit or cooldown (which the first one started) is checked."""
     refuse_at_door(assignment, data, dispatcher.settings.upload_max_bytes)
+    key = _idempotency_key(idempotency_key)
     late, penalty = False, 0.0
     now = crud.db_now(session)
     if not visible(assignment, user, now):
         raise NotFound("assignment")  # a hidden or scheduled one: as if it did not exist
+    crud.lock_user(session, user=user)  # one user's uploads in order (and their retries)
+    now = crud.db_now(session)
+    first = repeated_upload(session, user=user, assignment=assignment, data=data, key=key,
+                            now=now, window=dispatcher.settings.duplicate_window)
+    if first is not None:
+        session.rollback()
+        return _receipt(session, first, now)
     if not is_staff(user):
-        crud.lock_user(session, user=user)
-        now = crud.db_now(session)  # after the lock: one student's uploads are in this order
         timing = classify(now, student_window(session, assignment, user))
         if not timing.accepted:
             raise Refused(timing.reason, status=403)
@@ -95,9 +107,41 @@ def accept_upload(session: Session, dispatcher: Dispatcher, *, user: User,
         late, penalty = timing.late, timing.penalty
     sub = crud.create_submission(session, user=user, assignment=assignment, data=data,
                                  filename=filename or "handin.tar", received_at=now,
-                                 late=late, penalty=penalty)
+                                 late=late, penalty=penalty, idempotency_key=key)
     session.commit()  # durable before we answer or enqueue
     dispatcher.send_grade(sub.id, sub.attempts)
+    return _receipt(session, sub, now)
+
+
+MAX_KEY = 100
+
+
+def _idempotency_key(key: str | None) -> str | None:
+    key = (key or "").strip()
+    if len(key) > MAX_KEY:
+        raise Refused(f"the Idempotency-Key header has {len(key)} characters; at most "
+                      f"{MAX_KEY} are kept (a UUID is 36)", status=422)
+    return key or None
+
+
+def repeated_upload(session: Session, *, user: User, assignment: Assignment, data: bytes,
+                    key: str | None, now: datetime, window: float) -> Submission | None:
+    """The submission this upload repeats, if any (docs/service.md, "Uploading twice"): the
+    user's upload with the same Idempotency-Key, or, with or without a key, the same bytes
+    from the same user to the same assignment less than `window` seconds ago. A client that
+    lost the answer to an upload the service committed, and sent it again, gets the first
+    submission back, not a second one that counts toward the limit. A `window` of 0 turns
+    the bytes rule off."""
+    sha = hashlib.sha256(data).hexdigest()
+    first = crud.same_upload(session, user=user, assignment=assignment, key=key, sha256=sha,
+                             since=now - timedelta(seconds=window) if window > 0 else None)
+    if first is not None and (first.assignment_id, first.blob_sha256) != (assignment.id, sha):
+        raise Refused("this Idempotency-Key was sent before with another file or assignment; "
+                      "send a new key with each new upload", status=422)
+    return first
+
+
+def _receipt(session: Session, sub: Submission, now: datetime) -> SubmissionAccepted:
     return SubmissionAccepted(
         id=sub.id, sha256=sub.blob_sha256, size=sub.size, status=sub.status,
         server_time=now, received_at=sub.received_at, late=sub.late,

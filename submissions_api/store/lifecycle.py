@@ -14,6 +14,8 @@ is the database's (`crud.db_now`), so hosts with drifting clocks still agree on 
     training run pending → done | failed [record_training]; re-sends counted [training_resent]
     regrade item pending → done | failed (its run recorded) or skipped at once [create_regrade]
     golden set   generating → verifying → ready | canary_failed; → error      [golden_*]
+                 the service's own is leased to its maker, renewed while it lives
+                 [ensure_golden_set, renew_golden_lease]
                  ready (canary passed) → the assignment's active set          [activate_*]
 """
 
@@ -58,6 +60,14 @@ def _cas(session: Session, *, submission_id: int, attempt: int, statuses: tuple[
     result = session.execute(update(Submission).where(*conditions).values(**values)
                              .execution_options(synchronize_session=False))
     return result.rowcount == 1
+
+
+def postpone(session: Session, *, submission_id: int, attempt: int, delay: float) -> bool:
+    """A queued attempt waits `delay` seconds more (its message is sent again by the caller
+    after commit), costing no retry: its assignment has no golden set yet. False when the
+    message is stale (the attempt moved on)."""
+    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(Status.QUEUED,),
+                values={"enqueued_at": db_now(session) + timedelta(seconds=delay)})
 
 
 def claim_submission(session: Session, *, submission_id: int, attempt: int, owner: str,
@@ -175,14 +185,17 @@ def training_resent(session: Session, *, run_id: int, tries: int) -> bool:
 
 # -- regrades -----------------------------------------------------------------------------------
 
-def create_regrade(session: Session, *, assignment: Assignment, scope: str, requested_by: User,
+def create_regrade(session: Session, *, assignment: Assignment, scope: str,
+                   requested_by: User | None,
                    submissions: Sequence[Submission]) -> tuple[Regrade, list[tuple[int, int]]]:
     """A regrade of `submissions` on the bulk queue; returns it and the (id, attempt) to send.
+    `requested_by` None: the service (failed submissions re-graded once it is healthy again).
     Graded, failed and running submissions get a new attempt: a running one may have been
     claimed under the golden set active before (its attempt loses its lease, and its result is
     dropped). Only queued ones are skipped: their grading has not started, so it reads the
     active set."""
-    regrade = Regrade(assignment_id=assignment.id, scope=scope, requested_by_id=requested_by.id)
+    regrade = Regrade(assignment_id=assignment.id, scope=scope,
+                      requested_by_id=requested_by.id if requested_by else None)
     session.add(regrade)
     session.flush()
     to_send = []
@@ -283,15 +296,15 @@ def _active_golden_id(session: Session, assignment_id: int) -> int | None:
                           .where(Assignment.id == assignment_id))
 
 
-def ensure_golden_set(session: Session, *, assignment_id: int, abandoned_before: datetime
+def ensure_golden_set(session: Session, *, assignment_id: int, owner: str, lease_seconds: float
                       ) -> tuple[GoldenSet | None, bool]:
     """The set gradings of an assignment use: (its active set, False) when there is one;
-    else (the set the service is making for itself, False) while one is generating or
-    verifying; else a new such set, generating, and True: the caller makes it (generate,
-    canary, activate_if_none) after committing. One at a time per assignment, on any number of
-    workers: a write on the assignment's row first serialises callers (a row lock on
-    PostgreSQL, the write lock on SQLite). A set the service started before `abandoned_before`
-    (its worker died) is marked error and replaced."""
+    else (the set the service is making for itself, False) while its maker holds the lease;
+    else a new such set, generating, leased to `owner`, and True: the caller makes it
+    (generate, canary, activate_if_none) after committing, renewing the lease meanwhile
+    (renew_golden_lease). One at a time per assignment, on any number of workers: a write on
+    the assignment's row first serialises callers (a row lock on PostgreSQL, the write lock on
+    SQLite). A set whose lease ran out (its maker died) is marked error and replaced."""
     active = _active_golden_id(session, assignment_id)
     if active is not None:  # the usual case: no write, so gradings do not queue on the row
         return session.get(GoldenSet, active), False
@@ -301,16 +314,43 @@ def ensure_golden_set(session: Session, *, assignment_id: int, abandoned_before:
     active = _active_golden_id(session, assignment_id)  # again, now that callers are in line
     if active is not None:
         return session.get(GoldenSet, active), False
-    making = session.scalars(select(GoldenSet).where(
-        GoldenSet.assignment_id == assignment_id, GoldenSet.created_by_id.is_(None),
-        GoldenSet.status.in_((GoldenStatus.GENERATING, GoldenStatus.VERIFYING)))
-        .order_by(GoldenSet.id)).all()
-    for golden in making:
-        if golden.created_at >= abandoned_before:
-            return golden, False
-        golden_failed(session, golden_id=golden.id, error="abandoned: its worker was lost")
+    now = db_now(session)
+    live = golden_being_made(session, assignment_id=assignment_id, now=now)
+    if live is not None:
+        return live, False
+    for golden in _service_sets_making(session, assignment_id):
+        golden_failed(session, golden_id=golden.id,
+                      error=f"abandoned: its maker {golden.lease_owner or ''} was lost".strip())
     golden = GoldenSet(assignment_id=assignment_id, created_by_id=None,
-                       status=GoldenStatus.GENERATING, created_at=db_now(session))
+                       status=GoldenStatus.GENERATING, created_at=now, lease_owner=owner,
+                       lease_expires_at=now + timedelta(seconds=lease_seconds))
     session.add(golden)
     session.flush()
     return golden, True
+
+
+def _service_sets_making(session: Session, assignment_id: int) -> Sequence[GoldenSet]:
+    return session.scalars(select(GoldenSet).where(
+        GoldenSet.assignment_id == assignment_id, GoldenSet.created_by_id.is_(None),
+        GoldenSet.status.in_((GoldenStatus.GENERATING, GoldenStatus.VERIFYING)))
+        .order_by(GoldenSet.id)).all()
+
+
+def golden_being_made(session: Session, *, assignment_id: int, now: datetime
+                      ) -> GoldenSet | None:
+    """The set the service is making for the assignment while its maker's lease holds."""
+    for golden in _service_sets_making(session, assignment_id):
+        if golden.lease_expires_at is not None and golden.lease_expires_at > now:
+            return golden
+    return None
+
+
+def renew_golden_lease(session: Session, *, golden_id: int, owner: str, lease_seconds: float
+                       ) -> bool:
+    """Keep making a set (only while `owner` holds it and it is not finished)."""
+    result = session.execute(update(GoldenSet).where(
+        GoldenSet.id == golden_id, GoldenSet.lease_owner == owner,
+        GoldenSet.status.in_((GoldenStatus.GENERATING, GoldenStatus.VERIFYING)))
+        .values(lease_expires_at=db_now(session) + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1

@@ -217,10 +217,15 @@ class GoldenSet(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The worker making a set the service started for itself (worker.golden_jobs)."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Renewed while its maker lives; once past, another worker takes over."""
 
 
 class Submission(Base):
     __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("user_id", "idempotency_key", name="uq_submission_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
@@ -253,6 +258,8 @@ class Submission(Base):
     """When the current attempt was claimed (the live line's elapsed time)."""
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     """While running: {"done": tests finished, "total": tests, "test": the one running}."""
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The upload's Idempotency-Key: a retry with the same key gets this submission back."""
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     assignment: Mapped[Assignment] = relationship()
 

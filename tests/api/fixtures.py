@@ -56,7 +56,9 @@ def backend(request, tmp_path):
         broker = REDIS_URL
     settings = Settings(home=tmp_path / "home", database_url=url, broker_url=broker,
                         queue_prefix=prefix, lease_seconds=4, reaper_interval=0,
-                        requeue_after=6, infra_retries=2, retry_backoff=0.2)
+                        requeue_after=6, infra_retries=2, retry_backoff=0.2,
+                        duplicate_window=0)  # tests upload one fixture many times (see
+    # tests/api/test_idempotency.py for the rule itself)
     with session_factory(url)() as session:
         sync_rubrics(session)
         session.commit()

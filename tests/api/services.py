@@ -124,6 +124,9 @@ def service_env(home: Path, database_url: str, broker_url: str, **extra: str) ->
                 "MLPGRADE_REAPER_INTERVAL": "1", "MLPGRADE_REQUEUE_AFTER": "6",
                 "MLPGRADE_RETRY_BACKOFF": "0.5", "MLPGRADE_POLLING_INTERVAL": "0.05",
                 "MLPGRADE_QUEUE_PREFIX": f"t{uuid.uuid4().hex[:8]}-",
+                # tests upload one fixture hand-in many times; the duplicate rule's own tests
+                # set a window (tests/api/test_idempotency.py, tests/fault/test_edges.py)
+                "MLPGRADE_DUPLICATE_WINDOW": "0",
                 "PYTHONPATH": str(REPO), **extra})
     return env
 

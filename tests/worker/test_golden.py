@@ -1,12 +1,12 @@
 """Golden sets on the worker side, on both real stacks: the database's active set is the only
-registry; without one, one grading makes it (generate, canary, activate) while the others wait;
-golden-set jobs follow the one retry policy."""
+registry; without one, the golden job makes it under a lease (generate, canary, activate) while
+gradings wait at no cost; golden-set jobs follow the one retry policy."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from datetime import timedelta
+import time
 
 import pytest
 
@@ -16,7 +16,7 @@ from submissions_api.store.models import GoldenStatus, utcnow
 from tests.api.services import SANDBOX, seed_golden_set, service_env
 from tests.handins import make_handin_tar
 from worker.context import WorkerContext
-from worker.golden_jobs import prepare_golden_set
+from worker.golden_jobs import ensure_active, prepare_golden_set
 from worker.grading import grade_submission
 from worker.retry import GiveUp, Retry, next_attempt
 
@@ -48,26 +48,36 @@ def test_ensure_golden_set_makes_one_at_a_time(ctx):
     a_id = assignment_id(ctx)
     results, barrier = [], threading.Barrier(2)
 
-    def ensure() -> None:
+    def ensure(owner: str) -> None:
         barrier.wait()
         with ctx.sessions() as session:
-            golden, mine = lifecycle.ensure_golden_set(session, assignment_id=a_id,
-                                                       abandoned_before=utcnow() -
-                                                       timedelta(minutes=5))
+            golden, mine = lifecycle.ensure_golden_set(session, assignment_id=a_id, owner=owner,
+                                                       lease_seconds=60)
             session.commit()
             results.append((golden.id, mine))
 
-    threads = [threading.Thread(target=ensure) for _ in range(2)]
+    threads = [threading.Thread(target=ensure, args=(f"w{i}",)) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len({gid for gid, _ in results}) == 1 and sorted(m for _, m in results) == [False, True]
-    with ctx.sessions() as session:  # its worker died: after the bound it is replaced
-        golden, mine = lifecycle.ensure_golden_set(session, assignment_id=a_id,
-                                                   abandoned_before=utcnow() + timedelta(1))
+    with ctx.sessions() as session:  # while its maker renews the lease, nobody takes over
+        maker = crud.get_golden_set(session, golden_id=results[0][0]).lease_owner
+        assert lifecycle.renew_golden_lease(session, golden_id=results[0][0], owner=maker,
+                                            lease_seconds=0.5)
+        assert not lifecycle.renew_golden_lease(session, golden_id=results[0][0], owner="w9",
+                                                lease_seconds=60)
         session.commit()
-        assert mine and golden.id != results[0][0]
+        assert lifecycle.ensure_golden_set(session, assignment_id=a_id, owner="w2",
+                                           lease_seconds=60)[1] is False
+        session.commit()
+    time.sleep(0.6)
+    with ctx.sessions() as session:  # its maker died: once the lease ran out it is replaced
+        golden, mine = lifecycle.ensure_golden_set(session, assignment_id=a_id, owner="w2",
+                                                   lease_seconds=60)
+        session.commit()
+        assert mine and golden.id != results[0][0] and golden.lease_owner == "w2"
         old = crud.get_golden_set(session, golden_id=results[0][0])
         assert old.status == GoldenStatus.ERROR and "abandoned" in old.error
 
@@ -76,17 +86,21 @@ def test_ensure_golden_set_returns_the_active_set(ctx, service_home):
     seeded = seed_golden_set(ctx.settings.database_url, service_home)
     with ctx.sessions() as session:
         golden, mine = lifecycle.ensure_golden_set(session, assignment_id=assignment_id(ctx),
-                                                   abandoned_before=utcnow())
+                                                   owner="w1", lease_seconds=60)
         assert (golden.id, mine) == (seeded, False)
 
 
-def test_grading_without_active_set_makes_one_then_grades_with_it(ctx, backend):
+def test_grading_without_active_set_waits_for_the_golden_job(ctx, backend):
     with ctx.sessions() as session:
         user = crud.create_user(session, login="alice")
         ids = [crud.create_submission(session, user=user, assignment=crud.get_assignment(
             session, slug=SLUG), data=make_handin_tar(), filename="handin.tar",
             received_at=utcnow(), late=False, penalty=0.0).id for _ in range(2)]
         session.commit()
+    # no set: the grading makes none and spends nothing; it is sent again, and asks for the job
+    assert grade_submission(ctx, submission_id=ids[0], attempt=1, owner="w1") == "waiting"
+    assert ctx.dispatcher.queue_size("bulk") == 1
+    assert ensure_active(ctx, assignment_id=assignment_id(ctx), owner="w0").endswith("active")
     assert grade_submission(ctx, submission_id=ids[0], attempt=1, owner="w1") == "graded"
     assert grade_submission(ctx, submission_id=ids[1], attempt=1, owner="w2") == "graded"
     with ctx.sessions() as session:
@@ -97,6 +111,8 @@ def test_grading_without_active_set_makes_one_then_grades_with_it(ctx, backend):
         runs = [crud.list_runs(session, submission_id=i)[0] for i in ids]
         assert [(r.score, r.golden_set_id, r.golden_version) for r in runs] == \
             [(95.0, golden.id, golden.version)] * 2
+        assert [crud.get_submission(session, submission_id=i).infra_failures
+                for i in ids] == [0, 0]
     assert not (ctx.settings.home / "golden").exists()  # nothing marked current on disk
 
 

@@ -20,14 +20,14 @@ def test_serve_start_asks_for_each_missing_set_and_a_worker_makes_it(ctx, dispat
         total = len(crud.list_assignments(session))
     assert SLUG in slugs and len(slugs) == total
     assert dispatcher.queue_size("bulk") == total  # one job per assignment, on the bulk queue
-    assert ensure_active(ctx, assignment_id=a.id).endswith("active")
+    assert ensure_active(ctx, assignment_id=a.id, owner="w0").endswith("active")
     with ctx.sessions() as session:
         a = crud.get_assignment(session, slug=SLUG)
         [golden] = crud.list_golden_sets(session, assignment=a)
         assert a.active_golden_id == golden.id and golden.status == GoldenStatus.READY
         assert preparing(session, a) is None
         assert SLUG not in prepare_missing(session, dispatcher)  # a later start sends nothing
-    assert ensure_active(ctx, assignment_id=a.id).endswith("active")  # and a repeat is cheap
+    assert ensure_active(ctx, assignment_id=a.id, owner="w0").endswith("active")  # cheap again
     with ctx.sessions() as session:
         assert len(crud.list_golden_sets(session, assignment=a)) == 1
 
@@ -35,7 +35,7 @@ def test_serve_start_asks_for_each_missing_set_and_a_worker_makes_it(ctx, dispat
 def test_grading_stores_its_progress(ctx):  # noqa: F811 - the fixture
     with ctx.sessions() as session:
         a = crud.get_assignment(session, slug=SLUG)
-        ensure_active(ctx, assignment_id=a.id)
+        ensure_active(ctx, assignment_id=a.id, owner="w0")
         user = crud.create_user(session, login="alice")
         sub = crud.create_submission(session, user=user, assignment=a, data=make_handin_tar(),
                                      filename="handin.tar", received_at=utcnow(), late=False,

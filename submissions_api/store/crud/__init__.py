@@ -33,6 +33,7 @@ from submissions_api.store.crud.gradebook import (
     status_counts,
 )
 from submissions_api.store.crud.health import RunTimes, Waiting, run_times, waiting
+from submissions_api.store.crud.hosts import AUTO_REGRADE, failed_ours, report_host, sick_hosts
 from submissions_api.store.crud.manual import (
     delete_comment,
     manual_by_login,
@@ -68,6 +69,7 @@ from submissions_api.store.crud.submissions import (
     queue_position,
     queue_positions,
     running_since,
+    same_upload,
     stale_queued,
     submission_number,
 )
@@ -84,6 +86,8 @@ from submissions_api.store.crud.users import (
 )
 
 __all__ = [
+    "AUTO_REGRADE", "failed_ours", "report_host", "sick_hosts",
+    "same_upload",
     "delete_comment", "list_tokens", "live_token_counts", "previous_submission", "revoke_tokens",
     "save_comment", "saved_comments",
     "RubricRow", "StudentRow", "SubmissionRow", "add_token", "counted_submissions", "running_since",

@@ -28,17 +28,35 @@ def counted_submissions(session: Session, *, assignment: Assignment, user: User
 
 
 def create_submission(session: Session, *, user: User, assignment: Assignment, data: bytes,
-                      filename: str, received_at: datetime, late: bool, penalty: float
-                      ) -> Submission:
+                      filename: str, received_at: datetime, late: bool, penalty: float,
+                      idempotency_key: str | None = None) -> Submission:
     sha = put_blob(session, data=data)
     sub = Submission(user_id=user.id, assignment_id=assignment.id, blob_sha256=sha,
                      size=len(data), filename=filename[:255], received_at=received_at,
                      late=late, late_penalty=penalty, status=Status.QUEUED, queue=QueueKind.LIVE,
-                     attempts=1, enqueued_at=received_at)
+                     attempts=1, enqueued_at=received_at, idempotency_key=idempotency_key)
     session.add(sub)
     session.flush()
     return sub
 
+
+
+def same_upload(session: Session, *, user: User, assignment: Assignment, key: str | None,
+                sha256: str, since: datetime | None) -> Submission | None:
+    """The submission an upload repeats: the user's with this idempotency key (any
+    assignment, any time), else theirs of the same bytes to the same assignment received
+    after `since` (None: no such rule); None for a new upload."""
+    if key:
+        found = session.scalar(select(Submission).where(Submission.user_id == user.id,
+                                                        Submission.idempotency_key == key))
+        if found is not None:
+            return found
+    if since is None:
+        return None
+    return session.scalar(select(Submission).where(
+        Submission.user_id == user.id, Submission.assignment_id == assignment.id,
+        Submission.blob_sha256 == sha256, Submission.received_at >= since)
+        .order_by(Submission.id).limit(1))
 
 
 def get_submission(session: Session, *, submission_id: int) -> Submission | None:

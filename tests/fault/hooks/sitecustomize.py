@@ -8,6 +8,10 @@ MLPGRADE_TEST_CLOCK_SKEW=<seconds>: the process's clock is that far off (`dateti
 MLPGRADE_TEST_STOP_POSTGRES=<pid>:<port>:<arm file>: right after the first commit that stored a
 submission while the arm file exists, stop that PostgreSQL (SIGINT, a fast shutdown) and wait
 until its port refuses: the database drops between the commit and whatever comes next.
+
+MLPGRADE_TEST_DIE_AFTER_COMMIT=<arm file>: right after the first commit that stored a submission
+while the arm file exists, the process kills itself (SIGKILL): the upload is committed and its
+answer is cut, as when the API dies mid-request.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 
 _SKEW = os.environ.get("MLPGRADE_TEST_CLOCK_SKEW")
 _STOP = os.environ.get("MLPGRADE_TEST_STOP_POSTGRES")
+_DIE = os.environ.get("MLPGRADE_TEST_DIE_AFTER_COMMIT")
 
 if _SKEW:
     _real = _datetime.datetime
@@ -69,3 +74,21 @@ if _STOP:
         deadline = time.monotonic() + 20
         while not _refuses() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+if _DIE:
+    import signal
+    from pathlib import Path
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "after_flush")
+    def _note_new_submission(session, _context) -> None:
+        if any(type(obj).__name__ == "Submission" for obj in session.new):
+            session.info["new_submission"] = True
+
+    @event.listens_for(Session, "after_commit")
+    def _die(session) -> None:
+        if session.info.pop("new_submission", False) and Path(_DIE).exists():
+            Path(_DIE).unlink()
+            os.kill(os.getpid(), signal.SIGKILL)
