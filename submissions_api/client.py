@@ -19,14 +19,15 @@ UPLOAD_TRIES = 3
 
 def upload(client: httpx.Client, url: str, path: Path) -> httpx.Response:
     """POST the file, again (with the same Idempotency-Key) when the answer was lost on the way:
-    the server may have stored the first try, and answers the retry with that submission."""
+    the server may have stored the first try, and answers the retry with that submission. A
+    server that could not be reached at all got nothing: that is said at once, in one line."""
     headers = {"Idempotency-Key": str(uuid.uuid4())}
     for tries in range(1, UPLOAD_TRIES + 1):
         try:
             return client.post(url, headers=headers, files={
                 "file": (path.name, path.read_bytes(), "application/x-tar")})
         except httpx.TransportError as exc:
-            if tries == UPLOAD_TRIES:
+            if tries == UPLOAD_TRIES or isinstance(exc, httpx.ConnectError):
                 raise
             print(f"mlpgrade: the upload got no answer ({exc}); sending it again (the server "
                   "answers a repeat with the first submission)", file=sys.stderr)
