@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from grader.feedback import Cause, dependants, group_failures
+from grader.feedback import cause_view, dependants, group_failures
+from grader.pointers import TestCode, load_code
 from grader.rubric import load_assignment
 
 
@@ -21,16 +22,20 @@ def _depends(slug: str) -> dict[str, frozenset[str]]:
 
 
 @cache
+def _code(slug: str) -> dict[str, TestCode]:
+    return load_code(load_assignment(slug))
+
+
+@cache
 def _names(slug: str) -> dict[str, str]:
     return {t.id: t.name for t in load_assignment(slug).tests}
 
 
 def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The failed tests of one report (or run summary) grouped by cause, fix-first first: each
-    with kind, fix_first (id; fix_first_test its name; fix_first_name as shown: the test's name,
-    or for an error where it was raised), tests (names), count, message, location, pattern."""
+    """The failed tests of one report (or run summary) grouped by cause, fix-first first, as
+    `grader.feedback.cause_view` words them (the command line shows the same)."""
     names = _names(slug)
-    return [_view(c, names) for c in group_failures(tests, _depends(slug))]
+    return [cause_view(c, names) for c in group_failures(tests, _depends(slug), _code(slug))]
 
 
 def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -41,19 +46,11 @@ def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | No
     if result is None:
         return None
     tests = result.get("tests", [])
-    groups = group_failures(tests, _depends(slug))
+    groups = group_failures(tests, _depends(slug), _code(slug))
     index = {test: i for i, cause in enumerate(groups) for test in cause.tests}
     names = _names(slug)
-    return {**result, "causes": [_view(c, names) for c in groups],
+    return {**result, "causes": [cause_view(c, names) for c in groups],
             "tests": [{**t, "cause": index.get(t["id"])} for t in tests]}
-
-
-def _view(cause: Cause, names: dict[str, str]) -> dict[str, Any]:
-    name = names.get(cause.fix_first, cause.fix_first)
-    return {"kind": cause.kind, "fix_first": cause.fix_first, "fix_first_test": name,
-            "fix_first_name": cause.location or name if cause.kind == "error" else name,
-            "tests": [names.get(t, t) for t in cause.tests], "count": len(cause.tests),
-            "message": cause.message, "location": cause.location, "pattern": cause.pattern}
 
 
 def common_causes(slug: str, summaries: Sequence[Mapping[str, Any]], limit: int = 20
