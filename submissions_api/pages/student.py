@@ -67,7 +67,7 @@ def upload(slug: str, request: Request, user: PageUser, session: SessionDep,
         return _assignment_page(request, session, user, assignment, status_code=422,
                                 error="Choose your handin.tar first.")
     try:
-        data = service.read_upload(file.file, settings.upload_max_bytes)
+        data = service.read_upload(file.file, settings.upload_max_bytes, assignment)
         accepted = service.accept_upload(session, dispatcher, user=user, assignment=assignment,
                                          data=data, filename=file.filename)
     except ServiceError as exc:

@@ -26,7 +26,7 @@ def upload(slug: str, request: Request, response: Response, user: CurrentUser,
     """Accept a handin.tar for grading. Students are held to the deadline, the submission limit
     and the cooldown; staff are not. Larger than the upload limit: 413, nothing stored."""
     assignment = fetch.assignment(session, slug)
-    data = service.read_upload(file.file, settings.upload_max_bytes)
+    data = service.read_upload(file.file, settings.upload_max_bytes, assignment)
     accepted = service.accept_upload(session, dispatcher, user=user, assignment=assignment,
                                      data=data, filename=file.filename or "handin.tar")
     base = request.url.path.rsplit("/assignments", 1)[0]

@@ -3,6 +3,7 @@ role sees it, the lists, and what hangs off a submission (hand-in bytes, runs, p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from grader.errors import SubmissionError
 from grader.intake import check_handin
+from grader.tarread import how_to_make, too_big
 from submissions_api.errors import Forbidden, NotFound, Refused
 from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
@@ -38,14 +40,20 @@ from submissions_api.store.models import (
 LIVE = (Status.QUEUED, Status.RUNNING)
 
 
-def read_upload(stream: BinaryIO, max_bytes: int) -> bytes:
+def read_upload(stream: BinaryIO, max_bytes: int, assignment: Assignment) -> bytes:
     """The uploaded bytes, refused at the door (nothing is stored yet): 413 when larger than
-    `max_bytes` (the service's one size limit, also the grader's), 422 when empty."""
+    `max_bytes` (the service's one size limit, also the grader's), saying in MB what to leave
+    out (read from the archive's headers); 422 when empty."""
+    layout = handin_layout(assignment.slug)
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise Refused(f"handin.tar is larger than {max_bytes} bytes", status=413)
+        try:  # the server has the whole upload spooled: its size costs a seek
+            size = max(stream.seek(0, os.SEEK_END), len(data))
+        except (OSError, ValueError):
+            size = len(data)
+        raise Refused(too_big(data, size, max_bytes, layout), status=413)
     if not data:
-        raise Refused("empty upload")
+        raise Refused(f"The upload is empty. {how_to_make(layout)}")
     return data
 
 
