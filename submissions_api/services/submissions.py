@@ -3,6 +3,7 @@ role sees it, the lists, and what hangs off a submission (hand-in bytes, runs, p
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any, BinaryIO
@@ -18,7 +19,7 @@ from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
 from submissions_api.security import is_staff, require_owner_or_staff, require_role
 from submissions_api.services import fetch
-from submissions_api.services.estimates import live_line, queue_wait
+from submissions_api.services.estimates import Estimate, live_line, measure, queue_wait
 from submissions_api.services.feedback import with_causes
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
@@ -252,15 +253,18 @@ def remaining(session: Session, assignment: Assignment, user: User) -> int | Non
     return max(assignment.submission_limit - counted, 0)
 
 
-def wait_estimate(session: Session, position: int, queue: str = QueueKind.LIVE) -> int | None:
-    """Seconds until a submission at `position` of `queue` is graded, from measured gradings:
-    what the busiest worker still has to do, then one typical grading per round of the busy
-    workers before ours, then ours (estimates.py)."""
+def wait_estimate(session: Session, position: int, queue: str = QueueKind.LIVE
+                  ) -> Estimate | None:
+    """Seconds until a submission at `position` of `queue` is graded, with a range, from the
+    measured recent gradings, the slots and the gradings under way (estimates.py)."""
     if position <= 0:
         return None
-    return queue_wait(position, typical=crud.recent_grading_seconds(session),
-                      running_since=crud.running_since(session, queue=queue),
-                      now=crud.db_now(session))
+    now = crud.db_now(session)
+    elapsed = [max((now - t).total_seconds(), 0.0)
+               for t in crud.running_since(session, queue=queue)]
+    return queue_wait(position, measured=measure(crud.recent_live_runs(session),
+                                                 running=len(elapsed)),
+                      running_elapsed=elapsed)
 
 
 def live_status(session: Session, user: User, submission_id: int) -> dict[str, Any]:
@@ -271,11 +275,19 @@ def live_status(session: Session, user: User, submission_id: int) -> dict[str, A
     run = crud.get_run(session, run_id=sub.current_run_id)
     status = {"id": out.id, "status": out.status, "training": run.training if run else None,
               "queue_position": out.queue_position,
-              "wait_seconds": wait_estimate(session, out.queue_position, sub.queue),
+              **_wait_fields(wait_estimate(session, out.queue_position, sub.queue)),
               "score": out.score, "final_score": out.final_score, "max_score": out.max_score,
               "score_text": out.score_text}
     status["line"] = live_line(status, running=running_view(session, sub))
     return status
+
+
+def _wait_fields(estimate: Estimate | None) -> dict[str, int | None]:
+    """wait_seconds (the likeliest) and wait_low/wait_high, whole seconds; None unknown."""
+    if estimate is None:
+        return {"wait_seconds": None, "wait_low": None, "wait_high": None}
+    return {"wait_seconds": math.ceil(estimate.seconds), "wait_low": math.floor(estimate.low),
+            "wait_high": math.ceil(estimate.high)}
 
 
 def running_view(session: Session, sub: Submission) -> dict[str, Any] | None:
