@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from grader.feedback import cause_view, dependants, group_failures
-from grader.pointers import TestCode, load_code
+from grader.pointers import TestCode, load_code, point
 from grader.rubric import load_assignment
 
 
@@ -41,7 +41,7 @@ def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
 def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | None:
     """A report (or the student's view of it) with its failures grouped: `causes` as causes()
     gives them, and on each test `cause`, the index of its group in `causes` (None for a passed
-    test). The pages show a test's feedback in full only in its group's fix-first test. A copy:
+    test), and `where`, the code to look at for its wrong values ("" if none). The pages show a test's feedback in full only in its group's fix-first test. A copy:
     the stored report is not changed."""
     if result is None:
         return None
@@ -50,7 +50,17 @@ def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | No
     index = {test: i for i, cause in enumerate(groups) for test in cause.tests}
     names = _names(slug)
     return {**result, "causes": [cause_view(c, names) for c in groups],
-            "tests": [{**t, "cause": index.get(t["id"])} for t in tests]}
+            "tests": [{**t, "cause": index.get(t["id"]), "where": _where(slug, t)}
+                      for t in tests]}
+
+
+def _where(slug: str, test: Mapping[str, Any]) -> str:
+    """For a test that ran and got wrong values: the layer they first go wrong at and the code
+    to look at (grader.pointers), as its feedback says it; "" otherwise."""
+    if test.get("passed") or test.get("status", "ok") != "ok" or not test.get("checks"):
+        return ""
+    pointer = point(_code(slug), test["id"], test["checks"])
+    return pointer.text if pointer else ""
 
 
 def common_causes(slug: str, summaries: Sequence[Mapping[str, Any]], limit: int = 20
