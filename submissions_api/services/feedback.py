@@ -41,8 +41,9 @@ def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
 def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | None:
     """A report (or the student's view of it) with its failures grouped: `causes` as causes()
     gives them, and on each test `cause`, the index of its group in `causes` (None for a passed
-    test), and `where`, the code to look at for its wrong values ("" if none). The pages show a test's feedback in full only in its group's fix-first test. A copy:
-    the stored report is not changed."""
+    test), and `where`, the code to look at for its wrong values ("" if none). The pages show
+    a test's feedback in full only in its group's fix-first test. A copy: the stored report is
+    not changed."""
     if result is None:
         return None
     tests = result.get("tests", [])
