@@ -47,7 +47,7 @@ DEFAULT_MAX_BYTES = IntakeLimits().compressed_bytes
 CPU_SECONDS, WALL_SECONDS, MEMORY_BYTES = 10, 30, 2 * 1024**3
 ANSWER_HEAD_BYTES = 1024 * 1024  # the reader's JSON line: names and notes, under the limits
 LEFT_OUT = {"outside": "outside {folders}", "importable": "compiled files Python could import",
-            "hidden": "in hidden or cache folders", "junk": "not source code"}
+            "hidden": "hidden or cache files", "junk": "not source code"}
 """Why intake leaves a file out, in the one note that lists them (in this order)."""
 
 

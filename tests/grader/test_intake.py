@@ -138,7 +138,7 @@ def test_intake_gives_one_notice_for_everything_it_left_out(tmp_path):
     assert report.notes == (
         "We graded only the source in hw1/ and mytorch/ and left out 4 files: outside hw1/ and "
         "mytorch/: writeup.pdf; compiled files Python could import: "
-        "mytorch/__pycache__/linear.cpython-37.pyc; in hidden or cache folders: "
+        "mytorch/__pycache__/linear.cpython-37.pyc; hidden or cache files: "
         "hw1/.ipynb_checkpoints/hw1-checkpoint.py; not source code: hw1/scratch.ipynb.",)
 
 

@@ -73,6 +73,6 @@ def test_pages_refusals_name_the_format_and_one_notice_lists_what_was_left_out(
     expect(notes).to_have_count(1)
     expect(notes).to_have_text(
         "We graded only the source in hw1/ and mytorch/ and left out 3 files: outside hw1/ and "
-        "mytorch/: writeup.pdf; in hidden or cache folders: "
+        "mytorch/: writeup.pdf; hidden or cache files: "
         "hw1/.ipynb_checkpoints/hw1-checkpoint.py; not source code: hw1/scratch.ipynb.")
     shot(page, "student-one-notice", keep=True)
