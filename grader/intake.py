@@ -153,14 +153,13 @@ def _claim(seen: dict[str, bool], parts: tuple[str, ...], is_dir: bool) -> None:
         prefix = "/".join(parts[:i])
         if seen.setdefault(prefix, True) is False:
             raise SubmissionError(f"Your archive holds {prefix!r} both as a file and as a "
-                                  "folder; make it again from the handout folder.")
+                                  "folder.")
     name = "/".join(parts)
     if name in seen:
         if seen[name] and is_dir:
             return  # the same folder named twice is harmless
         what = "twice" if seen[name] == is_dir else "both as a file and as a folder"
-        raise SubmissionError(f"Your archive holds {name[:200]!r} {what}; make it again from "
-                              "the handout folder.")
+        raise SubmissionError(f"Your archive holds {name[:200]!r} {what}.")
     seen[name] = is_dir
 
 
@@ -173,7 +172,7 @@ def _body(tar, member, name: str, limits: IntakeLimits) -> bytes:
     except (OSError, EOFError, ValueError, tarfile.TarError):
         body = b""
     if len(body) != member.size:
-        raise SubmissionError(f"Your archive is truncated ({name} is cut off): make it again.")
+        raise SubmissionError(f"Your archive is truncated ({name} is cut off).")
     return body
 
 

@@ -236,10 +236,13 @@ def too_big(head: bytes, size: int, limit: int, layout: HandinLayout) -> str:
             f"{how_to_make(layout)}")
 
 
-def bulk(head: bytes, layout: HandinLayout, cap: int = 64 * 1024 * 1024) -> list[tuple[str, int]]:
+def bulk(head: bytes, layout: HandinLayout, cap: int = 4 * 1024 * 1024) -> list[tuple[str, int]]:
     """The biggest parts of a (possibly cut-off) tar or .tar.gz that are not the hand-in's code,
-    largest first: `data/`, `hw1/data/`, `writeup.pdf` with their sizes. Walks at most `cap`
-    bytes of headers, no regular expression; stops at the first block that is not a header."""
+    largest first: `data/`, `hw1/data/`, `writeup.pdf` with their sizes. Runs where the upload
+    arrives (not in intake's child), so it is bounded: it inflates at most `cap` bytes of a
+    .tar.gz (a big file's header, which gives its size, comes before its data), reads only the
+    headers of the bytes it holds, no regular expression, and stops at the first block that is
+    not a header."""
     raw = head
     if head[:2] == b"\x1f\x8b":
         try:
@@ -248,7 +251,7 @@ def bulk(head: bytes, layout: HandinLayout, cap: int = 64 * 1024 * 1024) -> list
             return []
     files: list[tuple[list[str], int]] = []
     at, long_name = 0, None
-    while at + 512 <= min(len(raw), cap):
+    while at + 512 <= len(raw):
         block = raw[at:at + 512]
         if block == b"\0" * 512 or not _checksum_ok(block):
             break
