@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import time
 
 import pytest
 
@@ -196,3 +197,13 @@ def test_list_sources_shows_what_intake_keeps():
     assert sorted(sources) == sorted(files)
     assert sources["hw1/mc.py"] == files["hw1/mc.py"].decode()
     assert list_sources(b"not a tar", layout=S20.handin) == {}
+
+
+def test_too_big_reads_a_compressed_bomb_in_bounded_time():
+    from grader.tarread import too_big
+
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))  # 64 MB of zeros in ~64 KB
+    start = time.perf_counter()
+    assert too_big(bomb, 20 * 1024 * 1024, 1024 * 1024, S20.handin).startswith(
+        "Your upload is 20.0 MB; the limit is 1.0 MB. Hand in only hw1/ and mytorch/")
+    assert time.perf_counter() - start < 1.0
