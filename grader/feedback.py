@@ -10,6 +10,11 @@ Two kinds of groups:
   (`bugs.toml`): test B depends on test A when every known mistake that fails A also fails B.
   The failed test whose dependants explain the most other failures is the one to fix first.
 
+A wrong-values cause also says where to look: the hand-in's file, class and method, and the first
+layer that goes wrong, from the assignment's code.toml (grader.pointers). `cause_view` words a
+cause once for every reader: the pages' "What to fix first" lays out its fields, and
+`render_causes` prints them for `mlpgrade grade` and `mlpgrade submit`.
+
 Pure functions over report dictionaries (`GradeReport.to_dict()["tests"]`, or the student's view
 of them, or the stored run summaries): no web, no database. The messages shown are the tests' own
 (the student sees nothing here that their per-test feedback does not already show).
