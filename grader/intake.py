@@ -113,8 +113,13 @@ def _read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Re
         total += len(body)
         if total > min(limits.compressed_bytes, limits.uncompressed_bytes):
             cap = min(limits.compressed_bytes, limits.uncompressed_bytes)
-            raise SubmissionError(f"The files we grade in your archive add up to more than "
-                                  f"{_mb(cap)}; the limit is {_mb(cap)}.")
+            sizes = {**{n: len(b) for n, b in read.kept.items()}, name: len(body)}
+            biggest = sorted(sizes, key=lambda n: -sizes[n])[:2]
+            raise SubmissionError(
+                f"The files we grade in your archive add up to more than {_mb(cap)}, the limit; "
+                f"the biggest {'are' if len(biggest) > 1 else 'is'} "
+                + " and ".join(f"{n} ({_mb(sizes[n])})" for n in biggest)
+                + ": leave out data and generated files, keep only your code.")
         read.kept[name] = body
     if read.dropped:
         read.notes.append(left_out_note(kinds, layout))

@@ -163,9 +163,15 @@ def test_intake_refuses_too_many_members(tmp_path):
 
 
 def test_intake_applies_the_course_limit_to_the_code_it_keeps(tmp_path):
-    code = tar_of([("hw1/hw1.py", b"x = 1\n" * (400 * 1024))])  # 2.3 MB of source
-    with pytest.raises(SubmissionError, match="limit is 2.0 MB"):
+    code = tar_of([("hw1/train.csv", b"1,2\n" * (100 * 1024)),
+                   ("hw1/hw1.py", b"x = 1\n" * (400 * 1024))])  # 2.3 MB of source
+    with pytest.raises(SubmissionError) as refused:
         unpack(code, tmp_path, max_bytes=2 * 1024 * 1024)
+    assert str(refused.value) == (
+        "The files we grade in your archive add up to more than 2.0 MB, the limit; the biggest "
+        "are hw1/hw1.py (2.3 MB) and hw1/train.csv (0.4 MB): leave out data and generated "
+        "files, keep only your code. "
+        f"{MAKE}")
     with pytest.raises(SubmissionError, match="we read at most 8.0 MB"):
         unpack(b"\0" * (8 * 1024 * 1024 + 1), tmp_path, max_bytes=2 * 1024 * 1024)
 
