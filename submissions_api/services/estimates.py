@@ -3,10 +3,11 @@
 `measure` reads the last graded uploads: how long a grading takes (their wall times), how many
 slots grade at once (the most runs seen overlapping, or running now), and the service rate the
 queue really got while it was backed up (the spacing of claims while uploads waited), which
-includes what wall times miss: claiming, dispatch, CPU shared with training runs. `queue_wait`
-then plays the queue forward: each busy slot frees when its grading is expected to end (given
-how long it has run already), each job ahead takes the next free slot for one measured cycle,
-and ours ends one grading after it starts. The range comes from the same play with the quicker
+includes what wall times miss: claiming, dispatch, a worker's training runs between gradings,
+CPU shared with them. `queue_wait` then plays the queue forward: each busy slot frees when its
+grading is expected to end (given how long it has run already) or its measured cycle is over,
+each job ahead takes the next free slot for one cycle, and ours ends one grading after it
+starts. The range comes from the same play with the quicker
 and slower quarter of the measured gradings.
 """
 
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-MIN_GAPS = 5
+MIN_GAPS = 3
 """Claims under backlog needed before their spacing replaces the wall times as the rate."""
+RATE_GAPS = 20
+"""The rate is measured over the last this many claims under backlog (the current load)."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,10 @@ def measure(runs: Sequence[tuple[datetime, datetime, datetime]], *, running: int
     slots = max(_most_overlapping(runs), running, 1)
     starts = sorted(runs, key=lambda r: r[1])
     gaps = [(b[1] - a[1]).total_seconds() for a, b in zip(starts, starts[1:], strict=False)
-            if b[0] <= a[1]]  # b waited while a was claimed: the queue was backed up
-    cycle = slots * statistics.median(gaps) if len(gaps) >= MIN_GAPS else None
+            if b[0] <= a[1]][-RATE_GAPS:]  # b waited while a was claimed: backed up
+    # the mean, not the median: a worker that claims two, then runs two training runs, has
+    # gaps of 0.7 s and 9 s, and its rate is their mean
+    cycle = slots * statistics.fmean(gaps) if len(gaps) >= MIN_GAPS else None
     return Measure(durations, slots, cycle)
 
 
@@ -69,10 +74,12 @@ def _most_overlapping(runs: Sequence[tuple[datetime, datetime, datetime]]) -> in
     return most
 
 
-def queue_wait(position: int, *, measured: Measure | None, running_elapsed: Sequence[float]
-               ) -> Estimate | None:
+def queue_wait(position: int, *, measured: Measure | None, running_elapsed: Sequence[float],
+               last_claim_ago: float | None = None) -> Estimate | None:
     """Seconds until the submission at `position` (1: next) is graded; None without a measure.
-    `running_elapsed`: how long each grading under way now has run."""
+    `running_elapsed`: how long each grading under way now has run; `last_claim_ago`: seconds
+    since the latest claim (a slot that just finished one may still be busy between jobs, as a
+    measured cycle longer than a grading says)."""
     if position <= 0 or measured is None:
         return None
     ordered = sorted(measured.durations)
@@ -82,8 +89,11 @@ def queue_wait(position: int, *, measured: Measure | None, running_elapsed: Sequ
         scale = _quantile(ordered, quantile) / mid if mid else 1.0
         own = mid * scale
         per_job = max(own, (measured.cycle or 0.0) * scale)
-        left = [_remaining(ordered, e) * scale for e in running_elapsed]
-        plays.append(_play(position, left, max(measured.slots, len(left)), per_job, own))
+        left = [max(_remaining(ordered, e) * scale, per_job - e) for e in running_elapsed]
+        slots = max(measured.slots, len(left))
+        idle = max(per_job - last_claim_ago, 0.0) if last_claim_ago is not None else 0.0
+        left += [idle] * (slots - len(left))
+        plays.append(_play(position, left, slots, per_job, own))
     low, likely, high = plays
     return Estimate(likely, min(low, likely * 0.8), max(high, likely * 1.25))
 
@@ -105,7 +115,7 @@ def _play(position: int, left: Sequence[float], slots: int, per_job: float, own:
           ) -> float:
     """When the job at `position` is done: slots free at `left` (busy) or now (idle); each
     job ahead holds the first free slot for `per_job`; ours then takes `own`."""
-    free = sorted(left) + [0.0] * max(slots - len(left), 0)
+    free = list(left) + [0.0] * max(slots - len(left), 0)
     heapq.heapify(free)
     for _ in range(position - 1):
         heapq.heappush(free, heapq.heappop(free) + per_job)

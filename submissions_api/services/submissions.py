@@ -260,11 +260,13 @@ def wait_estimate(session: Session, position: int, queue: str = QueueKind.LIVE
     if position <= 0:
         return None
     now = crud.db_now(session)
-    elapsed = [max((now - t).total_seconds(), 0.0)
-               for t in crud.running_since(session, queue=queue)]
-    return queue_wait(position, measured=measure(crud.recent_live_runs(session),
-                                                 running=len(elapsed)),
-                      running_elapsed=elapsed)
+    running = crud.running_since(session, queue=queue)
+    runs = crud.recent_live_runs(session)
+    elapsed = [max((now - t).total_seconds(), 0.0) for t in running]
+    claims = [started for _, started, _ in runs] + running
+    return queue_wait(position, measured=measure(runs, running=len(running)),
+                      running_elapsed=elapsed,
+                      last_claim_ago=(now - max(claims)).total_seconds() if claims else None)
 
 
 def live_status(session: Session, user: User, submission_id: int) -> dict[str, Any]:
