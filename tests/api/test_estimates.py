@@ -45,6 +45,17 @@ def test_queue_wait_uses_the_measured_service_rate_when_the_queue_was_backed_up(
     assert queue_wait(5, measured=measured, running_elapsed=[]).seconds == 9.0
 
 
+def test_queue_wait_a_slot_that_just_claimed_is_busy_for_its_cycle():
+    # gradings of 1 s, but the worker takes a job only every 5 s (it runs training runs in
+    # between): 2 s after its last claim, the next starts in 3 s and ends 1 s later
+    measured = Measure(durations=(1.0,) * 10, slots=1, cycle=5.0)
+    assert queue_wait(1, measured=measured, running_elapsed=[], last_claim_ago=2.0).seconds == 4.0
+    assert queue_wait(1, measured=measured, running_elapsed=[], last_claim_ago=9.0).seconds == 1.0
+    # a grading under way 1 s: the slot is the queue's again when its cycle is over, in 4 s;
+    # the one ahead holds it a cycle (5 s), ours ends 1 s after it starts
+    assert queue_wait(2, measured=measured, running_elapsed=[1.0]).seconds == 10.0
+
+
 def test_queue_wait_does_not_grow_while_a_grading_runs_its_usual_time():
     measured = Measure(durations=tuple(float(d) for d in range(30, 51)), slots=1)
     waits = [queue_wait(3, measured=measured, running_elapsed=[e]).seconds
