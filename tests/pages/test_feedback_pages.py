@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.handins import make_handin_tar
 from tests.pages.test_pages import add_student, api_upload, sign_in, upload_in_browser
+from tests.pages.test_polish import no_serious_violations
 
 OTHERS = ("Batch Normalization (training time), Batch Normalization (inference time), Linear "
           "Classifier (backward), Linear Classifier (step), Single Hidden Layer (backward), "
@@ -43,6 +44,7 @@ def test_pages_a_wrong_value_points_at_the_code_and_its_line(stack, new_page, sh
     expect(guide).to_contain_text("A TA grades these curves (“Training statistics”)")
     expect(guide).to_contain_text("Lower is not better here")
     shot(student.locator("#plots"), "student-curves-guide", keep=True)
+    no_serious_violations(student)
     # the TA's page links the place to the line that defines it
     ta = new_page()
     sign_in(ta, stack.tokens["ta1"], then=f"/staff/submissions/{sub_id}")
@@ -53,6 +55,7 @@ def test_pages_a_wrong_value_points_at_the_code_and_its_line(stack, new_page, sh
     expect(ta.locator("#src-mytorch-linear-py-27").locator("xpath=..")).to_contain_text(
         "def backward(self, delta):")
     shot(ta, "ta-feedback-code-link")
+    no_serious_violations(ta)
 
 
 def test_pages_refusals_name_the_format_and_one_notice_lists_what_was_left_out(
@@ -64,6 +67,7 @@ def test_pages_refusals_name_the_format_and_one_notice_lists_what_was_left_out(
         "Your upload is a zip archive, not a tar: we accept a tar (.tar, or .tar.gz). Make it "
         "with tar -cvf handin.tar hw1 mytorch in the folder that holds hw1/ and mytorch/.")
     shot(page, "student-refused-zip", keep=True)
+    no_serious_violations(page)
     extra = {"writeup.pdf": "%PDF-1.4", "hw1/scratch.ipynb": "{}",
              "hw1/.ipynb_checkpoints/hw1-checkpoint.py": "x = 1\n"}
     upload_in_browser(page, make_handin_tar(extra=extra))
