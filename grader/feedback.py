@@ -10,6 +10,11 @@ Two kinds of groups:
   (`bugs.toml`): test B depends on test A when every known mistake that fails A also fails B.
   The failed test whose dependants explain the most other failures is the one to fix first.
 
+A wrong-values cause also says where to look: the hand-in's file, class and method, and the first
+layer that goes wrong, from the assignment's code.toml (grader.pointers). `cause_view` words a
+cause once for every reader: the pages' "What to fix first" lays out its fields, and
+`render_causes` prints them for `mlpgrade grade` and `mlpgrade submit`.
+
 Pure functions over report dictionaries (`GradeReport.to_dict()["tests"]`, or the student's view
 of them, or the stored run summaries): no web, no database. The messages shown are the tests' own
 (the student sees nothing here that their per-test feedback does not already show).
@@ -17,12 +22,14 @@ of them, or the stored run summaries): no web, no database. The messages shown a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader.fixtures import load_bugs
+from grader.pointers import CodeMap, Place, Pointer, point
 from grader.rubric import Assignment
 
 NUMBER = re.compile(r"-?\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?")
@@ -51,6 +58,10 @@ class Cause:
     """`path:line` of the hand-in where an error was raised, when the traceback says."""
     pattern: str = field(default="", compare=False)
     """The message with numbers blanked: the same mistake with other values groups together."""
+    places: tuple[Place, ...] = field(default=(), compare=False)
+    """For wrong values: the code to look at, likeliest first (grader.pointers)."""
+    layer: str = field(default="", compare=False)
+    """For wrong values: which layer they first go wrong at, when the fix-first test can tell."""
 
 
 def dependants(assignment: Assignment) -> dict[str, frozenset[str]]:
@@ -70,8 +81,10 @@ def depends_from(test_ids: Sequence[str], failing_sets: Sequence[frozenset[str]]
     return out
 
 
-def group_failures(tests: Sequence[Mapping[str, Any]], depends: Depends) -> list[Cause]:
-    """The failed tests of one report grouped by cause, the one to fix first first.
+def group_failures(tests: Sequence[Mapping[str, Any]], depends: Depends,
+                   code: CodeMap | None = None) -> list[Cause]:
+    """The failed tests of one report grouped by cause, the one to fix first first; with `code`
+    (the assignment's code.toml), a wrong-values cause says where to look.
 
     `tests`: dictionaries with `id`, `passed`, and either `status`/`feedback`/`checks` (reports)
     or `messages` (run summaries)."""
@@ -88,8 +101,17 @@ def group_failures(tests: Sequence[Mapping[str, Any]], depends: Depends) -> list
             wrong[t["id"]] = t
     causes = [Cause("error", ts[0]["id"], tuple(t["id"] for t in ts), _reason(ts[0])[1],
                     where, NUMBER.sub("#", first)) for (first, where), ts in errors.items()]
-    causes += _cascades(wrong, depends, order)
+    causes += [_pointed(c, wrong[c.fix_first], code or {})
+               for c in _cascades(wrong, depends, order)]
     return sorted(causes, key=lambda c: (-len(c.tests), order[c.fix_first]))
+
+
+def _pointed(cause: Cause, test: Mapping[str, Any], code: CodeMap) -> Cause:
+    """The cause with where its fix-first test's mistake lies."""
+    pointer = point(code, cause.fix_first, test.get("checks") or ())
+    if pointer is None:
+        return cause
+    return dataclasses.replace(cause, places=pointer.places, layer=pointer.layer)
 
 
 def _cascades(wrong: dict[str, Mapping[str, Any]], depends: Depends, order: dict[str, int]
@@ -126,3 +148,48 @@ def _location(text: str) -> str:
         return ""
     path, line, short, short_line = found[-1]
     return f"{path}:{line}" if path else f"{short}:{short_line}"
+
+
+def cause_view(cause: Cause, names: Mapping[str, str]) -> dict[str, Any]:
+    """One cause as the pages, the API and the command line show it (THE wording: the page's
+    "What to fix first" and `render_causes` both read these fields): kind, fix_first (id),
+    fix_first_test (its name), fix_first_name (as shown: the test's name, or for an error where
+    it was raised), tests (every name), others (the names besides fix_first), count, message,
+    location, pattern, places ({file, name, text}), layer and look (where the mistake lies), and
+    more (the sentence naming the others)."""
+    name = names.get(cause.fix_first, cause.fix_first)
+    others = [names.get(t, t) for t in cause.tests if t != cause.fix_first]
+    return {"kind": cause.kind, "fix_first": cause.fix_first, "fix_first_test": name,
+            "fix_first_name": cause.location or name if cause.kind == "error" else name,
+            "tests": [names.get(t, t) for t in cause.tests], "others": others,
+            "count": len(cause.tests), "message": cause.message, "location": cause.location,
+            "pattern": cause.pattern,
+            "places": [{"file": p.file, "name": p.name, "text": p.text} for p in cause.places],
+            "layer": cause.layer, "look": Pointer(cause.places).look,
+            "more": _more(cause.kind, others)}
+
+
+def _more(kind: str, others: Sequence[str]) -> str:
+    """`9 more tests build on it and fail too: A, B, ….`: counts the others, not fix_first."""
+    n = len(others)
+    if not n:
+        return ""
+    listed = ", ".join(others)
+    if kind == "error":
+        return f"The same error fails {n} more test{'s' if n > 1 else ''}: {listed}."
+    return (f"{n} more test{'s build' if n > 1 else ' builds'} on it and "
+            f"fail{'' if n > 1 else 's'} too: {listed}.")
+
+
+def render_causes(views: Sequence[Mapping[str, Any]]) -> str:
+    """The "What to fix first" list as plain text (the command line's), from `cause_view`s."""
+    if not views:
+        return ""
+    lines = ["What to fix first:"]
+    for i, c in enumerate(views, 1):
+        head = c["fix_first_name"]
+        if c["location"] and c["location"] != head:
+            head += f" ({c['location']})"
+        lines.append(f"{i}. {head}: {c['message']}")
+        lines += [f"   {c[k]}" for k in ("layer", "look", "more") if c.get(k)]
+    return "\n".join(lines)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from grader.feedback import cause_view, dependants, group_failures, render_causes
+from grader.pointers import load_code
 from grader.results import GradeReport
+from grader.rubric import load_assignment
 
 FORMATS = ("table", "json", "autolab", "gradescope")
 
@@ -14,20 +18,53 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
+def report_causes(report: GradeReport) -> list[dict[str, Any]]:
+    """The report's failed tests grouped by cause, as `grader.feedback.cause_view`s (what the
+    service adds to a result as `causes`)."""
+    a = load_assignment(report.assignment)
+    names = {t.id: t.name for t in a.tests}
+    tests = report.to_dict()["tests"]
+    return [cause_view(c, names) for c in group_failures(tests, dependants(a), load_code(a))]
+
+
 def render_feedback(report: GradeReport) -> str:
-    """The feedback of every failed test, then what the sandbox said if the run did not finish."""
+    """What to fix first, then each cause's fix-first test in full (see `feedback_text`)."""
+    return feedback_text(report.to_dict(), report_causes(report))
+
+
+def feedback_text(result: Mapping[str, Any], causes: Sequence[Mapping[str, Any]]) -> str:
+    """A result (a report as `to_dict` makes it, or the service's view of it) as the command
+    line prints it, grouped by cause as the pages show it: what intake and the sandbox said,
+    "What to fix first", then each cause's fix-first test's whole feedback, once."""
+    intake, sandbox = result.get("intake") or {}, result.get("sandbox") or {}
     blocks = []
-    if report.intake.get("refused"):
-        blocks.append(f"Your hand-in was not accepted: {report.intake['refused']}")
-    for name in report.intake.get("missing", []):
-        blocks.append(f"Missing from your hand-in: {name}")
-    if report.sandbox.get("message"):
-        blocks.append(report.sandbox["message"])
-    for test in report.tests:
-        if not test.passed:
-            blocks.append(f"--- {test.name} ({_points(test.points)}/{_points(test.max_points)})\n"
-                          f"{test.feedback}")
+    if intake.get("refused"):
+        blocks.append(f"Your hand-in was not accepted: {intake['refused']}")
+    blocks += [f"Missing from your hand-in: {name}" for name in intake.get("missing") or []]
+    blocks += list(intake.get("notes") or [])
+    if sandbox.get("message"):
+        blocks.append(sandbox["message"])
+    if intake.get("refused"):  # every test failed for that one reason, said above
+        return "\n\n".join(blocks)
+    if causes:
+        blocks.append(render_causes(causes))
+    tests = {t["id"]: t for t in result.get("tests", [])}
+    for cause in causes:
+        test = tests.get(cause["fix_first"])
+        rest = _beyond(test.get("feedback") or "", cause) if test else []
+        if rest:
+            blocks.append(f"--- {test['name']} ({_points(test['points'])}/"
+                          f"{_points(test['max_points'])})\n" + "\n".join(rest))
     return "\n\n".join(blocks)
+
+
+def _beyond(feedback: str, cause: Mapping[str, Any]) -> list[str]:
+    """The lines of a fix-first test's feedback the cause's lines do not already say (more
+    wrong outputs, a traceback, what the code printed); [] when there are none."""
+    said = {cause.get(k) for k in ("message", "layer", "look")}
+    lines = feedback.splitlines()
+    rest = [line for line in lines[1:] if line not in said]
+    return [lines[0], *rest] if rest else []
 
 
 def render_table(report: GradeReport) -> str:

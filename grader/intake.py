@@ -29,6 +29,7 @@ from grader.tarread import (
     IntakeLimits,
     Read,
     check_member,
+    how_to_make,
     inflate,
     members,
     prescan,
@@ -45,12 +46,9 @@ __all__ = ["DEFAULT_MAX_BYTES", "IntakeLimits", "IntakeReport", "list_sources", 
 DEFAULT_MAX_BYTES = IntakeLimits().compressed_bytes
 CPU_SECONDS, WALL_SECONDS, MEMORY_BYTES = 10, 30, 2 * 1024**3
 ANSWER_HEAD_BYTES = 1024 * 1024  # the reader's JSON line: names and notes, under the limits
-DROP_NOTES = {
-    "importable": "We dropped {n} file(s) Python could import that are not source ({names}): "
-                  "only the source you hand in is graded.",
-    "junk": "We dropped {n} file(s) that are not code ({names}): PDFs, plots, data and hidden "
-            "files are not graded and do not count toward the size limit.",
-}
+LEFT_OUT = {"outside": "outside {folders}", "importable": "compiled files Python could import",
+            "hidden": "hidden or cache files", "junk": "not source code"}
+"""Why intake leaves a file out, in the one note that lists them (in this order)."""
 
 
 @dataclass(frozen=True)
@@ -69,15 +67,26 @@ def _mb(n: int) -> str:
 
 
 def read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Read:
-    """Every file intake keeps (name → bytes), what it dropped, and notes; or SubmissionError.
+    """Every file intake keeps (name → bytes), what it dropped, and one note of what it left
+    out; or SubmissionError, whose message ends with the command that makes a good hand-in.
     Unbounded in time on crafted input only through tarfile: call `_read` instead."""
+    try:
+        return _read_archive(data, layout, limits)
+    except SubmissionError as exc:
+        message = str(exc)
+        if layout.tar_command not in message:
+            message = f"{message} {how_to_make(layout)}"
+        raise SubmissionError(message) from None
+
+
+def _read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Read:
     raw = inflate(data, limits, layout)
     prescan(raw, limits, layout)
     found = members(raw, limits, layout)
     paths = [relative(m.name, layout) for m in found]
     strip, note = strip_wrapper(paths, layout)
     read = Read(notes=[note] if note else [])
-    kinds: dict[str, list[str]] = {"importable": [], "junk": []}
+    kinds: dict[str, list[str]] = {kind: [] for kind in LEFT_OUT}
     seen: dict[str, bool] = {}  # path -> is a folder
     total = 0
     with_data = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
@@ -93,7 +102,9 @@ def read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Rea
         why = why_dropped(parts, layout)
         if why is not None:
             read.dropped.append(printable(name, 300))
-            kinds.get(why, []).append(printable(name, 300))
+            hidden = why == "junk" and any(p.startswith(".") or p == "__pycache__"
+                                           for p in parts)
+            kinds["hidden" if hidden else why].append(printable(name, 300))
             continue
         if printable(name) != name:
             raise SubmissionError(f"Your archive holds a file name with control characters "
@@ -102,14 +113,16 @@ def read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Rea
         total += len(body)
         if total > min(limits.compressed_bytes, limits.uncompressed_bytes):
             cap = min(limits.compressed_bytes, limits.uncompressed_bytes)
-            raise SubmissionError(f"The files we grade in your archive add up to more than "
-                                  f"{_mb(cap)}; the limit is {_mb(cap)}.")
+            sizes = {**{n: len(b) for n, b in read.kept.items()}, name: len(body)}
+            biggest = sorted(sizes, key=lambda n: -sizes[n])[:2]
+            raise SubmissionError(
+                f"The files we grade in your archive add up to more than {_mb(cap)}, the limit; "
+                f"the biggest {'are' if len(biggest) > 1 else 'is'} "
+                + " and ".join(f"{n} ({_mb(sizes[n])})" for n in biggest)
+                + ": leave out data and generated files, keep only your code.")
         read.kept[name] = body
-    for kind, names in kinds.items():
-        if names:
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
-                                            else "")
-            read.notes.append(DROP_NOTES[kind].format(n=len(names), names=shown))
+    if read.dropped:
+        read.notes.append(left_out_note(kinds, layout))
     if not any(f in read.kept for f in layout.required):
         raise SubmissionError("Your archive has none of the files we grade ("
                               + ", ".join(layout.required) + "). Make it with "
@@ -125,20 +138,33 @@ def read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Rea
     return read
 
 
+def left_out_note(kinds: dict[str, list[str]], layout: HandinLayout) -> str:
+    """The one notice of every file intake left out, by reason: `We graded only the source in
+    hw1/ and mytorch/ and left out 3 files: outside hw1/ and mytorch/: writeup.pdf; …`."""
+    n = sum(len(names) for names in kinds.values())
+    parts = []
+    for kind, names in kinds.items():
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
+                                            else "")
+            parts.append(LEFT_OUT[kind].format(folders=layout.folders_text) + ": " + shown)
+    return (f"We graded only the source in {layout.folders_text} and left out {n} "
+            f"file{'s' if n > 1 else ''}: " + "; ".join(parts) + ".")
+
+
 def _claim(seen: dict[str, bool], parts: tuple[str, ...], is_dir: bool) -> None:
     """Refuse a path given twice, or a file and a folder of the same name (either order)."""
     for i in range(1, len(parts)):
         prefix = "/".join(parts[:i])
         if seen.setdefault(prefix, True) is False:
             raise SubmissionError(f"Your archive holds {prefix!r} both as a file and as a "
-                                  "folder; make it again from the handout folder.")
+                                  "folder.")
     name = "/".join(parts)
     if name in seen:
         if seen[name] and is_dir:
             return  # the same folder named twice is harmless
         what = "twice" if seen[name] == is_dir else "both as a file and as a folder"
-        raise SubmissionError(f"Your archive holds {name[:200]!r} {what}; make it again from "
-                              "the handout folder.")
+        raise SubmissionError(f"Your archive holds {name[:200]!r} {what}.")
     seen[name] = is_dir
 
 
@@ -151,7 +177,7 @@ def _body(tar, member, name: str, limits: IntakeLimits) -> bytes:
     except (OSError, EOFError, ValueError, tarfile.TarError):
         body = b""
     if len(body) != member.size:
-        raise SubmissionError(f"Your archive is truncated ({name} is cut off): make it again.")
+        raise SubmissionError(f"Your archive is truncated ({name} is cut off).")
     return body
 
 

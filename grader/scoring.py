@@ -9,6 +9,7 @@ from grader.compare import MISSING, compare_output
 from grader.golden.store import GoldenSet
 from grader.limits import cpu_limit
 from grader.outputs import TestRun
+from grader.pointers import load_code, point
 from grader.results import OutputCheck, TestResult
 from grader.rubric import Assignment, TestSpec
 from grader.run import WALL_FACTOR
@@ -39,17 +40,24 @@ def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assi
     points = spec.points if passed else 0.0
     if assignment.policy == "partial":
         points = round(spec.points * share, 2)
-    return TestResult(points=points, passed=passed, feedback=checks_feedback(checks, run.log),
+    pointer = point(load_code(assignment), spec.id,
+                    [{"name": c.name, "passed": c.passed} for c in checks])
+    return TestResult(points=points, passed=passed,
+                      feedback=checks_feedback(checks, run.log, pointer.text if pointer else ""),
                       checks=checks, **base)
 
 
-def checks_feedback(checks: tuple[OutputCheck, ...], log: str) -> str:
+def checks_feedback(checks: tuple[OutputCheck, ...], log: str, where: str = "") -> str:
+    """The failed outputs' messages (five at most), then `where` (grader.pointers: the code to
+    look at), then what the code printed."""
     failed = [c for c in checks if not c.passed]
     if not failed:
         return ""
     lines = [f"{len(failed)} of {len(checks)} outputs wrong."] + [c.message for c in failed[:5]]
     if len(failed) > 5:
         lines.append(f"… and {len(failed) - 5} more outputs wrong in the same way or another.")
+    if where:
+        lines.append(where)
     return "\n".join(lines) + _log_tail(log)
 
 

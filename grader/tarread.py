@@ -50,6 +50,26 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+OTHER_FORMATS = ((b"PK\x03\x04", "a zip archive"), (b"PK\x05\x06", "a zip archive"),
+                 (b"PK\x07\x08", "a zip archive"), (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+                 (b"Rar!\x1a\x07", "a RAR archive"), (b"BZh", "bzip2-compressed"),
+                 (b"\xfd7zXZ\x00", "xz-compressed"), (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+                 (b"%PDF-", "a PDF"))
+"""Magic bytes of what students upload instead of a tar, and what to call it."""
+ACCEPTED = "we accept a tar (.tar, or .tar.gz)"
+
+
+def how_to_make(layout: HandinLayout) -> str:
+    """The sentence every refusal ends with: the exact command that makes a good hand-in."""
+    return (f"Make it with `{layout.tar_command}` in the folder that holds "
+            f"{layout.folders_text}.")
+
+
+def sniff(data: bytes) -> str | None:
+    """What an upload is when its first bytes say it is a known non-tar format, else None."""
+    return next((name for magic, name in OTHER_FORMATS if data.startswith(magic)), None)
+
+
 def inflate(data: bytes, limits: IntakeLimits, layout: HandinLayout) -> bytes:
     """The uncompressed tar bytes (inflated under a cap)."""
     ceiling = limits.compressed_bytes * limits.raw_factor
@@ -57,6 +77,9 @@ def inflate(data: bytes, limits: IntakeLimits, layout: HandinLayout) -> bytes:
         raise SubmissionError(f"Your upload is {_mb(len(data))}; we read at most {_mb(ceiling)} "
                               f"(the limit is {_mb(limits.compressed_bytes)} of code). Hand in "
                               f"only {layout.folders_text} (no data files, no plots).")
+    kind = sniff(data)
+    if kind:
+        raise SubmissionError(f"Your upload is {kind}, not a tar: {ACCEPTED}.")
     if data[:2] != b"\x1f\x8b":
         return data
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -69,7 +92,17 @@ def inflate(data: bytes, limits: IntakeLimits, layout: HandinLayout) -> bytes:
     if len(raw) > cap or inflater.unconsumed_tail:
         raise SubmissionError(f"Your archive unpacks to more than {_mb(cap)}; the limit is "
                               "that.")
+    if not _looks_like_tar(raw):
+        inside = sniff(raw)
+        raise SubmissionError("Your upload is gzip-compressed but holds "
+                              + (inside if inside else "a single file, not a tar")
+                              + f" (gzip alone compresses one file): {ACCEPTED}.")
     return raw
+
+
+def _looks_like_tar(raw: bytes) -> bool:
+    """Whether the first block is a tar header (its checksum adds up)."""
+    return len(raw) >= 512 and _checksum_ok(raw[:512])
 
 
 def _octal(field_: bytes) -> int:
@@ -189,3 +222,71 @@ def why_dropped(parts: tuple[str, ...], layout: HandinLayout) -> str | None:
     if any(p.startswith(".") or p == "__pycache__" for p in parts) or not lower.endswith(TEXT):
         return "junk"
     return None
+
+
+def too_big(head: bytes, size: int, limit: int, layout: HandinLayout) -> str:
+    """Why an upload of `size` bytes is refused over `limit`, and what to leave out: read from
+    its first bytes `head` (headers only, a tar or .tar.gz cut anywhere)."""
+    bulky = [(name, n) for name, n in bulk(head, layout) if n >= size // 10][:2]
+    advice = (f"Leave out {' and '.join(f'{name} ({_mb(n)})' for name, n in bulky)}: hand in "
+              f"only {layout.folders_text}." if bulky else
+              f"Hand in only {layout.folders_text} (no data, plots or PDFs).")
+    shown = _mb(size) if _mb(size) != _mb(limit) else f"just over {_mb(limit)}"
+    return (f"Your upload is {shown}; the limit is {_mb(limit)}. {advice} "
+            f"{how_to_make(layout)}")
+
+
+def bulk(head: bytes, layout: HandinLayout, cap: int = 4 * 1024 * 1024) -> list[tuple[str, int]]:
+    """The biggest parts of a (possibly cut-off) tar or .tar.gz that are not the hand-in's code,
+    largest first: `data/`, `hw1/data/`, `writeup.pdf` with their sizes. Runs where the upload
+    arrives (not in intake's child), so it is bounded: it inflates at most `cap` bytes of a
+    .tar.gz (a big file's header, which gives its size, comes before its data), reads only the
+    headers of the bytes it holds, no regular expression, and stops at the first block that is
+    not a header."""
+    raw = head
+    if head[:2] == b"\x1f\x8b":
+        try:
+            raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, cap)
+        except zlib.error:
+            return []
+    files: list[tuple[list[str], int]] = []
+    at, long_name = 0, None
+    while at + 512 <= len(raw):
+        block = raw[at:at + 512]
+        if block == b"\0" * 512 or not _checksum_ok(block):
+            break
+        size, kind = max(_octal(block[124:136]), 0), block[156:157]
+        if kind == b"L":
+            long_name = raw[at + 512:at + 512 + min(size, MAX_META)].split(b"\0", 1)[0]
+        elif kind in (b"0", b"\0", b"7"):
+            name = (long_name or _header_name(block)).decode("utf-8", "replace")
+            files.append(([p for p in name.split("/") if p not in ("", ".")], size))
+            long_name = None
+        at += 512 + (size + 511) // 512 * 512
+    tops = {parts[0] for parts, _ in files if len(parts) > 1}
+    wrapped = len(tops) == 1 and not tops & set(layout.folders) and \
+        any(len(parts) > 2 and parts[1] in layout.folders for parts, _ in files)
+    sizes: dict[str, int] = {}
+    for parts, size in files:
+        key = _bulk_key(parts, layout, wrapped)
+        sizes[key] = sizes.get(key, 0) + size
+    code = set(layout.required)
+    return sorted(((k, n) for k, n in sizes.items() if k not in code), key=lambda kv: -kv[1])
+
+
+def _bulk_key(parts: list[str], layout: HandinLayout, wrapped: bool) -> str:
+    """The part of the archive a file belongs to: its first folder outside the hand-in's own
+    (past the wrapper folder, when there is one), or the file itself."""
+    i = 1 if wrapped and len(parts) > 1 else 0
+    if i < len(parts) - 1 and parts[i] in layout.folders:
+        i += 1
+    return "/".join(parts[:i + 1]) + ("/" if i < len(parts) - 1 else "")
+
+
+def _header_name(block: bytes) -> bytes:
+    """A header's path: a POSIX ustar header's prefix field, then the name field (GNU headers
+    keep other things where ustar has the prefix)."""
+    prefix, name = block[345:500].split(b"\0", 1)[0], block[:100].split(b"\0", 1)[0]
+    if block[257:263] != b"ustar\0":
+        prefix = b""
+    return prefix + b"/" + name if prefix else name

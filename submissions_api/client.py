@@ -1,4 +1,4 @@
-"""A small HTTP client for `mlpgrade submit`: upload, wait, print the per-test feedback."""
+"""A small HTTP client for `mlpgrade submit`: upload, wait, print the feedback grouped by cause."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from grader.cli import ExitCode
+from grader.formats import feedback_text
 from grader.text import printable
 from submissions_api.store.models import Status
 
@@ -79,9 +80,9 @@ def _print_result(sub: dict) -> int:
               "limit): please submit again later", file=sys.stderr)
         return ExitCode.INFRASTRUCTURE
     result = sub.get("result") or {}
-    for test in result.get("tests", []):
-        if not test["passed"] and test.get("feedback"):
-            print(printable(f"- {test['name']}: {test['feedback']}"))  # no terminal escapes
+    text = feedback_text(result, result.get("causes") or [])
+    if text:  # grouped by cause, as the submission's page shows it; no terminal escapes
+        print(printable(text) + "\n")
     print(f"{'TEST':<40}{'SCORE':>8}{'MAX':>6}")
     for test in result.get("tests", []):
         print(f"{printable(test['name']):<40}{test['points']:>8g}{test['max_points']:>6g}")

@@ -152,10 +152,11 @@ class SubmissionOut(BaseModel):
                            "until the assignment's release_at (students only)")
     result: dict[str, Any] | None = Field(
         default=None, description="the current run's report as the caller may see it: per test "
-        "its points and feedback, and `cause`, the index in `causes` of the group of failed "
-        "tests it belongs to (None: passed); `causes`: the failed tests grouped by one reason, "
-        "the one to fix first first (kind, fix_first, fix_first_name, tests, count, message, "
-        "location)")
+        "its points and feedback, `cause`, the index in `causes` of the group of failed "
+        "tests it belongs to (None: passed), and `where`, the code to look at for its wrong "
+        "values; `causes`: the failed tests grouped by one reason, the one to fix first first "
+        "(kind, fix_first, fix_first_name, tests, others, count, message, location, places, "
+        "layer, look, more)")
     staff: dict[str, Any] | None = Field(default=None, description="attempts, lease, error")
 
 

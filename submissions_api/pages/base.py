@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 
 from submissions_api.errors import ServiceError
-from submissions_api.services.sources import link_traceback
+from submissions_api.services.sources import link_places, link_traceback
 from submissions_api.store.models import ItemStatus, Status, TrainingStatus
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
@@ -180,7 +180,8 @@ def _templates(request: Request):
         zone = course_zone(request)
         env.globals.update(course_zone=zone)
         env.filters.update(when=lambda value: when(value, zone), points=points, ticks=ticks,
-                           sentence=sentence, tblinks=link_traceback)
+                           sentence=sentence, tblinks=link_traceback,
+                           look=link_places)
         # Templates compare states with the store's enums, never with bare strings.
         env.globals.update(Status=Status, TrainingStatus=TrainingStatus, ItemStatus=ItemStatus)
     return templates

@@ -142,6 +142,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   result=out.result or {}, runs=runs, diffs=diffs,
                   sources=files, paths={f.path for f in files}, previous_id=previous_id,
                   traced=_traced(out.result), highlight_css=sources.highlight_css(),
+                  code_links=sources.code_links(files),
                   live=out.status in subs_service.LIVE,
                   training_live=out.training == TrainingStatus.PENDING,
                   manual=out.manual, plots=(out.result or {}).get("artifacts", []),
@@ -152,10 +153,13 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
 
 
 def _traced(result: dict | None) -> set[str]:
-    """The hand-in files the failed tests' tracebacks name (their sources open first)."""
+    """The hand-in files the failed tests' tracebacks and causes name (their sources open
+    first)."""
     found = set()
     for t in (result or {}).get("tests", []):
         found.update(m[0] for m in TRACEBACK_FILE.findall(t.get("feedback") or ""))
+    for cause in (result or {}).get("causes", []):
+        found.update(p["file"] for p in cause.get("places") or [])
     return found
 
 

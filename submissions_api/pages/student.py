@@ -69,7 +69,7 @@ def upload(slug: str, request: Request, user: PageUser, session: SessionDep,
         return _assignment_page(request, session, user, assignment, status_code=422,
                                 error="Choose your handin.tar first.")
     try:
-        data = service.read_upload(file.file, settings.upload_max_bytes)
+        data = service.read_upload(file.file, settings.upload_max_bytes, assignment)
         accepted = service.accept_upload(session, dispatcher, user=user, assignment=assignment,
                                          data=data, filename=file.filename,
                                          idempotency_key=idempotency_key)

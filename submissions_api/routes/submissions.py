@@ -31,7 +31,7 @@ def upload(slug: str, request: Request, response: Response, user: CurrentUser,
     same upload again (same Idempotency-Key, or same bytes within the duplicate window) is
     answered with the first submission's receipt."""
     assignment = fetch.assignment(session, slug)
-    data = service.read_upload(file.file, settings.upload_max_bytes)
+    data = service.read_upload(file.file, settings.upload_max_bytes, assignment)
     accepted = service.accept_upload(session, dispatcher, user=user, assignment=assignment,
                                      data=data, filename=file.filename or "handin.tar",
                                      idempotency_key=idempotency_key)

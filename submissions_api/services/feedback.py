@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from grader.feedback import Cause, dependants, group_failures
+from grader.feedback import cause_view, dependants, group_failures
+from grader.pointers import TestCode, load_code, point
 from grader.rubric import load_assignment
 
 
@@ -21,39 +22,46 @@ def _depends(slug: str) -> dict[str, frozenset[str]]:
 
 
 @cache
+def _code(slug: str) -> dict[str, TestCode]:
+    return load_code(load_assignment(slug))
+
+
+@cache
 def _names(slug: str) -> dict[str, str]:
     return {t.id: t.name for t in load_assignment(slug).tests}
 
 
 def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The failed tests of one report (or run summary) grouped by cause, fix-first first: each
-    with kind, fix_first (id; fix_first_test its name; fix_first_name as shown: the test's name,
-    or for an error where it was raised), tests (names), count, message, location, pattern."""
+    """The failed tests of one report (or run summary) grouped by cause, fix-first first, as
+    `grader.feedback.cause_view` words them (the command line shows the same)."""
     names = _names(slug)
-    return [_view(c, names) for c in group_failures(tests, _depends(slug))]
+    return [cause_view(c, names) for c in group_failures(tests, _depends(slug), _code(slug))]
 
 
 def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | None:
     """A report (or the student's view of it) with its failures grouped: `causes` as causes()
     gives them, and on each test `cause`, the index of its group in `causes` (None for a passed
-    test). The pages show a test's feedback in full only in its group's fix-first test. A copy:
-    the stored report is not changed."""
+    test), and `where`, the code to look at for its wrong values ("" if none). The pages show
+    a test's feedback in full only in its group's fix-first test. A copy: the stored report is
+    not changed."""
     if result is None:
         return None
     tests = result.get("tests", [])
-    groups = group_failures(tests, _depends(slug))
+    groups = group_failures(tests, _depends(slug), _code(slug))
     index = {test: i for i, cause in enumerate(groups) for test in cause.tests}
     names = _names(slug)
-    return {**result, "causes": [_view(c, names) for c in groups],
-            "tests": [{**t, "cause": index.get(t["id"])} for t in tests]}
+    return {**result, "causes": [cause_view(c, names) for c in groups],
+            "tests": [{**t, "cause": index.get(t["id"]), "where": _where(slug, t)}
+                      for t in tests]}
 
 
-def _view(cause: Cause, names: dict[str, str]) -> dict[str, Any]:
-    name = names.get(cause.fix_first, cause.fix_first)
-    return {"kind": cause.kind, "fix_first": cause.fix_first, "fix_first_test": name,
-            "fix_first_name": cause.location or name if cause.kind == "error" else name,
-            "tests": [names.get(t, t) for t in cause.tests], "count": len(cause.tests),
-            "message": cause.message, "location": cause.location, "pattern": cause.pattern}
+def _where(slug: str, test: Mapping[str, Any]) -> str:
+    """For a test that ran and got wrong values: the layer they first go wrong at and the code
+    to look at (grader.pointers), as its feedback says it; "" otherwise."""
+    if test.get("passed") or test.get("status", "ok") != "ok" or not test.get("checks"):
+        return ""
+    pointer = point(_code(slug), test["id"], test["checks"])
+    return pointer.text if pointer else ""
 
 
 def common_causes(slug: str, summaries: Sequence[Mapping[str, Any]], limit: int = 20

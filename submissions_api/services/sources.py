@@ -6,6 +6,7 @@ starter code and against the student's previous submission."""
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ MAX_SHOWN_CHARS = 200_000
 MAX_HIGHLIGHT_CHARS = 100_000
 """Past this, a file is shown plain (still numbered): highlighting is for reading, not for
 floods."""
+DEFINITION = re.compile(r"^(\s*)(class|def)\s+([A-Za-z_]\w*)")
 TRACEBACK_LINE = re.compile(r'File &#34;([^&]+)&#34;, line (\d+)|File &quot;([^&]+)&quot;, '
                             r'line (\d+)')
 
@@ -146,3 +148,62 @@ def _shown(text: str) -> str:
     if len(text) <= MAX_SHOWN_CHARS:
         return text
     return text[:MAX_SHOWN_CHARS] + "\n… (truncated)"
+
+
+def code_links(files: list[SourceFile]) -> dict[str, str]:
+    """`file:Class.method` (as code.toml names code, grader.pointers) → the anchor of the line
+    that defines it in the shown sources, for every class, method and function they define."""
+    links = {}
+    for f in files:
+        for name, line in definition_lines(f.text).items():
+            links[f"{f.path}:{name}"] = f"#{anchor(f.path)}-{line}"
+    return links
+
+
+def definition_lines(text: str) -> dict[str, int]:
+    """`Class`, `Class.method` and `function` → the line defining it. Read, never run; a file
+    that does not parse is scanned line by line for `class`/`def` instead."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return _scanned_definitions(text)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[node.name] = node.lineno
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found[f"{node.name}.{item.name}"] = item.lineno
+    return found
+
+
+def _scanned_definitions(text: str) -> dict[str, int]:
+    found, cls = {}, None
+    for n, line in enumerate(text.splitlines(), 1):
+        m = DEFINITION.match(line)
+        if not m:
+            continue
+        indent, kind, name = m.groups()
+        if not indent:
+            cls = name if kind == "class" else None
+            found.setdefault(name, n)
+        elif cls and kind == "def":
+            found.setdefault(f"{cls}.{name}", n)
+    return found
+
+
+def link_places(cause: dict, links: dict[str, str] | None) -> Markup:
+    """A cause's "Look at …" sentence, each place it names linked to its line when shown."""
+    html = str(ticks_markup(cause.get("look") or ""))
+    for place in cause.get("places") or []:
+        href = (links or {}).get(f"{place['file']}:{place['name']}")
+        if href and place["name"]:
+            text = f"<code>{escape(place['name'])}</code> in {escape(place['file'])}"
+            html = html.replace(text, f'<a href="{href}" class="code-link">{text}</a>', 1)
+    return Markup(html)
+
+
+def ticks_markup(text: str) -> Markup:
+    """Names quoted in `backticks` as code (after escaping)."""
+    return Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", str(escape(text))))

@@ -4,6 +4,8 @@ role sees it, the lists, and what hangs off a submission (hand-in bytes, runs, p
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
@@ -13,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from grader.errors import SubmissionError
 from grader.intake import check_handin
+from grader.tarread import how_to_make, too_big
 from submissions_api.errors import Forbidden, NotFound, Refused
 from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
 from submissions_api.security import is_staff, require_owner_or_staff, require_role
 from submissions_api.services import fetch
-from submissions_api.services.estimates import live_line, queue_wait
+from submissions_api.services.estimates import Estimate, live_line, measure, queue_wait
 from submissions_api.services.feedback import with_causes
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
@@ -40,14 +43,20 @@ from submissions_api.store.models import (
 LIVE = (Status.QUEUED, Status.RUNNING)
 
 
-def read_upload(stream: BinaryIO, max_bytes: int) -> bytes:
+def read_upload(stream: BinaryIO, max_bytes: int, assignment: Assignment) -> bytes:
     """The uploaded bytes, refused at the door (nothing is stored yet): 413 when larger than
-    `max_bytes` (the service's one size limit, also the grader's), 422 when empty."""
+    `max_bytes` (the service's one size limit, also the grader's), saying in MB what to leave
+    out (read from the archive's headers); 422 when empty."""
+    layout = handin_layout(assignment.slug)
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise Refused(f"handin.tar is larger than {max_bytes} bytes", status=413)
+        try:  # the server has the whole upload spooled: its size costs a seek
+            size = max(stream.seek(0, os.SEEK_END), len(data))
+        except (OSError, ValueError):
+            size = len(data)
+        raise Refused(too_big(data, size, max_bytes, layout), status=413)
     if not data:
-        raise Refused("empty upload")
+        raise Refused(f"The upload is empty. {how_to_make(layout)}")
     return data
 
 
@@ -288,15 +297,20 @@ def remaining(session: Session, assignment: Assignment, user: User) -> int | Non
     return max(assignment.submission_limit - counted, 0)
 
 
-def wait_estimate(session: Session, position: int, queue: str = QueueKind.LIVE) -> int | None:
-    """Seconds until a submission at `position` of `queue` is graded, from measured gradings:
-    what the busiest worker still has to do, then one typical grading per round of the busy
-    workers before ours, then ours (estimates.py)."""
+def wait_estimate(session: Session, position: int, queue: str = QueueKind.LIVE
+                  ) -> Estimate | None:
+    """Seconds until a submission at `position` of `queue` is graded, with a range, from the
+    measured recent gradings, the slots and the gradings under way (estimates.py)."""
     if position <= 0:
         return None
-    return queue_wait(position, typical=crud.recent_grading_seconds(session),
-                      running_since=crud.running_since(session, queue=queue),
-                      now=crud.db_now(session))
+    now = crud.db_now(session)
+    running = crud.running_since(session, queue=queue)
+    runs = crud.recent_live_runs(session)
+    elapsed = [max((now - t).total_seconds(), 0.0) for t in running]
+    claims = [started for _, started, _ in runs] + running
+    return queue_wait(position, measured=measure(runs, running=len(running)),
+                      running_elapsed=elapsed,
+                      last_claim_ago=(now - max(claims)).total_seconds() if claims else None)
 
 
 def live_status(session: Session, user: User, submission_id: int) -> dict[str, Any]:
@@ -307,11 +321,19 @@ def live_status(session: Session, user: User, submission_id: int) -> dict[str, A
     run = crud.get_run(session, run_id=sub.current_run_id)
     status = {"id": out.id, "status": out.status, "training": run.training if run else None,
               "queue_position": out.queue_position,
-              "wait_seconds": wait_estimate(session, out.queue_position, sub.queue),
+              **_wait_fields(wait_estimate(session, out.queue_position, sub.queue)),
               "score": out.score, "final_score": out.final_score, "max_score": out.max_score,
               "score_text": out.score_text}
     status["line"] = live_line(status, running=running_view(session, sub))
     return status
+
+
+def _wait_fields(estimate: Estimate | None) -> dict[str, int | None]:
+    """wait_seconds (the likeliest) and wait_low/wait_high, whole seconds; None unknown."""
+    if estimate is None:
+        return {"wait_seconds": None, "wait_low": None, "wait_high": None}
+    return {"wait_seconds": math.ceil(estimate.seconds), "wait_low": math.floor(estimate.low),
+            "wait_high": math.ceil(estimate.high)}
 
 
 def running_view(session: Session, sub: Submission) -> dict[str, Any] | None:

@@ -49,7 +49,20 @@ def test_queue_position_counts_those_ahead(client, users):
 def test_upload_refuses_empty_and_oversized(client, users, backend):
     assert upload(client, users, "alice", b"").status_code == 422
     big = b"x" * (backend.upload_max_bytes + 1)
-    assert upload(client, users, "alice", big).status_code == 413
+    refused = upload(client, users, "alice", big)
+    assert refused.status_code == 413
+    assert refused.json()["detail"] == (
+        "Your upload is just over 16.0 MB; the limit is 16.0 MB. Hand in only hw1/ and mytorch/ "
+        "(no data, plots or PDFs). Make it with `tar -cvf handin.tar hw1 mytorch` in the folder "
+        "that holds hw1/ and mytorch/.")
+    # a hand-in with the data folder in it: the size in MB and what to leave out
+    with_data = make_handin_tar(extra={"data/train.txt": "0" * (19 * 2**20)})
+    refused = upload(client, users, "alice", with_data)
+    assert refused.status_code == 413
+    assert refused.json()["detail"] == (
+        "Your upload is 19.0 MB; the limit is 16.0 MB. Leave out data/ (19.0 MB): hand in only "
+        "hw1/ and mytorch/. Make it with `tar -cvf handin.tar hw1 mytorch` in the folder that "
+        "holds hw1/ and mytorch/.")
 
 
 def test_submission_limit_counts_only_what_we_did_not_fail(client, users, sessions):
@@ -68,7 +81,11 @@ def test_submission_limit_counts_only_what_we_did_not_fail(client, users, sessio
 
 
 REFUSED_AT_DOOR = {
-    "not a tar": (b"%PDF-1.4 my homework" * 50, "not a tar archive"),
+    "a PDF": (b"%PDF-1.4 my homework" * 50, "Your upload is a PDF, not a tar: we accept a tar "
+                                            "(.tar, or .tar.gz). Make it with `tar -cvf "
+                                            "handin.tar hw1 mytorch`"),
+    "a zip": (b"PK\x03\x04" + b"\x00" * 100, "Your upload is a zip archive, not a tar"),
+    "not a tar": (b"my homework" * 100, "not a tar archive"),
     "no hw1/": (make_tar({"mytorch/linear.py": "x = 1\n"}), "no hw1/ folder"),
     "damaged gzip": (b"\x1f\x8b" + b"\x00" * 40, "damaged"),
 }

@@ -60,6 +60,8 @@ def test_cli_refused_tar_is_graded_zero_not_an_error(tmp_path, golden_s20):
     assert done.returncode == 0
     assert "not accepted" in done.stdout and "TOTAL SCORE                             0" in \
         done.stdout
+    # said once, not under each of the 25 tests
+    assert done.stdout.count("not a tar archive") == 1
 
 
 def test_cli_usage_errors_exit_2(tmp_path):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from grader.feedback import dependants, depends_from, group_failures
+from grader.feedback import Cause, cause_view, dependants, depends_from, group_failures
+from grader.formats import render_feedback, report_causes
 from grader.grade import grade_handin
 from grader.rubric import load_assignment
+from submissions_api.services.feedback import with_causes
 from submissions_api.services.reports import student_report
 from submissions_api.store.summary import run_summary
 from tests.handins import make_handin_tar
@@ -62,3 +64,51 @@ def test_two_mistakes_two_groups_biggest_first():
     assert [(c.fix_first, len(c.tests)) for c in causes] == [("linear_layer_backward", 10),
                                                               ("mcq", 1)]
     assert causes[0].pattern == "dW x #"
+
+
+SIGMOID_OTHERS = ("Batch Normalization (training time), Batch Normalization (inference time), "
+                  "Single Hidden Layer (backward), N Hidden Layer (backward) 1, N Hidden Layer "
+                  "(backward) 2, N Hidden Layer (backward) 3, Momentum")
+
+
+def test_a_cascade_points_at_code_and_counts_only_the_others(golden_s20, sandbox):
+    report = grade_handin(make_handin_tar(bugs=("sigmoid_derivative_reapplied",)),
+                          assignment=S20, golden=golden_s20, sandbox=sandbox, training=False)
+    [view] = report_causes(report)
+    assert view["look"] == "Look at `Sigmoid.derivative` in mytorch/activation.py."
+    assert view["more"] == f"7 more tests build on it and fail too: {SIGMOID_OTHERS}."
+    assert len(view["others"]) == 7 and view["fix_first_test"] not in view["others"]
+    # a dependant's own feedback says which layer goes wrong first: the last layer's dW needs
+    # no activation derivative, the one before it does
+    single = next(t for t in report.tests if t.id == "single_hidden_backward")
+    assert "linear_layers[1] is right; the backward pass first goes wrong at linear_layers[0]. " \
+           "Look at `MLP.backward` in hw1/hw1.py" in single.feedback
+
+
+def test_the_command_line_groups_by_cause_once(golden_s20, sandbox):
+    report = grade_handin(make_handin_tar(bugs=("linear_dw_summed",)), assignment=S20,
+                          golden=golden_s20, sandbox=sandbox, training=False)
+    text = render_feedback(report)
+    hint = "dW summed over the batch instead of averaged (divide by the batch size)."
+    assert text == (
+        "What to fix first:\n"
+        "1. Linear Layer (Backward): `dW`: 7,840 of 7,840 values (100.0%) differ beyond "
+        "rtol=0.0001, atol=1e-08, first at index [0, 0]; the largest error is up to 1,000,000x "
+        f"the tolerance. Hint: this is exactly what we get with a known mistake: {hint}\n"
+        "   Look at `Linear.backward` in mytorch/linear.py.\n"
+        "   9 more tests build on it and fail too: Batch Normalization (training time), Batch "
+        "Normalization (inference time), Linear Classifier (backward), Linear Classifier "
+        "(step), Single Hidden Layer (backward), N Hidden Layer (backward) 1, N Hidden Layer "
+        "(backward) 2, N Hidden Layer (backward) 3, Momentum.")
+    assert text.count(hint) == 1
+    # the service's view of the same report groups and words it the same
+    assert with_causes("hw1p1-s20", report.to_dict())["causes"] == report_causes(report)
+
+
+def test_more_counts_one_other_test_in_the_singular():
+    cause = Cause("wrong", "a", ("a", "b"), "m")
+    assert cause_view(cause, {"a": "A", "b": "B"})["more"] == "1 more test builds on it and " \
+        "fails too: B."
+    error = Cause("error", "a", ("a", "b", "c"), "m", "x.py:3")
+    assert cause_view(error, {})["more"] == "The same error fails 2 more tests: b, c."
+    assert cause_view(Cause("wrong", "a", ("a",), "m"), {})["more"] == ""

@@ -267,7 +267,8 @@ def test_pages_refused_upload_is_refused_at_the_door(stack, new_page, shot):
     sign_in(page, add_student(stack, "stu_pdf"))
     upload_in_browser(page, b"%PDF-1.4 my report, not my code\n" * 40)
     alert = page.locator("p.alert")
-    expect(alert).to_contain_text("not a tar archive")
+    expect(alert).to_contain_text("Your upload is a PDF, not a tar: we accept a tar (.tar, or "
+                                  ".tar.gz). Make it with tar -cvf handin.tar hw1 mytorch")
     expect(page.locator("table.list tbody tr")).to_have_count(0)
     shot(page, "student-refused")
     upload_in_browser(page, make_handin_tar())  # the real one is accepted as the first

@@ -48,6 +48,7 @@ from submissions_api.store.crud.runs import (
     list_runs,
     pending_training,
     recent_grading_seconds,
+    recent_live_runs,
 )
 from submissions_api.store.crud.sign_in_links import (
     add_link,
@@ -98,7 +99,8 @@ __all__ = [
     "get_user_by_login", "gradebook_rows", "list_assignments", "list_extensions",
     "list_golden_sets", "list_runs", "list_submissions", "list_users", "lock_user",
     "manual_grades", "manual_by_login", "pending_training", "put_blob", "queue_position",
-    "queue_positions", "recent_grading_seconds", "regrade_candidates", "regrade_items",
+    "queue_positions", "recent_grading_seconds", "recent_live_runs", "regrade_candidates",
+    "regrade_items",
     "set_extension", "set_manual_grade", "stale_queued", "status_counts", "sync_assignments",
     "update_assignment", "update_golden_set", "user_for_token_hash",
     "RunTimes", "Waiting", "run_times", "waiting",

@@ -9,7 +9,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import GradingRun, RunOutcome, RunReason, TrainingStatus
+from submissions_api.store.models import (
+    GradingRun,
+    RunOutcome,
+    RunReason,
+    Submission,
+    TrainingStatus,
+)
 
 
 def list_runs(session: Session, *, submission_id: int) -> Sequence[GradingRun]:
@@ -50,3 +56,19 @@ def recent_grading_seconds(session: Session, *, last: int = 20) -> float | None:
                            .order_by(GradingRun.id.desc()).limit(last)).all()
     spans = [(f - s).total_seconds() for s, f in runs if s and f]
     return statistics.median(spans) if spans else None
+
+
+def recent_live_runs(session: Session, *, last: int = 60
+                     ) -> list[tuple[datetime, datetime, datetime]]:
+    """(received, started, finished) of the last graded uploads, oldest first: what wait
+    estimates measure the service rate from (services/estimates.py). Regrades are left out
+    (the bulk queue's own workers run them)."""
+    rows = session.execute(select(Submission.received_at, GradingRun.started_at,
+                                  GradingRun.finished_at)
+                           .join(Submission, Submission.id == GradingRun.submission_id)
+                           .where(GradingRun.outcome == RunOutcome.GRADED,
+                                  GradingRun.reason == RunReason.SUBMIT,
+                                  GradingRun.started_at.is_not(None),
+                                  GradingRun.finished_at.is_not(None))
+                           .order_by(GradingRun.id.desc()).limit(last)).all()
+    return [(r, s, f) for r, s, f in reversed(rows)]

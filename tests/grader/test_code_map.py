@@ -1,0 +1,83 @@
+"""Every failing output points at code: the assignment's code.toml (grader/pointers.py)."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from grader.fixtures import reference_files
+from grader.pointers import Place, load_code, point
+from grader.rubric import load_assignment
+
+
+def _defined(source: str) -> set[str]:
+    """`Class.method` and top-level function names a module defines (an independent read of
+    our reference, not the code under test)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef):
+            names |= {f"{node.name}.{f.name}" for f in node.body
+                      if isinstance(f, ast.FunctionDef)}
+    return names
+
+
+@pytest.mark.parametrize("slug", ["hw1p1-s20", "hw1p1-s21"])
+def test_code_map_covers_every_test_with_code_our_reference_has(slug):
+    a = load_assignment(slug)
+    code = load_code(a)
+    sources = reference_files(a)
+    assert {t.id for t in a.tests} <= set(code)
+    for test_id, spec in code.items():
+        places = [*spec.places, *(p for _, ps in spec.outputs for p in ps)]
+        assert places, test_id
+        for place in places:
+            assert place.file in a.handin.required, (test_id, place)
+            assert not place.name or place.name in _defined(sources[place.file]), (test_id, place)
+
+
+S20 = load_code(load_assignment("hw1p1-s20"))
+
+
+def _checks(right: list[str], wrong: list[str]) -> list[dict]:
+    return [{"name": n, "passed": True} for n in right] + \
+        [{"name": n, "passed": False} for n in wrong]
+
+
+def test_point_names_file_class_and_method():
+    pointer = point(S20, "linear_layer_backward", _checks(["db"], ["dW"]))
+    assert pointer.places == (Place("mytorch/linear.py", "Linear.backward"),)
+    assert pointer.text == "Look at `Linear.backward` in mytorch/linear.py."
+    assert point(S20, "mystery_hidden_forward2", _checks([], ["mlp.forward(x)"])).text == \
+        "Look at `MLP.forward` in hw1/hw1.py."
+    assert point(S20, "mcq", _checks(["question_1()"], ["question_3()"])).text == \
+        "Look at `question_3` in hw1/mc.py."
+    assert point(S20, "no_such_test", _checks([], ["x"])) is None
+
+
+def test_point_says_the_first_layer_the_backward_pass_gets_wrong():
+    right = ["linear_layers[2].dW", "linear_layers[2].db"]
+    wrong = ["linear_layers[1].dW", "linear_layers[0].dW"]
+    assert point(S20, "mystery_hidden_backward1", _checks(right, wrong)).text == (
+        "linear_layers[2] is right; the backward pass first goes wrong at linear_layers[1]. "
+        "Look at `MLP.backward` in hw1/hw1.py, then `Linear.backward` in mytorch/linear.py, "
+        "then `Sigmoid.derivative` in mytorch/activation.py.")
+    assert point(S20, "mystery_hidden_backward2",
+                 _checks(["linear_layers[5].dW", "linear_layers[4].dW", "linear_layers[3].db"],
+                         ["linear_layers[2].dW"])).layer == (
+        "linear_layers[5] to linear_layers[3] are right; the backward pass first goes wrong at "
+        "linear_layers[2].")
+    assert point(S20, "single_hidden_backward", _checks([], ["linear_layers[1].db"])).layer == (
+        "Your values are already wrong at linear_layers[1], the first layer the backward pass "
+        "reaches.")
+    # batch norm sits between linear_layers[1] and [0]: its own code comes first
+    bn = point(S20, "batch_norm_train", _checks(
+        ["linear_layers[2].dW", "linear_layers[1].dW"],
+        ["bn_layers[0].dgamma", "linear_layers[0].dW"]))
+    assert bn.layer == ("linear_layers[2] and linear_layers[1] are right; the backward pass "
+                        "first goes wrong at bn_layers[0].")
+    assert bn.places[0] == Place("mytorch/batchnorm.py", "BatchNorm.backward")
+    # after several steps every layer mixes the others' errors: no layer is named
+    assert point(S20, "momentum", _checks([], ["linear_layers[0].W"])).layer == ""
