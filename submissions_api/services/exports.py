@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from grader.rubric import load_assignment
 from submissions_api.errors import NotFound
+from submissions_api.grades import total_max_score
 from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.gradebook import Policy, cell, gradebook_csv, gradebook_table
-from submissions_api.services.rubric import total_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Role, User
 
