@@ -23,6 +23,8 @@ GOLDEN_TASK = "worker.prepare_golden_set"
 TRAIN_TASK = "worker.train_run"
 SIMILARITY_TASK = "worker.similarity_index"
 ENSURE_GOLDEN_TASK = "worker.ensure_golden_set"
+SCORES_TASK = "worker.send_scores"
+ROSTER_TASK = "worker.sync_roster"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -110,6 +112,14 @@ class Dispatcher:
     def send_ensure_golden(self, assignment_id: int) -> bool:
         """Make the assignment's first golden set now (bulk queue), before a grading needs it."""
         return self._send(ENSURE_GOLDEN_TASK, [assignment_id], self.settings.bulk_queue, 0)
+
+    def send_scores(self) -> bool:
+        """Send the LMS the scores the outbox holds (bulk queue; lms/passback.py)."""
+        return self._send(SCORES_TASK, [], self.settings.bulk_queue, 0)
+
+    def send_roster_sync(self, context_pk: int) -> bool:
+        """Sync an LMS course's roster (NRPS) into our users (bulk queue; lms/roster.py)."""
+        return self._send(ROSTER_TASK, [context_pk], self.settings.bulk_queue, 0)
 
     def _send(self, name: str, args: list[Any], queue: str, countdown: float) -> bool:
         try:

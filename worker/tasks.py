@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from submissions_api.lms import passback, roster
 from worker import golden_jobs, grading, similarity, training
 from worker.app import app, settings
 from worker.context import get_context, lease_owner
@@ -37,3 +38,16 @@ def similarity_index(kind: str, ident: int) -> str:
 def ensure_golden_set(assignment_id: int) -> str:
     """Make an assignment's first golden set ahead of its first grading (sent by `serve`)."""
     return golden_jobs.ensure_active(get_context(settings), assignment_id=assignment_id)
+
+
+@app.task(name="worker.send_scores")
+def send_scores() -> dict[str, int]:
+    """Send the LMS every score the outbox holds that is due (bulk queue)."""
+    ctx = get_context(settings)
+    return passback.drain(ctx.sessions, backoff=settings.retry_backoff)
+
+
+@app.task(name="worker.sync_roster")
+def sync_roster(context_pk: int) -> dict[str, int]:
+    """Sync an LMS course's members into our users (bulk queue), as staff asked."""
+    return roster.sync_context(get_context(settings).sessions, context_pk)
