@@ -92,7 +92,13 @@ def services_router(state: PlatformState) -> APIRouter:
     """Token, AGS and NRPS endpoints over `state`."""
     router = APIRouter()
     conf = TestPlatformConf(state=state)
+    _token_route(router, state, conf)
+    _ags_routes(router, state, conf)
+    _nrps_route(router, state, conf)
+    return router
 
+
+def _token_route(router: APIRouter, state: PlatformState, conf: TestPlatformConf) -> None:
     @router.post("/token")
     async def token(request: Request) -> Response:
         form = dict(await request.form())
@@ -110,6 +116,8 @@ def services_router(state: PlatformState) -> APIRouter:
             state.tokens[answer["access_token"]] = time.monotonic() + state.token_life
         return JSONResponse({**answer, "expires_in": state.token_life})
 
+
+def _ags_routes(router: APIRouter, state: PlatformState, conf: TestPlatformConf) -> None:
     @router.get("/{context_id}/LineItems")
     def list_lineitems(context_id: str, request: Request, resource_link_id: str = "") -> Response:
         _authorize(state, conf, request, AGS + "lineitem")
@@ -141,6 +149,8 @@ def services_router(state: PlatformState) -> APIRouter:
             state.scores.append((url, await request.json()))
         return Response(status_code=204)
 
+
+def _nrps_route(router: APIRouter, state: PlatformState, conf: TestPlatformConf) -> None:
     @router.get("/{context_id}/Memberships")
     def memberships(context_id: str, request: Request, Page: int = 1) -> Response:
         _authorize(state, conf, request, NRPS)
@@ -154,8 +164,6 @@ def services_router(state: PlatformState) -> APIRouter:
             headers["Link"] = f'<{state.memberships_url(context_id)}?Page={Page + 1}>; rel="next"'
         return JSONResponse({"id": str(request.url), "context": {"id": context_id},
                              "members": page}, headers=headers)
-
-    return router
 
 
 def _assertion_problem(state: PlatformState, claims: dict[str, Any]) -> str:
