@@ -1,0 +1,46 @@
+"""The whole passback through a real Celery worker process: a real hand-in graded by the worker,
+whose commit asks for a send (after commit, by the worker's dispatcher); the bulk worker's task
+sends 95 to the platform; a TA's manual points (committed in this process, whose dispatcher sends
+the message) move it to 100."""
+
+from __future__ import annotations
+
+from submissions_api.lms import outbox
+from submissions_api.services import manual
+from submissions_api.store import crud
+from submissions_api.store.models import utcnow
+from tests.api.services import seed_golden_set, service_env, start_worker, wait_for
+from tests.handins import make_handin_tar
+from tests.lms.fixtures import SLUG
+
+
+def test_real_worker_sends_the_score_after_grading(lms, backend, service_home, sessions,
+                                                    dispatcher, tmp_path):
+    seed_golden_set(backend.database_url, service_home)
+    env = service_env(service_home, backend.database_url, backend.broker_url,
+                      MLPGRADE_QUEUE_PREFIX=backend.queue_prefix)
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        with sessions() as session:
+            sub = crud.create_submission(
+                session, user=crud.get_user_by_login(session, login="alice"),
+                assignment=crud.get_assignment(session, slug=SLUG), data=make_handin_tar(),
+                filename="handin.tar", received_at=utcnow(), late=False, penalty=0.0)
+            session.commit()
+        assert dispatcher.send_grade(sub.id, 1)
+        wait_for(lambda: lms.state.scores_of(lms.lineitem_url), 180, "the graded score",
+                 logs=(worker,))
+        [first] = lms.state.scores_of(lms.lineitem_url)
+        assert (first["userId"], first["scoreGiven"], first["gradingProgress"]) == (
+            "sub-alice", 95.0, "PendingManual")
+        outbox.notify_after_commit(backend.database_url, dispatcher.send_scores)
+        with sessions() as session:
+            manual.set_manual_grade(session, crud.get_user_by_login(session, login="ta1"),
+                                    sub.id, "training_statistics", points=5.0, comment="ok")
+        wait_for(lambda: len(lms.state.scores_of(lms.lineitem_url)) == 2, 60,
+                 "the score after manual points", logs=(worker,))
+        second = lms.state.scores_of(lms.lineitem_url)[1]
+        assert (second["scoreGiven"], second["gradingProgress"]) == (100.0, "FullyGraded")
+        assert lms.state.token_requests == 1
+    finally:
+        worker.stop()
