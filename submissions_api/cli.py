@@ -31,6 +31,7 @@ from grader.cli import ExitCode
 from grader.errors import GraderError
 from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
 from grader.similarity import report as similarity_report
+from submissions_api import cli_lti
 from submissions_api.bootstrap import (
     import_roster,
     instructor_token,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     grader_cli.register(sub)
     register(sub)
+    cli_lti.register(sub)
     return parser
 
 

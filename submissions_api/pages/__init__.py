@@ -15,6 +15,7 @@ from submissions_api.pages import (
     course,
     grading,
     instructor,
+    passback,
     similarity,
     staff,
     student,
@@ -23,5 +24,5 @@ from submissions_api.pages import (
 
 router = APIRouter(include_in_schema=False)
 for _module in (auth, account, student, staff, grading, similarity, instructor, course,
-                users):
+                users, passback):
     router.include_router(_module.router)

@@ -20,6 +20,7 @@ from submissions_api.services import (
     gradebook,
     health,
     manual,
+    passback,
     regrades,
     reports,
     sources,
@@ -61,6 +62,7 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         zeroed=request.query_params.get("zeroed"), all_graded=request.query_params.get("graded"),
         recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR), preparing=preparing,
+        lms_links=bool(passback.links_of(session, assignment)),
         refresh=5 if preparing else None)
 
 
