@@ -18,6 +18,8 @@ from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status, User, utcnow
 from submissions_api.store.models_lms import LtiResourceLink, ScoreOutbox
 from tests.lms.fixtures import LINK, SLUG, make_course
+from worker.context import WorkerContext
+from worker.reaper import reap_once
 
 BACKOFF = 0.2
 
@@ -245,3 +247,17 @@ def test_resend_sends_every_students_score_again(lms, sessions):
         session.commit()
     assert drain(sessions) == {"sent": 2}
     assert len(lms.state.scores) == 4
+
+
+def test_reaper_sends_due_scores_whose_message_was_lost(lms, backend, sessions, dispatcher):
+    """A due row and an empty bulk queue: the reaper sends one message for them; none while
+    one waits, none once they are sent."""
+    ctx = WorkerContext(settings=backend, sessions=sessions, dispatcher=dispatcher)
+    grade(sessions, "alice", 95.0)  # no dispatcher asked here: as if its message were lost
+    reap_once(ctx)
+    assert dispatcher.queue_size("bulk") == 1
+    reap_once(ctx)
+    assert dispatcher.queue_size("bulk") == 1
+    assert drain(sessions) == {"sent": 1}
+    with sessions() as session:
+        assert outbox.due(session, now=crud.db_now(session)) == []
