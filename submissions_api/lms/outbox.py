@@ -100,12 +100,12 @@ def resend(session: Session, assignment_id: int) -> int:
 
 # -- what the sender takes -------------------------------------------------------------------------
 
-def due(session: Session, *, now: datetime, limit: int = 500) -> list[int]:
-    """Ids of pending rows whose time has come (oldest change first)."""
+def due(session: Session, *, now: datetime, limit: int = 500, after: int = 0) -> list[int]:
+    """Ids (above `after`, in order) of pending rows whose time has come."""
     return list(session.scalars(select(ScoreOutbox.id).where(
-        ScoreOutbox.version > ScoreOutbox.sent_version,
+        ScoreOutbox.id > after, ScoreOutbox.version > ScoreOutbox.sent_version,
         or_(ScoreOutbox.next_try_at.is_(None), ScoreOutbox.next_try_at <= now))
-        .order_by(ScoreOutbox.changed_at, ScoreOutbox.id).limit(limit)))
+        .order_by(ScoreOutbox.id).limit(limit)))
 
 
 def claim(session: Session, *, row_id: int, now: datetime, seconds: float) -> bool:
@@ -128,6 +128,15 @@ def sent(session: Session, *, row_id: int, version: int, score: float | None, at
                                               ScoreOutbox.sent_version < version)
                     .values(sent_version=version, sent_score=score, sent_at=at, tries=0,
                             last_error="", next_try_at=None)
+                    .execution_options(synchronize_session=False))
+
+
+def settled(session: Session, *, row_id: int, version: int) -> None:
+    """Nothing to tell the LMS for `version` (no graded submission, nothing told before): the
+    row is done without a send (what was last sent, if anything, stays recorded)."""
+    session.execute(update(ScoreOutbox).where(ScoreOutbox.id == row_id,
+                                              ScoreOutbox.sent_version < version)
+                    .values(sent_version=version, tries=0, last_error="", next_try_at=None)
                     .execution_options(synchronize_session=False))
 
 

@@ -68,19 +68,23 @@ class Job:
 
 
 def drain(sessions: sessionmaker[Session], *, backoff: float, http: httpx.Client | None = None,
-          limit: int = 500) -> dict[str, int]:
-    """Send every due row once (more when it changes during its send); counts by outcome."""
-    with sessions() as session:
-        ids = outbox.due(session, now=crud.db_now(session), limit=limit)
+          batch: int = 200) -> dict[str, int]:
+    """Send every row due now once (again when it changes during its send), `batch` ids read
+    at a time; counts by outcome."""
     counts: dict[str, int] = {}
-    if not ids:
-        return counts
     own = http is None
     http = http or httpx.Client()
     try:
-        for row_id in ids:
-            outcome = send_row(sessions, row_id, backoff=backoff, http=http)
-            counts[outcome] = counts.get(outcome, 0) + 1
+        last = 0
+        while True:
+            with sessions() as session:
+                ids = outbox.due(session, now=crud.db_now(session), limit=batch, after=last)
+            for row_id in ids:
+                outcome = send_row(sessions, row_id, backoff=backoff, http=http)
+                counts[outcome] = counts.get(outcome, 0) + 1
+            if len(ids) < batch:
+                break
+            last = ids[-1]
     finally:
         if own:
             http.close()
@@ -115,8 +119,11 @@ def send_row(sessions: sessionmaker[Session], row_id: int, *, backoff: float,
             _failed(sessions, job, exc, tries or 0, backoff)
             return "failed"
         with sessions() as session:
-            outbox.sent(session, row_id=row_id, version=job.version, at=crud.db_now(session),
-                        score=None if job.score is None else job.score.get("scoreGiven"))
+            if job.score is None:
+                outbox.settled(session, row_id=row_id, version=job.version)
+            else:
+                outbox.sent(session, row_id=row_id, version=job.version,
+                            at=crud.db_now(session), score=job.score.get("scoreGiven"))
             session.commit()
             row = session.get(ScoreOutbox, row_id)
             if row is None or row.version <= row.sent_version:

@@ -36,6 +36,8 @@ def test_staff_page_shows_sent_and_failing_and_resends(lms, client, users, sessi
     page = ta.get(PAGE)
     assert page.status_code == 200
     assert "1 sent · 0 pending · 1 failing" in page.text
+    metrics = client.get("/metrics", headers=users.headers("ta1")).text
+    assert 'mlpgrade_lms_scores{state="failing"} 1.0' in metrics
     alice_row = page.text.split('id="lms-alice"')[1].split("</tr>")[0]
     bob_row = page.text.split('id="lms-bob"')[1].split("</tr>")[0]
     assert ">sent<" in alice_row and "95.0" in alice_row
