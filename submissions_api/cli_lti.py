@@ -112,9 +112,5 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"mlpgrade: {context_id}: {exc}", file=sys.stderr)
             status = ExitCode.USAGE
             continue
-        print(f"{context_id}: {changes['members']} members: {changes['added']} added, "
-              f"{changes['updated']} updated, {changes['deactivated']} deactivated, "
-              f"{changes['reactivated']} reactivated" +
-              (" (members missing here kept active: the LMS has other courses here)"
-               if changes["kept_active"] else ""))
+        print(f"{context_id}: {roster.Changes(**changes).text()}")
     return status

@@ -49,5 +49,9 @@ def send_scores() -> dict[str, int]:
 
 @app.task(name="worker.sync_roster")
 def sync_roster(context_pk: int) -> dict[str, int]:
-    """Sync an LMS course's members into our users (bulk queue), as staff asked."""
-    return roster.sync_context(get_context(settings).sessions, context_pk)
+    """Sync an LMS course's members into our users (bulk queue), as staff asked; a failure is
+    the course's note for staff (the LMS refused or is down: they press again)."""
+    try:
+        return roster.sync_context(get_context(settings).sessions, context_pk)
+    except roster.RosterError as exc:
+        return {"error": str(exc)}

@@ -50,6 +50,16 @@ class Changes:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def text(self) -> str:
+        """The staff's note: "1000 members: 998 added, 1 updated, 1 deactivated"."""
+        note = (f"{self.members} members: {self.added} added, {self.updated} updated, "
+                f"{self.deactivated} deactivated")
+        if self.reactivated:
+            note += f", {self.reactivated} reactivated"
+        if self.kept_active:
+            note += " (members missing here kept active: the LMS has other courses here)"
+        return note
+
 
 def sync_if_stale(session: Session, context: LtiContext) -> bool:
     """After an instructor's launch: True (and the sync marked as done now, in the caller's
@@ -68,7 +78,27 @@ def sync_if_stale(session: Session, context: LtiContext) -> bool:
 
 def sync_context(sessions: sessionmaker[Session], context_pk: int, *,
                  http: httpx.Client | None = None) -> dict[str, Any]:
-    """Fetch every page of the course's members and apply them; what changed."""
+    """Fetch every page of the course's members and apply them; what changed (also kept as the
+    course's `sync_note`, or why it failed)."""
+    try:
+        members = _fetch(sessions, context_pk, http)
+    except RosterError as exc:
+        with sessions() as session:
+            session.execute(update(LtiContext).where(LtiContext.id == context_pk)
+                            .values(sync_note=f"failed: {exc}"[:2000]))
+            session.commit()
+        raise
+    with sessions() as session:
+        context = session.get(LtiContext, context_pk)
+        changes = apply_members(session, context, members)
+        context.synced_at, context.sync_note = crud.db_now(session), changes.text()
+        session.commit()
+    log.info("roster of LMS course %s: %s", context_pk, changes.text())
+    return changes.as_dict()
+
+
+def _fetch(sessions: sessionmaker[Session], context_pk: int, http: httpx.Client | None
+           ) -> list[dict[str, Any]]:
     with sessions() as session:
         context = session.get(LtiContext, context_pk)
         if context is None:
@@ -82,19 +112,12 @@ def sync_context(sessions: sessionmaker[Session], context_pk: int, *,
     own = http is None
     http = http or httpx.Client()
     try:
-        members = advantage.membership_pages(http, reg, key, url)
+        return advantage.membership_pages(http, reg, key, url)
     except advantage.PlatformError as exc:
         raise RosterError(f"the LMS did not give the roster: {exc.message}") from exc
     finally:
         if own:
             http.close()
-    with sessions() as session:
-        context = session.get(LtiContext, context_pk)
-        changes = apply_members(session, context, members)
-        context.synced_at = crud.db_now(session)
-        session.commit()
-    log.info("roster of LMS course %s: %s", context_pk, changes)
-    return changes.as_dict()
 
 
 def apply_members(session: Session, context: LtiContext, members: list[dict[str, Any]]

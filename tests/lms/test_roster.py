@@ -5,6 +5,7 @@ deleted: their submissions stay); names from the LMS stored safely."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from submissions_api.lms import roster
@@ -98,3 +99,12 @@ def test_sync_after_a_launch_at_most_hourly(lms, sessions):
         session.commit()
         assert not roster.sync_if_stale(session, context)  # synced a moment ago
 
+
+
+def test_a_roster_the_lms_refuses_is_a_note_for_staff(lms, sessions):
+    lms.state.members.pop(CONTEXT, None)  # the LMS has no such course any more: 404
+    with pytest.raises(roster.RosterError, match="did not give the roster.*404"):
+        roster.sync_context(sessions, lms.context_pk)
+    with sessions() as session:
+        assert session.get(LtiContext, lms.context_pk).sync_note.startswith(
+            "failed: the LMS did not give the roster")

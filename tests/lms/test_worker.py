@@ -1,7 +1,7 @@
 """The whole passback through a real Celery worker process: a real hand-in graded by the worker,
 whose commit asks for a send (after commit, by the worker's dispatcher); the bulk worker's task
 sends 95 to the platform; a TA's manual points (committed in this process, whose dispatcher sends
-the message) move it to 100."""
+the message) move it to 100; a roster sync pressed by staff runs on the worker too."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from submissions_api.lms import outbox
 from submissions_api.services import manual
 from submissions_api.store import crud
 from submissions_api.store.models import utcnow
+from submissions_api.store.models_lms import LtiContext
 from tests.api.services import seed_golden_set, service_env, start_worker, wait_for
 from tests.handins import make_handin_tar
-from tests.lms.fixtures import SLUG
+from tests.lms.fixtures import CONTEXT, SLUG
+
+
+def note(sessions, context_pk: int) -> str:
+    with sessions() as session:
+        return session.get(LtiContext, context_pk).sync_note
 
 
 def test_real_worker_sends_the_score_after_grading(lms, backend, service_home, sessions,
@@ -42,5 +48,12 @@ def test_real_worker_sends_the_score_after_grading(lms, backend, service_home, s
         second = lms.state.scores_of(lms.lineitem_url)[1]
         assert (second["scoreGiven"], second["gradingProgress"]) == (100.0, "FullyGraded")
         assert lms.state.token_requests == 1
+        lms.state.members[CONTEXT] = [
+            {"user_id": "new-1", "name": "Nora New", "roles": []},
+            {"user_id": "sub-alice", "name": "Alice Liddell", "roles": []}]
+        assert dispatcher.send_roster_sync(lms.context_pk)  # staff pressed "Sync roster"
+        wait_for(lambda: note(sessions, lms.context_pk), 60, "the roster sync", logs=(worker,))
+        assert note(sessions, lms.context_pk) == ("2 members: 1 added, 1 updated, "
+                                                  "1 deactivated")
     finally:
         worker.stop()
