@@ -97,9 +97,10 @@ def forget_token(reg: Registration) -> None:
 def authorized(http: httpx.Client, reg: Registration, key: RSAKey, method: str, url: str, *,
                accept: str, **kwargs: Any) -> httpx.Response:
     """A service call with the bearer token; a 401 renews the token and asks once more."""
+    extra = kwargs.pop("headers", {})
     for attempt in (1, 2):
         headers = {"Authorization": f"Bearer {access_token(http, reg, key)}", "Accept": accept,
-                   **kwargs.pop("headers", {})}
+                   **extra}
         try:
             return _call(http, method, url, headers=headers, **kwargs)
         except PlatformError as exc:

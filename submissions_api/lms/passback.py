@@ -196,7 +196,8 @@ def prepare(session: Session, row_id: int, now: datetime) -> Job | None:
               "lineitem_url": link.lineitem_url,
               "lineitems_url": link.context.lineitems_url if link.context else "",
               "resource_link_id": link.resource_link_id}
-    if assignment is None or user is None or sub is None:  # unbound since, or left
+    if assignment is None or user is None or sub is None or not user.active:
+        # unbound since, or no longer in the course (the LMS refuses their scores)
         return Job(**common, label="", slug="", maximum=0.0, score=None)
     common.update(label=assignment.title or assignment.slug, slug=assignment.slug,
                   maximum=total_max_score(assignment))

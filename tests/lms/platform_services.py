@@ -24,7 +24,7 @@ from typing import Any
 
 import jwt as pyjwt
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from joserfc.jwk import RSAKey
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
@@ -183,11 +183,6 @@ def _assertion_problem(state: PlatformState, claims: dict[str, Any]) -> str:
     return ""
 
 
-class Refused(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
 def _authorize(state: PlatformState, conf: TestPlatformConf, request: Request,
                scope: str) -> None:
     header = request.headers.get("authorization", "")
@@ -200,18 +195,19 @@ def _authorize(state: PlatformState, conf: TestPlatformConf, request: Request,
     except Exception:  # noqa: BLE001 - a forged or foreign token
         valid = False
     if not valid:
-        raise Refused(JSONResponse({"error": "invalid or expired token"}, 401))
+        raise HTTPException(401, "invalid or expired token")
 
 
 def platform_app(state: PlatformState) -> FastAPI:
     """An app of the services alone, answering as `state.mode` says."""
     app = FastAPI()
     app.include_router(services_router(state))
+    add_outage_switch(app, state)
+    return app
 
-    @app.exception_handler(Refused)
-    async def refused(_: Request, exc: Refused) -> Response:
-        return exc.response
 
+def add_outage_switch(app: FastAPI, state: PlatformState) -> None:
+    """Every request of `app` answers 500, or 429 with Retry-After, while `state.mode` says."""
     @app.middleware("http")
     async def outage(request: Request, call_next: Any) -> Response:
         if state.mode == "500":
@@ -220,8 +216,6 @@ def platform_app(state: PlatformState) -> FastAPI:
             return JSONResponse({"error": "slow down"}, 429,
                                 headers={"Retry-After": str(state.retry_after)})
         return await call_next(request)
-
-    return app
 
 
 class Server:

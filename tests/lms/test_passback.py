@@ -184,6 +184,25 @@ def test_token_cached_until_it_expires_then_renewed(lms, sessions):
     assert len(lms.state.scores) == 3
 
 
+def test_token_the_platform_revoked_is_renewed(lms, sessions):
+    grade(sessions, "alice", 70.0)
+    assert drain(sessions) == {"sent": 1}
+    lms.state.tokens.clear()  # the platform forgets every token it gave (a restart, a revoke)
+    grade(sessions, "alice", 72.0)
+    assert drain(sessions) == {"sent": 1}  # 401, a new token, the same send again
+    assert lms.state.token_requests == 2
+    assert [s["scoreGiven"] for s in lms.state.scores_of(lms.lineitem_url)] == [70.0, 72.0]
+
+
+def test_inactive_students_scores_are_not_sent(lms, sessions):
+    with sessions() as session:
+        crud.get_user_by_login(session, login="bob").active = False  # left the course
+        session.commit()
+    grade(sessions, "bob", 50.0)
+    assert drain(sessions) == {"nothing": 1}
+    assert lms.state.scores == []
+
+
 def test_token_endpoint_refuses_a_replayed_assertion(lms, sessions):
     """The test platform adds the check lti1p3platform lacks: a jti is used once."""
     reg = advantage.Registration(client_id=lms.state.client_id, token_url=lms.state.token_url)
