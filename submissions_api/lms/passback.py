@@ -36,6 +36,9 @@ from submissions_api.store.models_lms import (
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120.0
 """A send's claim on its row: above the HTTP timeouts of a token, a line item and a score."""
+REGRADE_WAIT = 30.0
+"""A student whose graded submission is being regraded is looked at again after this (its
+result moves the row on too)."""
 MAX_TRANSIENT_DELAY = 3600.0
 MAX_REFUSED_DELAY = 6 * 3600.0
 REFUSED_FACTOR = 30
@@ -50,7 +53,7 @@ def registration(platform: LtiPlatform) -> Registration:
 @dataclass(frozen=True)
 class Job:
     """One send, read in the claim's transaction: `score` None with `hold` None: nothing to tell
-    the LMS (recorded as sent); `hold`: not yet, due again then (None inside: next pass)."""
+    the LMS (settled without a send); `hold`: not yet, due again at the time inside."""
 
     row_id: int
     version: int
@@ -64,7 +67,7 @@ class Job:
     slug: str
     maximum: float
     score: dict[str, Any] | None
-    hold: tuple[datetime | None] | None = None
+    hold: tuple[datetime] | None = None
 
 
 def drain(sessions: sessionmaker[Session], *, backoff: float, http: httpx.Client | None = None,
@@ -107,9 +110,11 @@ def send_row(sessions: sessionmaker[Session], row_id: int, *, backoff: float,
             session.commit()
             job = prepare(session, row_id, now)
             tries = session.scalar(select(ScoreOutbox.tries).where(ScoreOutbox.id == row_id))
-        if job is None or job.hold is not None:
+        if job is None:
+            return "gone"
+        if job.hold is not None:
             with sessions() as session:
-                outbox.release(session, row_id=row_id, at=job.hold[0] if job else None)
+                outbox.release(session, row_id=row_id, at=job.hold[0])
                 session.commit()
             return "held"
         try:
@@ -205,8 +210,8 @@ def prepare(session: Session, row_id: int, now: datetime) -> Job | None:
         return Job(**common, score=None, hold=(assignment.release_at,))
     entries = read_entries(session, assignment, user.id).get(user.login, [])
     if any(e.status in (Status.QUEUED, Status.RUNNING) and e.raw_score is not None
-           for e in entries):  # a regrade of a graded submission: its result is touched
-        return Job(**common, score=None, hold=(None,))
+           for e in entries):  # a regrade of a graded submission: its result follows
+        return Job(**common, score=None, hold=(now + timedelta(seconds=REGRADE_WAIT),))
     score = score_json(sub, entries, maximum=common["maximum"], now=now,
                        closed=_closed(session, assignment, user, now),
                        sent_before=row.sent_at is not None)

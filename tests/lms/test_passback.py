@@ -282,3 +282,28 @@ def test_reaper_sends_due_scores_whose_message_was_lost(lms, backend, sessions, 
     assert drain(sessions) == {"sent": 1}
     with sessions() as session:
         assert outbox.due(session, now=crud.db_now(session)) == []
+
+
+def test_a_regrade_in_flight_holds_the_score_until_its_result(lms, sessions):
+    """While a graded submission is regraded the gradebook does not count it: the LMS is not
+    told that passing value; the regrade's result is."""
+    sub = grade(sessions, "alice", 80.0)
+    assert drain(sessions) == {"sent": 1}
+    with sessions() as session:
+        assert lifecycle.requeue(session, submission_id=sub, attempt=1,
+                                 from_status=Status.GRADED) == 2
+        prof = crud.get_user_by_login(session, login="prof")
+        session.commit()
+        assignments.update_assignment(session, prof, SLUG, {"late_penalty": 0.1})  # a change
+    assert drain(sessions) == {"held": 1, "nothing": 1}  # alice's regrade runs; bob: none
+    with sessions() as session:
+        submission = crud.get_submission(session, submission_id=sub)
+        assert lifecycle.claim_submission(session, submission_id=sub, attempt=2, owner="w",
+                                          lease_seconds=60)
+        assert lifecycle.record_run(session, submission=submission, attempt=2, owner="w",
+                                    report={"score": 85.0, "max_score": 95.0, "tests": []},
+                                    error="", started_at=utcnow(), next_status=Status.GRADED)
+        session.commit()
+    time_passes(sessions)
+    assert drain(sessions) == {"sent": 1}
+    assert [s["scoreGiven"] for s in lms.state.scores_of(lms.lineitem_url)] == [80.0, 85.0]
