@@ -6,8 +6,11 @@ it checks the client assertion's signature against the tool's JWKS, fetched from
 URL, and signs the access token), with what it does not check added here: the assertion's `aud`
 (the token URL), `iss` = `sub` = client_id, and a `jti` used once. Tokens are checked on every
 service call (`validate_token`: signature, issuer, scope) and expire after `token_life` seconds.
-Every score received is recorded in order. NRPS pages (`Link: <...>; rel="next"`) have
-mixed-case URLs, so a client that lower-cases them gets 404. `mode` makes the whole platform answer
+Line items can be listed, made and read; every score taken is recorded in order, and a
+score is refused (409) unless its timestamp is after the last one taken for that user, or (400)
+when its progress values are not AGS's, so a tool that sends out of order fails here. NRPS
+pages (`Link: <...>; rel="next"`) have mixed-case URLs, so a client that lower-cases them gets
+404. `mode` makes the whole platform answer
 500 or 429 (with Retry-After); `stop()` and `start()` take it off the network and back on the
 same port.
 
@@ -20,6 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import jwt as pyjwt
@@ -29,6 +33,7 @@ from fastapi.responses import JSONResponse, Response
 from joserfc.jwk import RSAKey
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.registration import Registration
+from lti1p3platform.score import ActivityProgress, GradeProgress
 
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
@@ -137,16 +142,27 @@ def _ags_routes(router: APIRouter, state: PlatformState, conf: TestPlatformConf)
             state.lineitems[url] = item
         return JSONResponse(item, 201)
 
+    @router.get("/{context_id}/LineItems/{item}")
+    def get_lineitem(context_id: str, item: str, request: Request) -> Response:
+        _authorize(state, conf, request, AGS + "lineitem")
+        found = state.lineitems.get(f"{state.lineitems_url(context_id)}/{item}")
+        return JSONResponse(found) if found else JSONResponse({"error": "no such line item"}, 404)
+
     @router.post("/{context_id}/LineItems/{item}/scores")
     async def post_score(context_id: str, item: str, request: Request) -> Response:
         _authorize(state, conf, request, AGS + "score")
         if request.headers.get("content-type", "").split(";")[0] != SCORE_TYPE:
             return JSONResponse({"error": f"Content-Type must be {SCORE_TYPE}"}, 415)
         url = f"{state.lineitems_url(context_id)}/{item}"
+        score = await request.json()
         with state.lock:
             if url not in state.lineitems:
                 return JSONResponse({"error": "no such line item"}, 404)
-            state.scores.append((url, await request.json()))
+            problem = _score_problem(score, [s for u, s in state.scores if u == url])
+            if problem:
+                state.refusals.append(problem)
+                return JSONResponse({"error": problem}, 409 if "timestamp" in problem else 400)
+            state.scores.append((url, score))
         return Response(status_code=204)
 
 
@@ -164,6 +180,30 @@ def _nrps_route(router: APIRouter, state: PlatformState, conf: TestPlatformConf)
             headers["Link"] = f'<{state.memberships_url(context_id)}?Page={Page + 1}>; rel="next"'
         return JSONResponse({"id": str(request.url), "context": {"id": context_id},
                              "members": page}, headers=headers)
+
+
+def _score_problem(score: dict[str, Any], earlier: list[dict[str, Any]]) -> str:
+    """What AGS's score+json forbids (lti1p3platform's progress values), and a timestamp not
+    after the last one taken for the user: the platform keeps the newest."""
+    if not isinstance(score.get("userId"), str):
+        return "userId missing"
+    if score.get("activityProgress") not in {p.value for p in ActivityProgress}:
+        return f"activityProgress {score.get('activityProgress')!r} is not AGS's"
+    if score.get("gradingProgress") not in {p.value for p in GradeProgress}:
+        return f"gradingProgress {score.get('gradingProgress')!r} is not AGS's"
+    if "scoreGiven" in score and not isinstance(score.get("scoreMaximum"), int | float):
+        return "scoreGiven without scoreMaximum"
+    try:
+        stamp = datetime.fromisoformat(score["timestamp"])
+    except (KeyError, TypeError, ValueError):
+        return "timestamp missing or not ISO 8601"
+    if stamp.tzinfo is None:
+        return "timestamp without a time zone"
+    last = [datetime.fromisoformat(s["timestamp"]) for s in earlier
+            if s["userId"] == score["userId"]]
+    if last and stamp <= max(last):
+        return f"timestamp {score['timestamp']} is not after the last one taken"
+    return ""
 
 
 def _assertion_problem(state: PlatformState, claims: dict[str, Any]) -> str:
