@@ -10,9 +10,8 @@ Line items can be listed, made and read; every score taken is recorded in order,
 score is refused (409) unless its timestamp is after the last one taken for that user, or (400)
 when its progress values are not AGS's, so a tool that sends out of order fails here. NRPS
 pages (`Link: <...>; rel="next"`) have mixed-case URLs, so a client that lower-cases them gets
-404. `mode` makes the whole platform answer
-500 or 429 (with Retry-After); `stop()` and `start()` take it off the network and back on the
-same port.
+404. `mode` makes the whole platform answer 500 or 429 (with Retry-After); `stop()` and
+`start()` take it off the network and back on the same port.
 
 `services_router(state)` is an APIRouter factory, so a test platform that also launches (deep
 linking, the browser flow) can include it in its own app."""
