@@ -229,6 +229,21 @@ def test_lineitem_made_when_the_platform_gave_none(platform, sessions, users):
     assert {s["userId"] for s in state.scores_of(url)} == {"sub-alice", "sub-bob"}
 
 
+def test_lineitem_the_platform_has_for_the_link_is_found_not_made(platform, sessions, users):
+    state, _ = platform
+    _, _, link_pk, _ = make_course(sessions, state, given_lineitem=False)
+    mine = f"{state.lineitems_url('Course-C1')}/Made1"
+    other = f"{state.lineitems_url('Course-C1')}/Other"
+    state.lineitems[other] = {"id": other, "scoreMaximum": 10, "resourceLinkId": "RL-Other"}
+    state.lineitems[mine] = {"id": mine, "scoreMaximum": 100, "resourceLinkId": LINK,
+                             "tag": f"mlpgrade:{SLUG}"}
+    grade(sessions, "alice", 95.0)
+    assert drain(sessions) == {"sent": 1}
+    assert len(state.lineitems) == 2 and len(state.scores_of(mine)) == 1
+    with sessions() as session:
+        assert session.get(LtiResourceLink, link_pk).lineitem_url == mine
+
+
 def test_refused_score_is_failing_with_the_platforms_answer(lms, sessions):
     with sessions() as session:
         session.execute(update(LtiResourceLink).values(
