@@ -4,6 +4,7 @@ is lost while the platform is down, tokens are cached, line items are made when 
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from submissions_api.lms.keys import signing_key
 from submissions_api.services import assignments, manual
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Status, User, utcnow
-from submissions_api.store.models_lms import LtiResourceLink, ScoreOutbox
+from submissions_api.store.models_lms import LtiIdentity, LtiResourceLink, ScoreOutbox
 from tests.lms.fixtures import LINK, SLUG, make_course
 from worker.context import WorkerContext
 from worker.reaper import reap_once
@@ -322,3 +323,24 @@ def test_a_regrade_in_flight_holds_the_score_until_its_result(lms, sessions):
     time_passes(sessions)
     assert drain(sessions) == {"sent": 1}
     assert [s["scoreGiven"] for s in lms.state.scores_of(lms.lineitem_url)] == [80.0, 85.0]
+
+
+def test_two_senders_at_once_send_each_score_once(lms, sessions):
+    """Two bulk workers draining together: each row is claimed by one of them."""
+    with sessions() as session:
+        for n in range(30):
+            user = crud.create_user(session, login=f"s{n:02d}")
+            session.add(LtiIdentity(issuer=lms.state.issuer, sub=f"sub-s{n:02d}", user_id=user.id))
+        session.commit()
+    for n in range(30):
+        grade(sessions, f"s{n:02d}", float(n))
+    results: list[dict[str, int]] = []
+    threads = [threading.Thread(target=lambda: results.append(drain(sessions)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(r.get("sent", 0) for r in results) == 30
+    users = sorted(s["userId"] for s in lms.state.scores_of(lms.lineitem_url))
+    assert users == sorted(f"sub-s{n:02d}" for n in range(30))
