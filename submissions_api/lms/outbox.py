@@ -14,6 +14,7 @@ send them (`notify_after_commit`); the reaper's periodic drain catches a lost me
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from submissions_api.store.models import Role, User, utcnow
 from submissions_api.store.models_lms import LtiIdentity, LtiPlatform, LtiResourceLink, ScoreOutbox
 
+log = logging.getLogger(__name__)
 _TOUCHED = "mlpgrade_lti_touched"
 HOLD_HORIZON = 600.0
 """Above any send's claim (lms/passback.py CLAIM_SECONDS) and the hosts' clock drift."""
@@ -176,8 +178,12 @@ def _after_commit(session: Session) -> None:
     if not session.info.pop(_TOUCHED, False):
         return
     send = _notify.get(session.get_bind().url.render_as_string(hide_password=False))
-    if send is not None:
+    if send is None:
+        return
+    try:
         send()
+    except Exception:  # the change is committed: the reaper's drain sends it later
+        log.exception("could not ask for the LMS scores to be sent")
 
 
 @event.listens_for(Session, "after_rollback")
