@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from submissions_api.lms import outbox
 from submissions_api.security import require_role
 from submissions_api.store import crud
 from submissions_api.store.models import QueueKind, Role, RunOutcome, Status, User
@@ -53,6 +54,8 @@ class Figures:
     runs_total: dict[str, int]
     """Grading runs recorded, by outcome (infrastructure_error: ours, retried)."""
     durations: list[Durations] = field(default_factory=list)
+    lms_scores: dict[str, int] = field(default_factory=dict)
+    """The LMS score outbox: rows pending and, among them, failing (lms/outbox.backlog)."""
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -64,7 +67,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def figures(session: Session) -> Figures:
-    """The queue's figures now (two queries: the waiting work, the runs' times)."""
+    """The queue's figures now (the waiting work, the runs' times, the LMS score backlog)."""
     now = crud.db_now(session)
     per_queue: dict[str, dict[str, object]] = {
         q.value: {"queued": 0, "running": 0, "oldest": None} for q in QueueKind}
@@ -97,7 +100,7 @@ def figures(session: Session) -> Figures:
     return Figures(now=now, queues=queues,
                    graded_last_minute=sum(1 for r in graded if r.finished_at >= minute),
                    graded_last_hour=sum(1 for r in graded if r.finished_at >= hour),
-                   runs_total=totals, durations=durations)
+                   runs_total=totals, durations=durations, lms_scores=outbox.backlog(session))
 
 
 def queue_health(session: Session, user: User) -> Figures:
