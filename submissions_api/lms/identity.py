@@ -11,16 +11,15 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from submissions_api.logins import safe_login
 from submissions_api.store.models import Role
 
-LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-"""A login: letters, digits, `.`, `_` and `-`, at most 100, starting with a letter or a digit
-(URL-safe: staff pages name a student by login)."""
 NAME_MAX, EMAIL_MAX = 200, 320
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 """Direction overrides and isolates: they reorder what follows them on a page (a spoofed name);
 the right-to-left letters themselves are kept."""
 TA_ROLES = frozenset({"TeachingAssistant", "ContentDeveloper"})
+"""(A TA's own role, or a course designer's.)"""
 INSTRUCTOR_ROLES = frozenset({"Instructor", "Administrator"})
 
 
@@ -45,45 +44,55 @@ def display_name(claims: dict[str, Any]) -> str:
 
 def role_of(roles: Iterable[str]) -> Role:
     """Our role from the LMS's context roles (full URIs or short names; institution and system
-    roles are not the course's and are ignored): TeachingAssistant or ContentDeveloper → TA (a
-    TA is an Instructor sub-role in LIS, so the sub-role decides); Instructor or Administrator →
-    instructor; anything else (Learner, Mentor, ...) → student."""
+    roles are not the course's and are ignored: a student who administers another part of the
+    school is still a student here). TeachingAssistant → TA (a TA is an Instructor sub-role in
+    LIS, so the sub-role wins over the Instructor beside it); Instructor or Administrator →
+    instructor; ContentDeveloper → TA; anything else (Learner, Mentor, none) → student."""
     names = set()
     for role in roles:
         if isinstance(role, str) and ("://" not in role or "/membership" in role):
             names.add(role.rsplit("#", 1)[-1].rsplit("/", 1)[-1])
-    if names & TA_ROLES:
+    if "TeachingAssistant" in names:
         return Role.TA
     if names & INSTRUCTOR_ROLES:
         return Role.INSTRUCTOR
+    if names & TA_ROLES:
+        return Role.TA
     return Role.STUDENT
 
 
-def login_base(text: str) -> str:
-    """`text` in the login alphabet: accents dropped, spaces and other characters as `.`, cut to
-    the length that leaves room for a `-N` suffix; "" when nothing is left."""
+class _Taken:
+    """`taken` as the container logins.safe_login asks (`login in taken`)."""
+
+    def __init__(self, taken: Callable[[str], bool]) -> None:
+        self._taken = taken
+
+    def __contains__(self, login: object) -> bool:
+        return isinstance(login, str) and self._taken(login)
+
+
+def login_source(text: str) -> str:
+    """`text` ready for logins.safe_login: accents dropped, lower case (an LMS's `JDoe` and
+    `jdoe` are one person), an e-mail address's local part (as a roster import makes it,
+    services/roster.py), spaces as `.`."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^A-Za-z0-9._-]+", ".", ascii_text.strip()).lower()
-    base = re.sub(r"\.{2,}", ".", base).strip("._-")
-    return base[:90].rstrip("._-")
+    return re.sub(r"\s+", ".", ascii_text.strip().partition("@")[0].lower())
 
 
 def derive_login(claims: dict[str, Any], *, issuer: str, sub: str,
                  taken: Callable[[str], bool]) -> str:
-    """A new login for an LMS person: from their SIS id (`lis_person_sourcedid`, or the LIS
-    claim's `person_sourcedid`), else their e-mail's local part, else their name; `-2`, `-3`, ...
-    when taken; `lti-<hash of issuer and sub>` when nothing usable is given."""
+    """A new login for an LMS person, in the one login alphabet (submissions_api/logins.py):
+    from their SIS id (`lis_person_sourcedid`, or the LIS claim's `person_sourcedid`), else
+    their e-mail's local part, else their name (login_source); `-2`, `-3`, ... when taken;
+    `lti-<hash of issuer and sub>` when nothing usable is given (the same person, the same)."""
     lis = claims.get("https://purl.imsglobal.org/spec/lti/claim/lis") or {}
     email = claims.get("email") if isinstance(claims.get("email"), str) else ""
     for source in (claims.get("lis_person_sourcedid"),
                    lis.get("person_sourcedid") if isinstance(lis, dict) else None,
-                   email.partition("@")[0], display_name(claims)):
-        base = login_base(source) if isinstance(source, str) else ""
-        if base and LOGIN.match(base):
-            for n in range(1, 50):
-                login = base if n == 1 else f"{base}-{n}"
-                if not taken(login):
-                    return login
+                   email, display_name(claims)):
+        text = login_source(source) if isinstance(source, str) else ""
+        if re.search(r"[A-Za-z0-9]", text):
+            return safe_login(text, _Taken(taken))  # type: ignore[arg-type]
     digest = hashlib.sha256(f"{issuer}\n{sub}".encode()).hexdigest()
     for width in (12, 20, 32, 64):
         login = f"lti-{digest[:width]}"
