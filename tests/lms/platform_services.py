@@ -72,6 +72,13 @@ class PlatformState:
     def memberships_url(self, context_id: str) -> str:
         return f"{self.base_url}/{context_id}/Memberships"
 
+    def add_lineitem(self, context_id: str, item: dict[str, Any]) -> str:
+        """A line item of the course (as a deep-linking answer's lineItem makes one); its URL."""
+        url = f"{self.lineitems_url(context_id)}/{uuid.uuid4().hex[:8]}"
+        with self.lock:
+            self.lineitems[url] = {**item, "id": url}
+        return url
+
     def scores_of(self, lineitem_url: str) -> list[dict[str, Any]]:
         with self.lock:
             return [s for url, s in self.scores if url == lineitem_url]
