@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from submissions_api.deps import SESSION_COOKIE, DispatcherDep, PageUser, SessionDep
 from submissions_api.errors import ServiceError
+from submissions_api.grades import total_max_score
 from submissions_api.lms import deeplink, keys
 from submissions_api.lms import launch as lti
 from submissions_api.lms.adapter import LtiRequest
@@ -125,7 +126,8 @@ def jwks(session: SessionDep):
 
 def _picker_page(request: Request, session: Session, user: User, sealed: str) -> Response:
     return render(request, "lti_deep_link.html", title="Add an assignment to the course",
-                  user=user, sealed=sealed, assignments=visible_assignments(session, user))
+                  user=user, sealed=sealed, assignments=visible_assignments(session, user),
+                  total_max_score=total_max_score)
 
 
 @router.post("/lti/deep-link")

@@ -88,6 +88,7 @@ def test_done_when_register_deep_link_launch_grade_passback_outage(browser, stac
     expect(prof.locator("li.placed")).to_have_attribute("data-link", "DL1")
     [lineitem] = state.lineitems  # made by the platform from our deep-linking lineItem
     assert state.lineitems[lineitem]["resourceLinkId"] == "DL1"
+    assert state.lineitems[lineitem]["scoreMaximum"] == 100  # automatic 95 + manual 5
     # the instructor's launch asked the bulk worker for the roster sync (NRPS)
     wait_for(lambda: "added" in synced(stack), 60, "the roster sync", 0.2, procs)
 
@@ -103,8 +104,8 @@ def test_done_when_register_deep_link_launch_grade_passback_outage(browser, stac
         assert link.lineitem_url == lineitem and link.assignment_id is not None
     wait_for(lambda: state.scores_of(lineitem), 60, "95 at the platform", 0.2, procs)
     [first] = state.scores_of(lineitem)
-    assert (first["userId"], first["scoreGiven"], first["gradingProgress"]) == (
-        platform.members["dana"].sub, 95.0, "PendingManual")
+    assert (first["userId"], first["scoreGiven"], first["scoreMaximum"],
+            first["gradingProgress"]) == (platform.members["dana"].sub, 95.0, 100, "PendingManual")
 
     ta = page_of(browser, stack)
     give_points(ta, stack, sub, "5")
