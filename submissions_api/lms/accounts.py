@@ -8,6 +8,7 @@ from __future__ import annotations
 import typing as t
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from submissions_api.lms.identity import EMAIL_MAX, derive_login, display_name, role_of, safe_text
@@ -32,14 +33,7 @@ def account_for_launch(session: Session, claims: t.Mapping[str, t.Any]) -> tuple
                                                         LtiIdentity.sub == sub))
     role = role_of(claims.get(CLAIM + "roles") or [])
     made = identity is None
-    if identity is None:
-        login = derive_login(dict(claims), issuer=issuer, sub=sub, taken=_taken(session))
-        user = User(login=login, role=role)
-        session.add(user)
-        session.flush()
-        session.add(LtiIdentity(issuer=issuer, sub=sub, user_id=user.id))
-    else:
-        user = identity.user
+    user = identity.user if identity is not None else _make(session, claims, role)
     user.role = role
     user.active = True
     if name := display_name(dict(claims)):
@@ -48,3 +42,28 @@ def account_for_launch(session: Session, claims: t.Mapping[str, t.Any]) -> tuple
         user.email = email
     session.flush()
     return user, made
+
+
+def _make(session: Session, claims: t.Mapping[str, t.Any], role: str) -> User:
+    """A new account and identity. Another transaction (a second first launch of the person, the
+    roster sync, another person given the same login) may commit the same key meanwhile: then
+    its identity is taken, or the login derived again."""
+    issuer, sub = str(claims["iss"]), str(claims["sub"])
+    for attempt in range(3):
+        try:
+            with session.begin_nested():
+                login = derive_login(dict(claims), issuer=issuer, sub=sub, taken=_taken(session))
+                user = User(login=login, role=role)
+                session.add(user)
+                session.flush()
+                session.add(LtiIdentity(issuer=issuer, sub=sub, user_id=user.id))
+                session.flush()
+                return user
+        except IntegrityError:
+            identity = session.scalar(select(LtiIdentity).where(LtiIdentity.issuer == issuer,
+                                                                LtiIdentity.sub == sub))
+            if identity is not None:
+                return identity.user
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -182,3 +182,18 @@ def test_launch_moves_the_outbox_and_asks_the_hourly_roster_sync(client, lms, se
     with sessions() as session:
         context = session.scalar(select(LtiContext))
         assert asked == [context.id] and context.synced_at is not None
+
+
+def test_launch_login_taken_meanwhile_is_derived_again(client, lms, sessions, monkeypatch):
+    """Another transaction commits the login this launch derived (two first launches at once,
+    or the roster sync): the launch derives another instead of failing."""
+    from submissions_api.lms import accounts
+    real, calls = accounts.derive_login, []
+
+    def racing(claims, **kw):
+        calls.append(1)
+        return "bob" if len(calls) == 1 else real(claims, **kw)  # bob: committed meanwhile
+
+    monkeypatch.setattr(accounts, "derive_login", racing)
+    assert launch(client, lms, "alice-lms").status_code == 303
+    assert len(calls) == 2 and _user(sessions, lms, "alice-lms").login == "alice-lms"
