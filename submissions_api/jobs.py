@@ -24,6 +24,8 @@ TRAIN_TASK = "worker.train_run"
 SIMILARITY_TASK = "worker.similarity_index"
 ENSURE_GOLDEN_TASK = "worker.ensure_golden_set"
 SIGN_IN_LINK_TASK = "worker.send_sign_in_link"
+SCORES_TASK = "worker.send_scores"
+ROSTER_TASK = "worker.sync_roster"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -115,6 +117,14 @@ class Dispatcher:
     def send_sign_in_link(self, link_id: int, *, countdown: float = 0) -> bool:
         """Mail a queued sign-in link (submissions_api/sign_in_links.py), on the bulk queue."""
         return self._send(SIGN_IN_LINK_TASK, [link_id], self.settings.bulk_queue, countdown)
+
+    def send_scores(self) -> bool:
+        """Send the LMS the scores the outbox holds (bulk queue; lms/passback.py)."""
+        return self._send(SCORES_TASK, [], self.settings.bulk_queue, 0)
+
+    def send_roster_sync(self, context_pk: int) -> bool:
+        """Sync an LMS course's roster (NRPS) into our users (bulk queue; lms/roster.py)."""
+        return self._send(ROSTER_TASK, [context_pk], self.settings.bulk_queue, 0)
 
     def _send(self, name: str, args: list[Any], queue: str, countdown: float) -> bool:
         try:

@@ -21,6 +21,7 @@ from grader import __version__
 from submissions_api import pages
 from submissions_api.errors import ServiceError
 from submissions_api.jobs import Dispatcher
+from submissions_api.lms import outbox
 from submissions_api.pages import errors as page_errors
 from submissions_api.routes import (
     apidocs,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None =
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
     app.state.dispatcher = dispatcher or Dispatcher(settings)
+    outbox.notify_after_commit(settings.database_url, app.state.dispatcher.send_scores)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(OperationalError, _database_unavailable)

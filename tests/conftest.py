@@ -37,3 +37,11 @@ def sandbox():
     from grader.sandbox import get_sandbox
 
     return get_sandbox(os.environ.get("MLPGRADE_TEST_SANDBOX", "bwrap"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Chromium (Playwright), one for the whole session: tests/pages and tests/lms share it
+    (a second Playwright started in the same session fails)."""
+    from tests.pages.conftest import chromium
+    yield from chromium()

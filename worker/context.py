@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.errors import GoldenSetError
 from grader.sandbox import Sandbox, student_sandbox
 from submissions_api.jobs import Dispatcher
+from submissions_api.lms import outbox
 from submissions_api.settings import Settings
 from submissions_api.store import crud
 from submissions_api.store.db import session_factory
@@ -50,8 +51,10 @@ class WorkerContext:
 
 @cache
 def _context(pid: int, settings: Settings) -> WorkerContext:
+    dispatcher = Dispatcher(settings)
+    outbox.notify_after_commit(settings.database_url, dispatcher.send_scores)
     return WorkerContext(settings=settings, sessions=session_factory(settings.database_url),
-                         dispatcher=Dispatcher(settings))
+                         dispatcher=dispatcher)
 
 
 def get_context(settings: Settings) -> WorkerContext:

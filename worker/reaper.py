@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from grader.results import GradeReport, TrainingResult
 from grader.rubric import load_assignment
+from submissions_api.lms import outbox
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import GradingRun, QueueKind, Status, TrainingStatus
 from worker.context import WorkerContext
@@ -66,9 +67,21 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
     for submission_id, attempt, kind in to_send:
         ctx.dispatcher.send_grade(submission_id, attempt, kind=kind)
     trainings = resend_training(ctx, now=now)
+    resend_scores(ctx, now=now)
     if to_send or failed:
         log.warning("reaper: re-queued %s, failed %s", [s for s, _, _ in to_send], failed)
     return {"requeued": [s for s, _, _ in to_send], "failed": failed, "training": trainings}
+
+
+def resend_scores(ctx: WorkerContext, *, now: datetime) -> bool:
+    """Scores due in the LMS outbox while the bulk queue is known to be empty: their message
+    was lost (or their time came after a failed send): one message sends them all."""
+    with ctx.sessions() as session:
+        due = outbox.due(session, now=now, limit=1)
+    if not due or ctx.dispatcher.queue_size(QueueKind.BULK) != 0:
+        return False
+    log.info("reaper: LMS scores due, sending them")
+    return ctx.dispatcher.send_scores()
 
 
 def resend_training(ctx: WorkerContext, *, now: datetime) -> list[int]:

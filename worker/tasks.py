@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from submissions_api.lms import passback, roster
 from worker import golden_jobs, grading, mailing, similarity, training
 from worker.app import app, settings
 from worker.context import get_context, lease_owner
@@ -45,3 +46,20 @@ def ensure_golden_set(assignment_id: int) -> str:
 def send_sign_in_link(link_id: int) -> str:
     """Mail one queued sign-in link (bulk queue); a sent or failed link is not sent again."""
     return mailing.send_sign_in_link(get_context(settings), link_id=link_id)
+
+
+@app.task(name="worker.send_scores")
+def send_scores() -> dict[str, int]:
+    """Send the LMS every score the outbox holds that is due (bulk queue)."""
+    ctx = get_context(settings)
+    return passback.drain(ctx.sessions, backoff=settings.retry_backoff)
+
+
+@app.task(name="worker.sync_roster")
+def sync_roster(context_pk: int) -> dict[str, int]:
+    """Sync an LMS course's members into our users (bulk queue), as staff asked; a failure is
+    the course's note for staff (the LMS refused or is down: they press again)."""
+    try:
+        return roster.sync_context(get_context(settings).sessions, context_pk)
+    except roster.RosterError as exc:
+        return {"error": str(exc)}

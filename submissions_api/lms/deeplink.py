@@ -4,7 +4,9 @@ platform, deployment, return URL and opaque `data`) travels in the picker's form
 JWT signed with the tool key, so nothing is stored and nothing in the form can be altered. The
 choice goes back to the LMS as an LtiDeepLinkingResponse signed with the tool key (pylti1p3's
 DeepLink): one ltiResourceLink carrying the assignment's slug as a custom parameter (the later
-launch of that link binds it, launch.py) and a line item with the assignment's maximum score."""
+launch of that link binds it, launch.py) and a line item with the assignment's maximum score
+(automatic and manual points: what the scores sent are out of, lms/passback.py; tagged as the
+sender tags the line items it makes)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pylti1p3.lineitem import LineItem
 from sqlalchemy.orm import Session
 
 from submissions_api.errors import Forbidden, Refused
+from submissions_api.grades import total_max_score
 from submissions_api.lms import keys
 from submissions_api.lms.adapter import DatabaseToolConf
 from submissions_api.lms.launch import ASSIGNMENT_PARAM, Launch
@@ -86,7 +89,8 @@ def response_jwt(session: Session, picker: Picker, assignment: Assignment,
     registration = DatabaseToolConf(session).find_registration_by_params(
         platform.issuer, platform.client_id)
     lineitem = (LineItem().set_label(assignment.title or assignment.slug)
-                .set_score_maximum(assignment.max_score).set_resource_id(assignment.slug))
+                .set_score_maximum(total_max_score(assignment))  # what the scores are out of
+                .set_resource_id(assignment.slug).set_tag(f"mlpgrade:{assignment.slug}"))
     resource = (DeepLinkResource().set_url(launch_url)
                 .set_title(assignment.title or assignment.slug)
                 .set_custom_params({ASSIGNMENT_PARAM: assignment.slug})

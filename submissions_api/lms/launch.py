@@ -4,8 +4,10 @@ verify.py, then the nonce recorded as used), and what it leads to (`land`: the a
 course and the link stored, and where the browser goes). The page routes (pages/lti.py) are
 glue around these three and sign the user in.
 
-Hook for roster sync: `after_instructor_launch(session, context)` runs after every launch by an
-instructor, in the launch's transaction; it does nothing yet (the NRPS sync wires itself here).
+Grades and roster: a launch that makes an identity, or binds a link to an assignment, moves the
+AGS outbox on (lms/outbox.py) so scores given before reach the LMS; after an instructor's launch
+`after_instructor_launch` marks the course's NRPS roster sync due (at most hourly), and the page
+asks the bulk worker for it after the commit (`Landing.sync_roster`), never waiting for the LMS.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from submissions_api.lms import registry
+from submissions_api.lms import outbox, registry, roster
 from submissions_api.lms.accounts import CLAIM, account_for_launch
 from submissions_api.lms.adapter import (
     BrowserSession,
@@ -146,19 +148,25 @@ class Landing:
     user: User
     context: LtiContext | None
     link: LtiResourceLink | None
+    sync_roster: bool = False
+    """An instructor's launch found the course's roster stale: send its sync after the commit
+    (`Dispatcher.send_roster_sync(context.id)`)."""
 
 
 def land(session: Session, launch: Launch) -> Landing:
     """The launch's account, course and link stored (flushed); an instructor's launch runs the
     post-launch hook."""
-    user = account_for_launch(session, launch.claims)
+    user, made = account_for_launch(session, launch.claims)
     context = _store_context(session, launch)
     link = None
     if launch.message_type != DEEP_LINKING:
         link = _store_link(session, launch, context)
+        if made and link.assignment_id is not None:
+            outbox.touch(session, link.assignment_id, [user.id])
+    sync = False
     if user.role == Role.INSTRUCTOR and context is not None:
-        after_instructor_launch(session, context)
-    return Landing(user=user, context=context, link=link)
+        sync = bool(after_instructor_launch(session, context))
+    return Landing(user=user, context=context, link=link, sync_roster=sync)
 
 
 def _store_context(session: Session, launch: Launch) -> LtiContext | None:
@@ -203,6 +211,8 @@ def _store_link(session: Session, launch: Launch, context: LtiContext | None
         assignment = crud.get_assignment(session, slug=str(slug))
         if assignment is not None:  # placed by deep linking: bound from now on
             link.assignment_id = assignment.id
+            session.flush()
+            outbox.touch(session, assignment.id)  # scores given before go to its line item
     session.flush()
     return link
 
@@ -211,10 +221,12 @@ def bind_link(session: Session, link: LtiResourceLink, assignment: Assignment) -
     """An instructor's choice for a link the LMS placed without deep linking."""
     link.assignment_id = assignment.id
     session.flush()
+    outbox.touch(session, assignment.id)  # scores given before go to its line item
 
 
-def after_instructor_launch(session: Session, context: LtiContext) -> None:
+def after_instructor_launch(session: Session, context: LtiContext) -> bool:
     """Called after each launch by an instructor into `context`, inside the launch's
-    transaction (committed with the sign-in). The roster sync (NRPS, at most hourly) hooks in
-    here; until it does, nothing happens."""
-    return None
+    transaction (committed with the sign-in): whether the course's NRPS roster sync is due (at
+    most hourly; marked as done now, roster.sync_if_stale). The caller sends it after the
+    commit; the launch never waits for the LMS's roster."""
+    return roster.sync_if_stale(session, context)

@@ -17,6 +17,7 @@ from submissions_api.pages import (
     instructor,
     lms,
     lti,
+    passback,
     sign_in_links,
     similarity,
     staff,
@@ -26,6 +27,6 @@ from submissions_api.pages import (
 
 router = APIRouter(include_in_schema=False)
 for _module in (auth, sign_in_links, account, student, staff, grading, similarity, instructor,
-                course, users, lms, lti):
+                course, users, lms, lti, passback):
     router.include_router(_module.router)
 router.include_router(lti.platform_router)  # posted by the LMS's pages: not same-origin

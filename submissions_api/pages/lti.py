@@ -17,8 +17,9 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from submissions_api.deps import SESSION_COOKIE, PageUser, SessionDep
+from submissions_api.deps import SESSION_COOKIE, DispatcherDep, PageUser, SessionDep
 from submissions_api.errors import ServiceError
+from submissions_api.grades import total_max_score
 from submissions_api.lms import deeplink, keys
 from submissions_api.lms import launch as lti
 from submissions_api.lms.adapter import LtiRequest
@@ -78,7 +79,7 @@ async def login(request: Request, session: SessionDep):
 
 
 @platform_router.post("/lti/launch")
-async def launch(request: Request, session: SessionDep):
+async def launch(request: Request, session: SessionDep, dispatcher: DispatcherDep):
     lti_request = await _lti_request(request)
     try:
         accepted = lti.accept_launch(session, lti_request)
@@ -94,7 +95,10 @@ async def launch(request: Request, session: SessionDep):
         session.rollback()
         return error_page(request, exc.status, exc.message)
     token = _session_token(request, session, landing.user)
+    roster_of = landing.context.id if landing.sync_roster and landing.context else None
     session.commit()
+    if roster_of is not None:  # queued after the commit, never waited for
+        dispatcher.send_roster_sync(roster_of)
     if picker is not None:
         response = _picker_page(request, session, landing.user, picker)
     else:
@@ -122,7 +126,8 @@ def jwks(session: SessionDep):
 
 def _picker_page(request: Request, session: Session, user: User, sealed: str) -> Response:
     return render(request, "lti_deep_link.html", title="Add an assignment to the course",
-                  user=user, sealed=sealed, assignments=visible_assignments(session, user))
+                  user=user, sealed=sealed, assignments=visible_assignments(session, user),
+                  total_max_score=total_max_score)
 
 
 @router.post("/lti/deep-link")

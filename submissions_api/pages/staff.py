@@ -8,6 +8,7 @@ from fastapi import Form, Request
 from fastapi.responses import Response
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
+from submissions_api.grades import manual_max_score
 from submissions_api.pages import svg
 from submissions_api.pages.base import fragment, page_router, render, see_other
 from submissions_api.security import has_role, require_role
@@ -19,6 +20,7 @@ from submissions_api.services import (
     gradebook,
     health,
     manual,
+    passback,
     regrades,
     reports,
     sources,
@@ -26,7 +28,6 @@ from submissions_api.services import (
 )
 from submissions_api.services import submissions as subs_service
 from submissions_api.services.classviews import kept
-from submissions_api.services.rubric import manual_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
 
@@ -61,6 +62,7 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         zeroed=request.query_params.get("zeroed"), all_graded=request.query_params.get("graded"),
         recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR), preparing=preparing,
+        lms_links=bool(passback.links_of(session, assignment)),
         refresh=5 if preparing else None)
 
 

@@ -101,6 +101,11 @@ class _QueueCollector(Collector):
             durations.add_metric((d.outcome,), [(_le(b), c) for b, c in d.buckets],
                                  sum_value=d.total)
         yield durations
+        lms = GaugeMetricFamily("mlpgrade_lms_scores", "LMS score outbox rows not yet sent "
+                                "(failing: the platform refused or was down)", labels=("state",))
+        for state, count in f.lms_scores.items():
+            lms.add_metric((state,), count)
+        yield lms
 
 
 def _le(bound: float) -> str:

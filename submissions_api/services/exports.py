@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from grader.rubric import load_assignment
 from submissions_api.errors import NotFound
+from submissions_api.grades import manual_max_score, total_max_score
 from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.csvout import cell, number, write_csv
 from submissions_api.services.gradebook import Policy, gradebook_csv, gradebook_table
-from submissions_api.services.rubric import manual_max_score, total_max_score
 from submissions_api.services.scores import score_line
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Role, User

@@ -4,23 +4,26 @@ table the CSV and the pages show, the TA dashboard's per-student rows, and class
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from submissions_api.grades import (
+    COUNTING_POLICY,
+    Entry,
+    Policy,
+    choose,
+    read_entries,
+    total_max_score,
+)
 from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.classviews import kept
 from submissions_api.services.csvout import cell, write_csv
-from submissions_api.services.policy import final_score
-from submissions_api.services.rubric import manual_items, total_max_score
 from submissions_api.services.scores import ScoreLine, score_line
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Role, Status, User
 
-Policy = Literal["best", "latest"]
 COLUMNS = ("login", "name", "score", "raw_score", "manual_score", "late_penalty", "max_score",
            "submission_id", "received_at", "late", "graded_submissions", "manual_pending",
            "status")
@@ -29,64 +32,11 @@ points too; `manual_pending` says the student still waits for a TA's manual poin
 belong to the student's assignment: they count with whichever submission counts)."""
 
 
-class Entry(NamedTuple):
-    """One submission of a student (or, with `submission_id` None, a student without any); a
-    tuple, since a class has ten thousand of them."""
-
-    login: str
-    name: str
-    submission_id: int | None
-    received_at: datetime | None
-    status: str | None
-    raw_score: float | None
-    """The automatic tests' score."""
-    late_penalty: float
-    late: bool
-    manual_score: float | None = None
-    manual_pending: bool = False
-
-    @property
-    def final(self) -> float | None:
-        """The score that counts: automatic plus manual points, after the late penalty."""
-        return final_score(self.raw_score, self.late_penalty, self.manual_score)
-
-    def line(self, max_score: float, manual_max: float) -> ScoreLine:
-        """This entry's score as every page shows it (services/scores.py)."""
-        return score_line(score=self.raw_score, max_score=max_score,
-                          manual_score=self.manual_score, manual_max_score=manual_max,
-                          late_penalty=self.late_penalty, manual_pending=self.manual_pending)
-
-
-def choose(entries: Iterable[Entry], policy: Policy) -> Entry | None:
-    """The graded submission that counts: the best final score (ties: the earliest) or the
-    latest."""
-    graded = [e for e in entries if e.status == Status.GRADED and e.raw_score is not None]
-    if not graded:
-        return None
-    if policy == "latest":
-        return max(graded, key=lambda e: e.submission_id)
-    return max(graded, key=lambda e: (e.final, -e.submission_id))
-
-
-def entries_of(pairs: Iterable[tuple[Any, Any]], *, items: frozenset[str] = frozenset(),
-               manual: dict[str, tuple[set[str], float]] | None = None
-               ) -> dict[str, list[Entry]]:
-    """(student, submission | None) rows (crud.gradebook_rows) → each student's entries;
-    `items` are the manual item ids, `manual` each student's graded items and their points
-    (crud.manual_by_login). Manual points belong to the student's assignment, so every entry of
-    a student carries the same points, and whichever submission counts counts them."""
-    manual = manual or {}
-    students: dict[str, list[Entry]] = {}
-    for user, sub in pairs:
-        entries = students.setdefault(user.login, [])
-        if sub is None:
-            entries.append(Entry(user.login, user.name, None, None, None, None, 0.0, False))
-            continue
-        graded, points = manual.get(user.login, (set(), None))
-        entries.append(Entry(user.login, user.name, sub.id, sub.received_at, sub.status,
-                             sub.score, sub.late_penalty, sub.late, points,
-                             bool(items - graded)))
-    return students
+def entry_line(entry: Entry, max_score: float, manual_max: float) -> ScoreLine:
+    """An entry's score as every page shows it (services/scores.py)."""
+    return score_line(score=entry.raw_score, max_score=max_score,
+                      manual_score=entry.manual_score, manual_max_score=manual_max,
+                      late_penalty=entry.late_penalty, manual_pending=entry.manual_pending)
 
 
 def gradebook(students: dict[str, list[Entry]], *, policy: Policy, max_score: float
@@ -131,12 +81,12 @@ def student_rows(students: dict[str, list[Entry]], *, max_score: float = 0.0,
                        latest_status=latest.status,
                        latest=latest.final if latest.status == Status.GRADED else None)
             if latest.status == Status.GRADED:
-                row["latest_text"] = latest.line(max_score, manual_max).text
+                row["latest_text"] = entry_line(latest, max_score, manual_max).text
             best = choose(subs, "best")
             if best:
                 row.update(best=best.final, best_id=best.submission_id,
                            manual_pending=best.manual_pending,
-                           best_text=best.line(max_score, manual_max).text)
+                           best_text=entry_line(best, max_score, manual_max).text)
         rows.append(row)
     return rows
 
@@ -193,15 +143,12 @@ def class_entries(session: Session, assignment: Assignment, user_id: int | None 
     """Every student's (or one's) entries for the assignment, in two queries; the whole class's
     are kept until something they read changes (services/classviews.py)."""
     def read() -> dict[str, list[Entry]]:
-        items = frozenset(i["id"] for i in manual_items(assignment.slug))
-        return entries_of(crud.gradebook_rows(session, assignment=assignment, user_id=user_id),
-                          items=items, manual=crud.manual_by_login(session, assignment=assignment,
-                                                                   user_id=user_id))
+        return read_entries(session, assignment, user_id)
     return read() if user_id is not None else kept(session, ("entries", assignment.id), read)
 
 
-def counting(session: Session, assignment: Assignment, user: User, policy: Policy = "best"
-             ) -> Entry | None:
+def counting(session: Session, assignment: Assignment, user: User,
+             policy: Policy = COUNTING_POLICY) -> Entry | None:
     """The student's submission that counts (choose), or None before one is graded."""
     entries = class_entries(session, assignment, user.id).get(user.login, [])
     return choose(entries, policy)

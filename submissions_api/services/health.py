@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from submissions_api.lms import outbox
 from submissions_api.security import require_role
 from submissions_api.store import crud
 from submissions_api.store.models import QueueKind, Role, RunOutcome, Status, User
@@ -66,6 +67,8 @@ class Figures:
     sick_hosts: list[SickHost] = field(default_factory=list)
     failed: int = 0
     """Submissions that ended failed through our fault (re-graded once no host is sick)."""
+    lms_scores: dict[str, int] = field(default_factory=dict)
+    """The LMS score outbox: rows pending and, among them, failing (lms/outbox.backlog)."""
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -77,7 +80,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def figures(session: Session) -> Figures:
-    """The queue's figures now (two queries: the waiting work, the runs' times)."""
+    """The queue's figures now (the waiting work, the runs' times, the LMS score backlog)."""
     now = crud.db_now(session)
     per_queue: dict[str, dict[str, object]] = {
         q.value: {"queued": 0, "running": 0, "oldest": None} for q in QueueKind}
@@ -111,7 +114,7 @@ def figures(session: Session) -> Figures:
                    graded_last_minute=sum(1 for r in graded if r.finished_at >= minute),
                    graded_last_hour=sum(1 for r in graded if r.finished_at >= hour),
                    runs_total=totals, durations=durations, sick_hosts=sick_hosts(session),
-                   failed=len(crud.failed_ours(session)))
+                   failed=len(crud.failed_ours(session)), lms_scores=outbox.backlog(session))
 
 
 def sick_hosts(session: Session) -> list[SickHost]:

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from grader.rubric import load_assignment
 from submissions_api.errors import NotFound, Refused
+from submissions_api.grades import manual_items
 from submissions_api.schemas import MAX_COMMENT
 from submissions_api.security import require_role
 from submissions_api.services import fetch, gradebook
-from submissions_api.services.rubric import manual_items
 from submissions_api.store import crud
 from submissions_api.store.models import Role, Submission, User
 

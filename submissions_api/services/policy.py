@@ -87,11 +87,3 @@ def limit_refusal(*, counted: int, last_received: datetime | None, limit: int | 
             wait = int((ready - now).total_seconds()) + 1
             return f"please wait {wait} s between submissions (cooldown {cooldown_seconds} s)", wait
     return None
-
-
-def final_score(score: float | None, penalty: float, manual: float | None = None) -> float | None:
-    """The score after the late penalty (a fraction of the score taken off): the automatic
-    tests' score plus the manual points a TA gave, if any."""
-    if score is None:
-        return None
-    return round((score + (manual or 0.0)) * (1.0 - penalty), 2)

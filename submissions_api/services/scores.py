@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from submissions_api.services.policy import final_score
+from submissions_api.grades import final_score
 
 
 def number(value: float | None) -> str:

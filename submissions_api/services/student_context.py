@@ -10,14 +10,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from submissions_api.grades import COUNTING_POLICY, Entry, Policy, choose
 from submissions_api.schemas import SubmissionOut
-from submissions_api.services.gradebook import Entry, Policy, choose
 from submissions_api.services.policy import classify, course_time
 from submissions_api.services.submissions import remaining, student_window
 from submissions_api.store.models import Assignment, User, utcnow
 
-COUNTING_POLICY: Policy = "best"
-"""The submission that counts, as the TA dashboard and the gradebook count it by default."""
+__all__ = ["COUNTING_POLICY", "UploadContext", "counting_id", "numbers", "upload_context"]
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from submissions_api.grades import manual_items, manual_max_score, total_max_score
 from submissions_api.security import require_role
 from submissions_api.services import fetch, gradebook
 from submissions_api.services import submissions as subs_service
-from submissions_api.services.rubric import manual_items, manual_max_score, total_max_score
 from submissions_api.store import crud
 from submissions_api.store.models import Role, User
 
@@ -46,7 +46,8 @@ def _standing(session: Session, assignment, target: User) -> dict[str, Any]:
                "comment": grades[i["id"]].comment if i["id"] in grades else "",
                "given_on": grades[i["id"]].submission_id if i["id"] in grades else None}
               for i in manual_items(assignment.slug)]
-    best_text = best.line(assignment.max_score, manual_max_score(assignment.slug)).text \
+    best_text = gradebook.entry_line(best, assignment.max_score,
+                                     manual_max_score(assignment.slug)).text \
         if best else ""
     return {"assignment": assignment, "best": best, "best_text": best_text,
             "max_score": total_max_score(assignment),

@@ -17,6 +17,7 @@ from grader.errors import SubmissionError
 from grader.intake import check_handin
 from grader.tarread import how_to_make, too_big
 from submissions_api.errors import Forbidden, NotFound, Refused
+from submissions_api.grades import manual_items, manual_max_score
 from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
 from submissions_api.security import is_staff, require_owner_or_staff, require_role
@@ -25,7 +26,7 @@ from submissions_api.services.estimates import Estimate, live_line, measure, que
 from submissions_api.services.feedback import with_causes
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
-from submissions_api.services.rubric import handin_layout, manual_items, manual_max_score
+from submissions_api.services.rubric import handin_layout
 from submissions_api.services.scores import score_line
 from submissions_api.services.visibility import released, visible
 from submissions_api.store import crud

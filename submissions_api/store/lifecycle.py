@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from submissions_api.lms import outbox
 from submissions_api.store.crud.blobs import put_blob
 from submissions_api.store.crud.clock import db_now
 from submissions_api.store.jsonsafe import json_safe
@@ -135,6 +136,8 @@ def record_run(session: Session, *, submission: Submission, attempt: int, owner:
             current_run_id=run.id, score=run.score, error=""))
     if submission.regrade_id and next_status in (Status.GRADED, Status.FAILED):
         _finish_regrade_item(session, submission=submission, run=run)
+    if next_status in (Status.GRADED, Status.FAILED):  # what counts may have changed
+        outbox.touch(session, submission.assignment_id, [submission.user_id])
     return run
 
 
@@ -152,9 +155,15 @@ def requeue(session: Session, *, submission_id: int, attempt: int, from_status: 
 def fail_submission(session: Session, *, submission_id: int, attempt: int, from_status: Status,
                     error: str) -> bool:
     """Give up on a submission we could not grade: failed, and it does not count."""
-    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
-                values={"status": Status.FAILED, "counts_toward_limit": False, "error": error,
-                        "lease_owner": None, "lease_expires_at": None})
+    failed = _cas(session, submission_id=submission_id, attempt=attempt,
+                  statuses=(from_status,),
+                  values={"status": Status.FAILED, "counts_toward_limit": False, "error": error,
+                          "lease_owner": None, "lease_expires_at": None})
+    if failed:  # a regraded submission that failed no longer counts
+        owner = session.execute(select(Submission.assignment_id, Submission.user_id)
+                                .where(Submission.id == submission_id)).one()
+        outbox.touch(session, owner[0], [owner[1]])
+    return failed
 
 
 # -- training runs ------------------------------------------------------------------------------

@@ -75,6 +75,8 @@ class LtiContext(Base):
     memberships_url: Mapped[str] = mapped_column(Text, default="")
     lineitems_url: Mapped[str] = mapped_column(Text, default="")
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sync_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """What the last roster sync changed (or why it failed), for staff."""
     platform: Mapped[LtiPlatform] = relationship()
 
 

@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from submissions_api.services.gradebook import Entry, gradebook, stats
-from submissions_api.services.policy import classify, final_score, limit_refusal, window_for
+from submissions_api.grades import Entry, final_score
+from submissions_api.services.gradebook import gradebook, stats
+from submissions_api.services.policy import classify, limit_refusal, window_for
 from submissions_api.store.migrate import downgrade, upgrade
 from submissions_api.store.models import Base
 from submissions_api.store.summary import run_summary

@@ -13,8 +13,8 @@ from submissions_api.deps import SESSION_COOKIE
 from submissions_api.lms import registry
 from submissions_api.store.models_lms import LtiIdentity
 from tests.api.fixtures import *  # noqa: F403 - the shared service fixtures
+from tests.lms.fixtures import *  # noqa: F403 - the AGS/NRPS test platform
 from tests.lms.platform import TestPlatform, serve_platform
-from tests.pages.conftest import browser  # noqa: F401 - the pages' Chromium fixture, shared
 
 TOOL = "http://testserver"
 """The tool as TestClient serves it."""

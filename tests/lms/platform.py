@@ -12,7 +12,10 @@ its own RSA keys. It plays the LMS:
                             and places each ltiResourceLink as a new link of the course.
 
 `build_app(platform)` returns a FastAPI app, so the AGS/NRPS services (token endpoint, line
-items, scores, memberships) can be included in the same app (`app.include_router(...)`).
+items, scores, memberships) can be included in the same app (`app.include_router(...)`);
+`serve_lms(...)` serves one platform that does it all: launch, deep linking (a placed item's
+lineItem becomes the link's line item, named in its launches), token, AGS and NRPS
+(tests/lms/platform_services.py), with its outage switch, and `stop()`/`start()` on one port.
 `mint(...)` signs any id_token directly, for tests of launches a real platform would not send.
 """
 
@@ -44,6 +47,7 @@ from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 
 from tests.api.services import free_port
+from tests.lms.platform_services import PlatformState, add_outage_switch, services_router
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
@@ -84,6 +88,8 @@ class Placed:
     title: str
     custom: dict[str, str] = field(default_factory=dict)
     line_item: dict[str, t.Any] | None = None
+    lineitem_url: str = ""
+    """The line item the platform made of `line_item` (serve_lms), named in the link's launches."""
 
 
 @dataclass
@@ -102,6 +108,8 @@ class TestPlatform:
     content_items: list[dict[str, t.Any]] = field(default_factory=list)
     tool_jwks: dict[str, t.Any] | None = None
     """The tool's key set, when the tool's JWKS URL is not reachable over HTTP (TestClient)."""
+    advantage: PlatformState | None = None
+    """The AGS/NRPS services' state when served with them (serve_lms)."""
 
     __test__ = False  # not a pytest class
 
@@ -211,14 +219,19 @@ class _Launch(LTIAdvantageMessageLaunchAbstract):
             self.set_extra_claims({CLAIM + "lis": {"person_sourcedid": member.sourcedid}})
         self.set_launch_context_claim(platform.context_id, context_title=platform.context_title)
         base = f"{platform.url}/api/lti/courses/{platform.context_id}"
-        self.set_nrps(f"{base}/memberships")
+        items, members = f"{base}/lineitems", f"{base}/memberships"
+        if platform.advantage is not None:
+            items = platform.advantage.lineitems_url(platform.context_id)
+            members = platform.advantage.memberships_url(platform.context_id)
+        self.set_nrps(members)
         if deep:
             self.set_dl(f"{platform.url}/deep-link-return", title="mlpgrade",
                         accept_types={"ltiResourceLink"}, extra_data={"opaque": "xyz"})
             return
         placed = platform.links[link]
         self.set_resource_link_claim(placed.link_id, title=placed.title)
-        self.set_ags(f"{base}/lineitems", f"{base}/lineitems/{placed.link_id}")
+        self.set_ags(items, placed.lineitem_url or None if platform.advantage else
+                     f"{base}/lineitems/{placed.link_id}")
         if placed.custom:
             self.set_custom_parameters_claim(placed.custom)
 
@@ -303,22 +316,30 @@ def place_items(platform: TestPlatform, token: str) -> HTMLResponse:
         link = platform.add_link(f"DL{len(platform.content_items)}", item.get("title", ""),
                                  **(item.get("custom") or {}))
         link.line_item = item.get("lineItem")
+        if platform.advantage is not None and isinstance(link.line_item, dict):
+            link.lineitem_url = platform.advantage.add_lineitem(
+                platform.context_id, {**link.line_item, "resourceLinkId": link.link_id})
         placed.append(f"<li class='placed' data-link='{link.link_id}'>"
                       f"{html.escape(link.title)}</li>")
     return HTMLResponse(f"<h1>Placed in the course</h1><ul>{''.join(placed)}</ul>")
 
 
 class Served:
-    """A uvicorn server in a thread of the test process."""
+    """A uvicorn server in a thread of the test process; `stop()` takes it off the network,
+    `start()` puts it back on the same port."""
 
     def __init__(self, app: t.Any, host: str = "127.0.0.1",
-                 tls: tuple[str, str] | None = None) -> None:
+                 tls: tuple[str, str] | None = None, port: int | None = None) -> None:
         """`host`: the name in its URL (it listens on 127.0.0.1); `tls`: (cert, key) files."""
-        self.port = free_port()
+        self.app, self.tls = app, tls
+        self.port = port or free_port()
         self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off", ssl_certfile=tls[0] if tls else None,
-                                ssl_keyfile=tls[1] if tls else None)
+        self.start()
+
+    def start(self) -> None:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off", ssl_certfile=self.tls[0] if self.tls else None,
+                                ssl_keyfile=self.tls[1] if self.tls else None)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -342,6 +363,21 @@ def serve_platform(tool_base: str, host: str = "127.0.0.1", tls: tuple[str, str]
     served = Served(build_app(platform, [make(platform) for make in services]), host, tls)
     platform.url = served.url
     return platform, served
+
+
+def serve_lms(tool_base: str, tool_jwks_url: str, **kw: t.Any
+              ) -> tuple[TestPlatform, PlatformState, Served]:
+    """One platform serving launches, deep linking, its token endpoint, AGS and NRPS (see the
+    module docstring): its launches name its own line items and memberships."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    platform = TestPlatform(tool_base=tool_base, url=url, **kw)
+    state = PlatformState(issuer=url, client_id=platform.client_id, base_url=url,
+                          tool_jwks_url=tool_jwks_url)
+    platform.advantage = state
+    app = build_app(platform, [services_router(state)])
+    add_outage_switch(app, state)
+    return platform, state, Served(app, port=port)
 
 
 def self_signed(folder: Path) -> tuple[str, str]:

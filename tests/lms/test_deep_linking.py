@@ -9,6 +9,7 @@ import re
 import httpx
 from sqlalchemy import select
 
+from submissions_api.grades import total_max_score
 from submissions_api.store.models import Assignment
 from tests.lms.conftest import TOOL, form_fields, launch
 
@@ -39,7 +40,9 @@ def test_deep_link_places_assignment_and_its_launch_lands_on_it(client, lms, ses
         assignment = session.scalar(select(Assignment).where(Assignment.slug == "hw1p1-s20"))
     assert item["type"] == "ltiResourceLink" and item["url"] == f"{TOOL}/lti/launch"
     assert item["custom"] == {"mlpgrade_assignment": "hw1p1-s20"}
-    assert item["lineItem"]["scoreMaximum"] == assignment.max_score > 0
+    # out of automatic and manual points, as the scores sent are; tagged as the sender's
+    assert item["lineItem"]["scoreMaximum"] == total_max_score(assignment) > assignment.max_score
+    assert item["lineItem"]["tag"] == "mlpgrade:hw1p1-s20"
     client.cookies.clear()
     answer = launch(client, lms, "alice-lms", link="DL1")
     assert client.get(answer.headers["location"]).url.path == "/assignments/hw1p1-s20"

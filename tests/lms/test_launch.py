@@ -1,5 +1,6 @@
 """A launch that passes every check: the account (issuer + sub), its role, the course and link
-stored, the landing page, the sign-in cookie (iframe-ready behind TLS)."""
+stored, the landing page, the sign-in cookie (iframe-ready behind TLS); what it wires to grades
+and rosters (the outbox moved on, the hourly roster sync asked after the commit)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from sqlalchemy import select
 from submissions_api.deps import SESSION_COOKIE
 from submissions_api.main import create_app
 from submissions_api.store.models import User
-from submissions_api.store.models_lms import LtiContext, LtiIdentity, LtiResourceLink
+from submissions_api.store.models_lms import (
+    LtiContext,
+    LtiIdentity,
+    LtiResourceLink,
+    ScoreOutbox,
+)
 from tests.lms.conftest import launch
 
 
@@ -88,9 +94,9 @@ def test_launch_login_from_sourcedid_and_unsafe_names(client, lms, sessions):
     for login in ("x1", "x2"):
         client.cookies.clear()
         assert launch(client, lms, login).status_code == 303
-    assert _user(sessions, lms, "x1").login == "Jane.Doe-CMU"
+    assert _user(sessions, lms, "x1").login == "jane.doe"  # an address: its local part
     odd = _user(sessions, lms, "x2").login
-    assert odd == "HYPERLINK-evil"
+    assert odd == "hyperlink-evil"
 
 
 def test_launch_cookie_iframe_ready_behind_tls(backend, dispatcher, users, lms):
@@ -154,3 +160,40 @@ def test_launch_runs_post_launch_hook_for_instructors_only(client, lms, monkeypa
     client.cookies.clear()
     assert launch(client, lms, "prof-lms").status_code == 303
     assert seen == [lms.context_id]
+
+
+def test_launch_moves_the_outbox_and_asks_the_hourly_roster_sync(client, lms, sessions,
+                                                                  monkeypatch):
+    """The first launch binds the deep-linked link and makes alice's identity: her row of the
+    outbox is pending (scores given before reach the LMS); an instructor's launch asks the
+    bulk worker for the roster sync after the commit, once an hour however often they launch."""
+    asked = []
+    monkeypatch.setattr(client.app.state.dispatcher, "send_roster_sync",
+                        lambda pk: asked.append(pk) or True)
+    assert launch(client, lms, "alice-lms").status_code == 303
+    with sessions() as session:
+        row = session.scalar(select(ScoreOutbox))
+        assert row.user_id == _user(sessions, lms, "alice-lms").id
+        assert row.version > row.sent_version  # pending
+    assert asked == []  # a student's launch syncs nothing
+    for _ in range(2):
+        client.cookies.clear()
+        assert launch(client, lms, "prof-lms").status_code == 303
+    with sessions() as session:
+        context = session.scalar(select(LtiContext))
+        assert asked == [context.id] and context.synced_at is not None
+
+
+def test_launch_login_taken_meanwhile_is_derived_again(client, lms, sessions, monkeypatch):
+    """Another transaction commits the login this launch derived (two first launches at once,
+    or the roster sync): the launch derives another instead of failing."""
+    from submissions_api.lms import accounts
+    real, calls = accounts.derive_login, []
+
+    def racing(claims, **kw):
+        calls.append(1)
+        return "bob" if len(calls) == 1 else real(claims, **kw)  # bob: committed meanwhile
+
+    monkeypatch.setattr(accounts, "derive_login", racing)
+    assert launch(client, lms, "alice-lms").status_code == 303
+    assert len(calls) == 2 and _user(sessions, lms, "alice-lms").login == "alice-lms"

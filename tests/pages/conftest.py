@@ -32,8 +32,8 @@ def stack(tmp_path_factory, service_home):
     s.stop()
 
 
-@pytest.fixture(scope="session")
-def browser():
+def chromium():
+    """Chromium under Playwright, for the session's `browser` fixture (tests/conftest.py)."""
     if not Path(CHROMIUM).exists():
         unavailable("Chromium", FileNotFoundError(CHROMIUM))
 

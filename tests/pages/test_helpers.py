@@ -7,10 +7,11 @@ import tarfile
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from submissions_api.grades import entries_of
 from submissions_api.pages.base import ticks
 from submissions_api.pages.svg import bins, histogram, rate_bars
 from submissions_api.services.feedback import common_causes
-from submissions_api.services.gradebook import entries_of, student_rows
+from submissions_api.services.gradebook import student_rows
 from submissions_api.services.rubric import handin_layout
 from submissions_api.services.sources import read_sources as handin_sources
 from submissions_api.store.summary import run_summary

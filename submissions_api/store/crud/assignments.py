@@ -9,7 +9,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from submissions_api.lms import outbox
 from submissions_api.store.models import Assignment, Extension, User
+
+SCORE_SETTINGS = frozenset({"deadline", "late_deadline", "late_penalty", "release_at"})
+"""Settings the score an LMS is told depends on (lateness, Completed, when it may be shown)."""
 
 
 class RubricRow(NamedTuple):
@@ -54,6 +58,8 @@ def update_assignment(session: Session, *, assignment: Assignment, changes: dict
     for key, value in changes.items():
         setattr(assignment, key, value)
     session.flush()
+    if SCORE_SETTINGS & changes.keys():
+        outbox.touch(session, assignment.id)
     return assignment
 
 
@@ -72,6 +78,7 @@ def set_extension(session: Session, *, assignment: Assignment, user: User, deadl
     ext.granted_by_id = granted_by.id
     session.add(ext)
     session.flush()
+    outbox.touch(session, assignment.id, [user.id])
     return ext
 
 
@@ -87,3 +94,4 @@ def list_extensions(session: Session, *, assignment: Assignment
 def delete_extension(session: Session, *, extension: Extension) -> None:
     session.delete(extension)
     session.flush()
+    outbox.touch(session, extension.assignment_id, [extension.user_id])

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from submissions_api.lms import outbox
 from submissions_api.store.models import Assignment, ManualGrade, Submission, User, utcnow
 from submissions_api.store.models_staff import SavedComment
 
@@ -63,6 +64,7 @@ def set_manual_grade(session: Session, *, submission: Submission, item_id: str, 
     grade.submission_id, grade.points, grade.comment = submission.id, points, comment
     grade.graded_by_id, grade.graded_at = grader.id, utcnow()
     session.flush()
+    outbox.touch(session, submission.assignment_id, [submission.user_id])
     return grade
 
 

@@ -68,6 +68,7 @@ def _platforms() -> None:
         sa.Column("memberships_url", sa.Text(), nullable=False),
         sa.Column("lineitems_url", sa.Text(), nullable=False),
         sa.Column("synced_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sync_note", sa.Text(), server_default="", nullable=False),
         sa.ForeignKeyConstraint(["platform_id"], ["lti_platforms.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("platform_id", "context_id", name="uq_lti_context"),
