@@ -241,8 +241,9 @@ class Host:
 
     def fit(self, spare):
         """Whether the host may run the next test: alive, one thread, no process of the run
-        besides `spare`, the runner's and its own (with a namespace of its own; else no child
-        of its own), and not MAX_GROWTH more resident memory than before its first test."""
+        besides `spare`, the runner's, whoever started the runner (a warm slot's supervisor)
+        and its own (with a namespace of its own; else no child of its own), and not MAX_GROWTH
+        more resident memory than before its first test."""
         if self.exited():
             return False
         try:
@@ -254,7 +255,7 @@ class Host:
         if threads != [b"Threads:\t1\n"] or rss is None or rss - self.rss > MAX_GROWTH:
             return False
         if self.ctx.isolated:
-            ours = {os.getpid(), 1, self.pid, *spare}
+            ours = {os.getpid(), 1, channel.STARTER, self.pid, *spare}
             return not [p for p in channel.live_pids() if p not in ours]
         return not _children(self.pid)
 

@@ -271,7 +271,14 @@ class BwrapSlot(WarmSlot):
         return self.cgroup.cpu_seconds()
 
     def leftover(self) -> bool:
-        return len(self.cgroup.pids()) > self.baseline
+        """More processes than at ready, once the job's supervisor has had time to end after
+        its report (the zygote then forks the next one, pristine, with its child)."""
+        deadline = time.monotonic() + 2.0
+        while len(self.cgroup.pids()) > self.baseline:
+            if time.monotonic() > deadline:
+                return True
+            time.sleep(0.005)
+        return False
 
     def send(self, data: bytes) -> None:
         self.proc.stdin.write(data)

@@ -53,7 +53,7 @@ INSIDE_ZYGOTE = "/mlpgrade"
 START_SECONDS = 120.0
 ZYGOTE_CPU_SECONDS = 10 * 365 * 24 * 3600  # the zygote's own rlimit; each job sets its own
 MAX_REPORT = 8 * 1024 * 1024
-EXTRA_PROCESSES = 4  # bwrap and the zygote, in the slot's pids budget
+EXTRA_PROCESSES = 5  # bwrap, the zygote and the job's supervisor, in the slot's pids budget
 
 
 class WarmSandbox:
