@@ -19,7 +19,7 @@ import pytest
 
 from grader.sandbox.linux.cgroup import cgroups_usable
 from grader.sandbox.linux.procs import processes_of
-from grader.sandbox.linux.slots import SLOT_UID_BASE, idle_slot_processes
+from grader.sandbox.linux.uids import SLOT_UID_BASE, idle_slot_processes
 from tests.conftest import IN_CI
 from tests.sandbox.probes import PROBE_LIMITS, probe_job, run_probe
 
