@@ -22,7 +22,7 @@ from grader.outputs import TestRun
 from grader.progress import Progress
 from grader.results import GradeReport, ManualItem, TestResult, TrainingResult
 from grader.rubric import Assignment, load_assignment
-from grader.run import RunOutcome, run_handin
+from grader.run import SandboxRun, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
@@ -110,7 +110,7 @@ class _Run:
     """What intake and the sandboxed run made of one hand-in (or why intake refused it)."""
 
     intake: IntakeReport | None = None
-    outcome: RunOutcome | None = None
+    outcome: SandboxRun | None = None
     refused: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -149,7 +149,7 @@ def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, scorer: Scorer
     return done
 
 
-def scored_report(a: Assignment, golden: GoldenSet, outcome: RunOutcome,
+def scored_report(a: Assignment, golden: GoldenSet, outcome: SandboxRun,
                   results: dict[str, TestResult]) -> GradeReport:
     """The report of a run whose every test is scored (`results`, by test id): pure."""
     box = outcome.sandbox

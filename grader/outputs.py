@@ -1,6 +1,6 @@
 """What the in-sandbox runner wrote for each test, read back as untrusted data.
 
-Only files our runner vouched for count: the runner's signed report of a test (`grader.frames`)
+Only files our runner vouched for count: the runner's signed report of a test (`grader.reports`)
 names each file it wrote with its size and SHA-256, and a file is read only up to that size and
 only when its hash matches. Whatever else is in the output area (planted files, folders, a result
 written after the test was stopped) is never read. The files are then validated field by field

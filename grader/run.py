@@ -1,4 +1,4 @@
-"""Run the in-sandbox runner on an unpacked hand-in: a `Plan` → one `SandboxJob` → `RunOutcome`.
+"""Run the in-sandbox runner on an unpacked hand-in: a `Plan` → one `SandboxJob` → `SandboxRun`.
 
 The plan is everything the runner needs and nothing of the host (no paths, no golden outputs):
 the scenario module, the hand-in's layout, the children's environment and the tests with their
@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import InfrastructureError
-from grader.frames import Reports, new_key, read_reports
 from grader.limits import cpu_limit
 from grader.outputs import TestRun, read_test
 from grader.progress import Progress, watch_outputs
+from grader.reports import Reports, new_key, read_reports
 from grader.rubric import Assignment, HandinLayout
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult, Verdict
 from grader.sandbox.output import output_parent
@@ -84,7 +84,7 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class RunOutcome:
+class SandboxRun:
     """What one sandboxed run produced: each planned test's validated results, how the sandbox
     ended, and what the runner said about itself on its signed channel (done, python and
     numpy)."""
@@ -124,7 +124,7 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
                test_ids: list[str] | None = None, training: bool = False,
                costs: dict[str, float] | None = None,
                progress: Progress | None = None, each: EachTest | None = None,
-               training_seed: int | None = None) -> RunOutcome:
+               training_seed: int | None = None) -> SandboxRun:
     """Run `a`'s scenarios on an unpacked hand-in inside `sandbox` (and the training run when
     `training` and the assignment has one), each test limited by the reference's `costs`;
     `progress` hears which test runs (progress.py). With `each`, the outcome keeps what it
@@ -147,7 +147,7 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
         if reports.ready is None:
             raise InfrastructureError(_never_ready(result))
         tests = read_tests(out_dir, plan.ids, reports, result.verdict, each)
-    return RunOutcome(tests=tests, sandbox=result, runtime=reports.runtime)
+    return SandboxRun(tests=tests, sandbox=result, runtime=reports.runtime)
 
 
 def read_tests(out_dir: Path, ids: list[str], reports: Reports, verdict: Verdict,

@@ -32,7 +32,7 @@ from grader.golden.store import GoldenSet, Outputs, content_sha256, load_golden,
 from grader.grade import grade_handin
 from grader.outputs import TestRun
 from grader.rubric import Assignment
-from grader.run import RunOutcome, run_handin
+from grader.run import SandboxRun, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.process import ProcessSandbox
@@ -42,7 +42,7 @@ from grader.training.evidence import assess
 log = logging.getLogger(__name__)
 
 
-def run_trusted(files: Files, a: Assignment, *, training: bool = False) -> RunOutcome:
+def run_trusted(files: Files, a: Assignment, *, training: bool = False) -> SandboxRun:
     """Run OUR code (reference or a known mistake) under the student runtime, unsandboxed."""
     with tempfile.TemporaryDirectory(prefix="mlpgrade-ref-") as tmp:
         root = write_tree(files, Path(tmp))
@@ -50,7 +50,7 @@ def run_trusted(files: Files, a: Assignment, *, training: bool = False) -> RunOu
                           training=training)
 
 
-def outputs_of(outcome: RunOutcome, what: str) -> Outputs:
+def outputs_of(outcome: SandboxRun, what: str) -> Outputs:
     """The outputs of a run of OUR code (reference or a known mistake); it must not fail."""
     broken = {t: r for t, r in outcome.tests.items() if r.status != "ok"}
     if broken:
@@ -66,7 +66,7 @@ def _describe_failure(run: TestRun) -> str:
     return run.status + (f" ({run.log[-300:]})" if run.log else "")
 
 
-def costs_of(outcome: RunOutcome) -> dict[str, float]:
+def costs_of(outcome: SandboxRun) -> dict[str, float]:
     """The CPU seconds the reference spent on each test (its tests' limits derive from them)."""
     return {t: round(r.cpu_seconds, 4) for t, r in outcome.tests.items()}
 
@@ -110,7 +110,7 @@ def generate_golden(a: Assignment, out: Path) -> GoldenSet:
     return load_golden(path)
 
 
-def _check_reference_training(a: Assignment, outcome: RunOutcome) -> None:
+def _check_reference_training(a: Assignment, outcome: SandboxRun) -> None:
     """Our own curves must pass every advisory check, or the checks are wrong."""
     cfg = TrainingConfig.of(a)
     if cfg is None:

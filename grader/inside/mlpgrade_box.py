@@ -127,26 +127,40 @@ def remove_ipc():
 
 
 def empty(folder):
-    """Empty `folder` (the output area), whatever modes a job gave what it left there (its
-    entries are our uid's): True when it is empty. No recursion: a job may nest folders deep."""
-    stack = [folder]
+    """Empty `folder` (the output area, or a folder a job left), whatever modes a job gave
+    what it left there (its entries are our uid's): True when it is empty. No recursion and no
+    long paths: a job may nest folders thousands deep (past PATH_MAX), so we walk down by
+    relative names, one level at a time, each folder read once."""
     try:
-        while stack:
-            top = stack[-1]
-            subdirs = []
-            with os.scandir(top) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        os.chmod(entry.path, 0o700)
-                        subdirs.append(entry.path)
-                    else:
-                        os.unlink(entry.path)
-            if subdirs:
-                stack += subdirs
+        os.chdir(folder)
+        stack = []  # (the folder we went down into, its siblings still to empty)
+        pending = _clear_files()
+        while True:
+            if pending:
+                name = pending.pop()
+                os.chmod(name, 0o700)
+                os.chdir(name)
+                stack.append((name, pending))
+                pending = _clear_files()
+            elif stack:
+                name, pending = stack.pop()
+                os.chdir("..")
+                os.rmdir(name)
             else:
-                stack.pop()
-                if top != folder:
-                    os.rmdir(top)
+                return True
     except OSError:
         return False
-    return True
+    finally:
+        os.chdir("/")
+
+
+def _clear_files():
+    """Unlink every entry of the current folder but its folders; their names."""
+    folders = []
+    with os.scandir(".") as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.name)
+            else:
+                os.unlink(entry.name)
+    return folders

@@ -1,4 +1,4 @@
-"""A test's limits: the test host's CPU backstop (RLIMIT_CPU), and a wall clock that stops only
+"""A test's limits: the tester's CPU backstop (RLIMIT_CPU), and a wall clock that stops only
 code that is not computing, so a busy host never turns into a timeout (docs/sandbox.md).
 
 Staged next to runner.py; standard library only.
@@ -11,7 +11,7 @@ import time
 
 
 def limit_cpu(cpu_seconds):
-    """RLIMIT_CPU of a test host: SIGXCPU at its CPU seconds, SIGKILL a second later (never
+    """RLIMIT_CPU of a tester: SIGXCPU at its CPU seconds, SIGKILL a second later (never
     above the whole run's own hard limit, which a process cannot raise)."""
     cpu = max(1, math.ceil(cpu_seconds))
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)

@@ -1,17 +1,17 @@
-"""The in-sandbox runner: import the runtime once, then run the tests in a test host.
+"""The in-sandbox runner: import the runtime once, then run the tests in a tester.
 
     python -I -B runner.py --out DIR [--data DIR] --plan JSON
 
 CWD is the hand-in root. The plan (grader/run.py writes it) names the scenario module (staged next
 to this file), the hand-in's layout (its folders, the order they go on sys.path, its modules), the
-environment of the test processes, and the tests, each with its time limits. A forked test host
-(mlpgrade_host.py) runs the tests one after another, importing the hand-in's modules on first
-use; after a test that crashed, hit a limit or left the host unfit, the next test gets a fresh
-host, so a crash, hang or flood costs only the tests it touches. The runner writes, per test, a
+environment of the test processes, and the tests, each with its time limits. A forked tester
+(mlpgrade_tester.py) runs the tests one after another, importing the hand-in's modules on first
+use; after a test that crashed, hit a limit or left the tester unfit, the next test gets a fresh
+tester, so a crash, hang or flood costs only the tests it touches. The runner writes, per test, a
 JSON header (how it ran, what came back), an .npz of the arrays that came back (no pickle) and
 the test's prints into OUT under fresh random names, and reports their names, sizes and SHA-256
-on the signed report channel (mlpgrade_channel.py): the host reads nothing else. It compares
-nothing: that happens outside, where the golden outputs are.
+on the signed report channel (mlpgrade_channel.py): the grading machine reads nothing else. It
+compares nothing: that happens outside, where the golden outputs are.
 Runs under the student runtime: standard library and NumPy only.
 """
 
@@ -28,17 +28,17 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mlpgrade_channel as channel  # noqa: E402 - ours, found only next to this file
-from mlpgrade_host import Host, child_outputs  # noqa: E402 - as above
+from mlpgrade_tester import Tester, child_outputs  # noqa: E402 - as above
 
 sys.path.remove(HERE)
 
 
 class Tests:
-    """The plan's tests as the host runs them, and the host that runs them now (a fresh one
-    after a test that left it unfit: mlpgrade_host.py)."""
+    """The plan's tests as the tester runs them, and the tester that runs them now (a fresh one
+    after a test that left it unfit: mlpgrade_tester.py)."""
 
     def __init__(self, plan, module, ctx):
-        self.plan, self.ctx, self.host = plan, ctx, None
+        self.plan, self.ctx, self.tester = plan, ctx, None
         self.calls = []  # (scenario function, kwargs) by index: ours, resolved before any fork
         for test in plan["tests"]:
             owner = importlib.import_module(test["module"]) if test.get("module") else module
@@ -47,18 +47,18 @@ class Tests:
         self.backstop = sum(float(t["timeout"]) for t in plan["tests"]) + 1.0
 
     def run(self, index, cpu, wall):
-        """One test on the current host (started when there is none, and once more when it was
-        gone before it took the test): the host's answer, or None when no process could be
+        """One test on the current tester (started when there is none, and once more when it was
+        gone before it took the test): the tester's answer, or None when no process could be
         forked (a previous test's processes still hold the process limit)."""
         for _ in range(2):
-            if self.host is None:
-                self.host = Host.start(self.calls, self.plan["handin"]["modules"], self.ctx,
+            if self.tester is None:
+                self.tester = Tester.start(self.calls, self.plan["handin"]["modules"], self.ctx,
                                        self.backstop, fork_when_possible)
-                if self.host is None:
+                if self.tester is None:
                     return None
-            collected = self.host.run(index, cpu, wall)
+            collected = self.tester.run(index, cpu, wall)
             if collected is not None and collected[3] is None and \
-                    self.host.fit((self.ctx.pid,)):
+                    self.tester.fit((self.ctx.pid,)):
                 return collected
             self.stop()
             if collected is not None:
@@ -66,9 +66,9 @@ class Tests:
         return None
 
     def stop(self):
-        if self.host is not None:
-            self.host.stop()
-            self.host = None
+        if self.tester is not None:
+            self.tester.stop()
+            self.tester = None
 
 
 def run_test(index, test, tests, out_dir):
@@ -227,7 +227,7 @@ def main(argv=None):
     add_handin(plan, warmup)
     if args.data:
         os.environ["MLPGRADE_DATA"] = args.data
-    # The runner's objects stay where they are: no test host's garbage collector walks (and so
+    # The runner's objects stay where they are: no tester's garbage collector walks (and so
     # copies) the pages they live on.
     gc.freeze()
     results, tests = {}, Tests(plan, module, ctx)

@@ -2,25 +2,29 @@
 
     python -I -B zygote.py
 
-It imports the student runtime (NumPy, matplotlib with its font list) once, says `ready`, then
-for every job the host sends on stdin forks a fresh child that runs the job's script (runner.py,
-or a test's probe) as `python -I -B <entry> *args` would, with the box's original environment,
-the hand-in as working directory, its own session and the job's CPU rlimit. The zygote itself
-runs nothing of a hand-in. After the child ends it kills every other process of the namespace
-(as PID 1 it is the only one that survives kill(-1), and the only one no hand-in can signal),
-reaps them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was when it said
-`ready`: new entries are removed; an entry of its own that a hand-in changed cannot be restored,
-so the zygote reports the slot `clean: false` and the host starts a fresh one. System V IPC
-objects (the box's IPC namespace outlives a job) are removed too. Then it reports the job on
-stdout, a channel only it holds (the child closes it first thing). Before each job it empties
-the output area /out (the host has collected it) and writes the run's key there. Where the host
+It imports the student runtime (NumPy, matplotlib with its font list) once, then forks, for
+each job, a *supervisor* and waits for it; it never reads a job, a key or a job's output, so
+every job starts from a memory image that holds nothing of any other job (docs/sandbox.md,
+"Warm slots"). It ignores SIGCHLD: the kernel reaps its children and no job's CPU adds to what
+/proc/1/stat shows. The supervisor forks the job's child before it reads anything, then reads
+the job from the host on stdin, empties the output area /out (the host has collected it),
+writes the run's key there for the runner's reporter and sends the child what to run (never
+the key): the child runs the job's script (runner.py, or a test's probe) as
+`python -I -B <entry> *args` would, with the box's original environment, the hand-in as
+working directory, its own session and the job's CPU rlimit. After the child ends the
+supervisor kills every other process of the namespace but PID 1 (it is their subreaper),
+reaps them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was at `ready`:
+new entries are removed; an entry of its own that a hand-in changed cannot be restored, so it
+reports the slot `clean: false` and the host starts a fresh one. System V IPC objects (the
+box's IPC namespace outlives a job) are removed too. Then it reports the job on stdout, a
+channel only it and the zygote hold (the child closes it first thing), and ends. Where the host
 could give the box no size-capped output area of its own (a container started without root),
-/out is the box's own size-capped tmpfs and the zygote sends the host its files after the job
-(`send_out`: every job process is dead by then, and only the zygote holds stdout). Where the box
-shows its own cgroup (a container), the report carries its counters (CPU, OOM kills, pids.max
-hits) and the zygote enforces the job's CPU budget on them (`cpu_total`); a bwrap slot's host
-reads its cgroup itself. Input on stdin during a job means the host is gone: the zygote kills
-the job and exits.
+/out is the box's own size-capped tmpfs and the supervisor sends the host its files after the
+job (`send_out`: every job process is dead by then). Where the box shows its own cgroup (a
+container), the report carries its counters (CPU, OOM kills, pids.max hits) and the supervisor
+enforces the job's CPU budget on them (`cpu_total`); a bwrap slot's host reads its cgroup
+itself. Input on stdin during a job means the host is gone: the supervisor kills the job and
+the zygote ends.
 
 Frames both ways are a 4-byte big-endian length and JSON. Standard library only (it runs under
 the student runtime).
@@ -104,7 +108,9 @@ def plant_key(key):
 
 
 def kill_all():
-    """SIGKILL every process of the namespace but us (PID 1) and reap them all."""
+    """SIGKILL every process of the namespace but PID 1 and us, and reap them all (the job's
+    supervisor is their subreaper)."""
+    spared = {"1", str(os.getpid())}
     for _ in range(1000):
         try:
             os.kill(-1, signal.SIGKILL)
@@ -114,16 +120,20 @@ def kill_all():
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
         except ChildProcessError:
-            if not [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]:
+            if not [p for p in os.listdir("/proc") if p.isdigit() and p not in spared]:
                 return True
         time.sleep(0.001)
     return False
 
 
-def child(job, env, out_w, err_w):
-    """In the forked child: become a fresh `python -I -B entry *args` for this job."""
+def child(spec_r, env, out_w, err_w):
+    """In the job's first process, forked before its supervisor read the job: wait for what to
+    run (never the key), then become a fresh `python -I -B entry *args` for this job."""
     code = 1
     try:
+        job = read_frame(spec_r)
+        if job is None:
+            os._exit(1)  # the job never came (the host went away)
         os.setsid()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         null = os.open("/dev/null", os.O_RDONLY)
@@ -198,20 +208,30 @@ class Budget:
         return box.counters(("cpu",))["cpu"] - self.start > self.seconds
 
 
-def run_job(job, env, control_in, control_out):
-    """Fork the job's child, pass its stdout/stderr on to the host as they come (to the job's
-    cap: the host keeps what came before a limit fired), wait for it."""
+def fork_child(env):
+    """The job's first process, forked while we still hold nothing of the job: (pid, the pipe
+    its spec goes down, its stdout and stderr)."""
+    spec_r, spec_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        os.close(out_r)
-        os.close(err_r)
-        child(job, env, out_w, err_w)
-    os.close(out_w)
-    os.close(err_w)
+        for fd in (spec_w, out_r, err_r):
+            os.close(fd)
+        child(spec_r, env, out_w, err_w)
+    for fd in (spec_r, out_w, err_w):
+        os.close(fd)
+    return pid, spec_w, out_r, err_r
+
+
+def run_job(job, forked, control_in, control_out):
+    """Send the forked child what to run, pass its stdout/stderr on to the host as they come
+    (to the job's cap: the host keeps what came before a limit fired), wait for it."""
+    pid, spec_w, out_r, err_r = forked
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    write_frame(spec_w, {k: job[k] for k in ("entry", "args", "cwd", "cpu")})
+    os.close(spec_w)
     cap = int(job["output"])
     names = {out_r: "stdout", err_r: "stderr"}
     total, status, exceeded, cpu_exceeded = 0, None, False, False
@@ -292,7 +312,14 @@ def send_out(control_out):
     return st.f_bavail * st.f_frsize < 64 * 1024 or st.f_favail == 0
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
 def main():
+    """PID 1: warm up, say ready, then for each job fork a pristine supervisor (`supervise`)
+    and wait until it is done. We never read a job, a key or a job's output: what every job's
+    process is forked from holds nothing of an earlier one. Our children are reaped by the
+    kernel (SIGCHLD ignored), so no job's CPU adds to what /proc/1/stat shows."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # PID 1: no stray KeyboardInterrupt
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/1/mem, /proc/1/fd
     env = dict(os.environ)
@@ -304,23 +331,49 @@ def main():
     os.close(null)
     roots = box.writable_roots()
     before = box.snapshot(roots)
-    write_frame(control_out, {"ready": True, "roots": roots, "counters": box.counters()})
+    ready = {"ready": True, "roots": roots, "counters": box.counters()}
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     while True:
-        job = read_frame(control_in)
-        if job is None:
+        done_r, done_w = os.pipe()
+        if os.fork() == 0:
+            os.close(done_r)
+            os._exit(supervise(env, (control_in, control_out), (roots, before), done_w, ready))
+        ready = None
+        os.close(done_w)
+        said = os.read(done_r, 1)
+        os.close(done_r)
+        if said != b"n":  # the host went away, the box is unfit, or the supervisor was killed
+            kill_all()
             return
-        if not box.empty(OUT):  # what the last job left there (the host has collected it)
-            return  # not to be reused: the host sees us end and runs the job in a fresh box
-        plant_key(job.get("key"))
-        report = run_job(job, env, control_in, control_out)
-        started = time.monotonic()
-        killed = report.pop("all_killed")
-        if job.get("collect"):
-            report["out_full"] = send_out(control_out)
-        report["clean"] = killed and box.remove_ipc() and box.restore(roots, before)
-        report["seconds"]["restore"] = time.monotonic() - started
-        report["counters"] = box.counters()
-        write_frame(control_out, report)
+
+
+def supervise(env, control, state, done_w, ready):
+    """One job, in a process forked from the pristine zygote: fork the job's child before
+    reading anything, then read the job, plant its key, run it, clean the box and report.
+    The reporter's key and the job's output live here and die with us. The first one says
+    `ready` once the box holds all it holds between jobs (zygote, supervisor, child)."""
+    (control_in, control_out), (roots, before) = control, state
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # the job's orphans are ours
+    forked = fork_child(env)
+    if ready is not None:
+        write_frame(control_out, ready)
+    job = read_frame(control_in)
+    if job is None or not box.empty(OUT):  # host gone; or what the last job left in /out
+        kill_all()
+        return 0  # the zygote ends: the host runs the job in a fresh box
+    plant_key(job.pop("key", None))
+    report = run_job(job, forked, control_in, control_out)
+    started = time.monotonic()
+    killed = report.pop("all_killed")
+    if job.get("collect"):
+        report["out_full"] = send_out(control_out)
+    report["clean"] = killed and box.remove_ipc() and box.restore(roots, before)
+    report["seconds"]["restore"] = time.monotonic() - started
+    report["counters"] = box.counters()
+    write_frame(control_out, report)
+    os.write(done_w, b"n")
+    return 0
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ class SandboxJob:
     entry: str = "runner.py"
     """The script in `code_dir` to start."""
     secret: bytes = b""
-    """The run's report key (`grader.frames`): the backend plants it in the output area as
+    """The run's report key (`grader.reports`): the backend plants it in the output area as
     `.mlpgrade-key` for the runner's reporter, which deletes it before any hand-in code runs."""
 
 

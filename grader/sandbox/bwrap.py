@@ -41,7 +41,7 @@ from grader.sandbox.base import (
 from grader.sandbox.linux.cgroup import JobCgroup, cgroups_usable
 from grader.sandbox.linux.procs import become_subreaper, kill_pids, reap_children
 from grader.sandbox.linux.seccomp import seccomp_filter_file
-from grader.sandbox.linux.slots import Slot, acquire_slot, kill_uid
+from grader.sandbox.linux.uids import UidLease, kill_uid, lease_uid
 from grader.sandbox.mounts import RUNTIME, runtime_mounts, runtime_python_inside
 from grader.sandbox.output import OutputArea, plant_key
 from grader.sandbox.staging import stage_code, stage_data
@@ -50,10 +50,10 @@ from grader.sandbox.warm import (
     INSIDE_ZYGOTE,
     ZYGOTE_CPU_SECONDS,
     Counters,
-    Frames,
     Tail,
     WarmSandbox,
     WarmSlot,
+    ZygoteFrames,
     zygote_command,
 )
 from grader.sandbox.watch import Watch
@@ -77,14 +77,14 @@ class BwrapSandbox:
             become_subreaper()
 
     def run(self, job: SandboxJob) -> SandboxResult:
-        slot = acquire_slot() if self.root else None
+        slot = lease_uid() if self.root else None
         try:
             return self._run(job, slot)
         finally:
             if slot is not None:
                 slot.release()
 
-    def _run(self, job: SandboxJob, slot: Slot | None) -> SandboxResult:
+    def _run(self, job: SandboxJob, slot: UidLease | None) -> SandboxResult:
         limits = job.limits
         with ExitStack() as cleanup:  # undone in reverse: the cgroup goes last
             cgroup = None
@@ -176,7 +176,7 @@ class BwrapSandbox:
         return argv
 
 
-def _end_job(slot: Slot | None, cgroup: JobCgroup | None) -> None:
+def _end_job(slot: UidLease | None, cgroup: JobCgroup | None) -> None:
     """Leave nothing of the job running: its uid's processes, its cgroup's, then reap."""
     if slot is not None:
         kill_uid(slot.uid)
@@ -258,7 +258,7 @@ class BwrapSlot(WarmSlot):
         self._undo.append(lambda: os.close(info_r))
         self.child = _ChildPid(info_r)
         self.stderr = Tail(self.proc.stderr)
-        self.reader = Frames(self.proc.stdout.fileno())
+        self.reader = ZygoteFrames(self.proc.stdout.fileno())
 
     def _ready(self, ready: dict) -> None:
         self.baseline = len(self.cgroup.pids())
@@ -271,7 +271,14 @@ class BwrapSlot(WarmSlot):
         return self.cgroup.cpu_seconds()
 
     def leftover(self) -> bool:
-        return len(self.cgroup.pids()) > self.baseline
+        """More processes than at ready, once the job's supervisor has had time to end after
+        its report (the zygote then forks the next one, pristine, with its child)."""
+        deadline = time.monotonic() + 2.0
+        while len(self.cgroup.pids()) > self.baseline:
+            if time.monotonic() > deadline:
+                return True
+            time.sleep(0.005)
+        return False
 
     def send(self, data: bytes) -> None:
         self.proc.stdin.write(data)

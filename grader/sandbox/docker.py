@@ -48,7 +48,7 @@ from grader.sandbox.base import (
     signal_of,
 )
 from grader.sandbox.image import USER_UID
-from grader.sandbox.linux.slots import kill_uid
+from grader.sandbox.linux.uids import kill_uid
 from grader.sandbox.mounts import runtime_python_inside
 from grader.sandbox.output import CappedOutput, OutputArea, drain_in_threads, plant_key
 from grader.sandbox.staging import stage_code, stage_data
@@ -58,9 +58,9 @@ from grader.sandbox.warm import (
     MAX_REPORT,
     ZYGOTE_CPU_SECONDS,
     Counters,
-    Frames,
     WarmSandbox,
     WarmSlot,
+    ZygoteFrames,
     zygote_command,
 )
 
@@ -254,7 +254,7 @@ class DockerSlot(WarmSlot):
             self.sock = getattr(attached, "_sock", attached)
             self._undo.append(self.sock.close)
             self.demux = _Demux(self.sock)
-            self.reader = Frames(self.sock.fileno(), self.demux.read)
+            self.reader = ZygoteFrames(self.sock.fileno(), self.demux.read)
             self.container.start()
         except (DockerException, requests.RequestException) as exc:
             raise InfrastructureError(f"cannot start the warm container: {exc}") from exc

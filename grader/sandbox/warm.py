@@ -44,7 +44,7 @@ from grader.sandbox.base import (
     SandboxResult,
     classify,
 )
-from grader.sandbox.linux.slots import Slot, acquire_slot
+from grader.sandbox.linux.uids import UidLease, lease_uid
 from grader.sandbox.mounts import runtime_python_inside
 from grader.sandbox.output import OutputArea, ReceivedOutput
 from grader.sandbox.staging import compile_staged, stage_code, stage_data
@@ -53,7 +53,7 @@ INSIDE_ZYGOTE = "/mlpgrade"
 START_SECONDS = 120.0
 ZYGOTE_CPU_SECONDS = 10 * 365 * 24 * 3600  # the zygote's own rlimit; each job sets its own
 MAX_REPORT = 8 * 1024 * 1024
-EXTRA_PROCESSES = 4  # bwrap and the zygote, in the slot's pids budget
+EXTRA_PROCESSES = 5  # bwrap, the zygote and the job's supervisor, in the slot's pids budget
 
 
 class WarmSandbox:
@@ -137,7 +137,7 @@ class WarmSlot:
         self._undo: list = []
         self.root = sandbox.root
         #: The slot's own uid (as root); else the backend's one job uid (`uid`).
-        self.slot: Slot | None = acquire_slot() if self.root else None
+        self.slot: UidLease | None = lease_uid() if self.root else None
         if self.slot is not None:
             self._undo.append(self.slot.release)
             self.uid = self.slot.uid
@@ -274,7 +274,7 @@ class WarmSlot:
                 if self.cpu_now() - cpu0 > limits.cpu_seconds:
                     return None, False, True
             report = self.reader.next(min(now + 0.05, start + limits.wall_seconds))
-            if report is Frames.EOF:
+            if report is ZygoteFrames.EOF:
                 return None, False, False
             if isinstance(report, dict) and report.get("stream") in self.streams:
                 self._keep(report, limits.output_bytes)
@@ -304,7 +304,7 @@ def zygote_command(job: SandboxJob) -> list[str]:
     return [runtime_python_inside(job.runtime_python), "-I", "-B", f"{INSIDE_ZYGOTE}/zygote.py"]
 
 
-class Frames:
+class ZygoteFrames:
     """Length-prefixed JSON frames from the zygote's stdout, read with a deadline from `fd`
     (`read`: the zygote's next bytes once `fd` is readable, b"" at its end, None when what came
     was not the zygote's stdout)."""

@@ -15,9 +15,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader.frames import Reports
 from grader.grade import Scorer
 from grader.outputs import MAX_NPZ_BYTES
+from grader.reports import Reports
 from grader.rubric import load_assignment
 from grader.run import read_tests
 from grader.sandbox.base import Verdict

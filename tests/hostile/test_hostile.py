@@ -21,7 +21,7 @@ from grader.rubric import load_assignment
 from grader.sandbox import get_sandbox
 from grader.sandbox.image import USER_UID as DOCKER_UID
 from grader.sandbox.linux.procs import processes_of
-from grader.sandbox.linux.slots import idle_slot_processes
+from grader.sandbox.linux.uids import idle_slot_processes
 from grader.sandbox.warm import WarmSandbox
 from tests.handins import make_handin_tar
 

@@ -17,8 +17,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader.frames import MAGIC, read_reports
 from grader.outputs import read_test
+from grader.reports import MAGIC, read_reports
 
 BUDGET_BYTES, BUDGET_SECONDS = 48 * 1024 * 1024, 3.0
 

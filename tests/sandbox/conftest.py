@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,3 +17,22 @@ def tmp_path():
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+#: The warm backends: bwrap always, docker with MLPGRADE_TEST_DOCKER=1 (an engine and the image).
+WARM = ["bwrap"] + (["docker"] if os.environ.get("MLPGRADE_TEST_DOCKER") == "1" else [])
+
+
+@pytest.fixture(params=WARM)
+def warm(request):
+    if request.param == "bwrap":
+        from grader.sandbox.bwrap import WarmBwrapSandbox
+
+        sandbox = WarmBwrapSandbox()
+    else:
+        from grader.sandbox.docker import WarmDockerSandbox
+        from grader.settings import load_settings
+
+        sandbox = WarmDockerSandbox(load_settings().docker_image)
+    yield sandbox
+    sandbox.close()

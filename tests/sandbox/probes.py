@@ -13,7 +13,7 @@ from grader.sandbox import Sandbox, get_sandbox
 from grader.sandbox.base import Limits, SandboxJob, SandboxResult
 from grader.sandbox.image import USER_UID as DOCKER_UID
 from grader.sandbox.linux.procs import processes_of
-from grader.sandbox.linux.slots import idle_slot_processes
+from grader.sandbox.linux.uids import idle_slot_processes
 from grader.sandbox.process import ProcessSandbox
 
 ROOT = os.geteuid() == 0

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from grader.frames import new_key, read_reports
 from grader.outputs import read_test
+from grader.reports import new_key, read_reports
 from grader.rubric import load_assignment
 from grader.run import Plan, PlannedTest
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Limits, Verdict

@@ -19,7 +19,7 @@ import pytest
 
 from grader.sandbox.linux.cgroup import cgroups_usable
 from grader.sandbox.linux.procs import processes_of
-from grader.sandbox.linux.slots import SLOT_UID_BASE, idle_slot_processes
+from grader.sandbox.linux.uids import SLOT_UID_BASE, idle_slot_processes
 from tests.conftest import IN_CI
 from tests.sandbox.probes import PROBE_LIMITS, probe_job, run_probe
 
@@ -76,7 +76,7 @@ for folder in ("/tmp", "/dev/shm", "/dev", out, "/dev/mqueue"):
     if os.path.isdir(folder):
         found[folder] = sorted(n for n in os.listdir(folder) if "left" in n or "daemon" in n)
 found["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit()
-                            and int(p) not in (1, os.getpid()))
+                            and int(p) not in (1, os.getppid(), os.getpid()))
 found["module"] = "left_module" in sys.modules
 found["ipc"] = {}
 for kind in ("shm", "sem", "msg"):
@@ -96,25 +96,6 @@ CLEAN = {"/tmp": [], "/dev/shm": [], "/dev": [], "/out": [], "/dev/mqueue": [], 
          "module": False,
          "env": None, "ipc": {"shm": 0, "sem": 0, "msg": 0},
          "handin": ["hello.txt"]}
-
-
-#: The warm backends: bwrap always, docker with MLPGRADE_TEST_DOCKER=1 (an engine and the image).
-WARM = ["bwrap"] + (["docker"] if os.environ.get("MLPGRADE_TEST_DOCKER") == "1" else [])
-
-
-@pytest.fixture(params=WARM)
-def warm(request):
-    if request.param == "bwrap":
-        from grader.sandbox.bwrap import WarmBwrapSandbox
-
-        sandbox = WarmBwrapSandbox()
-    else:
-        from grader.sandbox.docker import WarmDockerSandbox
-        from grader.settings import load_settings
-
-        sandbox = WarmDockerSandbox(load_settings().docker_image)
-    yield sandbox
-    sandbox.close()
 
 
 TAMPER = """

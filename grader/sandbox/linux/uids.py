@@ -1,7 +1,7 @@
-"""Slots: one unprivileged uid per concurrent job.
+"""Uid leases: one unprivileged uid per concurrent job (a warm slot holds one for its life).
 
 RLIMIT_NPROC counts the processes of a real uid across every sandbox, so with one shared uid
-one job's fork bomb would starve a concurrent job. Each slot is a uid of its own, held by an
+one job's fork bomb would starve a concurrent job. Each lease is a uid of its own, held by an
 flock on /run/mlpgrade/slots/N for as long as its job runs.
 """
 
@@ -22,7 +22,7 @@ LOCK_DIR = Path("/run/mlpgrade/slots")
 
 
 @dataclass
-class Slot:
+class UidLease:
     """One concurrent sandbox place: an unprivileged uid, held by a lock file."""
 
     index: int
@@ -35,8 +35,8 @@ class Slot:
             self.lock = None
 
 
-def acquire_slot(timeout: float = 60.0) -> Slot:
-    """Take a free slot (flock on /run/mlpgrade/slots/N); waits while all are busy."""
+def lease_uid(timeout: float = 60.0) -> UidLease:
+    """Take a free uid (flock on /run/mlpgrade/slots/N); waits while all are busy."""
     LOCK_DIR.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
     while True:
@@ -47,7 +47,7 @@ def acquire_slot(timeout: float = 60.0) -> Slot:
             except BlockingIOError:
                 os.close(fd)
                 continue
-            return Slot(index=index, uid=SLOT_UID_BASE + index, lock=fd)
+            return UidLease(index=index, uid=SLOT_UID_BASE + index, lock=fd)
         if time.monotonic() > deadline:
             raise InfrastructureError(f"no free sandbox slot within {timeout:.0f} s")
         time.sleep(0.05)

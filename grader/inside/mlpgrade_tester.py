@@ -1,17 +1,17 @@
-"""The test host: one process that runs a hand-in's tests one after another, as the course's own
+"""The tester: one process that runs a hand-in's tests one after another, as the course's own
 grader ran them in one process, so a test costs a message instead of a fork and a fresh
 interpreter state (about 5 ms of copied pages, kernel work and first calls a test).
 
-The runner forks the host before any of the hand-in's code runs; the host closes the report
+The runner forks the tester before any of the hand-in's code runs; the tester closes the report
 channel and the runner's pipe ends first thing, so nothing it runs can reach them. For each test
-the runner sends its index; the host puts back what the test before may have changed of the
+the runner sends its index; the tester puts back what the test before may have changed of the
 process's state (working folder, sys.path, signal handlers and timers, NumPy's error modes, the
 recursion limit), runs the scenario and writes one frame (header and npz) back. Everything the
-runner decides comes from the kernel, never from the host, which runs the student's code: the
-test's CPU time from the host's CPU clock, the wall clock, whether the host is still fit to go
-on. A host that crashed, hit a limit, or is left with another thread, another process or much
+runner decides comes from the kernel, never from the tester, which runs the student's code: the
+test's CPU time from the tester's CPU clock, the wall clock, whether the tester is still fit to go
+on. A tester that crashed, hit a limit, or is left with another thread, another process or much
 more memory than it began with is killed (with every process of the run but the runner's, when
-the run has a process namespace of its own); the next test starts a fresh host, which imports
+the run has a process namespace of its own); the next test starts a fresh tester, which imports
 the hand-in's modules again. So a crash or hang still costs only the tests it touches.
 
 Staged next to runner.py; standard library and NumPy only.
@@ -36,7 +36,7 @@ MAX_PAYLOAD = 32 * 1024 * 1024   # one test's outputs; the runner refuses more
 LOG_BYTES = 64 * 1024            # one test's own prints kept for feedback
 PRINT_LIMIT = 64 * 1024 * 1024   # printing more than this in one test fails it (output limit)
 FILE_BYTES = 16 * 1024 * 1024    # largest file the student's code may write
-MAX_GROWTH = 256 * 1024 * 1024   # resident memory a host may gain before it is replaced
+MAX_GROWTH = 256 * 1024 * 1024   # resident memory a tester may gain before it is replaced
 REQUEST = struct.Struct("!I")
 TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
 
@@ -76,7 +76,7 @@ def child_outputs(scenario, modules, kwargs):
         return {"status": "error", "error": describe_error(exc)}, b""
 
 
-# ---------------------------------------------------------------- in the host process
+# ---------------------------------------------------------------- in the tester process
 
 
 class Fresh:
@@ -103,7 +103,7 @@ class Fresh:
 
 
 def serve(tests, modules, fds, cpu_seconds):
-    """The host's life: set up as a test process, then run each test the runner names until it
+    """The tester's life: set up as a test process, then run each test the runner names until it
     closes the request pipe. It ends here, whatever the student's code does."""
     requests, frames, log_fd, closing = fds
     try:
@@ -153,8 +153,8 @@ def _flush():
 # ---------------------------------------------------------------- in the runner
 
 
-class Host:
-    """The runner's handle on one host process."""
+class Tester:
+    """The runner's handle on one tester process."""
 
     def __init__(self, pid, fds, ctx):
         self.pid, (self.requests, self.frames, self.log), self.ctx = pid, fds, ctx
@@ -164,7 +164,7 @@ class Host:
 
     @classmethod
     def start(cls, tests, modules, ctx, cpu_seconds, fork):
-        """A new host, or None when no process could be forked."""
+        """A new tester, or None when no process could be forked."""
         requests_r, requests_w = os.pipe()
         frames_r, frames_w = os.pipe()
         log_r, log_w = os.pipe()
@@ -191,8 +191,8 @@ class Host:
     def run(self, index, cpu_seconds, wall_seconds):
         """Run test `index`: (payload, log, wait status or None, how it ended: None, "timeout",
         "too_big" or "output_limit", for a timeout which limit, CPU seconds used), or None
-        when the host was gone before it could take the test. `wall_seconds` is (idle, hard):
-        past the first, a host that is not using the CPU is stopped; past the second, any."""
+        when the tester was gone before it could take the test. `wall_seconds` is (idle, hard):
+        past the first, a tester that is not using the CPU is stopped; past the second, any."""
         cpu0 = None if self.exited() else self.cpu()
         if self.rss is None:
             self.rss = _resident(self.pid)  # as it began: what a first test keeps counts too
@@ -219,7 +219,7 @@ class Host:
         return bytes(watch.payload), b"".join(watch.log), self.status, ended, limit, used
 
     def _await_end(self, seconds=1.0):
-        """The wait status of a host that closed its frames: it is ending (the kernel closes a
+        """The wait status of a tester that closed its frames: it is ending (the kernel closes a
         process's files before it can be reaped); one that lingers is killed."""
         deadline = time.monotonic() + seconds
         while not self.exited() and time.monotonic() < deadline:
@@ -232,7 +232,7 @@ class Host:
             _, self.status, self.rusage = os.wait4(self.pid, 0)
 
     def exited(self):
-        """Whether the host has ended (its wait status is then kept)."""
+        """Whether the tester has ended (its wait status is then kept)."""
         if self.status is None:
             done, status, usage = os.wait4(self.pid, os.WNOHANG)
             if done:
@@ -240,9 +240,10 @@ class Host:
         return self.status is not None
 
     def fit(self, spare):
-        """Whether the host may run the next test: alive, one thread, no process of the run
-        besides `spare`, the runner's and its own (with a namespace of its own; else no child
-        of its own), and not MAX_GROWTH more resident memory than before its first test."""
+        """Whether the tester may run the next test: alive, one thread, no process of the run
+        besides `spare`, the runner's, whoever started the runner (a warm slot's supervisor)
+        and its own (with a namespace of its own; else no child of its own), and not MAX_GROWTH
+        more resident memory than before its first test."""
         if self.exited():
             return False
         try:
@@ -254,12 +255,12 @@ class Host:
         if threads != [b"Threads:\t1\n"] or rss is None or rss - self.rss > MAX_GROWTH:
             return False
         if self.ctx.isolated:
-            ours = {os.getpid(), 1, self.pid, *spare}
+            ours = {os.getpid(), 1, channel.STARTER, self.pid, *spare}
             return not [p for p in channel.live_pids() if p not in ours]
         return not _children(self.pid)
 
     def stop(self):
-        """Kill the host's process group (and, isolated, every other process of the run) and
+        """Kill the tester's process group (and, isolated, every other process of the run) and
         reap it."""
         for fd in (self.requests, self.frames, self.log):
             os.close(fd)
@@ -300,13 +301,13 @@ def _children(pid):
 class _Watch:
     """One test's wait for its frame: its prints, its CPU time and its wall clock."""
 
-    def __init__(self, host, started, cpu0, cpu_seconds, wall_seconds):
-        self.host, self.cpu0, self.cpu_seconds = host, cpu0, cpu_seconds
+    def __init__(self, tester, started, cpu0, cpu_seconds, wall_seconds):
+        self.tester, self.cpu0, self.cpu_seconds = tester, cpu0, cpu_seconds
         self.deadline = started + wall_seconds[1]
-        self.idle = IdleWatch(host.pid, started + wall_seconds[0])
+        self.idle = IdleWatch(tester.pid, started + wall_seconds[0])
         self.payload, self.log, self.log_size, self.need = bytearray(), [], 0, None
         self.limit, self.last_cpu = None, cpu0
-        self.open = [host.frames, host.log]
+        self.open = [tester.frames, tester.log]
 
     def step(self):
         """False while the test runs; then None (a complete frame) or how it ended."""
@@ -319,21 +320,21 @@ class _Watch:
             return "too_big"
         if self.log_size > PRINT_LIMIT:
             return "output_limit"
-        cpu = self.host.cpu() if not self.host.exited() else None
+        cpu = self.tester.cpu() if not self.tester.exited() else None
         if cpu is not None:
             self.last_cpu = cpu
             if cpu - self.cpu0 > self.cpu_seconds:
                 self.limit = "cpu"
                 return "timeout"
         left = self.deadline - time.monotonic()
-        if left <= 0 or (self.host.status is None and self.idle.idle()):
+        if left <= 0 or (self.tester.status is None and self.idle.idle()):
             self.limit = "wall"
             return "timeout"
-        if self.host.frames not in self.open:
-            return "ended"  # the host closed its frames without a complete one
+        if self.tester.frames not in self.open:
+            return "ended"  # the tester closed its frames without a complete one
         ready, _, _ = select.select(self.open, [], [], min(left, 0.05))
-        if not ready and self.host.status is not None:
-            return "ended"  # the host is gone and nothing more is coming
+        if not ready and self.tester.status is not None:
+            return "ended"  # the tester is gone and nothing more is coming
         for fd in ready:
             self._read(fd)
         return False
@@ -345,7 +346,7 @@ class _Watch:
             return
         if not chunk:
             self.open.remove(fd)
-        elif fd == self.host.frames:
+        elif fd == self.tester.frames:
             self.payload += chunk
         else:
             self._keep(chunk)
@@ -357,9 +358,9 @@ class _Watch:
 
     def drain_log(self):
         """What the test printed before its frame is in the pipe already: read it to the end."""
-        while self.host.log in self.open:
+        while self.tester.log in self.open:
             try:
-                chunk = os.read(self.host.log, 65536)
+                chunk = os.read(self.tester.log, 65536)
             except BlockingIOError:
                 return
             if not chunk:
@@ -367,8 +368,8 @@ class _Watch:
             self._keep(chunk)
 
     def cpu_used(self):
-        if self.host.rusage is not None:  # the host ended: the kernel's total for it
-            usage = self.host.rusage
+        if self.tester.rusage is not None:  # the tester ended: the kernel's total for it
+            usage = self.tester.rusage
             return max(0.0, usage.ru_utime + usage.ru_stime - self.cpu0)
-        cpu = self.host.cpu()
+        cpu = self.tester.cpu()
         return max(0.0, (cpu if cpu is not None else self.last_cpu) - self.cpu0)

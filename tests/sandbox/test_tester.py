@@ -1,4 +1,4 @@
-"""The test host (grader/inside/mlpgrade_host.py), through the bwrap sandbox: a run's tests share
+"""The tester (grader/inside/mlpgrade_tester.py), through the bwrap sandbox: a run's tests share
 one process until a test leaves it unfit (crashed, or left a thread, a process or much memory
 behind), then the next test gets a fresh one; what a test changes of the process's state does
 not reach the next test. The activation tests print their process's id into their logs."""
@@ -15,7 +15,7 @@ from grader.fixtures import write_tree
 from grader.rubric import load_assignment
 from grader.run import run_handin
 from grader.sandbox import get_sandbox
-from grader.sandbox.linux.slots import idle_slot_processes
+from grader.sandbox.linux.uids import idle_slot_processes
 from tests.handins import edited_files
 from tests.sandbox.probes import PY
 
