@@ -1,5 +1,6 @@
 """A worker host's own health: after a grading fails on our side, the host checks itself (it can
-write to its temporary folder and its data folder, its student runtime is there). A host whose
+write to its temporary folder and its data folder, its student runtime is there, its sandbox
+runs a trivial job of ours: worker/smoke.py). A host whose
 check fails is sick: the failure is not charged to the hand-in (retried at once, by a host that
 is well), the host says so (the `worker_hosts` table: the health endpoint, /metrics and the queue
 page read it), and the process takes no more work until its check passes again. Once no host is
@@ -19,6 +20,7 @@ from submissions_api.settings import Settings
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import QueueKind
 from worker.context import WorkerContext
+from worker.smoke import sandbox_check
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,14 @@ def self_check(settings: Settings) -> str:
     return ""
 
 
+def check(ctx: WorkerContext) -> str:
+    """`self_check`, then (when it passes) the sandbox smoke run: why this host cannot grade,
+    or "". Only after one of our failures and while sick, never per grading: the failure may
+    be the sandbox's whatever exception it surfaced as, and the smoke job (ours, independent of
+    the hand-in) tells a broken backend from a hand-in that made its own grading fail."""
+    return self_check(ctx.settings) or sandbox_check(ctx.sandbox_factory)
+
+
 def report(ctx: WorkerContext, reason: str) -> None:
     with ctx.sessions() as session:
         crud.report_host(session, name=host_name(ctx.settings), reason=reason,
@@ -57,7 +67,7 @@ def report(ctx: WorkerContext, reason: str) -> None:
 
 def sick_after_failure(ctx: WorkerContext) -> str:
     """After one of our failures: why this host is sick ("" when its check passes)."""
-    reason = self_check(ctx.settings)
+    reason = check(ctx)
     if reason:
         log.error("this host is sick, it takes no work until its check passes: %s", reason)
         try:
@@ -70,7 +80,7 @@ def sick_after_failure(ctx: WorkerContext) -> str:
 def wait_until_well(ctx: WorkerContext) -> None:
     """Hold this worker process (it takes no message meanwhile) until its check passes, then
     say the host is well again."""
-    while reason := self_check(ctx.settings):
+    while reason := check(ctx):
         time.sleep(ctx.settings.self_check_interval)
         try:
             report(ctx, reason)  # checked_at: the staff see it is still checking

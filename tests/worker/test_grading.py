@@ -15,9 +15,11 @@ from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import GradingRun, Status, utcnow
 from tests.api.services import SANDBOX, seed_golden_set, service_env
 from tests.handins import make_handin_tar
+from worker import health
 from worker.context import WorkerContext
 from worker.grading import grade_submission
 from worker.reaper import reap_once
+from worker.smoke import sandbox_check
 from worker.training import train_run
 
 
@@ -98,8 +100,13 @@ def test_grading_result_of_a_lost_lease_is_dropped(ctx):
     assert state(ctx, sub_id).score == 95.0
 
 
-def test_grading_infrastructure_error_retries_then_fails_without_counting(ctx):
+def test_grading_infrastructure_error_retries_then_fails_without_counting(ctx, monkeypatch):
     ctx = dataclasses.replace(ctx, sandbox_factory=lambda: get_sandbox("no-such-backend"))
+    # The host itself is well: its smoke run (worker/smoke.py, real) goes through a working
+    # backend, so only the gradings fail. (A host whose own sandbox is broken is sick and
+    # charges nothing: tests/worker/test_sandbox_smoke.py.)
+    monkeypatch.setattr(health, "sandbox_check", lambda _: sandbox_check(lambda: get_sandbox(
+        SANDBOX)))
     sub_id = submit(ctx, make_handin_tar())  # ours: the sandbox factory raises
     outcomes = [grade_submission(ctx, submission_id=sub_id, attempt=n, owner=f"w{n}")
                 for n in (1, 2, 3)]
