@@ -120,11 +120,13 @@ def register_passback(actions: argparse._SubParsersAction) -> None:
     """`lti resend`, `lti scores`, `lti sync`."""
     p = actions.add_parser("resend", help="send every student's score of an assignment to the "
                            "LMS again (the bulk worker sends them)")
-    p.add_argument("--assignment", required=True, metavar="SLUG")
+    p.add_argument("--assignment", required=True, metavar="SLUG",
+                   help="the assignment's slug, e.g. hw1p1-s20")
     p.set_defaults(func=cmd_resend)
     p = actions.add_parser("scores", help="per student of an assignment: the score last sent to "
                            "the LMS, pending or failing with the platform's answer (CSV)")
-    p.add_argument("--assignment", required=True, metavar="SLUG")
+    p.add_argument("--assignment", required=True, metavar="SLUG",
+                   help="the assignment's slug, e.g. hw1p1-s20")
     p.set_defaults(func=cmd_scores)
     p = actions.add_parser("sync", help="sync the roster of the LMS's courses (NRPS) now: add "
                            "new members, update names and roles, deactivate those who left")

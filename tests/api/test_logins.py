@@ -95,8 +95,12 @@ def test_control_characters_never_reach_a_csv(client, users, sessions):
 
 def test_submit_prints_no_terminal_escape_of_the_feedback(capsys):
     sub = {"status": "graded", "score_text": "0/95", "result": {"tests": [
-        {"name": "Linear\x1b]0;x\x07", "passed": False, "points": 0, "max_points": 5,
-         "feedback": "bad\x1b[2J\u202evalue"}]}}
+        {"id": "linear_layer_forward", "name": "Linear\x1b]0;x\x07", "passed": False,
+         "points": 0, "max_points": 5,
+         "feedback": "bad\x1b[2J\u202evalue\nmore\x1b[1m"}],
+        "causes": [{"fix_first": "linear_layer_forward", "fix_first_name": "Linear\x1b]0;x\x07",
+                    "location": "", "message": "bad\x1b[2J\u202evalue"}]}}
     assert _print_result(sub) == 0
     out = capsys.readouterr().out
-    assert "- Linear]0;x: bad[2Jvalue" in out and "\x1b" not in out and "\u202e" not in out
+    assert "1. Linear]0;x: bad[2Jvalue" in out and "more[1m" in out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
