@@ -93,7 +93,10 @@ def test_similarity_pages_rank_show_and_review_a_copied_pair(sim_stack, new_page
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("same structure, renamed")
 
-    student = new_page()
+    refused_to_a_student(stack, new_page(), pair_url)
+
+
+def refused_to_a_student(stack, student, pair_url: str) -> None:
     sign_in(student, stack.tokens["sim_copy"], then="/")
     student.goto(f"/staff/assignments/{SLUG}/similarity")
     expect(student.locator("body")).not_to_contain_text("sim_orig")
