@@ -13,6 +13,7 @@ import pytest
 from submissions_api.main import create_app
 from tests.lms.conftest import register
 from tests.lms.platform import Served, build_app, self_signed, serve_platform
+from tests.pages.test_polish import no_serious_violations
 
 SHOTS = os.environ.get("MLPGRADE_LTI_SHOTS")
 """A folder to keep the docs' screenshots in (docs/lms.md)."""
@@ -33,6 +34,7 @@ def lms_live(tool, sessions):
     platform.add_member("bob-lms", "student", name="Bob Builder")
     platform.add_member("prof-lms", "instructor", name="Pat Prof")
     platform.add_link("L1", "HW1P1 (mlpgrade)", mlpgrade_assignment="hw1p1-s20")
+    platform.add_link("L2", "Unconnected")  # placed by hand, without choosing an assignment
     yield platform
     served.stop()
 
@@ -61,8 +63,13 @@ def test_browser_launch_student_then_instructor_deep_links(browser, tool, lms_li
     prof.goto(lms_live.start_url("prof-lms", deep=True))
     prof.wait_for_selector("#lti-deep-link")
     assert "instructor" in prof.locator("#account-link").inner_text()
+    no_serious_violations(prof)
     _keep(prof, "lti-deep-link-picker", tmp_path)
+    _hold_autopost(prof)
     prof.click("#pick-hw1p1-s20 button")
+    prof.wait_for_selector("#lti-autopost")  # "Placing … in the course": held for axe-core
+    no_serious_violations(prof)
+    prof.evaluate("document.getElementById('autopost').submit()")
     prof.wait_for_selector("li.placed")
     assert prof.locator("li.placed").get_attribute("data-link") == "DL1"
     assert lms_live.content_items[0]["lineItem"]["scoreMaximum"] > 0
@@ -74,6 +81,7 @@ def test_browser_launch_student_then_instructor_deep_links(browser, tool, lms_li
 
     prof.goto(lms_live.start_url("prof-lms", "DL1"))  # staff land on the dashboard
     prof.wait_for_url(f"{tool.url}/staff/assignments/hw1p1-s20")
+    _unconnected_link_and_refusal_pages(tool, lms_live, newcomer, prof)
 
     registration = _page(browser)
     registration.context.add_cookies([{"name": "mlpgrade_token", "value": users.tokens["prof"],
@@ -81,9 +89,35 @@ def test_browser_launch_student_then_instructor_deep_links(browser, tool, lms_li
     registration.goto(f"{tool.url}/staff/lms")
     assert lms_live.issuer in registration.locator("#platforms").inner_text()
     registration.click("#tool-urls details summary >> nth=0")
+    no_serious_violations(registration)
     _keep(registration, "lti-registration", tmp_path)
     for page in (student, prof, newcomer, registration):
         page.context.close()
+
+
+def _hold_autopost(page) -> None:
+    """Serve the next deep-linking answer without its auto-submit, so the page can be checked
+    before the test posts it on to the LMS."""
+    def strip(route):
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace(
+            'document.getElementById("autopost").submit();', ""))
+    page.route("**/lti/deep-link", strip, times=1)
+
+
+def _unconnected_link_and_refusal_pages(tool, lms_live, student, prof) -> None:
+    """A link without an assignment: a student is told to wait, the instructor chooses one;
+    a launch from an unknown platform is refused. All pass axe-core (issue 29)."""
+    student.goto(lms_live.start_url("bob-lms", "L2"))
+    student.wait_for_selector("#lti-pending")
+    no_serious_violations(student)
+    prof.goto(lms_live.start_url("prof-lms", "L2"))
+    prof.wait_for_selector("#lti-bind")
+    no_serious_violations(prof)
+    student.goto(f"{tool.url}/lti/login?iss=https://unknown.example&login_hint=x"
+                 f"&target_link_uri={tool.url}/lti/launch")
+    assert student.locator("#failed-check").count() == 1
+    no_serious_violations(student)
 
 
 def test_browser_launch_in_cross_site_iframe_over_tls(browser, backend, dispatcher,

@@ -5,13 +5,16 @@ opens it, sees whose it is, presses the button and lands signed in on the home p
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
 from submissions_api.store import crud
 from submissions_api.store.db import dispose, session_factory
+from submissions_api.store.models_lms import SignInLink
 from tests.api.mailbox import start_smtp
 from tests.api.services import (
     REPO,
@@ -23,6 +26,7 @@ from tests.api.services import (
 )
 from tests.e2e.stack import MLPGRADE
 from tests.pages.test_pages import sign_in
+from tests.pages.test_polish import no_serious_violations
 
 
 @pytest.fixture
@@ -62,7 +66,7 @@ def _up(url: str) -> bool:
         return False
 
 
-def test_pages_invitation_signs_a_student_in(browser, mail_stack, shot):
+def test_pages_invitation_signs_a_student_in(browser, mail_stack, shot, tmp_path):
     url, tokens, mailbox, procs = mail_stack
     staff = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
     staff.set_default_timeout(20_000)
@@ -80,6 +84,7 @@ def test_pages_invitation_signs_a_student_in(browser, mail_stack, shot):
     landing = student.new_page()
     landing.goto(link)
     expect(landing.locator("h1")).to_have_text("Sign in as Alice Liddell")
+    no_serious_violations(landing)
     shot(landing, "invitation-sign-in", keep=True)
     landing.click("#use-link")
     expect(landing).to_have_url(url + "/")
@@ -89,15 +94,36 @@ def test_pages_invitation_signs_a_student_in(browser, mail_stack, shot):
     other.goto(link)
     expect(other.locator("#link-problem")).to_contain_text("works once")
     expect(other.locator("#new-link-form")).to_be_visible()
+    no_serious_violations(other)
     shot(other, "invitation-link-used", keep=True)
     page.goto("/staff/users")
     expect(page.locator("#user-alice .invitation")).to_contain_text("signed in")
+    no_serious_violations(page)
     shot(page.locator("#invitations"), "invitation-staff", keep=True)
     other.fill("#who", "alice@example.edu")  # "mail me a new link": the worker mails it
     other.click("#new-link-form button")
     expect(other.locator("#new-link-sent")).to_contain_text("If that is the login or e-mail")
+    no_serious_violations(other)
     shot(other, "invitation-new-link", keep=True)
     wait_for(lambda: len(mailbox.messages) == 2, 60, "the new link's e-mail", 0.2, tuple(procs))
     assert mailbox.link() != link
+    _expired_and_unknown_links(other, mailbox.link(), tmp_path)
     for context in (staff, student, other.context):
         context.close()
+
+
+def _expired_and_unknown_links(page, link: str, tmp_path) -> None:
+    """The new link, expired (its row made a week old), and a mistyped one: each says what
+    happened and offers a new link, and passes axe-core (issue 29)."""
+    url = f"sqlite:///{tmp_path / 'home' / 'service.db'}"  # mail_stack's database
+    with session_factory(url)() as session:
+        session.execute(update(SignInLink).where(SignInLink.used_at.is_(None))
+                        .values(expires_at=datetime.now(UTC) - timedelta(days=7)))
+        session.commit()
+    page.goto(link)
+    expect(page.locator("h1")).to_have_text("This link has expired")
+    expect(page.locator("#new-link-form")).to_be_visible()
+    no_serious_violations(page)
+    page.goto(link[: link.rindex("/") + 1] + "mistyped")
+    expect(page.locator("h1")).to_have_text("This link is not valid")
+    no_serious_violations(page)

@@ -20,6 +20,7 @@ from tests.handins import make_handin_tar
 from tests.lms.fixtures import make_course, port
 from tests.lms.platform_services import PlatformState, Server, platform_app
 from tests.pages.test_pages import GRADING, SLUG, api_upload, sign_in
+from tests.pages.test_polish import no_serious_violations
 
 
 @pytest.fixture
@@ -68,6 +69,7 @@ def test_pages_lms_grades_reach_the_platform(stack, new_page, shot, lms_platform
     page.click("#lms-grades")
     expect(page.locator("#lms-counts")).to_contain_text("1 sent · 0 pending · 0 failing")
     expect(page.locator("#lms-alice")).to_contain_text("100")
+    no_serious_violations(page)
     shot(page, "ta-lms-grades", keep=True)
     page.on("dialog", lambda d: d.accept())
     page.click("#resend")

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.api.test_rosters import FILES
 from tests.pages.test_pages import sign_in
+from tests.pages.test_polish import no_serious_violations
 
 SHOTS = Path("/work/rosters-shots")
 
@@ -39,6 +40,7 @@ def test_pages_canvas_export_with_test_student_imports(stack, new_page, shot):
     expect(page.locator("#roster-errors")).to_have_count(0)
     expect(page.locator("#import-form button")).to_have_text("Import 3 users")
     expect(page.locator("#import-form button")).to_be_enabled()
+    no_serious_violations(page)
     path = shot(page, "instructor-roster-canvas-preview", keep=True)
     SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, SHOTS / "roster-canvas-preview.png")
@@ -51,6 +53,7 @@ def test_pages_canvas_export_with_test_student_imports(stack, new_page, shot):
     assert all(r["token"].startswith("mlp_") for r in rows)
     expect(page.locator("#user-sobrien")).to_contain_text("O'Brien, Seán")
     expect(page.locator("#user-sobrien")).to_contain_text("11-785 Section B")
+    no_serious_violations(page)  # the import summary
     student = new_page()
     sign_in(student, rows[2]["token"])  # the downloaded token is hito's
     expect(student.locator("h1")).to_have_text("Assignments")
@@ -80,6 +83,7 @@ def test_pages_unknown_header_offers_its_columns(stack, new_page, shot):
     options = page.locator("#map_login option").all_inner_texts()
     assert options == ["(none)", "Full Name", "E-mail address"]
     expect(page.locator("#map_login")).to_have_value("E-mail address")  # the suggestion
+    no_serious_violations(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot(page, "instructor-roster-unknown-header"), SHOTS / "roster-unknown-header.png")
     page.select_option("#map_name", "Full Name")

@@ -16,6 +16,7 @@ from submissions_api.store.models_similarity import SimilarityPair
 from tests.handins import make_handin_tar, make_tar
 from tests.pages.conftest import SCREENSHOTS
 from tests.pages.test_pages import SLUG, add_student, api_upload, sign_in
+from tests.pages.test_polish import no_serious_violations
 
 WAIT = 540.0  # s: grading, then the training run and the similarity job on the bulk queue
 
@@ -66,6 +67,7 @@ def test_similarity_pages_rank_show_and_review_a_copied_pair(sim_stack, new_page
     page.click("#similarity-filter button")
     expect(rows).to_have_count(5)
     expect(page.locator("#pairs")).to_contain_text("S19")
+    no_serious_violations(page)
     shot(page, "similarity-pairs", keep=True)
 
     page.locator("#pairs tbody tr").first.locator("a").click()
@@ -81,6 +83,7 @@ def test_similarity_pages_rank_show_and_review_a_copied_pair(sim_stack, new_page
     page.click("#review-form button")
     expect(page.locator("#review .notice")).to_have_text("Saved.")
     expect(page.locator("input[value=suspected]")).to_be_checked()
+    no_serious_violations(page)
     shot(page, "similarity-pair")
     if os.environ.get("MLPGRADE_UPDATE_SCREENSHOTS") == "1":  # the docs' copy: the top of it
         page.screenshot(path=str(SCREENSHOTS / "similarity-pair.png"), full_page=True,
@@ -90,7 +93,10 @@ def test_similarity_pages_rank_show_and_review_a_copied_pair(sim_stack, new_page
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("same structure, renamed")
 
-    student = new_page()
+    refused_to_a_student(stack, new_page(), pair_url)
+
+
+def refused_to_a_student(stack, student, pair_url: str) -> None:
     sign_in(student, stack.tokens["sim_copy"], then="/")
     student.goto(f"/staff/assignments/{SLUG}/similarity")
     expect(student.locator("body")).not_to_contain_text("sim_orig")
