@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing.util
 import os
 import sys
 import time
@@ -80,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app.worker_main(argv)
     finally:  # a graceful stop (SIGTERM, Ctrl-C): the pool's children are gone by now
+        # multiprocessing keeps its own temporary folder (pymp-*) in the scratch folder: its
+        # exit finalizers remove it first, or they would fail at exit on a folder already gone
+        # (a traceback on serve's console)
+        multiprocessing.util._run_finalizers()
         scratch.close()
     return 0
 
