@@ -185,15 +185,23 @@ def _end_job(slot: UidLease | None, cgroup: JobCgroup | None) -> None:
     reap_children()
 
 
+NPROC_BACKSTOP = 1024
+"""The per-uid process limit of a box whose cgroup keeps the job's own (pids.max)."""
+
+
 class _Preexec:
     """Runs in the forked child before exec: cgroup, rlimits, then drop to the slot's uid."""
 
     def __init__(self, limits: Limits, uid: int | None, cgroup: JobCgroup | None) -> None:
         self.uid, self.cgroup = uid, cgroup
         # With a cgroup, pids.max is the limit (its hits are counted for the verdict); the
-        # per-uid rlimit stays a looser backstop. Without a slot uid, NPROC would count the
-        # worker's own processes: not set.
-        nproc = None if uid is None else limits.processes * (2 if cgroup is not None else 1)
+        # per-uid rlimit stays a looser backstop. NPROC counts every task of the uid on the
+        # machine, a box of a killed worker still being torn down included, so the backstop
+        # leaves room for those: a new box must not fail to start for them (a tight limit such
+        # as 16 processes did, after the fault tests killed workers). Without a slot uid, NPROC
+        # would count the worker's own processes: not set.
+        nproc = None if uid is None else (
+            max(limits.processes * 2, NPROC_BACKSTOP) if cgroup is not None else limits.processes)
         self.rlimits = rlimits(limits, memory_capped=cgroup is not None, processes=nproc)
 
     def __call__(self) -> None:

@@ -72,7 +72,8 @@ def test_bwrap_that_cannot_reach_tmpdir_is_a_sick_sandbox(unreachable_tmpdir):
                                          ("no-such-backend", "no-such-backend")])
 def test_a_backend_that_cannot_start_is_a_sick_sandbox(monkeypatch, name, said):
     """MLPGRADE_SANDBOX naming a backend this host cannot run (no docker engine, a typo)."""
-    if name == "docker" and os.path.exists("/var/run/docker.sock"):
+    if name == "docker" and (os.path.exists("/var/run/docker.sock")
+                             or os.environ.get("DOCKER_HOST")):  # CI's engine (scripts/dockerd.sh)
         pytest.skip("a docker engine runs here")
     monkeypatch.setenv("MLPGRADE_SANDBOX", name)
     from grader.sandbox import student_sandbox
