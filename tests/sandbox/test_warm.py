@@ -168,7 +168,10 @@ def _warm_containers() -> set[str]:
 
     from grader.sandbox.docker import LABEL
 
-    found = docker.from_env().containers.list(all=True, filters={"label": f"{LABEL}=warm"})
+    # sparse: a plain list, without inspecting each container afterwards (a slot that removes
+    # itself between the list and the inspection made the inspection fail with NotFound)
+    found = docker.from_env().containers.list(
+        all=True, sparse=True, filters={"label": f"{LABEL}=warm"})
     return {c.id for c in found}
 
 
