@@ -18,6 +18,7 @@ from tests.api.services import (
     Proc,
     free_port,
     seed_golden_set,
+    service_env,
     start_api,
     start_worker,
     wait_for,
@@ -102,3 +103,11 @@ def copy_home(service_home: Path, dest: Path) -> Path:
     """A private data folder holding the session's golden set."""
     shutil.copytree(service_home / "golden", dest / "golden")
     return dest
+
+
+def embedded_env(service_home: Path, tmp: Path, **extra: str) -> dict[str, str]:
+    """A service's environment on the embedded default (SQLite + kombu's sqla broker), in a
+    private data folder `tmp/home` holding the session's golden set."""
+    home = copy_home(service_home, tmp / "home")
+    return service_env(home, f"sqlite:///{home / 'service.db'}",
+                       f"sqla+sqlite:///{home / 'broker.db'}", **extra)

@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import json
 
-from tests.api.services import service_env
-from tests.e2e.stack import copy_home, start_stack
+from tests.e2e.stack import embedded_env, start_stack
 from tests.handins import make_handin_tar
 
 
 def test_json_logs_name_the_submission_on_every_line_of_its_grading(tmp_path, service_home):
-    home = copy_home(service_home, tmp_path / "home")
-    env = service_env(home, f"sqlite:///{home / 'service.db'}",
-                      f"sqla+sqlite:///{home / 'broker.db'}")
-    stack = start_stack("embedded", env, tmp_path)
+    stack = start_stack("embedded", embedded_env(service_home, tmp_path), tmp_path)
     try:
         worker = stack.worker(MLPGRADE_LOG_FORMAT="json")
         with stack.api("alice") as client:

@@ -9,8 +9,8 @@ import pytest
 
 from grader.fixtures import apply_bug, load_bugs, make_tar, reference_files, starter_files
 from grader.rubric import load_assignment
-from tests.api.services import REPO, service_env
-from tests.e2e.stack import copy_home, start_stack
+from tests.api.services import REPO
+from tests.e2e.stack import embedded_env, start_stack
 
 FOLDERS = REPO / "tests" / "assignments"
 
@@ -23,10 +23,7 @@ def tiny(monkeypatch):
 
 @pytest.fixture
 def stack(tiny, tmp_path, service_home):
-    home = copy_home(service_home, tmp_path / "home")
-    env = service_env(home, f"sqlite:///{home / 'service.db'}",
-                      f"sqla+sqlite:///{home / 'broker.db'}",
-                      MLPGRADE_ASSIGNMENTS=str(FOLDERS))
+    env = embedded_env(service_home, tmp_path, MLPGRADE_ASSIGNMENTS=str(FOLDERS))
     s = start_stack("embedded", env, tmp_path)
     yield s
     s.stop()

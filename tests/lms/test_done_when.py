@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from submissions_api.store.models import Submission, User
 from submissions_api.store.models_lms import LtiContext, LtiResourceLink
-from tests.api.services import service_env, wait_for
-from tests.e2e.stack import copy_home, start_stack
+from tests.api.services import wait_for
+from tests.e2e.stack import embedded_env, start_stack
 from tests.handins import make_handin_tar
 from tests.lms.platform import serve_lms
 from tests.pages.test_pages import GRADING, SLUG, sign_in, upload_in_browser
@@ -30,10 +30,7 @@ from tests.pages.test_pages import GRADING, SLUG, sign_in, upload_in_browser
 def stack(tmp_path_factory, service_home):
     """The API, a live and a bulk worker on the embedded stack (SQLite + kombu's sqla broker)."""
     tmp = tmp_path_factory.mktemp("lti")
-    home = copy_home(service_home, tmp / "home")
-    env = service_env(home, f"sqlite:///{home / 'service.db'}",
-                      f"sqla+sqlite:///{home / 'broker.db'}")
-    s = start_stack("lti", env, tmp)
+    s = start_stack("lti", embedded_env(service_home, tmp), tmp)
     s.worker("live")
     s.worker("bulk")
     yield s

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.api.fixtures import *  # noqa: F403 - the shared service fixtures
-from tests.api.services import REPO, service_env, unavailable
-from tests.e2e.stack import copy_home, start_stack
+from tests.api.services import REPO, unavailable
+from tests.e2e.stack import embedded_env, start_stack
 
 CHROMIUM = os.environ.get("MLPGRADE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,10 +23,7 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 def stack(tmp_path_factory, service_home):
     """The API and one worker, shared by a module's tests (each test uses its own students)."""
     tmp = tmp_path_factory.mktemp("pages")
-    home = copy_home(service_home, tmp / "home")
-    env = service_env(home, f"sqlite:///{home / 'service.db'}",
-                      f"sqla+sqlite:///{home / 'broker.db'}")
-    s = start_stack("pages", env, tmp)
+    s = start_stack("pages", embedded_env(service_home, tmp), tmp)
     s.worker()
     yield s
     s.stop()

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.api.services import service_env, unavailable
-from tests.e2e.stack import copy_home, start_stack
+from tests.api.services import unavailable
+from tests.e2e.stack import embedded_env, start_stack
 from tests.handins import make_handin_tar
 from tests.pages.test_pages import GRADING, SLUG, add_student, api_upload, sign_in
 
@@ -32,10 +32,7 @@ AXE_RUN = """async () => (await axe.run(document, {runOnly: {type: "tag",
 def stack(tmp_path_factory, service_home):
     """The API and a worker whose course lives in New York."""
     tmp = tmp_path_factory.mktemp("polish")
-    home = copy_home(service_home, tmp / "home")
-    env = service_env(home, f"sqlite:///{home / 'service.db'}",
-                      f"sqla+sqlite:///{home / 'broker.db'}", MLPGRADE_TIMEZONE=ZONE)
-    s = start_stack("polish", env, tmp)
+    s = start_stack("polish", embedded_env(service_home, tmp, MLPGRADE_TIMEZONE=ZONE), tmp)
     s.worker()
     yield s
     s.stop()
