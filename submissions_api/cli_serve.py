@@ -176,19 +176,30 @@ def _die_with_parent() -> None:
         pass
 
 
+COLD_GRACE = 10.0
+"""Seconds a worker has, after a cold shutdown began, to remove its scratch folder and go."""
+
+
 def _stop(workers: list[subprocess.Popen], grace: float = 20.0) -> None:
-    """Warm shutdown (SIGTERM: running tasks may finish) for `grace` seconds, then SIGKILL to
-    each worker's whole process group: a pool child busy with a task would otherwise outlive
-    its killed parent. Nothing is lost: a grading or golden set cut short is redone (the
-    reaper re-queues the one, the next asker rebuilds the other)."""
-    for proc in workers:
-        proc.terminate()
+    """Stop the live worker warm (SIGTERM: a running grading may finish) for `grace` seconds and
+    the bulk worker cold at once (SIGQUIT: its long training runs are cut; the reaper re-sends
+    them). A worker still running after its grace is stopped cold, and last SIGKILL goes to its
+    whole process group: a pool child busy with a task would otherwise outlive its killed
+    parent. A cold stop still removes the worker's scratch folder. Nothing is lost: a grading or
+    golden set cut short is redone (the reaper re-queues the one, the next asker rebuilds the
+    other)."""
+    live, *bulk = workers
+    live.terminate()
+    for proc in bulk:
+        proc.send_signal(signal.SIGQUIT)
     deadline = time.monotonic() + grace
     for proc in workers:
         try:
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            pass
+            proc.send_signal(signal.SIGQUIT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=COLD_GRACE)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader: its pool
         proc.wait()
