@@ -24,6 +24,7 @@ from submissions_api.security import is_staff, require_owner_or_staff, require_r
 from submissions_api.services import fetch
 from submissions_api.services.estimates import Estimate, live_line, measure, queue_wait
 from submissions_api.services.feedback import with_causes
+from submissions_api.services.hints import hints_for_run
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
 from submissions_api.services.rubric import handin_layout
@@ -40,6 +41,7 @@ from submissions_api.store.models import (
     Submission,
     User,
 )
+from submissions_api.store.summary import run_summary
 
 LIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -186,6 +188,10 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
         result = with_causes(sub.assignment.slug,
                              report_for(run.report if run else None, staff=staff))
         training = run.training if run else None
+        if result is not None and run is not None:  # a student reached by a hint has seen it
+            reader = None if staff or not released(sub.assignment, sub.user) else sub.user
+            result["hints"] = hints_for_run(session, sub.assignment,
+                                            run.summary or run_summary(run.report or {}), reader)
     if grades is None:
         key = (sub.user_id, sub.assignment_id)
         grades = crud.manual_grades(session, keys=[key])[key]
