@@ -57,16 +57,23 @@ PROFILES = [
     (0.14, ("batch_norm_inference",),
      "inference values differ from the expected at {n} of 1280 positions"),
 ]
+EARLIER = "Your code raised SyntaxError: invalid syntax (mytorch/linear.py, line {n})"
+"""Why every test of a student's earlier submissions failed (the last one counts, the best)."""
 """Failure profiles of the seeded counted runs (their tests and the rubric's real dependants
 make the clusters); relu_derivative is left to real hand-ins (the pages test's hint)."""
 
 
-def _report(tests, failing: tuple[str, ...], message: str, rng: random.Random) -> dict:
-    text = message.format(n=rng.randint(2, 900))
+def _report(tests, profile: int | None, rng: random.Random) -> dict:
+    """A report whose tests fail as the profile says (None: all, as an earlier submission)."""
+    failing = PROFILES[profile][1] if profile is not None else {t.id for t in tests}
+    text = (PROFILES[profile][2] if profile is not None else EARLIER).format(
+        n=rng.randint(2, 39))
+    status = "ok" if profile is not None else "error"
     out = [{"id": t.id, "name": t.name, "points": t.points, "passed": t.id not in failing,
-            "score": 0.0 if t.id in failing else t.points, "status": "ok", "feedback": "",
-            "checks": [] if t.id not in failing else [{"passed": False, "message": text}]}
-           for t in tests]
+            "score": 0.0 if t.id in failing else t.points, "status": status,
+            "feedback": "" if status == "ok" else text,
+            "checks": [] if t.id not in failing or status != "ok" else
+            [{"passed": False, "message": text}]} for t in tests]
     return {"score": float(sum(t["score"] for t in out)), "tests": out}
 
 
@@ -79,7 +86,7 @@ def _plan(logins: list[str], rng: random.Random, now, kinds: dict[str, list[str]
         late = rng.random() < 0.1
         for k in range(count):
             at = now - timedelta(hours=count - k, minutes=rng.randint(0, 59))
-            plan.append((login, k == count - 1, profile if k == count - 1 else 1, late, at))
+            plan.append((login, k == count - 1, profile if k == count - 1 else None, late, at))
         kinds.setdefault("not-submitted" if not count else "submitted", []).append(login)
     return plan
 
@@ -106,8 +113,7 @@ def seed_class(url: str, slug: str = "hw1p1-s20", students: int = 400, prefix: s
              "size": len(tar), "received_at": at, "enqueued_at": at, "status": "graded",
              "late": late and last, "late_penalty": 0.1 if late and last else 0.0}
             for login, last, _, late, at in plan]))
-        reports = [_report(tests, *PROFILES[profile][1:], rng)
-                   for _, _, profile, _, _ in plan]
+        reports = [_report(tests, profile, rng) for _, _, profile, _, _ in plan]
         run_ids = list(session.scalars(insert(GradingRun).returning(GradingRun.id), [
             {"submission_id": sid, "attempt": 1, "outcome": "graded", "score": r["score"],
              "max_score": assignment.max_score, "report": r, "summary": run_summary(r),

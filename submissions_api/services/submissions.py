@@ -178,20 +178,22 @@ def queue_positions(session: Session, subs: Sequence[Submission]) -> dict[int, i
 
 def submission_view(session: Session, sub: Submission, *, staff: bool, with_result: bool = False,
                     grades: Sequence[ManualGrade] | None = None,
-                    position: int | None = None) -> SubmissionOut:
+                    position: int | None = None, reader: User | None = None) -> SubmissionOut:
     """A submission as its owner (`staff` False) or staff see it; `with_result` adds the current
-    run's report, its failures grouped by cause (services/feedback.with_causes). `grades` and
-    `position`: when the caller read them already for a whole list."""
+    run's report, its failures grouped by cause (services/feedback.with_causes) and the hints of
+    its failure clusters (services/hints.py; with `reader`, the owner reading their result page,
+    they count as having reached them). `grades` and `position`: when the caller read them
+    already for a whole list."""
     result = training = None
     if with_result and sub.current_run_id is not None:
         run = crud.get_run(session, run_id=sub.current_run_id)
         result = with_causes(sub.assignment.slug,
                              report_for(run.report if run else None, staff=staff))
         training = run.training if run else None
-        if result is not None and run is not None:  # a student reached by a hint has seen it
-            reader = None if staff or not released(sub.assignment, sub.user) else sub.user
+        if result is not None and run is not None:
+            shown = reader if reader is not None and released(sub.assignment, sub.user) else None
             result["hints"] = hints_for_run(session, sub.assignment,
-                                            run.summary or run_summary(run.report or {}), reader)
+                                            run.summary or run_summary(run.report or {}), shown)
     if grades is None:
         key = (sub.user_id, sub.assignment_id)
         grades = crud.manual_grades(session, keys=[key])[key]

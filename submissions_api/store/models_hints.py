@@ -37,7 +37,7 @@ class ClusterHint(Base):
 
 
 class HintReach(Base):
-    """A student shown a hint (on their result page or through the API), once per student."""
+    """A student shown a hint on their result page, once per student."""
 
     __tablename__ = "hint_reaches"
     __table_args__ = (UniqueConstraint("hint_id", "user_id"),)
