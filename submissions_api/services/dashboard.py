@@ -133,6 +133,8 @@ def _sorted(rows: list[dict[str, Any]], column: str, desc: bool) -> list[dict[st
 class TablePage:
     rows: list[dict[str, Any]]
     matched: int
+    page: int
+    """The page shown (the query's, or the last there is)."""
     pages: int
     counts: dict[str, int]
     """show → how many students the filter keeps (before the other conditions)."""
@@ -149,9 +151,10 @@ def table_page(session: Session, assignment: Assignment, table: ClassTable, quer
     matched = _sorted([r for r in table.rows if _keeps(r, query, flagged)], query.sort,
                       query.desc)
     pages = max((len(matched) + per_page - 1) // per_page, 1)
-    start = (min(query.page, pages) - 1) * per_page
-    return TablePage(rows=matched[start:start + per_page], matched=len(matched), pages=pages,
-                     counts=counts, flagged=flagged)
+    page = min(query.page, pages)
+    start = (page - 1) * per_page
+    return TablePage(rows=matched[start:start + per_page], matched=len(matched), page=page,
+                     pages=pages, counts=counts, flagged=flagged)
 
 
 def clusters_with_hints(session: Session, assignment: Assignment, clusters: list[dict[str, Any]],

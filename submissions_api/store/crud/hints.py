@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from submissions_api.store.db import insert_new
 from submissions_api.store.models import utcnow
 from submissions_api.store.models_hints import ClusterHint, HintReach
 
@@ -54,11 +54,9 @@ def note_reach(session: Session, *, hint_ids: Sequence[int], user_id: int) -> No
     same time yields)."""
     if not hint_ids:
         return
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
-        session.get_bind().dialect.name]
-    session.execute(insert(HintReach).values(
-        [{"hint_id": h, "user_id": user_id, "first_seen": utcnow()} for h in hint_ids])
-        .on_conflict_do_nothing(index_elements=[HintReach.hint_id, HintReach.user_id]))
+    insert_new(session, HintReach,
+               [{"hint_id": h, "user_id": user_id, "first_seen": utcnow()} for h in hint_ids],
+               [HintReach.hint_id, HintReach.user_id])
 
 
 def reach_counts(session: Session, *, hint_ids: Sequence[int]) -> dict[int, int]:
