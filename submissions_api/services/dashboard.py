@@ -59,8 +59,7 @@ def class_table(session: Session, assignment: Assignment) -> ClassTable:
         base = gradebook.student_rows(gradebook.class_entries(session, assignment),
                                       max_score=assignment.max_score,
                                       manual_max=manual_max_score(assignment.slug))
-        summaries = crud.current_summaries(
-            session, submission_ids=[r["best_id"] for r in base if r["best_id"] is not None])
+        _, summaries = gradebook.class_stats(session, assignment, "best")  # the best counts
         extended = {u.login for _, u in crud.list_extensions(session, assignment=assignment)}
         made = [dashboard_row(r, summaries.get(r["best_id"]), slug=assignment.slug,
                               extension=r["login"] in extended) for r in base]

@@ -168,16 +168,17 @@ def gradebook_table(session: Session, assignment: Assignment, policy: Policy
 
 
 def class_stats(session: Session, assignment: Assignment, policy: Policy
-                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
     """Statistics of the gradebook (scores, per-test pass rates of the counted runs), with the
-    run summaries they were computed from (the dashboard groups their failures); kept."""
-    def compute() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    run summaries they were computed from, by submission id (the dashboard's rows read their
+    failures); kept."""
+    def compute() -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
         rows = gradebook_table(session, assignment, policy)
         ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
-        summaries = list(crud.current_summaries(session, submission_ids=ids).values())
+        summaries = crud.current_summaries(session, submission_ids=ids)
         return {"max_score": total_max_score(assignment),
-                **stats(rows, summaries, crud.status_counts(session, assignment=assignment))
-                }, summaries
+                **stats(rows, list(summaries.values()),
+                        crud.status_counts(session, assignment=assignment))}, summaries
     return kept(session, ("stats", assignment.id, policy), compute)
 
 
