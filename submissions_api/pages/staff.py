@@ -71,6 +71,7 @@ def write_hint(slug: str, user: PageUser, session: SessionDep, cluster: str = Fo
                text: str = Form("")):
     """Write, change or (empty) remove the hint of one failure cluster."""
     assignment = fetch.assignment(session, slug)
+    require_role(user, Role.TA)  # before the class's rows are read
     table = dashboard_service.class_table(session, assignment)
     hints.write_hint(session, user, slug, cluster, text,
                      {c["key"]: c for c in table.clusters})
