@@ -24,7 +24,7 @@ from grader.cli import ExitCode
 from grader.errors import GraderError
 from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
 from grader.similarity import report as similarity_report
-from submissions_api import cli_lti, cli_serve, cli_users
+from submissions_api import cli_hints, cli_lti, cli_serve, cli_users
 from submissions_api.bootstrap import instructor_token, prepare_database
 from submissions_api.client import submit_and_wait
 from submissions_api.settings import load_settings
@@ -57,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cli_users.register(sub)
     _register_similarity(sub)
     cli_lti.register(sub)  # mlpgrade lti add|list|remove
+    cli_hints.register(sub)  # mlpgrade hints export|import
 
     p = sub.add_parser("submit", help="upload a handin.tar and wait for its score",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -30,7 +30,7 @@ from submissions_api.store.models_similarity import EntrySource, SimilarityEntry
 from worker.context import WorkerContext
 
 log = logging.getLogger(__name__)
-_CACHE: dict[tuple[int, frozenset[int]], Prepared] = {}
+_CACHE: dict[tuple[str, int, frozenset[int]], Prepared] = {}
 _CACHE_MAX = 20_000
 
 
@@ -118,7 +118,7 @@ def compare_entry(session: Session, entry: SimilarityEntry) -> int:
     if entry.user_id is not None:  # a student's own submissions are not copies
         others = [e for e in others if e.user_id != entry.user_id]
     for other in others:
-        idx.hold(str(other.id), _prepared(idx, other))
+        idx.hold(str(other.id), _prepared(idx, other, str(session.get_bind().url)))
     results = idx.add(str(entry.id), HandinPrint.from_dict(entry.prints))
     sim.replace_pairs(session, assignment_id=entry.assignment_id, entry_id=entry.id, pairs=[
         (int(r.a), r.similarity, [m.to_dict() for m in r.matches])
@@ -126,8 +126,8 @@ def compare_entry(session: Session, entry: SimilarityEntry) -> int:
     return len(others)
 
 
-def _prepared(idx: Index, entry: SimilarityEntry) -> Prepared:
-    key = (entry.id, idx.ignored)
+def _prepared(idx: Index, entry: SimilarityEntry, database: str) -> Prepared:
+    key = (database, entry.id, idx.ignored)  # entry ids repeat across databases (tests)
     found = _CACHE.get(key)
     if found is None:
         if len(_CACHE) >= _CACHE_MAX:

@@ -195,10 +195,5 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
                                       status_code=status_code)
 
 
-def fragment(request: Request, template: str, **context: Any) -> Markup:
-    """A part of a page rendered alone (no request, no user in it), for a page to keep."""
-    return Markup(_templates(request).env.get_template(template).render(**context))
-
-
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status.HTTP_303_SEE_OTHER)

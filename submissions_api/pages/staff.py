@@ -8,17 +8,17 @@ from fastapi import Form, Request
 from fastapi.responses import Response
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
-from submissions_api.grades import manual_max_score
 from submissions_api.pages import svg
-from submissions_api.pages.base import fragment, page_router, render, see_other
+from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
+from submissions_api.services import dashboard as dashboard_service
 from submissions_api.services import (
     exports,
-    feedback,
     fetch,
     golden,
     gradebook,
     health,
+    hints,
     manual,
     passback,
     regrades,
@@ -27,7 +27,6 @@ from submissions_api.services import (
     students,
 )
 from submissions_api.services import submissions as subs_service
-from submissions_api.services.classviews import kept
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
 
@@ -41,29 +40,42 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
     require_role(user, Role.TA)
     rows = gradebook.gradebook_table(session, assignment, "best")
     scores = [r["score"] for r in rows if r["score"] != ""]
-    stats, summaries = gradebook.class_stats(session, assignment, "best")
+    stats, _ = gradebook.class_stats(session, assignment, "best")
     tests = stats["tests"]
-    # The class's parts of the page are kept until the class changes (services/classviews.py).
-    student_rows = kept(session, ("dashboard-rows", assignment.id), lambda: fragment(
-        request, "staff_student_rows.html", assignment=assignment, students=gradebook.student_rows(
-            gradebook.class_entries(session, assignment), max_score=assignment.max_score,
-            manual_max=manual_max_score(assignment.slug))))
-    failures = kept(session, ("dashboard-causes", assignment.id),
-                    lambda: feedback.common_causes(slug, summaries))
+    table = dashboard_service.class_table(session, assignment)
+    query = dashboard_service.TableQuery.of(request.query_params)
     recent = crud.list_submissions(session, assignment_id=assignment.id, limit=25)
     preparing = golden.preparing(session, assignment)
     return render(
         request, "staff_assignment.html", title=f"{assignment.title} — TA dashboard",
         assignment=assignment, stats=stats, scores=scores,
         histogram=svg.histogram(scores, top=stats["max_score"], title="score histogram"),
-        rates=svg.rate_bars([(t["name"], t["pass_rate"]) for t in tests]) if tests else None,
-        tests=tests, failures=failures, student_rows=student_rows,
+        rates=svg.rate_bars([(t["name"], t["pass_rate"], query.url(fails=t["id"]))
+                             for t in tests]) if tests else None,
+        tests=tests, query=query, shows=dashboard_service.SHOWS,
+        columns=dashboard_service.COLUMNS,
+        failures=dashboard_service.clusters_with_hints(session, assignment, table.clusters),
+        table=dashboard_service.table_page(session, assignment, table, query),
+        hints=hints.hint_rows(session, assignment),
+        cluster=next((c for c in table.clusters if c["key"] == query.cluster), None),
         waiting=sum(1 for r in rows if r["manual_pending"] is True),
         zeroed=request.query_params.get("zeroed"), all_graded=request.query_params.get("graded"),
         recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR), preparing=preparing,
         lms_links=bool(passback.links_of(session, assignment)),
-        refresh=5 if preparing else None)
+        refresh=5 if preparing else None, hint_saved=request.query_params.get("hint"))
+
+
+@router.post("/staff/assignments/{slug}/hints")
+def write_hint(slug: str, user: PageUser, session: SessionDep, cluster: str = Form(...),
+               text: str = Form("")):
+    """Write, change or (empty) remove the hint of one failure cluster."""
+    assignment = fetch.assignment(session, slug)
+    require_role(user, Role.TA)  # before the class's rows are read
+    table = dashboard_service.class_table(session, assignment)
+    hints.write_hint(session, user, slug, cluster, text,
+                     {c["key"]: c for c in table.clusters})
+    return see_other(f"/staff/assignments/{slug}?hint={cluster}#failures")
 
 
 @router.get("/staff/queue")

@@ -85,7 +85,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                     receipt: int = 0):
     """The student's view (also for staff: exactly what the student sees)."""
     sub = service.own_submission(session, user, submission_id)
-    out = service.submission_view(session, sub, staff=False, with_result=True)
+    out = service.submission_view(session, sub, staff=False, with_result=True,
+                                  reader=user if user.id == sub.user_id else None)
     result = out.result or {}
     live = out.status in service.LIVE
     number = crud.submission_number(session, submission=sub)

@@ -52,22 +52,31 @@ def histogram(values: Sequence[float], *, top: float, count: int = 10, title: st
     return Markup("".join(parts))
 
 
-def rate_bars(items: Sequence[tuple[str, float]], *, label_width: int = 220) -> Markup:
-    """Horizontal bars of fractions in [0, 1], one labelled row each (pass rates)."""
+def rate_colour(rate: float) -> str:
+    """A pass rate's bar colour: red at 0 %, through amber, to green at 100 %; squared, since
+    most tests' rates are high and 69 % must not look like 100 %."""
+    return f"hsl({120 * max(0.0, min(1.0, rate)) ** 2:.0f}, 62%, 40%)"
+
+
+def rate_bars(items: Sequence[tuple[str, float, str]], *, label_width: int = 220) -> Markup:
+    """Horizontal bars of fractions in [0, 1], one labelled row each (pass rates), coloured by
+    the rate (rate_colour) and written as a number; each row links to its URL."""
     row, w = 20, 520
     h = row * len(items) + 4
     bar_w = w - label_width - 50
-    parts = [f'<svg class="chart rates" viewBox="0 0 {w} {h}" role="img" '
+    parts = [f'<svg class="chart rates" viewBox="0 0 {w} {h}" '
              'aria-label="pass rate per test">']
-    for i, (label, rate) in enumerate(items):
+    for i, (label, rate, url) in enumerate(items):
         y = i * row + 2
+        parts.append(f'<a href="{escape(url)}">')  # named by its texts: the label, the rate
         parts.append(f'<text x="{label_width - 6}" y="{y + 13}" class="label end">'
                      f'{escape(label)}</text>')
         parts.append(f'<rect class="track" x="{label_width}" y="{y + 3}" width="{bar_w}" '
                      f'height="{row - 6}"/>')
-        parts.append(f'<rect class="bar {"low" if rate < 0.5 else ""}" x="{label_width}" '
-                     f'y="{y + 3}" width="{bar_w * rate:.1f}" height="{row - 6}"/>')
+        parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" '
+                     f'width="{bar_w * rate:.1f}" height="{row - 6}" '
+                     f'style="fill: {rate_colour(rate)}"/>')
         parts.append(f'<text x="{label_width + bar_w + 6}" y="{y + 13}" class="pct">'
-                     f'{rate:.0%}</text>')
+                     f'{rate:.0%}</text></a>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -7,7 +7,9 @@ student), so a group shows no more than the per-test feedback does."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -27,14 +29,15 @@ def _code(slug: str) -> dict[str, TestCode]:
 
 
 @cache
-def _names(slug: str) -> dict[str, str]:
+def test_names(slug: str) -> dict[str, str]:
+    """test id → the name students see."""
     return {t.id: t.name for t in load_assignment(slug).tests}
 
 
 def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The failed tests of one report (or run summary) grouped by cause, fix-first first, as
     `grader.feedback.cause_view` words them (the command line shows the same)."""
-    names = _names(slug)
+    names = test_names(slug)
     return [cause_view(c, names) for c in group_failures(tests, _depends(slug), _code(slug))]
 
 
@@ -49,7 +52,7 @@ def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | No
     tests = result.get("tests", [])
     groups = group_failures(tests, _depends(slug), _code(slug))
     index = {test: i for i, cause in enumerate(groups) for test in cause.tests}
-    names = _names(slug)
+    names = test_names(slug)
     return {**result, "causes": [cause_view(c, names) for c in groups],
             "tests": [{**t, "cause": index.get(t["id"]), "where": _where(slug, t)}
                       for t in tests]}
@@ -64,19 +67,39 @@ def _where(slug: str, test: Mapping[str, Any]) -> str:
     return pointer.text if pointer else ""
 
 
+def cluster_key(kind: str, fix_first: str, signature: str) -> str:
+    """A failure cluster's short stable name (in links and hints): its cause's kind, fix-first
+    test, and location (an error's path:line) or message pattern (numbers blanked)."""
+    text = json.dumps([kind, fix_first, signature])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def clusters(slug: str, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One run summary's failure clusters: its causes (causes()), each once, with `key`
+    (cluster_key) and `signature`."""
+    found: dict[str, dict[str, Any]] = {}
+    for cause in causes(slug, summary.get("tests", [])):
+        signature = cause["location"] or cause["pattern"]
+        key = cluster_key(cause["kind"], cause["fix_first"], signature)
+        found.setdefault(key, {**cause, "key": key, "signature": signature})
+    return list(found.values())
+
+
+def count_clusters(per_student: Iterable[Sequence[Mapping[str, Any]]], limit: int | None = 20
+                   ) -> list[dict[str, Any]]:
+    """The clusters most students share, from each student's clusters (clusters()): `students`
+    is how many students have the cluster (not how many tests or outputs fail), the message one
+    example, `tests` the tests it fails for the first student seen."""
+    groups: dict[str, dict[str, Any]] = {}
+    for found in per_student:
+        for cluster in found:
+            group = groups.setdefault(cluster["key"], {**cluster, "students": 0})
+            group["students"] += 1
+    ranked = sorted(groups.values(), key=lambda g: (-g["students"], -g["count"]))
+    return ranked if limit is None else ranked[:limit]
+
+
 def common_causes(slug: str, summaries: Sequence[Mapping[str, Any]], limit: int = 20
                   ) -> list[dict[str, Any]]:
-    """The causes most students share, from the counted run summaries (one per student):
-    `students` is how many students have the cause (not how many tests or outputs fail), the
-    message one example, `tests` the tests it fails for the first student seen."""
-    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for summary in summaries:
-        seen = set()
-        for cause in causes(slug, summary.get("tests", [])):
-            key = (cause["kind"], cause["fix_first"], cause["location"] or cause["pattern"])
-            if key in seen:
-                continue
-            seen.add(key)
-            group = groups.setdefault(key, {**cause, "students": 0})
-            group["students"] += 1
-    return sorted(groups.values(), key=lambda g: (-g["students"], -g["count"]))[:limit]
+    """The clusters most students share, from the counted run summaries (one per student)."""
+    return count_clusters((clusters(slug, s) for s in summaries), limit)

@@ -64,31 +64,35 @@ def gradebook(students: dict[str, list[Entry]], *, policy: Policy, max_score: fl
 
 def student_rows(students: dict[str, list[Entry]], *, max_score: float = 0.0,
                  manual_max: float = 0.0) -> list[dict[str, Any]]:
-    """The TA dashboard's row per student: the latest submission (its final score when graded,
-    its time, status and lateness), the best final score and its submission (the one that
-    counts, where manual points are given), whether manual points wait, and how many;
+    """The TA dashboard's row per student (student_row), sorted by login."""
+    return [student_row(login, entries, max_score=max_score, manual_max=manual_max)
+            for login, entries in sorted(students.items())]
+
+
+def student_row(login: str, entries: list[Entry], *, max_score: float = 0.0,
+                manual_max: float = 0.0) -> dict[str, Any]:
+    """One student's dashboard row: the latest submission (its final score when graded, its
+    time, status and lateness), the best final score and its submission (the one that counts,
+    where manual points are given), whether manual points wait, and how many submissions;
     `latest_text`/`best_text` present them as every page does (out of `max_score` automatic
     and `manual_max` manual points)."""
-    rows = []
-    for login, entries in sorted(students.items()):
-        subs = [e for e in entries if e.submission_id is not None]
-        row = {"login": login, "name": entries[0].name, "count": len(subs), "latest": None,
-               "best": None, "last": None, "late": False, "latest_id": None, "best_id": None,
-               "manual_pending": False, "latest_text": "", "best_text": ""}
-        if subs:
-            latest = max(subs, key=lambda e: e.submission_id)
-            row.update(last=latest.received_at, late=latest.late, latest_id=latest.submission_id,
-                       latest_status=latest.status,
-                       latest=latest.final if latest.status == Status.GRADED else None)
-            if latest.status == Status.GRADED:
-                row["latest_text"] = entry_line(latest, max_score, manual_max).text
-            best = choose(subs, "best")
-            if best:
-                row.update(best=best.final, best_id=best.submission_id,
-                           manual_pending=best.manual_pending,
-                           best_text=entry_line(best, max_score, manual_max).text)
-        rows.append(row)
-    return rows
+    subs = [e for e in entries if e.submission_id is not None]
+    row = {"login": login, "name": entries[0].name, "count": len(subs), "latest": None,
+           "best": None, "last": None, "late": False, "latest_id": None, "best_id": None,
+           "manual_pending": False, "latest_text": "", "best_text": ""}
+    if subs:
+        latest = max(subs, key=lambda e: e.submission_id)
+        row.update(last=latest.received_at, late=latest.late, latest_id=latest.submission_id,
+                   latest_status=latest.status,
+                   latest=latest.final if latest.status == Status.GRADED else None)
+        if latest.status == Status.GRADED:
+            row["latest_text"] = entry_line(latest, max_score, manual_max).text
+        best = choose(subs, "best")
+        if best:
+            row.update(best=best.final, best_id=best.submission_id,
+                       manual_pending=best.manual_pending,
+                       best_text=entry_line(best, max_score, manual_max).text)
+    return row
 
 
 CSV_COLUMNS = ("login", "name", "score", "raw_score", "manual_score", "late_penalty_percent",
@@ -164,16 +168,17 @@ def gradebook_table(session: Session, assignment: Assignment, policy: Policy
 
 
 def class_stats(session: Session, assignment: Assignment, policy: Policy
-                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
     """Statistics of the gradebook (scores, per-test pass rates of the counted runs), with the
-    run summaries they were computed from (the dashboard groups their failures); kept."""
-    def compute() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    run summaries they were computed from, by submission id (the dashboard's rows read their
+    failures); kept."""
+    def compute() -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
         rows = gradebook_table(session, assignment, policy)
         ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
-        summaries = list(crud.current_summaries(session, submission_ids=ids).values())
+        summaries = crud.current_summaries(session, submission_ids=ids)
         return {"max_score": total_max_score(assignment),
-                **stats(rows, summaries, crud.status_counts(session, assignment=assignment))
-                }, summaries
+                **stats(rows, list(summaries.values()),
+                        crud.status_counts(session, assignment=assignment))}, summaries
     return kept(session, ("stats", assignment.id, policy), compute)
 
 

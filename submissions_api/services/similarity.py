@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from grader.rubric import load_assignment
+from grader.similarity.groups import connected_groups
 from grader.similarity.handins import read_archive, read_sources
 from grader.similarity.isolated import fingerprint_handin
 from submissions_api.errors import NotFound, Refused
@@ -190,3 +191,92 @@ def import_archive(settings: Settings, slug: str, semester: str, path: Path, *,
     for entry_id in ids:
         dispatcher.send_similarity("entry", entry_id)
     return len(handins)
+
+
+@dataclass(frozen=True)
+class Member:
+    entry_id: int
+    label: str
+    semester: str
+    submission_id: int | None
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """Hand-ins that are copies of each other (grader.similarity.groups), as one row."""
+
+    id: int
+    """Its lowest entry id: the group's link."""
+    members: tuple[Member, ...]
+    top: float
+    low: float
+    pairs: int
+
+
+def group_rows(session: Session, user: User, slug: str, *, threshold: float,
+               review: str | None = None) -> list[GroupRow]:
+    """The assignment's similarity groups at `threshold`, the largest first."""
+    assignment = fetch.assignment(session, slug)
+    require_role(user, Role.TA)
+    links = sim.pair_links(session, assignment_id=assignment.id, threshold=threshold,
+                           review=review or None)
+    entries = {e.id: e for e in sim.list_entries(session, assignment_id=assignment.id,
+                                                 base=False, light=True)}
+    rows = []
+    for group in connected_groups(links, threshold):
+        inside = set(group)
+        scores = [s for a, b, s in links if a in inside and b in inside]
+        members = tuple(Member(i, entries[i].student, entries[i].semester or "this semester",
+                               entries[i].submission_id) for i in sorted(group))
+        rows.append(GroupRow(id=min(group), members=members, top=max(scores), low=min(scores),
+                             pairs=len(scores)))
+    return rows
+
+
+@dataclass(frozen=True)
+class SharedSource:
+    """One member's files (the one linked to the most others), each line with how many other
+    members' hand-ins hold it: the copied source, shown once for the group."""
+
+    member: Member
+    files: list[tuple[str, list[tuple[int, str, int]]]]
+
+
+def group_view(session: Session, user: User, entry_id: int, threshold: float
+               ) -> tuple[GroupRow, SharedSource, list[SimilarityPair]]:
+    """The group holding `entry_id` at `threshold`: its row, its shared source and its pairs."""
+    require_role(user, Role.TA)
+    entry = sim.get_entry(session, entry_id=entry_id)
+    if entry is None:
+        raise NotFound(f"similarity entry {entry_id}")
+    slug = fetch.assignment_by_id(session, entry.assignment_id).slug
+    row = next((g for g in group_rows(session, user, slug, threshold=threshold)
+                if entry_id in {m.entry_id for m in g.members}), None)
+    if row is None:
+        raise NotFound(f"group of similarity entry {entry_id} at {threshold}")
+    pairs = sim.pairs_among(session, entry_ids=[m.entry_id for m in row.members],
+                            threshold=threshold)
+    degree: dict[int, float] = {}
+    for p in pairs:
+        for side in (p.a_id, p.b_id):
+            degree[side] = degree.get(side, 0.0) + 1 + p.similarity / 2
+    hub = max(row.members, key=lambda m: (degree.get(m.entry_id, 0.0), -m.entry_id))
+    return row, _shared_source(session, hub, pairs), pairs
+
+
+def _shared_source(session: Session, hub: Member, pairs: list[SimilarityPair]) -> SharedSource:
+    sharing: dict[tuple[str, int], set[int]] = {}
+    for p in pairs:
+        if hub.entry_id not in (p.a_id, p.b_id):
+            continue
+        side, other = ("a", p.b_id) if p.a_id == hub.entry_id else ("b", p.a_id)
+        for m in p.matches:
+            first, last = m[f"{side}_lines"]
+            for line in range(first, last + 1):
+                sharing.setdefault((m[f"{side}_file"], line), set()).add(other)
+    shown = {path for path, _ in sharing}
+    entry = sim.get_entry(session, entry_id=hub.entry_id)
+    files = [(path, [(n, line, len(sharing.get((path, n), ())))
+                     for n, line in enumerate(text.splitlines(), 1)])
+             for path, text in sorted(entry_sources(session, entry).items()) if path in shown]
+    return SharedSource(member=hub, files=files)

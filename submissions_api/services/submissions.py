@@ -24,6 +24,7 @@ from submissions_api.security import is_staff, require_owner_or_staff, require_r
 from submissions_api.services import fetch
 from submissions_api.services.estimates import Estimate, live_line, measure, queue_wait
 from submissions_api.services.feedback import with_causes
+from submissions_api.services.hints import hints_for_run
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
 from submissions_api.services.reports import manual_view, report_for
 from submissions_api.services.rubric import handin_layout
@@ -40,6 +41,7 @@ from submissions_api.store.models import (
     Submission,
     User,
 )
+from submissions_api.store.summary import run_summary
 
 LIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -176,16 +178,22 @@ def queue_positions(session: Session, subs: Sequence[Submission]) -> dict[int, i
 
 def submission_view(session: Session, sub: Submission, *, staff: bool, with_result: bool = False,
                     grades: Sequence[ManualGrade] | None = None,
-                    position: int | None = None) -> SubmissionOut:
+                    position: int | None = None, reader: User | None = None) -> SubmissionOut:
     """A submission as its owner (`staff` False) or staff see it; `with_result` adds the current
-    run's report, its failures grouped by cause (services/feedback.with_causes). `grades` and
-    `position`: when the caller read them already for a whole list."""
+    run's report, its failures grouped by cause (services/feedback.with_causes) and the hints of
+    its failure clusters (services/hints.py; with `reader`, the owner reading their result page,
+    they count as having reached them). `grades` and `position`: when the caller read them
+    already for a whole list."""
     result = training = None
     if with_result and sub.current_run_id is not None:
         run = crud.get_run(session, run_id=sub.current_run_id)
         result = with_causes(sub.assignment.slug,
                              report_for(run.report if run else None, staff=staff))
         training = run.training if run else None
+        if result is not None and run is not None:
+            shown = reader if reader is not None and released(sub.assignment, sub.user) else None
+            result["hints"] = hints_for_run(session, sub.assignment,
+                                            run.summary or run_summary(run.report or {}), shown)
     if grades is None:
         key = (sub.user_id, sub.assignment_id)
         grades = crud.manual_grades(session, keys=[key])[key]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -42,3 +44,13 @@ def dispose(url: str) -> None:
     factory = _factory(url, os.getpid())
     factory.kw["bind"].dispose()
     _factory.cache_clear()
+
+
+def insert_new(session: Session, model: type, rows: list[dict[str, Any]], keys: list[Any]
+               ) -> None:
+    """Insert the rows whose `keys` (a unique constraint's columns) are not taken: the same
+    row written by another transaction meanwhile makes this one yield, not fail (PostgreSQL and
+    SQLite both say ON CONFLICT DO NOTHING)."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
+        session.get_bind().dialect.name]
+    session.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=keys))

@@ -139,7 +139,8 @@ def test_course_one_score_presentation_on_every_page(stack, new_page):
     expect(ta.locator("#score")).to_have_text(text)
     ta.goto(f"/staff/assignments/{SLUG}")
     row = ta.locator("#students-table tr", has_text="stu_one")
-    expect(row).to_contain_text(text)
+    expect(row.locator("a.counts")).to_have_text("95")  # the compact cell (issue 28)
+    expect(row.locator("a.counts")).to_have_attribute("title", text)  # the sentence on hover
 
 
 def test_course_training_panel_says_why_there_are_no_curves(stack, new_page, shot):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from submissions_api.grades import entries_of
 from submissions_api.pages.base import ticks
-from submissions_api.pages.svg import bins, histogram, rate_bars
+from submissions_api.pages.svg import bins, histogram, rate_bars, rate_colour
 from submissions_api.services.feedback import common_causes
 from submissions_api.services.gradebook import student_rows
 from submissions_api.services.rubric import handin_layout
@@ -30,8 +30,17 @@ def test_histogram_counts_every_value_and_escapes_labels():
     svg = str(histogram([95, 95, 40], top=95, title="<x>"))
     assert 'data-total="3"' in svg and svg.count('data-count="2"') == 1
     assert "&lt;x&gt;" in svg
-    assert "<script" not in str(rate_bars([("<script>", 0.25)]))
-    assert "25%" in str(rate_bars([("t", 0.25)]))
+    assert "<script" not in str(rate_bars([("<script>", 0.25, "?fails=<x>")]))
+    assert "?fails=&lt;x&gt;" in str(rate_bars([("t", 0.25, "?fails=<x>")]))
+    assert "25%" in str(rate_bars([("t", 0.25, "?fails=t")]))
+
+
+def test_rate_bars_colour_scales_with_the_rate_and_links_to_who_fails():
+    """69 % and 100 % differ in colour (issue 28), and each bar links to its students."""
+    svg = str(rate_bars([("a", 1.0, "?fails=a"), ("b", 0.69, "?fails=b"), ("c", 0.0, "?x")]))
+    assert "hsl(120, " in svg and "hsl(57, " in svg and "hsl(0, " in svg
+    assert svg.count("<a href=") == 3 and 'href="?fails=b"' in svg
+    assert rate_colour(0.5) != rate_colour(0.7)
 
 
 def test_common_causes_group_messages_that_differ_only_in_numbers_counted_by_students():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from submissions_api.store.db import insert_new
 from submissions_api.store.models import Blob
 
 
@@ -16,10 +16,8 @@ def put_blob(session: Session, *, data: bytes) -> str:
     if session.get(Blob, sha) is None:
         # Two uploads of the same bytes at once (a deadline rush, identical training plots)
         # both miss the get(): the second insert must yield, not fail the upload.
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
-            session.get_bind().dialect.name]
-        session.execute(insert(Blob).values(sha256=sha, size=len(data), data=data)
-                        .on_conflict_do_nothing(index_elements=[Blob.sha256]))
+        insert_new(session, Blob, [{"sha256": sha, "size": len(data), "data": data}],
+                   [Blob.sha256])
     return sha
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased, defer
 
 from submissions_api.store.models_similarity import (
     EntrySource,
+    Review,
     SimilarityEntry,
     SimilarityPair,
 )
@@ -121,3 +122,36 @@ def set_review(session: Session, *, pair: SimilarityPair, review: str, note: str
     pair.review, pair.note = review, note
     pair.reviewed_by_id, pair.reviewed_at = reviewer_id, datetime.now(UTC)
     session.flush()
+
+
+def flagged_students(session: Session, *, assignment_id: int, threshold: float) -> set[str]:
+    """Logins of this semester's students in a pair from `threshold` up that no TA cleared."""
+    a, b = aliased(SimilarityEntry), aliased(SimilarityEntry)
+    rows = session.execute(
+        select(a.student, a.source, b.student, b.source)
+        .join(SimilarityPair, SimilarityPair.a_id == a.id).join(b, SimilarityPair.b_id == b.id)
+        .where(SimilarityPair.assignment_id == assignment_id,
+               SimilarityPair.similarity >= threshold,
+               SimilarityPair.review != Review.CLEARED)).all()
+    return {login for row in rows for login, source in (row[:2], row[2:])
+            if source == EntrySource.SUBMISSION}
+
+
+def pair_links(session: Session, *, assignment_id: int, threshold: float,
+               review: str | None = None) -> list[tuple[int, int, float]]:
+    """(a id, b id, similarity) of every pair from `threshold` up: the graph of groups."""
+    query = select(SimilarityPair.a_id, SimilarityPair.b_id, SimilarityPair.similarity).where(
+        SimilarityPair.assignment_id == assignment_id, SimilarityPair.similarity >= threshold)
+    if review:
+        query = query.where(SimilarityPair.review == review)
+    return [(a, b, s) for a, b, s in session.execute(query.order_by(
+        SimilarityPair.similarity.desc(), SimilarityPair.id))]
+
+
+def pairs_among(session: Session, *, entry_ids: list[int], threshold: float
+                ) -> list[SimilarityPair]:
+    """The pairs from `threshold` up between these entries, highest first."""
+    return list(session.scalars(select(SimilarityPair).where(
+        SimilarityPair.a_id.in_(entry_ids), SimilarityPair.b_id.in_(entry_ids),
+        SimilarityPair.similarity >= threshold).order_by(SimilarityPair.similarity.desc(),
+                                                         SimilarityPair.id)))
