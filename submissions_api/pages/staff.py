@@ -13,6 +13,7 @@ from submissions_api.pages import svg
 from submissions_api.pages.base import fragment, page_router, render, see_other
 from submissions_api.security import has_role, require_role
 from submissions_api.services import (
+    annotations,
     exports,
     feedback,
     fetch,
@@ -23,6 +24,7 @@ from submissions_api.services import (
     passback,
     regrades,
     reports,
+    rubric_items,
     sources,
     students,
 )
@@ -151,7 +153,10 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   run_id=sub.current_run_id, saved=request.query_params.get("saved"),
                   counts=gradebook.counting(session, sub.assignment, sub.user),
                   queue=manual.next_ungraded(session, user, sub.assignment.slug, sub.id),
-                  comments=manual.saved_comments(session, user, sub.assignment.slug))
+                  comments=manual.saved_comments(session, user, sub.assignment.slug),
+                  grading=rubric_items.grading_view(session, user, sub),
+                  notes=annotations.view(session, sub, files),
+                  changed=request.query_params.get("changed", ""))
 
 
 def _traced(result: dict | None) -> set[str]:
