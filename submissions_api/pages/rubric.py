@@ -7,12 +7,14 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import Form, Request
+from fastapi.responses import Response
 
 from submissions_api.deps import PageUser, SessionDep, SettingsDep
 from submissions_api.errors import Conflict
 from submissions_api.grades import manual_items
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.services import annotations, regrade_requests, rubric_items
+from submissions_api.services.exports import download_headers
 
 router = page_router()
 
@@ -31,6 +33,13 @@ def rubric_page(slug: str, request: Request, user: PageUser, session: SessionDep
     return render(request, "staff_rubric.html", title=f"Rubric items · {slug}", slug=slug,
                   items=rubric_items.items_view(session, user, slug), manual=manual_items(slug),
                   changed=request.query_params.get("changed", ""))
+
+
+@router.get("/staff/assignments/{slug}/rubric.csv")
+def rubric_csv(slug: str, user: PageUser, session: SessionDep) -> Response:
+    """Each student's manual grades with the rubric items applied (TAs)."""
+    return Response(rubric_items.rubric_csv(session, user, slug), media_type="text/csv",
+                    headers=download_headers(f"{slug}-rubric.csv"))
 
 
 @router.post("/staff/assignments/{slug}/rubric")

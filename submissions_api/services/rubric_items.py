@@ -19,6 +19,7 @@ from submissions_api.grades import manual_items
 from submissions_api.schemas import MAX_COMMENT
 from submissions_api.security import require_role
 from submissions_api.services import fetch
+from submissions_api.services.csvout import cell, number, write_csv
 from submissions_api.store import crud
 from submissions_api.store.models import ManualGrade, Role, Submission, User, utcnow
 from submissions_api.store.models_rubric import RubricItem
@@ -210,3 +211,20 @@ def grading_view(session: Session, user: User, sub: Submission) -> dict[str, dic
                         "graded_by": g.graded_by.login if g and g.graded_by else "",
                         "seen": ",".join(f"{r['id']}:{r['version']}" for r in rubric)}
     return out
+
+
+def rubric_csv(session: Session, user: User, slug: str) -> str:
+    """Every manual grade of the assignment: login, manual item, points, the rubric items
+    applied, the adjustment and the comment (TAs; control characters removed, csvout)."""
+    require_role(user, Role.TA)
+    assignment = fetch.assignment(session, slug)
+    described = {r.id: f"{r.description} ({r.points:+g})"
+                 for r in crud.rubric_items(session, assignment_id=assignment.id)}
+    grades = list(session.scalars(select(ManualGrade).where(
+        ManualGrade.assignment_id == assignment.id).order_by(ManualGrade.id)))
+    applied = crud.applied(session, grade_ids=[g.id for g in grades])
+    logins = {u.id: u.login for u in crud.list_users(session)}
+    rows = sorted([cell(logins.get(g.user_id, "")), cell(g.item_id), number(g.points),
+                   cell("; ".join(described[r] for r in sorted(applied.get(g.id, set())))),
+                   number(g.adjustment), cell(g.comment)] for g in grades)
+    return write_csv(["login", "item", "points", "rubric_items", "adjustment", "comment"], rows)
