@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Role, Status, utcnow
+from submissions_api.store.models import Role, Status, TrainingStatus, utcnow
 from submissions_api.store.models_lms import ScoreOutbox
 from submissions_api.store.models_rubric import RubricItem
 from tests.api.test_exports import rows
@@ -25,7 +25,8 @@ HOSTILE = '<script>alert(1)</script>\x1b[31m"&'
 
 def seed(sessions, logins: list[str]) -> dict[str, int]:
     """A student per login (made if new) with the reference hand-in graded 95/95 by a
-    recorded run, as a worker records it: {login: submission id}."""
+    recorded run, as a worker records it, its training run done (no page waits for it):
+    {login: submission id}."""
     data = make_handin_tar()
     report = {"assignment": SLUG, "golden_version": "g1", "score": 95.0, "max_score": 95.0,
               "grader_version": "0",
@@ -47,6 +48,8 @@ def seed(sessions, logins: list[str]) -> dict[str, int]:
             assert lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
                                         report=report, error="", started_at=utcnow(),
                                         next_status=Status.GRADED)
+            session.refresh(sub)
+            crud.get_run(session, run_id=sub.current_run_id).training = TrainingStatus.DONE
             session.commit()
             out[login] = sub.id
     return out

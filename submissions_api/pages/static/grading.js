@@ -68,5 +68,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const forms = [...document.querySelectorAll("form.manual-form")];
   forms.forEach(f => f.addEventListener("input", () => showTotal(f)));
   if (forms.length) gradingKeys(forms);
+  // the browser skips autofocus on a page opened at an anchor (#manual): focus it here, once
+  // the page has scrolled to the anchor
+  const first = document.querySelector("form.manual-form [autofocus]");
+  if (first) window.addEventListener("load", () => setTimeout(() => {
+    if (!document.activeElement || document.activeElement === document.body) first.focus();
+  }, 0));
   document.querySelectorAll(".source[data-path]").forEach(selectLines);
 });
