@@ -138,7 +138,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     graded = [r for r in runs if r.outcome == RunOutcome.GRADED]
     diffs = [(a, b, reports.test_diff(a.report, b.report))
              for a, b in zip(graded, graded[1:], strict=False)]
-    files = sources.handin_sources(session, sub, max_bytes=settings.upload_max_bytes)
+    files = sources.handin_sources(session, sub, max_bytes=settings.upload_max_bytes,
+                                   marked=annotations.marked(session, sub))
     previous = crud.previous_submission(session, submission=sub)
     previous_id = previous.id if previous else None
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",

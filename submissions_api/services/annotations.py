@@ -63,6 +63,14 @@ def delete(session: Session, user: User, annotation_id: int) -> int:
     return note.submission_id
 
 
+def marked(session: Session, sub: Submission) -> dict[str, set[int]]:
+    """The annotated lines per path (the sources highlight them)."""
+    out: dict[str, set[int]] = {}
+    for note in crud.annotations(session, submission_id=sub.id):
+        out.setdefault(note.path, set()).update(range(note.first_line, note.last_line + 1))
+    return out
+
+
 def view(session: Session, sub: Submission, files: list[SourceFile]) -> dict[str, list[dict]]:
     """The submission's annotations per file path, each with whether the file still has its
     lines (`present`; else only its `quote` shows them) and the link to its first line."""
@@ -89,7 +97,9 @@ def for_student(session: Session, sub: Submission, *, max_bytes: int) -> list[di
         return []
     texts = read_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"",
                          handin_layout(sub.assignment.slug), max_bytes=max_bytes)
-    files = [SourceFile(path, text, text.count("\n") + 1, numbered(path, text), [], None)
+    lines = marked(session, sub)
+    files = [SourceFile(path, text, text.count("\n") + 1,
+                        numbered(path, text, lines.get(path, set())), [], None)
              for path, text in texts]
     notes = view(session, sub, files)
     shown = [{"path": f.path, "html": f.html, "notes": notes[f.path]} for f in files
