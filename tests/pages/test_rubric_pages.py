@@ -10,12 +10,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from submissions_api.main import create_app
 from submissions_api.services.sources import anchor
 from submissions_api.store.models import ManualGrade, User
 from submissions_api.store.models_rubric import RubricItem
 from tests.api.test_rubric import ITEM, SLUG, link_to_lms, outbox_versions, seed
-from tests.lms.platform import Served
+from tests.pages.conftest import pages_on
 from tests.pages.test_pages import sign_in
 from tests.pages.test_polish import no_serious_violations
 
@@ -23,25 +22,9 @@ CLASS = [f"s{n:02d}" for n in range(1, 21)]
 
 
 @pytest.fixture
-def tool(backend, dispatcher, users):
-    served = Served(create_app(backend, dispatcher))
-    yield served
-    served.stop()
-
-
-@pytest.fixture
 def open_page(browser, tool):
-    contexts = []
-
-    def make():
-        context = browser.new_context(base_url=tool.url, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    with pages_on(browser, tool.url) as make:
+        yield make
 
 
 def points_by_login(sessions) -> dict[str, float]:
