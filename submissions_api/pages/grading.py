@@ -17,19 +17,18 @@ router = page_router()
 
 
 @router.post("/staff/submissions/{submission_id}/manual/{item_id}")
-async def set_manual_grade(submission_id: int, item_id: str, request: Request, user: PageUser,
-                           session: SessionDep, points: float = Form(0.0),
-                           comment: str = Form(""), keep: str = Form(""), then: str = Form(""),
-                           seen: str = Form(""), version: int | None = Form(None)):
+def set_manual_grade(submission_id: int, item_id: str, user: PageUser, session: SessionDep,
+                     points: float = Form(0.0), comment: str = Form(""), keep: str = Form(""),
+                     then: str = Form(""), seen: str = Form(""),
+                     version: int | None = Form(None), rubric: list[int] = Form([])):
     """Manual grading (TAs): the rubric items ticked (`rubric`, repeated) and `points` beside
     them, compared with what the page showed (`seen`: item:version,…; `version`: the grade's);
     `keep` saves the comment for reuse; `then=next` goes on to the next student who waits,
     else back to the submission. A change made meanwhile comes back as a notice."""
-    applied = {int(v) for v in (await request.form()).getlist("rubric") if str(v).isdigit()}
     seen_items = dict(tuple(map(int, p.split(":"))) for p in seen.split(",") if p.count(":") == 1
                       and p.replace(":", "").isdigit())
     try:
-        sub = rubric_items.grade(session, user, submission_id, item_id, applied=applied,
+        sub = rubric_items.grade(session, user, submission_id, item_id, applied=set(rubric),
                                  adjustment=points, comment=comment[:5000],
                                  seen_items=seen_items, seen_version=version)
     except Conflict as exc:

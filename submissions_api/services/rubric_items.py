@@ -130,6 +130,10 @@ def delete_item(session: Session, user: User, rubric_id: int, *, seen_version: i
     return slug
 
 
+def _changed(item: RubricItem | None) -> str:
+    return _describe(item) + " meanwhile" if item else "a rubric item you ticked was deleted"
+
+
 def _item(session: Session, rubric_id: int) -> RubricItem:
     item = session.get(RubricItem, rubric_id, populate_existing=True)
     if item is None:
@@ -168,15 +172,16 @@ def grade(session: Session, user: User, submission_id: int, item_id: str, *,
     items = {r.id: r for r in session.scalars(select(RubricItem).where(
         RubricItem.assignment_id == sub.assignment_id, RubricItem.item_id == item_id)
         .with_for_update())}
-    changed = ["a rubric item you saw was deleted meanwhile" for r in seen_items
-               if r not in items]
-    changed += [_describe(items[r]) + " meanwhile" for r, v in seen_items.items()
-                if r in items and items[r].version != v]
-    changed += ["a rubric item you did not see was applied" for r in applied
-                if r not in seen_items]
+    if any(r not in items and r not in seen_items for r in applied):
+        raise NotFound(f"rubric item of {item['name']}")
     current = session.scalars(select(ManualGrade).where(
         ManualGrade.user_id == sub.user_id, ManualGrade.assignment_id == sub.assignment_id,
         ManualGrade.item_id == item_id).with_for_update()).first()
+    had = crud.applied(session, grade_ids=[current.id]).get(current.id, set()) if current else set()
+    changed = [_changed(items.get(r)) for r, v in seen_items.items() if r in applied | had
+               and (r not in items or items[r].version != v)]
+    changed += ["a rubric item you did not see was applied" for r in applied
+                if r not in seen_items]
     if abs(adjustment) > item["max_points"]:
         raise Refused(f"{item['name']} is worth at most {item['max_points']:g} points")
     if seen_version is not None and (current.version if current else 0) != seen_version:
@@ -186,7 +191,7 @@ def grade(session: Session, user: User, submission_id: int, item_id: str, *,
                        f"{sub.user.login}'s points were removed meanwhile")
     if changed:
         raise Conflict("not saved: " + "; ".join(changed) + ". Check and save again.")
-    total = sum(items[r].points for r in applied)
+    total = sum(items[r].points for r in applied)  # each one seen, unchanged
     crud.set_manual_grade(session, submission=sub, item_id=item_id,
                           points=points_of(total, adjustment, item["max_points"]),
                           comment=printable(comment), grader=user, adjustment=adjustment,

@@ -158,6 +158,14 @@ def test_a_save_against_a_changed_item_or_grade_is_told_what_changed(client, use
     again = give(c, subs["alice"], [], 1, 0, seen(sessions))
     assert "ta1 saved alice&#39;s points meanwhile (now 2/5)" in c.get(
         again.headers["location"]).text
+    # an item the save does not touch may change meanwhile: the save goes through
+    other = add_item(c, 1, "Plots labelled", "p")
+    fresh = seen(sessions)
+    with sessions() as session:
+        row = session.get(RubricItem, other)
+        row.description, row.version = "Plots labelled and titled", row.version + 1
+        session.commit()
+    assert "changed" not in give(c, subs["alice"], [item], 0, 1, fresh).headers["location"]
     # an item edit against an older version is refused, not applied
     old = c.post(f"/staff/rubric/{item}", data={"version": 1, "points": 5, "key": "c",
                                                 "description": "x", "slug": SLUG})
