@@ -189,6 +189,9 @@ def test_annotations_and_a_regrade_request_with_hostile_text(client, users, sess
     assert "&lt;script&gt;alert(1)&lt;/script&gt;[31m&#34;&amp;" in staff_page
     student = as_user(client, users, "alice")
     assert 'id="annotations"' not in student.get(f"/submissions/{sub}").text  # not graded yet
+    assert student.get(f"/staff/assignments/{SLUG}/rubric").status_code == 403
+    assert student.post(f"/staff/submissions/{sub}/annotations", data={
+        "path": "mytorch/linear.py", "first": 1, "last": 1, "comment": "x"}).status_code == 403
     c = as_user(client, users, "ta1")
     give(c, sub, [item], 0, 0, seen(sessions), comment=HOSTILE)
     student = as_user(client, users, "alice")
