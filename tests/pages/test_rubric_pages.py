@@ -2,7 +2,8 @@
 under uvicorn in a thread, over the `backend` fixture): a TA grades 20 students with the
 keyboard alone, then edits an item and every student who has it is re-scored (the LMS outbox
 rows move on); a TA annotates lines of a file and the student sees them once graded; a
-regrade request goes to the TA's queue and its answer comes back to the student."""
+regrade request goes to the TA's queue and its answer comes back to the student; of two TAs
+grading one student at once, the second is told, not let to overwrite."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from submissions_api import security
 from submissions_api.services.sources import anchor
-from submissions_api.store.models import ManualGrade, User
+from submissions_api.store import crud
+from submissions_api.store.models import ManualGrade, Role, User
 from submissions_api.store.models_rubric import RubricItem
 from tests.api.test_rubric import ITEM, SLUG, link_to_lms, outbox_versions, seed
 from tests.pages.conftest import pages_on
@@ -63,10 +66,10 @@ def test_rubric_pages_grade_twenty_by_keyboard_then_an_edit_rescores_all(
         expect(page.locator(f"#manual-form-{ITEM} input[name=rubric]").first).to_be_focused()
         page.keyboard.press("c")
         page.keyboard.press("v" if n % 2 == 0 else "a")
+        expect(page.locator(f"#total-{ITEM}")).to_have_text("5/5" if n % 2 == 0 else "2/5")
         if n == 0:
-            expect(page.locator(f"#total-{ITEM}")).to_have_text("5/5")
             no_serious_violations(page)
-            shot(page.locator("#manual"), "rubric-grading-keys")
+            shot(page.locator("#manual"), "guide-ta-rubric", keep=True)
         page.keyboard.press("Enter")  # saves and opens the next student who waits
     expect(page).to_have_url(f"{tool.url}/staff/assignments/{SLUG}?graded=all#manual-queue")
     assert points_by_login(sessions) == {x: 5.0 if i % 2 == 0 else 2.0
@@ -142,3 +145,26 @@ def test_rubric_pages_annotation_and_regrade_request_round_trip(open_page, users
     expect(student.locator(f"#request-{ITEM}")).to_contain_text("(3 → 4.5/5)")
     expect(student.locator("#score")).to_contain_text("manual 4.5/5")
     shot(student, "rubric-student-annotated")
+
+
+def test_rubric_pages_two_tas_on_one_student_the_second_is_told(open_page, users, sessions,
+                                                                shot):
+    sub = seed(sessions, ["bob"])["bob"]
+    with sessions() as session:
+        ta2 = crud.create_user(session, login="ta2", name="TA Two", role=Role.TA)
+        token = security.issue_token(session, user=ta2)
+        session.commit()
+    first, second = open_page(), open_page()
+    sign_in(first, users.tokens["ta1"], then=f"/staff/submissions/{sub}")
+    sign_in(second, token, then=f"/staff/submissions/{sub}")
+    first.fill(f"#points-{ITEM}", "5")
+    first.keyboard.press("Enter")
+    expect(first.locator("h1")).not_to_contain_text("bob")  # on to the next: none waits
+    second.fill(f"#points-{ITEM}", "1")
+    second.keyboard.press("Enter")
+    expect(second.locator("#changed")).to_have_text(
+        "not saved: ta1 saved bob's points meanwhile (now 5/5). Check and save again.")
+    expect(second.locator(f"#manual-form-{ITEM}")).to_contain_text("5/5 given")
+    no_serious_violations(second)
+    shot(second.locator("#manual"), "rubric-second-ta-told")
+    assert points_by_login(sessions) == {"bob": 5.0}
