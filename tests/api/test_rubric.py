@@ -1,7 +1,8 @@
 """Rubric grading over the pages' forms (issue 28 items 1, 2 and 6), on SQLite and PostgreSQL:
 rubric items score a manual item and an edited item re-scores everyone who has it (gradebook,
 CSV and the LMS outbox follow); a save against an item or a grade another TA changed is refused
-with what changed; annotations and regrade requests, with hostile text escaped."""
+with what changed; annotations and regrade requests, with hostile text escaped; annotations
+survive a regrade and lines a file no longer has are quoted, not lost."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Role, Status, TrainingStatus, utcnow
 from submissions_api.store.models_lms import ScoreOutbox
-from submissions_api.store.models_rubric import RubricItem
+from submissions_api.store.models_rubric import Annotation, RubricItem
 from tests.api.test_exports import rows
 from tests.api.test_staff_pages import as_user
 from tests.handins import make_handin_tar
@@ -212,3 +213,25 @@ def test_annotations_and_a_regrade_request_with_hostile_text(client, users, sess
     assert "(4 → 5/5)" in student.get(f"/submissions/{sub}").text
     table = rows(as_user(client, users, "ta1").get(f"/staff/assignments/{SLUG}/rubric.csv").text)
     assert table[1][3] == "<script>alert(1)</script>[31m\"& (+4)" and "\x1b" not in table[1][5]
+
+
+def test_annotations_survive_a_regrade_and_lines_gone_are_quoted(client, users, sessions):
+    sub = seed(sessions, ["bob"])["bob"]
+    c = as_user(client, users, "ta1")
+    c.post(f"/staff/submissions/{sub}/annotations", data={
+        "path": "mytorch/linear.py", "first": 2, "last": 2, "comment": "Kept."})
+    with sessions() as session:  # what a regrade keeping fewer or shorter files leaves
+        for path, line in [("mytorch/gone.py", 3), ("mytorch/linear.py", 9999)]:
+            session.add(Annotation(submission_id=sub, path=path, first_line=line,
+                                   last_line=line, quote=f"old line of {path}",
+                                   comment=f"On {path}."))
+        session.commit()
+    assert c.post(f"/staff/submissions/{sub}/regrade", follow_redirects=False
+                  ).status_code == 303
+    give(c, sub, [], 3, 0, "")
+    for page in (c.get(f"/staff/submissions/{sub}").text,
+                 as_user(client, users, "bob").get(f"/submissions/{sub}").text):
+        assert page.count('class="annotation"') == 1 and "Kept." in page
+        assert page.count('class="annotation gone"') == 2
+        assert "old line of mytorch/gone.py" in page and "old line of mytorch/linear.py" in page
+        assert "no longer" in page
