@@ -18,6 +18,7 @@ from submissions_api.pages import (
     lms,
     lti,
     passback,
+    rubric,
     sign_in_links,
     similarity,
     staff,
@@ -26,7 +27,7 @@ from submissions_api.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, sign_in_links, account, student, staff, grading, similarity, instructor,
-                course, users, lms, lti, passback):
+for _module in (auth, sign_in_links, account, student, staff, grading, rubric, similarity,
+                instructor, course, users, lms, lti, passback):
     router.include_router(_module.router)
 router.include_router(lti.platform_router)  # posted by the LMS's pages: not same-origin

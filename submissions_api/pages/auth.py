@@ -17,7 +17,8 @@ from submissions_api.services.visibility import visible_assignments
 router = page_router()
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"style.css": "text/css", "pages.js": "text/javascript",
-                "favicon.svg": "image/svg+xml"}
+                "favicon.svg": "image/svg+xml", "grading.css": "text/css",
+                "grading.js": "text/javascript"}
 COOKIE_DAYS = 14
 NO_COOKIE = ("Your token is valid, but your browser did not keep the sign-in cookie, so you are "
              "not signed in. Allow cookies for this site, then sign in again.")

@@ -4,23 +4,37 @@ whose training never ran."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import Form, Request
 
 from submissions_api.deps import PageUser, SessionDep
+from submissions_api.errors import Conflict
 from submissions_api.pages.base import page_router, see_other
-from submissions_api.services import fetch, manual
+from submissions_api.services import fetch, manual, rubric_items
 
 router = page_router()
 
 
 @router.post("/staff/submissions/{submission_id}/manual/{item_id}")
 def set_manual_grade(submission_id: int, item_id: str, user: PageUser, session: SessionDep,
-                     points: float = Form(), comment: str = Form(""), keep: str = Form(""),
-                     then: str = Form("")):
-    """Manual grading (TAs; 0 to the item's maximum); `keep` saves the comment for reuse;
-    `then=next` goes on to the next student who waits, else back to the submission."""
-    sub = manual.set_manual_grade(session, user, submission_id, item_id,
-                                  points=max(points, 0.0), comment=comment[:5000])
+                     points: float = Form(0.0), comment: str = Form(""), keep: str = Form(""),
+                     then: str = Form(""), seen: str = Form(""),
+                     version: int | None = Form(None), rubric: list[int] = Form([])):
+    """Manual grading (TAs): the rubric items ticked (`rubric`, repeated) and `points` beside
+    them, compared with what the page showed (`seen`: item:version,…; `version`: the grade's);
+    `keep` saves the comment for reuse; `then=next` goes on to the next student who waits,
+    else back to the submission. A change made meanwhile comes back as a notice."""
+    seen_items = dict(tuple(map(int, p.split(":"))) for p in seen.split(",") if p.count(":") == 1
+                      and p.replace(":", "").isdigit())
+    try:
+        sub = rubric_items.grade(session, user, submission_id, item_id, applied=set(rubric),
+                                 adjustment=points, comment=comment[:5000],
+                                 seen_items=seen_items, seen_version=version)
+    except Conflict as exc:
+        session.rollback()
+        return see_other(f"/staff/submissions/{submission_id}?"
+                         f"{urlencode({'changed': exc.message})}#manual")
     slug = sub.assignment.slug
     if keep and comment.strip():
         manual.save_comment(session, user, slug, item_id, comment)

@@ -13,6 +13,7 @@ from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
 from submissions_api.services import dashboard as dashboard_service
 from submissions_api.services import (
+    annotations,
     exports,
     fetch,
     golden,
@@ -23,6 +24,7 @@ from submissions_api.services import (
     passback,
     regrades,
     reports,
+    rubric_items,
     sources,
     students,
 )
@@ -148,7 +150,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     graded = [r for r in runs if r.outcome == RunOutcome.GRADED]
     diffs = [(a, b, reports.test_diff(a.report, b.report))
              for a, b in zip(graded, graded[1:], strict=False)]
-    files = sources.handin_sources(session, sub, max_bytes=settings.upload_max_bytes)
+    files = sources.handin_sources(session, sub, max_bytes=settings.upload_max_bytes,
+                                   marked=annotations.marked(session, sub))
     previous = crud.previous_submission(session, submission=sub)
     previous_id = previous.id if previous else None
     return render(request, "staff_submission.html", title=f"Submission {sub.id} ({sub.user.login})",
@@ -163,7 +166,10 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   run_id=sub.current_run_id, saved=request.query_params.get("saved"),
                   counts=gradebook.counting(session, sub.assignment, sub.user),
                   queue=manual.next_ungraded(session, user, sub.assignment.slug, sub.id),
-                  comments=manual.saved_comments(session, user, sub.assignment.slug))
+                  comments=manual.saved_comments(session, user, sub.assignment.slug),
+                  grading=rubric_items.grading_view(session, user, sub),
+                  notes=annotations.view(session, sub, files),
+                  changed=request.query_params.get("changed", ""))
 
 
 def _traced(result: dict | None) -> set[str]:

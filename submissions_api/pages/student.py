@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
 from submissions_api.pages.base import course_zone, page_router, render, see_other
-from submissions_api.services import attempts, visibility
+from submissions_api.services import annotations, attempts, regrade_requests, visibility
 from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
+from submissions_api.services.sources import highlight_css
 from submissions_api.store import crud
-from submissions_api.store.models import Assignment, TrainingStatus, User
+from submissions_api.store.models import Assignment, Submission, TrainingStatus, User
 
 router = page_router()
 
@@ -82,7 +83,7 @@ def upload(slug: str, request: Request, user: PageUser, session: SessionDep,
 
 @router.get("/submissions/{submission_id}")
 def submission_page(submission_id: int, request: Request, user: PageUser, session: SessionDep,
-                    receipt: int = 0):
+                    settings: SettingsDep, receipt: int = 0):
     """The student's view (also for staff: exactly what the student sees)."""
     sub = service.own_submission(session, user, submission_id)
     out = service.submission_view(session, sub, staff=False, with_result=True,
@@ -99,7 +100,19 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   training_live=out.training == TrainingStatus.PENDING,
                   live_text=service.live_status(session, user, sub.id)["line"] if live else "",
                   remaining=service.remaining(session, sub.assignment, sub.user),
-                  limit=sub.assignment.submission_limit)
+                  limit=sub.assignment.submission_limit,
+                  **_manual_extras(session, user, sub, out.manual, settings.upload_max_bytes))
+
+
+def _manual_extras(session: Session, user: User, sub: Submission, manual: list[dict],
+                   max_bytes: int) -> dict:
+    """Once manual points are released: the annotated files and the regrade requests."""
+    if not any(m["points"] is not None for m in manual):
+        return {"annotated": [], "requests": {}}
+    return {"annotated": annotations.for_student(session, sub, max_bytes=max_bytes),
+            "requests": regrade_requests.of_student(session, user, sub.assignment.slug,
+                                                    sub.user),
+            "highlight_css": highlight_css()}
 
 
 @router.get("/submissions/{submission_id}/status.json")

@@ -54,10 +54,10 @@ def anchor(path: str) -> str:
     return "src-" + re.sub(r"[^A-Za-z0-9]", "-", path)
 
 
-def handin_sources(session: Session, sub: Submission, *, max_bytes: int | None = None
-                   ) -> list[SourceFile]:
+def handin_sources(session: Session, sub: Submission, *, max_bytes: int | None = None,
+                   marked: dict[str, set[int]] | None = None) -> list[SourceFile]:
     """Every Python file of the submission's hand-in, sorted, for the TA; `max_bytes` is the
-    upload limit the grader was given."""
+    upload limit the grader was given; `marked`: lines to highlight per path (annotated)."""
     layout = handin_layout(sub.assignment.slug)
     files = read_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"", layout,
                          max_bytes=max_bytes)
@@ -65,7 +65,8 @@ def handin_sources(session: Session, sub: Submission, *, max_bytes: int | None =
     before = dict(read_sources(crud.get_blob(session, sha256=previous.blob_sha256) or b"",
                                layout, max_bytes=max_bytes)) if previous else None
     starter = _starter(sub.assignment.slug)
-    return [SourceFile(path, text, text.count("\n") + 1, numbered(path, text),
+    return [SourceFile(path, text, text.count("\n") + 1,
+                       numbered(path, text, (marked or {}).get(path, set())),
                        diff(starter.get(path, ""), text),
                        None if before is None else diff(before.get(path, ""), text),
                        path not in starter)
@@ -108,15 +109,18 @@ def _starter(slug: str) -> dict[str, str]:
     return starter_files(load_assignment(slug))
 
 
-def numbered(path: str, text: str) -> Markup:
-    """The file as HTML: one line per line, each with its number linking to its own anchor."""
+def numbered(path: str, text: str, marked: set[int] | frozenset[int] = frozenset()) -> Markup:
+    """The file as HTML: one line per line, each with its number linking to its own anchor;
+    the `marked` lines highlighted (class hll)."""
     prefix = anchor(path)
     if len(text) > MAX_HIGHLIGHT_CHARS:
         body = "\n".join(f'<a id="{prefix}-{n}" href="#{prefix}-{n}" class="ln">{n}</a> '
-                         f"{escape(line)}" for n, line in enumerate(text.split("\n"), 1))
+                         + (f'<span class="hll">{escape(line)}</span>' if n in marked
+                            else str(escape(line)))
+                         for n, line in enumerate(text.split("\n"), 1))
         return Markup(f'<pre class="hl">{body}</pre>')
     formatter = HtmlFormatter(linenos="inline", lineanchors=prefix, anchorlinenos=True,
-                              cssclass="hl")
+                              cssclass="hl", hl_lines=sorted(marked))
     return Markup(highlight(text, PythonLexer(), formatter))
 
 

@@ -317,6 +317,10 @@ class ManualGrade(Base):
                                                index=True)
     item_id: Mapped[str] = mapped_column(String(50))
     points: Mapped[float] = mapped_column(Float)
+    adjustment: Mapped[float] = mapped_column(Float, default=0.0)
+    """The TA's points beside the applied rubric items (models_rubric.py)."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """Moves on with every change of the points, so two TAs never overwrite each other."""
     comment: Mapped[str] = mapped_column(Text, default="")
     graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

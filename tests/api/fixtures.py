@@ -22,6 +22,7 @@ from tests.api.services import (
     check_redis,
     make_service_home,
 )
+from tests.lms.platform import Served
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +99,14 @@ def dispatcher(backend) -> Dispatcher:
 def client(backend, dispatcher, users) -> TestClient:
     with TestClient(create_app(backend, dispatcher)) as c:
         yield c
+
+
+@pytest.fixture
+def tool(backend, dispatcher, users):
+    """The app under uvicorn in a thread (for a browser), on the backend's database."""
+    served = Served(create_app(backend, dispatcher))
+    yield served
+    served.stop()
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ SHOTS = os.environ.get("MLPGRADE_LTI_SHOTS")
 
 
 @pytest.fixture
-def tool(backend, dispatcher, users):
-    served = Served(create_app(backend, dispatcher))
-    yield served
-    served.stop()
-
-
-@pytest.fixture
 def lms_live(tool, sessions):
     platform, served = serve_platform(tool.url)
     register(sessions, platform)

@@ -4,6 +4,7 @@ embedded stack (SQLite + kombu's sqla broker), like tests/e2e."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,20 +41,31 @@ def chromium():
         b.close()
 
 
-@pytest.fixture
-def new_page(browser, stack, tmp_path):
-    """new_page() → a page in a fresh browser context (its own cookies) on the stack's URL."""
+@contextmanager
+def pages_on(browser, url: str, **options):
+    """make(**more) → a page in a fresh browser context (its own cookies) on `url`, 1280×900
+    unless `options` or `more` say otherwise; the contexts close on leaving."""
     contexts = []
 
-    def make():
-        context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900})
+    def make(**more):
+        context = browser.new_context(base_url=url, **{
+            "viewport": {"width": 1280, "height": 900}, **options, **more})
         context.set_default_timeout(20_000)
         contexts.append(context)
         return context.new_page()
 
-    yield make
-    for context in contexts:
-        context.close()
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def new_page(browser, stack, tmp_path):
+    """new_page() → a page in a fresh browser context (its own cookies) on the stack's URL."""
+    with pages_on(browser, stack.url) as make:
+        yield make
 
 
 @pytest.fixture

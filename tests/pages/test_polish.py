@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from tests.api.services import unavailable
 from tests.e2e.stack import embedded_env, start_stack
 from tests.handins import make_handin_tar
+from tests.pages.conftest import pages_on
 from tests.pages.test_pages import GRADING, SLUG, add_student, api_upload, sign_in
 
 ZONE, READER = "America/New_York", "Europe/Berlin"
@@ -41,18 +42,8 @@ def stack(tmp_path_factory, service_home):
 @pytest.fixture
 def page_at(browser, stack):
     """page_at(width=1280) → a page read from Berlin, in a fresh context."""
-    contexts = []
-
-    def make(width: int = 1280):
-        context = browser.new_context(base_url=stack.url, timezone_id=READER,
-                                      viewport={"width": width, "height": 900},
-                                      accept_downloads=True)
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        return context.new_page()
-    yield make
-    for context in contexts:
-        context.close()
+    with pages_on(browser, stack.url, timezone_id=READER, accept_downloads=True) as make:
+        yield lambda width=1280: make(viewport={"width": width, "height": 900})
 
 
 def no_serious_violations(page) -> None:

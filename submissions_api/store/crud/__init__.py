@@ -43,6 +43,16 @@ from submissions_api.store.crud.manual import (
     set_manual_grade,
 )
 from submissions_api.store.crud.regrades import get_regrade, regrade_candidates, regrade_items
+from submissions_api.store.crud.rubric import (
+    annotations,
+    applied,
+    applied_points,
+    grades_with,
+    item_counts,
+    regrade_requests,
+    rubric_items,
+    set_applied,
+)
 from submissions_api.store.crud.runs import (
     get_run,
     list_runs,
@@ -106,4 +116,6 @@ __all__ = [
     "RunTimes", "Waiting", "run_times", "waiting",
     "add_link", "latest_links", "link_by_hash", "links_since", "links_with_status",
     "never_signed_in", "use_link", "users_by_address",
+    "annotations", "applied", "applied_points", "grades_with", "item_counts",
+    "regrade_requests", "rubric_items", "set_applied",
 ]

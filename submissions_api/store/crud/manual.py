@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from submissions_api.lms import outbox
+from submissions_api.store.crud.rubric import applied_points, set_applied
 from submissions_api.store.models import Assignment, ManualGrade, Submission, User, utcnow
 from submissions_api.store.models_staff import SavedComment
 
@@ -50,19 +51,28 @@ def manual_by_login(session: Session, *, assignment: Assignment, user_id: int | 
 
 
 def set_manual_grade(session: Session, *, submission: Submission, item_id: str, points: float,
-                     comment: str, grader: User) -> ManualGrade:
+                     comment: str, grader: User, adjustment: float | None = None,
+                     applied: Iterable[int] | None = None) -> ManualGrade:
     """Record (or replace) a TA's points for one manual item of the submission's student and
-    assignment, noting the submission they were given on."""
+    assignment, noting the submission they were given on. `applied`: the rubric items now
+    applied (None: those applied stay); `adjustment` None: what makes the applied items and it
+    come to `points`. The grade's version moves on; the student's LMS row too."""
     grade = session.scalars(select(ManualGrade).where(
         ManualGrade.user_id == submission.user_id,
         ManualGrade.assignment_id == submission.assignment_id,
         ManualGrade.item_id == item_id)).first()
     if grade is None:
         grade = ManualGrade(user_id=submission.user_id, assignment_id=submission.assignment_id,
-                            item_id=item_id)
+                            item_id=item_id, version=0, adjustment=0.0)
         session.add(grade)
     grade.submission_id, grade.points, grade.comment = submission.id, points, comment
     grade.graded_by_id, grade.graded_at = grader.id, utcnow()
+    grade.version += 1
+    session.flush()
+    if applied is not None:
+        set_applied(session, grade=grade, rubric_item_ids=set(applied))
+    grade.adjustment = adjustment if adjustment is not None else (
+        points - applied_points(session, grade_ids=[grade.id]).get(grade.id, 0.0))
     session.flush()
     outbox.touch(session, submission.assignment_id, [submission.user_id])
     return grade
