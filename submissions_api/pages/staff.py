@@ -11,7 +11,6 @@ from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDe
 from submissions_api.pages import svg
 from submissions_api.pages.base import page_router, render, see_other
 from submissions_api.security import has_role, require_role
-from submissions_api.services import dashboard as dashboard_service
 from submissions_api.services import (
     annotations,
     exports,
@@ -28,6 +27,7 @@ from submissions_api.services import (
     sources,
     students,
 )
+from submissions_api.services import dashboard as dashboard_service
 from submissions_api.services import submissions as subs_service
 from submissions_api.store import crud
 from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus

@@ -1,7 +1,7 @@
 """Cluster hints: a TA's hint per failure cluster of an assignment, and the students it reached
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07 12:45:00.000000
 """
 
