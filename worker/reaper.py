@@ -115,7 +115,7 @@ def _give_up_training(session: Session, run: GradingRun) -> None:
     result = TrainingResult(item_id=load_assignment(sub.assignment.slug).training_id,
                             evidence={"checks": [], "error": error})
     report = GradeReport.from_dict(run.report).with_training(result)
-    lifecycle.record_training(session, run_id=run.id, report=report.to_dict(), artifacts={},
+    lifecycle.record_training(session, run_id=run.id, report=report, artifacts={},
                               status=TrainingStatus.FAILED)
     log.warning("reaper: training run of run %s failed: %s", run.id, error)
 

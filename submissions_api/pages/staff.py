@@ -134,7 +134,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     out = subs_service.submission_view(session, sub, staff=True, with_result=True)
     runs = list(crud.list_runs(session, submission_id=sub.id))
     graded = [r for r in runs if r.outcome == RunOutcome.GRADED]
-    diffs = [(a, b, reports.test_diff(a.report, b.report))
+    diffs = [(a, b, reports.test_diff(reports.read_report(a), reports.read_report(b)))
              for a, b in zip(graded, graded[1:], strict=False)]
     files = sources.handin_sources(session, sub, max_bytes=settings.upload_max_bytes)
     previous = crud.previous_submission(session, submission=sub)

@@ -25,7 +25,7 @@ from submissions_api.services import fetch
 from submissions_api.services.estimates import Estimate, live_line, measure, queue_wait
 from submissions_api.services.feedback import with_causes
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
-from submissions_api.services.reports import manual_view, report_for
+from submissions_api.services.reports import manual_view, read_report, report_for
 from submissions_api.services.rubric import handin_layout
 from submissions_api.services.scores import score_line
 from submissions_api.services.visibility import released, visible
@@ -183,8 +183,7 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
     result = training = None
     if with_result and sub.current_run_id is not None:
         run = crud.get_run(session, run_id=sub.current_run_id)
-        result = with_causes(sub.assignment.slug,
-                             report_for(run.report if run else None, staff=staff))
+        result = with_causes(sub.assignment.slug, report_for(read_report(run), staff=staff))
         training = run.training if run else None
     if grades is None:
         key = (sub.user_id, sub.assignment_id)

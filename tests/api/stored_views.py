@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 
 from submissions_api.main import TEMPLATES_DIR
-from submissions_api.pages.base import points, ticks
+from submissions_api.pages.base import ENUMS, points, ticks
 from submissions_api.services.sources import link_places, link_traceback
 
 STORED = Path(__file__).resolve().parents[1] / "grader" / "stored"
@@ -25,10 +25,10 @@ def stored(name: str) -> dict[str, Any]:
     return json.loads((STORED / f"{name}.json").read_text())
 
 
-def result_html(result: dict[str, Any], env_globals: dict[str, Any]) -> str:
+def result_html(result: dict[str, Any]) -> str:
     """A submission page's result part (the task table, "What to fix first", each failed
     test's feedback), rendered from the service's view of a report."""
     env = Jinja2Templates(directory=str(TEMPLATES_DIR)).env
     env.filters.update(points=points, ticks=ticks, tblinks=link_traceback, look=link_places)
-    env.globals.update(env_globals)
+    env.globals.update(ENUMS)
     return env.from_string(RESULT).render(result=result)
