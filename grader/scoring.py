@@ -7,12 +7,11 @@ from collections.abc import Iterable
 
 from grader.compare import MISSING, compare_output
 from grader.golden.store import GoldenSet
-from grader.limits import cpu_limit
+from grader.limits import WALL_FACTOR, cpu_limit
 from grader.outputs import TestRun
 from grader.pointers import load_code, point
 from grader.results import OutputCheck, TestResult, TestStatus
 from grader.rubric import Assignment, TestSpec
-from grader.run import WALL_FACTOR
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 
 
