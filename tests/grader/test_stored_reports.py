@@ -9,8 +9,9 @@ import json
 
 import pytest
 
+from grader.compare import STAFF_ONLY, STUDENT_DETAILS
 from grader.formats import render_feedback, render_table
-from grader.results import GradeReport
+from grader.results import GradeReport, TestStatus
 from tests.api.stored_views import STORED, stored
 
 NAMES = ("reference-2026-12", "buggy-2026-12")
@@ -39,3 +40,21 @@ def test_stored_reports_cover_what_a_view_must_hide():
     assert any("max_abs_error" in d for d in details)
     assert {t["status"] for t in buggy["tests"]} == {"ok", "error"}
     assert stored("reference-2026-12")["score"] == 95
+
+
+def test_test_status_values_are_the_stored_strings():
+    # The enum's values are the stored format: renaming one would orphan every stored report.
+    assert [s.value for s in TestStatus] == ["ok", "error", "timeout", "crashed", "too_big",
+                                             "output_limit", "malformed", "not_run"]
+    report = GradeReport.from_dict(stored("buggy-2026-12"))
+    assert {type(t.status) for t in report.tests} == {TestStatus}
+    assert {type(t["status"]) for t in report.to_dict()["tests"]} == {str}  # plain JSON
+    assert json.dumps(report.to_dict()["tests"][3]["status"]) == '"error"'
+
+
+def test_every_detail_the_comparison_stored_is_for_students_or_for_staff():
+    # A detail the comparison adds must be placed on one side of the border (compare.py).
+    seen = {k for t in stored("buggy-2026-12")["tests"] for c in t["checks"] for k in c["details"]}
+    assert seen <= set(STUDENT_DETAILS) | set(STAFF_ONLY)
+    assert not set(STUDENT_DETAILS) & set(STAFF_ONLY)
+    assert seen & set(STAFF_ONLY) and seen & set(STUDENT_DETAILS)
