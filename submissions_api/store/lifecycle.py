@@ -7,6 +7,11 @@ finished work. A function returns whether it won (or None / the new attempt); th
 then sends any message (never before: a worker could see the old row). Every time written here
 is the database's (`crud.db_now`), so hosts with drifting clocks still agree on a lease.
 
+Every write here (and in `crud`) to a table a class-wide view reads also moves the class revision
+(`store/revision.py`) in the same transaction, with no call for it here: session events notice
+the write and bump the revision when the caller commits. A write made outside the ORM
+(hand-written SQL) must bump it itself.
+
     submission   queued → running (claim) → graded | queued (retry) | failed   [record_run]
                  running → queued (requeue: lease lost, a regrade) | failed (fail_submission)
                  graded | failed → queued (requeue: a regrade)
