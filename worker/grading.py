@@ -17,7 +17,7 @@ from grader.progress import Progress
 from grader.results import GradeReport
 from grader.rubric import Assignment, load_assignment
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status
+from submissions_api.store.models_grading import Status
 from worker import golden_jobs, health
 from worker.context import WorkerContext
 from worker.golden_jobs import active_golden

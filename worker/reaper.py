@@ -22,7 +22,7 @@ from grader.results import GradeReport, TrainingResult
 from grader.rubric import load_assignment
 from submissions_api.lms import outbox
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import GradingRun, QueueKind, Status, TrainingStatus
+from submissions_api.store.models_grading import GradingRun, QueueKind, Status, TrainingStatus
 from worker.context import WorkerContext
 from worker.health import regrade_failed
 from worker.retry import GiveUp, next_attempt

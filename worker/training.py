@@ -19,7 +19,7 @@ from grader.results import GradeReport, TrainingResult
 from grader.rubric import load_assignment
 from submissions_api import logs
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import TrainingStatus
+from submissions_api.store.models_grading import TrainingStatus
 from worker.context import WorkerContext
 from worker.retry import Retry, next_attempt
 

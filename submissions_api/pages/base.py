@@ -24,7 +24,7 @@ from grader.feedback import CauseKind
 from grader.results import TestStatus
 from submissions_api.errors import ServiceError
 from submissions_api.services.sources import link_places, link_traceback
-from submissions_api.store.models import ItemStatus, Status, TrainingStatus
+from submissions_api.store.models_grading import ItemStatus, Status, TrainingStatus
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
           405: "Method not allowed", 500: "Something went wrong",

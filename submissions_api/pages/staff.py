@@ -29,7 +29,8 @@ from submissions_api.services import (
 from submissions_api.services import submissions as subs_service
 from submissions_api.services.classviews import kept
 from submissions_api.store import crud
-from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
+from submissions_api.store.models import Role
+from submissions_api.store.models_grading import ItemStatus, RunOutcome, TrainingStatus
 
 router = page_router()
 TRACEBACK_FILE = re.compile(r'File "([^"]+)", line (\d+)')

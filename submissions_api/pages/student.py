@@ -14,7 +14,8 @@ from submissions_api.services import attempts, visibility
 from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
 from submissions_api.store import crud
-from submissions_api.store.models import Assignment, TrainingStatus, User
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_grading import TrainingStatus
 
 router = page_router()
 

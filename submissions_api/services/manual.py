@@ -15,7 +15,8 @@ from submissions_api.schemas import MAX_COMMENT
 from submissions_api.security import require_role
 from submissions_api.services import fetch, gradebook
 from submissions_api.store import crud
-from submissions_api.store.models import Role, Submission, User
+from submissions_api.store.models import Role, User
+from submissions_api.store.models_grading import Submission
 
 
 def set_manual_grade(session: Session, user: User, submission_id: int, item_id: str, *,

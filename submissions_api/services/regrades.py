@@ -12,15 +12,8 @@ from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.reports import read_report, test_diff
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import (
-    Assignment,
-    ItemStatus,
-    QueueKind,
-    Regrade,
-    Role,
-    Submission,
-    User,
-)
+from submissions_api.store.models import Assignment, Role, User
+from submissions_api.store.models_grading import ItemStatus, QueueKind, Regrade, Submission
 
 
 def regrade_view(session: Session, regrade: Regrade) -> RegradeOut:

@@ -16,7 +16,7 @@ from typing import Any
 
 from grader.results import GradeReport
 from grader.student_view import student_view
-from submissions_api.store.models import GradingRun
+from submissions_api.store.models_grading import GradingRun
 
 
 def read_report(run: GradingRun | None) -> GradeReport | None:

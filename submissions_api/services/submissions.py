@@ -30,16 +30,9 @@ from submissions_api.services.rubric import handin_layout
 from submissions_api.services.scores import score_line
 from submissions_api.services.visibility import released, visible
 from submissions_api.store import crud
-from submissions_api.store.models import (
-    Assignment,
-    GradingRun,
-    ManualGrade,
-    QueueKind,
-    Role,
-    Status,
-    Submission,
-    User,
-)
+from submissions_api.store.models import Assignment, Role, User
+from submissions_api.store.models_grading import GradingRun, QueueKind, Status, Submission
+from submissions_api.store.models_manual import ManualGrade
 
 LIVE = (Status.QUEUED, Status.RUNNING)
 

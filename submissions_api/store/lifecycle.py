@@ -38,10 +38,9 @@ from submissions_api.lms import outbox
 from submissions_api.store.crud.blobs import put_blob
 from submissions_api.store.crud.clock import db_now
 from submissions_api.store.jsonsafe import json_safe
-from submissions_api.store.models import (
-    Assignment,
-    GoldenSet,
-    GoldenStatus,
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_golden import GoldenSet, GoldenStatus
+from submissions_api.store.models_grading import (
     GradingRun,
     ItemStatus,
     QueueKind,
@@ -52,7 +51,6 @@ from submissions_api.store.models import (
     Status,
     Submission,
     TrainingStatus,
-    User,
 )
 from submissions_api.store.summary import run_summary
 

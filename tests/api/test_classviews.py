@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from submissions_api.services import gradebook
 from submissions_api.store import crud, lifecycle, revision
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.api.test_staff import graded
 from tests.reports import made_report
 

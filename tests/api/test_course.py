@@ -186,7 +186,7 @@ def test_scheduled_assignment_appears_at_its_time(client, users):
 
 def test_scores_are_held_back_until_release(client, users, sessions):
     from submissions_api.store import crud, lifecycle
-    from submissions_api.store.models import Status
+    from submissions_api.store.models_grading import Status
     release = utcnow() + timedelta(days=1)
     patch(client, users, release_at=release)
     sub_id = client.post(f"{A}/assignments/hw1p1-s20/submissions", headers=users.headers("alice"),

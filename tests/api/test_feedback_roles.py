@@ -10,7 +10,8 @@ import numpy as np
 from grader.compare import STAFF_ONLY, STUDENT_DETAILS, compare_output
 from grader.results import GradeReport
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.api.test_submissions import A, upload
 
 RNG = np.random.default_rng(7)

@@ -10,7 +10,7 @@ import pytest
 
 from submissions_api.services.feedback import with_causes
 from submissions_api.services.reports import read_report, report_for
-from submissions_api.store.models import GradingRun
+from submissions_api.store.models_grading import GradingRun
 from submissions_api.store.summary import run_summary
 from tests.api.stored_views import STORED, result_html, stored
 

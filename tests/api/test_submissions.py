@@ -9,7 +9,8 @@ from datetime import timedelta
 from grader.fixtures import make_tar
 from grader.results import GradeReport
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
 
 A = "/api/v1"

@@ -16,7 +16,8 @@ from submissions_api.lms import advantage, outbox, passback
 from submissions_api.lms.keys import signing_key
 from submissions_api.services import assignments, manual
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, User, utcnow
+from submissions_api.store.models import User, utcnow
+from submissions_api.store.models_grading import Status
 from submissions_api.store.models_lms import LtiIdentity, LtiResourceLink, ScoreOutbox
 from tests.lms.fixtures import LINK, SLUG, make_course
 from tests.reports import made_report

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from grader.sandbox import get_sandbox
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import GradingRun, Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import GradingRun, Status
 from tests.api.services import SANDBOX, seed_golden_set, service_env
 from tests.handins import make_handin_tar
 from tests.reports import made_report

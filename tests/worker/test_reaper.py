@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, TrainingStatus, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status, TrainingStatus
 from tests.reports import made_report
 from worker.context import WorkerContext
 from worker.reaper import reap_once

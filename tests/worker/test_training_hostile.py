@@ -12,7 +12,8 @@ import pytest
 from grader.results import GradeReport
 from grader.training.evidence import PLOT_LIMIT
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
 from tests.reports import made_report
 from tests.worker.test_grading import ctx, runs, submit  # noqa: F401 - ctx: the fixture

@@ -10,7 +10,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from grader.results import GradeReport
-from submissions_api.store.models import Assignment, GradingRun, Role, Submission, User
+from submissions_api.store.models import Assignment, Role, User
+from submissions_api.store.models_grading import GradingRun, Submission
 from submissions_api.store.summary import run_summary
 
 
