@@ -33,7 +33,7 @@ class TestStatus(enum.StrEnum):
     MALFORMED = "malformed"
     """Its results could not be read back."""
     NOT_RUN = "not_run"
-    """It never started (intake refused the hand-in, or an earlier test used up the run)."""
+    """It never ran to a report: intake refused the hand-in, or the run was stopped first."""
 
 
 @dataclass(frozen=True)
