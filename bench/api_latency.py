@@ -44,7 +44,8 @@ from submissions_api.deps import SESSION_COOKIE
 from submissions_api.store import crud
 from submissions_api.store.db import dispose, session_factory
 from submissions_api.store.migrate import upgrade
-from submissions_api.store.models import GradingRun, Submission, User, utcnow
+from submissions_api.store.models import User, utcnow
+from submissions_api.store.models_grading import GradingRun, Submission
 from submissions_api.store.rubrics import sync_rubrics
 from submissions_api.store.summary import run_summary
 from tests.api.services import (

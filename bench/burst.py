@@ -45,7 +45,7 @@ from submissions_api import security
 from submissions_api.store import crud
 from submissions_api.store.db import dispose, session_factory
 from submissions_api.store.migrate import upgrade
-from submissions_api.store.models import GradingRun, Submission
+from submissions_api.store.models_grading import GradingRun, Submission
 from submissions_api.store.rubrics import sync_rubrics
 from tests.api.services import (
     POSTGRES_URL,

@@ -30,14 +30,9 @@ from grader.similarity.fingerprint import fingerprint
 from submissions_api.services.dashboard import class_table
 from submissions_api.store import crud
 from submissions_api.store.db import dispose, session_factory
-from submissions_api.store.models import (
-    Extension,
-    GradingRun,
-    ManualGrade,
-    Submission,
-    User,
-    utcnow,
-)
+from submissions_api.store.models import Extension, User, utcnow
+from submissions_api.store.models_grading import GradingRun, Submission
+from submissions_api.store.models_manual import ManualGrade
 from submissions_api.store.models_similarity import EntrySource, SimilarityEntry
 from submissions_api.store.summary import run_summary
 

@@ -7,7 +7,8 @@ A message is the student's, and the student knows what their code returned: any 
 units of the values (|got - expected|, the factor between them) would hand them the golden
 value. So a message is made only of facts that do not: which output, dtype, shape, how many
 values differ and where, the largest error as a power of ten of the tolerance, hints. The
-numbers are in `details` under `STAFF_ONLY` names, which the service's student view drops.
+numbers are in `details` too, under `STAFF_ONLY` names: `student_details` is what a student may
+see of a check's details (grader/student_view.py shows a whole report to a student).
 """
 
 from __future__ import annotations
@@ -22,8 +23,18 @@ from grader.results import OutputCheck
 
 MISSING = object()
 
+STUDENT_DETAILS = ("got_type", "expected_dtype", "got_dtype", "expected_shape", "got_shape",
+                   "hint", "mismatches", "total", "share", "nan", "inf", "mismatch_indices",
+                   "error_to_tolerance")
+"""`details` a student may see: they say what came and what was expected without the values."""
 STAFF_ONLY = ("max_abs_error", "max_error_index", "constant_factor")
 """`details` that, with the student's own output, give away golden values: for staff only."""
+
+
+def student_details(details: dict[str, Any]) -> dict[str, Any]:
+    """What a student may see of a check's `details`: an allow-list, so a detail added here later
+    stays with staff until it is named in STUDENT_DETAILS."""
+    return {k: details[k] for k in STUDENT_DETAILS if k in details}
 
 
 def compare_output(name: str, expected: Any, got: Any, *, rtol: float, atol: float,

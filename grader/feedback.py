@@ -23,6 +23,7 @@ of them, or the stored run summaries): no web, no database. The messages shown a
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any
 
 from grader.fixtures import load_bugs
 from grader.pointers import CodeMap, Place, Pointer, point
+from grader.results import TestStatus
 from grader.rubric import Assignment
 
 NUMBER = re.compile(r"-?\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?")
@@ -42,12 +44,20 @@ Depends = Mapping[str, frozenset[str]]
 """test id → the tests that fail whenever it fails for a known mistake (itself included)."""
 
 
+class CauseKind(enum.StrEnum):
+    """Why a group of tests fails (a cause's `kind` in views and templates)."""
+
+    ERROR = "error"
+    """The code did not run to the end (a test status other than ok)."""
+    WRONG = "wrong"
+    """It ran, and values were wrong."""
+
+
 @dataclass(frozen=True)
 class Cause:
     """Failed tests that share one reason."""
 
-    kind: str
-    """"error" (the code did not run to the end) or "wrong" (it ran, values were wrong)."""
+    kind: CauseKind
     fix_first: str
     """The test to look at: fixing it is expected to fix the others of the group."""
     tests: tuple[str, ...]
@@ -94,12 +104,12 @@ def group_failures(tests: Sequence[Mapping[str, Any]], depends: Depends,
     wrong: dict[str, Mapping[str, Any]] = {}
     for t in failed:
         kind, first, where = _reason(t)
-        if kind == "error":
+        if kind == CauseKind.ERROR:
             errors.setdefault((NUMBER.sub("#", first) if not where else first, where),
                               []).append(t)
         else:
             wrong[t["id"]] = t
-    causes = [Cause("error", ts[0]["id"], tuple(t["id"] for t in ts), _reason(ts[0])[1],
+    causes = [Cause(CauseKind.ERROR, ts[0]["id"], tuple(t["id"] for t in ts), _reason(ts[0])[1],
                     where, NUMBER.sub("#", first)) for (first, where), ts in errors.items()]
     causes += [_pointed(c, wrong[c.fix_first], code or {})
                for c in _cascades(wrong, depends, order)]
@@ -124,21 +134,23 @@ def _cascades(wrong: dict[str, Mapping[str, Any]], depends: Depends, order: dict
         group = sorted((depends.get(root, frozenset({root})) & left) | {root}, key=order.get)
         left -= set(group)
         message = _reason(wrong[root])[1]
-        causes.append(Cause("wrong", root, tuple(group), message, "", NUMBER.sub("#", message)))
+        causes.append(Cause(CauseKind.WRONG, root, tuple(group), message, "",
+                            NUMBER.sub("#", message)))
     return causes
 
 
-def _reason(test: Mapping[str, Any]) -> tuple[str, str, str]:
+def _reason(test: Mapping[str, Any]) -> tuple[CauseKind, str, str]:
     """(kind, first line of why, `path:line` of an error or "")."""
     checks = [c for c in test.get("checks") or [] if not c.get("passed") and c.get("message")]
     if "messages" in test:  # a run summary (older ones have no status)
         message = (test.get("messages") or ["failed"])[0]
-        status = test.get("status") or ("error" if message.startswith(ERROR_STARTS) else "ok")
-        return ("wrong" if status == "ok" else "error"), message, _location(message)
-    if test.get("status", "ok") == "ok" and checks:
-        return "wrong", checks[0]["message"], ""
+        ran = test["status"] == TestStatus.OK if test.get("status") \
+            else not message.startswith(ERROR_STARTS)
+        return (CauseKind.WRONG if ran else CauseKind.ERROR), message, _location(message)
+    if test.get("status", TestStatus.OK) == TestStatus.OK and checks:
+        return CauseKind.WRONG, checks[0]["message"], ""
     feedback = test.get("feedback") or test.get("status") or "failed"
-    return "error", feedback.splitlines()[0], _location(feedback)
+    return CauseKind.ERROR, feedback.splitlines()[0], _location(feedback)
 
 
 def _location(text: str) -> str:
@@ -160,7 +172,7 @@ def cause_view(cause: Cause, names: Mapping[str, str]) -> dict[str, Any]:
     name = names.get(cause.fix_first, cause.fix_first)
     others = [names.get(t, t) for t in cause.tests if t != cause.fix_first]
     return {"kind": cause.kind, "fix_first": cause.fix_first, "fix_first_test": name,
-            "fix_first_name": cause.location or name if cause.kind == "error" else name,
+            "fix_first_name": cause.location or name if cause.kind == CauseKind.ERROR else name,
             "tests": [names.get(t, t) for t in cause.tests], "others": others,
             "count": len(cause.tests), "message": cause.message, "location": cause.location,
             "pattern": cause.pattern,
@@ -169,13 +181,13 @@ def cause_view(cause: Cause, names: Mapping[str, str]) -> dict[str, Any]:
             "more": _more(cause.kind, others)}
 
 
-def _more(kind: str, others: Sequence[str]) -> str:
+def _more(kind: CauseKind, others: Sequence[str]) -> str:
     """`9 more tests build on it and fail too: A, B, ….`: counts the others, not fix_first."""
     n = len(others)
     if not n:
         return ""
     listed = ", ".join(others)
-    if kind == "error":
+    if kind == CauseKind.ERROR:
         return f"The same error fails {n} more test{'s' if n > 1 else ''}: {listed}."
     return (f"{n} more test{'s build' if n > 1 else ' builds'} on it and "
             f"fail{'' if n > 1 else 's'} too: {listed}.")

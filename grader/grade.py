@@ -20,7 +20,7 @@ from grader.golden.store import GoldenSet
 from grader.intake import IntakeReport, unpack_handin
 from grader.outputs import TestRun
 from grader.progress import Progress
-from grader.results import GradeReport, ManualItem, TestResult, TrainingResult
+from grader.results import GradeReport, ManualItem, TestResult, TestStatus, TrainingResult
 from grader.rubric import Assignment, load_assignment
 from grader.run import SandboxRun, run_handin
 from grader.runtime import runtime_python
@@ -177,7 +177,7 @@ def training_result(cfg: TrainingConfig, golden: GoldenSet, run: TestRun) -> Tra
 def refused_report(a: Assignment, golden: GoldenSet, reason: str) -> GradeReport:
     """Every test failed because the hand-in could not be accepted at all."""
     tests = tuple(TestResult(id=t.id, name=t.name, points=0.0, max_points=t.points, passed=False,
-                             feedback=reason, status="not_run") for t in a.tests)
+                             feedback=reason, status=TestStatus.NOT_RUN) for t in a.tests)
     return GradeReport(assignment=a.slug, golden_version=golden.version, score=0.0,
                        max_score=a.max_score, tests=tests, manual=manual_items(a),
                        intake={"refused": reason}, grader_version=__version__)

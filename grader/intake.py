@@ -31,6 +31,7 @@ from grader.tarread import (
     check_member,
     how_to_make,
     inflate,
+    megabytes,
     members,
     prescan,
     relative,
@@ -60,10 +61,6 @@ class IntakeReport:
     dropped: tuple[str, ...]
     missing: tuple[str, ...]
     notes: tuple[str, ...] = ()
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB"
 
 
 def read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Read:
@@ -116,9 +113,10 @@ def _read_archive(data: bytes, layout: HandinLayout, limits: IntakeLimits) -> Re
             sizes = {**{n: len(b) for n, b in read.kept.items()}, name: len(body)}
             biggest = sorted(sizes, key=lambda n: -sizes[n])[:2]
             raise SubmissionError(
-                f"The files we grade in your archive add up to more than {_mb(cap)}, the limit; "
+                f"The files we grade in your archive add up to more than {megabytes(cap)}, the "
+                "limit; "
                 f"the biggest {'are' if len(biggest) > 1 else 'is'} "
-                + " and ".join(f"{n} ({_mb(sizes[n])})" for n in biggest)
+                + " and ".join(f"{n} ({megabytes(sizes[n])})" for n in biggest)
                 + ": leave out data and generated files, keep only your code.")
         read.kept[name] = body
     if read.dropped:
@@ -170,7 +168,7 @@ def _claim(seen: dict[str, bool], parts: tuple[str, ...], is_dir: bool) -> None:
 
 def _body(tar, member, name: str, limits: IntakeLimits) -> bytes:
     if member.size > limits.file_bytes:
-        raise SubmissionError(f"{name} is larger than {_mb(limits.file_bytes)}; the limit "
+        raise SubmissionError(f"{name} is larger than {megabytes(limits.file_bytes)}; the limit "
                               "per file is that.")
     try:
         body = tar.extractfile(member).read(limits.file_bytes + 1)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.results import TestStatus
 from grader.text import printable
 from grader.untrusted import Malformed, finite_number, loads_json, read_capped, read_npz
 
@@ -24,8 +25,6 @@ MAX_HEADER_BYTES = 256 * 1024
 MAX_NPZ_BYTES = 32 * 1024 * 1024
 LOG_BYTES = 64 * 1024  # of one test's prints kept, as the runner keeps them
 MAX_OUTPUTS = 200
-STATUSES = ("ok", "error", "timeout", "crashed", "too_big", "output_limit", "malformed",
-            "not_run")
 NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
 
@@ -42,7 +41,7 @@ class TestRun:
     """What the hand-in's code produced for one test, validated."""
 
     id: str
-    status: str
+    status: TestStatus
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     """CPU time of the test's process as the runner measured it (what the golden set records
@@ -81,12 +80,12 @@ def read_test(out_dir: Path, test_id: str, report: dict[str, Any] | None,
     """One test's results from the files the runner's `report` of it names (None: the runner
     never reported it, so the test did not run or did not end within its limits)."""
     if report is None:
-        return TestRun(id=test_id, status="not_run", reason=not_run_reason)
+        return TestRun(id=test_id, status=TestStatus.NOT_RUN, reason=not_run_reason)
     files = report.get("files")
     files = files if isinstance(files, dict) else {}
     if "json" not in files:
-        return TestRun(id=test_id, status="malformed", reason="malformed output (the runner "
-                       "could not write this test's results: your code filled the disk?)")
+        return TestRun(id=test_id, status=TestStatus.MALFORMED, reason="malformed output (the "
+                       "runner could not write this test's results: your code filled the disk?)")
     log = ""
     if "log" in files:
         try:
@@ -97,13 +96,17 @@ def read_test(out_dir: Path, test_id: str, report: dict[str, Any] | None,
         header = loads_json(_vouched(out_dir, files["json"], MAX_HEADER_BYTES))
         return _validated(header, test_id, log, out_dir, files)
     except Malformed as exc:
-        return TestRun(id=test_id, status="malformed", log=log,
+        return TestRun(id=test_id, status=TestStatus.MALFORMED, log=log,
                        reason=f"malformed output ({exc})")
 
 
 def _validated(header: Any, test_id: str, log: str, out_dir: Path, files: dict) -> TestRun:
-    if not isinstance(header, dict) or header.get("status") not in STATUSES:
+    if not isinstance(header, dict):
         raise Malformed("the test's header is not a mapping with a known status")
+    try:
+        status = TestStatus(header.get("status"))
+    except ValueError:
+        raise Malformed("the test's header is not a mapping with a known status") from None
     seconds = finite_number(header.get("seconds"))
     limit = header.get("limit")
     cpu = finite_number(header.get("cpu"))
@@ -112,12 +115,11 @@ def _validated(header: Any, test_id: str, log: str, out_dir: Path, files: dict) 
                   signal=_int_or_none(header.get("signal")),
                   exit_code=_int_or_none(header.get("exit_code")),
                   limit=limit if limit in ("cpu", "wall") else "")
-    status = header["status"]
-    if status == "error":
-        return TestRun(status="error", error=_clean_error(header.get("error")), **common)
-    if status != "ok":
+    if status == TestStatus.ERROR:
+        return TestRun(status=status, error=_clean_error(header.get("error")), **common)
+    if status != TestStatus.OK:
         return TestRun(status=status, **common)
-    return TestRun(status="ok", outputs=_load_outputs(header.get("outputs"), out_dir, files),
+    return TestRun(status=status, outputs=_load_outputs(header.get("outputs"), out_dir, files),
                    **common)
 
 

@@ -8,8 +8,32 @@ trip through JSON. The plots' bytes are not part of it: the service keeps them a
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+class TestStatus(enum.StrEnum):
+    """How the hand-in's code ran one test. Stored as its value, so a stored report keeps plain
+    strings and reports stored before this enum existed read back the same."""
+
+    __test__ = False  # pytest: not a test class (a dunder name is no member of the enum)
+    OK = "ok"
+    """It ran to the end; its outputs were compared (right or wrong)."""
+    ERROR = "error"
+    """It raised an exception."""
+    TIMEOUT = "timeout"
+    """It used more CPU (or waited longer) than the test allows."""
+    CRASHED = "crashed"
+    """Its process died: killed by a signal, or it called exit()."""
+    TOO_BIG = "too_big"
+    """It returned far more data than the test expects."""
+    OUTPUT_LIMIT = "output_limit"
+    """It printed far too much."""
+    MALFORMED = "malformed"
+    """Its results could not be read back."""
+    NOT_RUN = "not_run"
+    """It never ran to a report: intake refused the hand-in, or the run was stopped first."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +59,8 @@ class TestResult:
     max_points: float
     passed: bool
     feedback: str
-    status: str = "ok"
-    """How the hand-in's code ran this test: ok, error, timeout, crashed, too_big, output_limit,
-    malformed or not_run (`grader.outputs.STATUSES`)."""
+    status: TestStatus = TestStatus.OK
+    """How the hand-in's code ran this test."""
     checks: tuple[OutputCheck, ...] = ()
     seconds: float = 0.0
 
@@ -92,7 +115,8 @@ class GradeReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GradeReport:
         """The report `to_dict` wrote (read back from storage)."""
-        tests = tuple(TestResult(**{**t, "checks": tuple(OutputCheck(**c) for c in t["checks"])})
+        tests = tuple(TestResult(**{**t, "status": TestStatus(t.get("status", TestStatus.OK)),
+                                    "checks": tuple(OutputCheck(**c) for c in t["checks"])})
                       for t in data["tests"])
         manual = tuple(ManualItem(**m) for m in data.get("manual", ()))
         return cls(**{**data, "tests": tests, "manual": manual,
@@ -112,7 +136,10 @@ class TrainingResult:
 
 
 def _lists(value: Any) -> Any:
-    """Tuples as lists, recursively: what a JSON round trip would make of them."""
+    """Tuples as lists and enums as their values, recursively: what a JSON round trip would make
+    of them."""
+    if isinstance(value, enum.Enum):
+        return value.value
     if isinstance(value, dict):
         return {k: _lists(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import InfrastructureError
-from grader.limits import cpu_limit
+from grader.limits import WALL_FACTOR, WALL_MAX_FACTOR, cpu_limit
 from grader.outputs import TestRun, read_test
 from grader.progress import Progress, watch_outputs
 from grader.reports import Reports, new_key, read_reports
@@ -29,10 +29,6 @@ from grader.text import printable
 from grader.training.config import TrainingConfig, prepare_data
 
 RUNNER = "runner.py"
-#: A test's code that sleeps or waits (uses no CPU) is stopped after WALL_FACTOR times its CPU
-#: seconds; code that computes runs until its CPU time is spent, however slowly a busy host
-#: lets it, up to WALL_MAX_FACTOR times its CPU seconds.
-WALL_FACTOR, WALL_MAX_FACTOR = 3.0, 10.0
 STOPPED = ("Your code stopped the grader's test runner (it killed or interrupted it) before "
            "this test could run.")
 

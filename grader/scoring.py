@@ -7,12 +7,11 @@ from collections.abc import Iterable
 
 from grader.compare import MISSING, compare_output
 from grader.golden.store import GoldenSet
-from grader.limits import cpu_limit
+from grader.limits import WALL_FACTOR, cpu_limit
 from grader.outputs import TestRun
 from grader.pointers import load_code, point
-from grader.results import OutputCheck, TestResult
+from grader.results import OutputCheck, TestResult, TestStatus
 from grader.rubric import Assignment, TestSpec
-from grader.run import WALL_FACTOR
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 
 
@@ -23,7 +22,7 @@ def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assi
     names = list(spec.outputs) if spec.outputs is not None else list(expected)
     base = dict(id=spec.id, name=spec.name, max_points=spec.points, status=run.status,
                 seconds=run.seconds)
-    if run.status != "ok":
+    if run.status != TestStatus.OK:
         return TestResult(points=0.0, passed=False,
                           feedback=run_feedback(run, assignment, verdict, set(missing),
                                                 cpu_seconds=cpu_limit(assignment.test_seconds,
@@ -64,7 +63,7 @@ def checks_feedback(checks: tuple[OutputCheck, ...], log: str, where: str = "") 
 def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing: set[str], *,
                  cpu_seconds: float | None = None) -> str:
     """Why the hand-in's code did not produce outputs for this test, in the student's terms."""
-    if run.status == "error":
+    if run.status == TestStatus.ERROR:
         err = run.error or {}
         kind, message = err.get("type", "Error"), err.get("message", "")
         text = f"Your code raised {kind}: {message}".rstrip(": ")
@@ -78,7 +77,7 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
         if err.get("traceback"):
             text += "\nTraceback (your files):\n" + "\n".join(err["traceback"])
         return text + _log_tail(run.log)
-    if run.status == "timeout":
+    if run.status == TestStatus.TIMEOUT:
         cpu = assignment.test_seconds if cpu_seconds is None else cpu_seconds
         if run.limit == "wall":
             return (f"Your code waited longer than {cpu * WALL_FACTOR:g} s on this test "
@@ -86,7 +85,7 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
                     + _log_tail(run.log))
         return (f"Your code used more than {cpu:g} s of CPU time on this "
                 "test and was stopped (an endless loop?)." + _log_tail(run.log))
-    if run.status == "crashed":
+    if run.status == TestStatus.CRASHED:
         if run.signal is not None:
             name = _signal_name(run.signal)
             why = {signals.SIGKILL: " (out of memory?)",
@@ -95,11 +94,11 @@ def run_feedback(run: TestRun, assignment: Assignment, verdict: Verdict, missing
             return f"Your code crashed: killed by {name}{why}." + _log_tail(run.log)
         return (f"Your code ended the process (exit status {run.exit_code}) before the test "
                 "finished: do not call exit() or os._exit()." + _log_tail(run.log))
-    if run.status == "output_limit":
+    if run.status == TestStatus.OUTPUT_LIMIT:
         return "Your code printed far too much on this test (over 64 MB) and was stopped."
-    if run.status == "too_big":
+    if run.status == TestStatus.TOO_BIG:
         return "Your code returned far more data than this test expects."
-    if run.status == "malformed":
+    if run.status == TestStatus.MALFORMED:
         return ("The results of this test could not be read back (" + (run.reason or
                 "malformed output") + "): did your code write into or delete files it does "
                 "not own, or return something other than arrays and plain values?")

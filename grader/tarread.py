@@ -46,7 +46,8 @@ class Read:
     notes: list[str] = field(default_factory=list)
 
 
-def _mb(n: int) -> str:
+def megabytes(n: int) -> str:
+    """A size in bytes as the messages about limits say it (`1.5 MB`)."""
     return f"{n / 1024 / 1024:.1f} MB"
 
 
@@ -74,9 +75,10 @@ def inflate(data: bytes, limits: IntakeLimits, layout: HandinLayout) -> bytes:
     """The uncompressed tar bytes (inflated under a cap)."""
     ceiling = limits.compressed_bytes * limits.raw_factor
     if len(data) > ceiling:
-        raise SubmissionError(f"Your upload is {_mb(len(data))}; we read at most {_mb(ceiling)} "
-                              f"(the limit is {_mb(limits.compressed_bytes)} of code). Hand in "
-                              f"only {layout.folders_text} (no data files, no plots).")
+        raise SubmissionError(f"Your upload is {megabytes(len(data))}; we read at most "
+                              f"{megabytes(ceiling)} (the limit is "
+                              f"{megabytes(limits.compressed_bytes)} of code). Hand in only "
+                              f"{layout.folders_text} (no data files, no plots).")
     kind = sniff(data)
     if kind:
         raise SubmissionError(f"Your upload is {kind}, not a tar: {ACCEPTED}.")
@@ -90,7 +92,7 @@ def inflate(data: bytes, limits: IntakeLimits, layout: HandinLayout) -> bytes:
         raise SubmissionError(f"Your upload looks gzip-compressed but is damaged ({exc}).") \
             from None
     if len(raw) > cap or inflater.unconsumed_tail:
-        raise SubmissionError(f"Your archive unpacks to more than {_mb(cap)}; the limit is "
+        raise SubmissionError(f"Your archive unpacks to more than {megabytes(cap)}; the limit is "
                               "that.")
     if not _looks_like_tar(raw):
         inside = sniff(raw)
@@ -228,11 +230,13 @@ def too_big(head: bytes, size: int, limit: int, layout: HandinLayout) -> str:
     """Why an upload of `size` bytes is refused over `limit`, and what to leave out: read from
     its first bytes `head` (headers only, a tar or .tar.gz cut anywhere)."""
     bulky = [(name, n) for name, n in bulk(head, layout) if n >= size // 10][:2]
-    advice = (f"Leave out {' and '.join(f'{name} ({_mb(n)})' for name, n in bulky)}: hand in "
+    advice = (f"Leave out {' and '.join(f'{name} ({megabytes(n)})' for name, n in bulky)}: hand in "
               f"only {layout.folders_text}." if bulky else
               f"Hand in only {layout.folders_text} (no data, plots or PDFs).")
-    shown = _mb(size) if _mb(size) != _mb(limit) else f"just over {_mb(limit)}"
-    return (f"Your upload is {shown}; the limit is {_mb(limit)}. {advice} "
+    shown = megabytes(size)
+    if shown == megabytes(limit):
+        shown = f"just over {shown}"
+    return (f"Your upload is {shown}; the limit is {megabytes(limit)}. {advice} "
             f"{how_to_make(layout)}")
 
 

@@ -1,7 +1,8 @@
 """The `mlpgrade` command: the grader's commands and the service's, composed above both.
 
 The grader's (grade, reference, handout, runtime) come from `grader.cli.register`; the service's
-are serve, worker, migrate, submit and similarity; `users` and `gradebook` are in cli_users.py.
+are serve (cli_serve.py), worker, migrate, submit, similarity (cli_similarity.py); `users` and
+`gradebook` are in cli_users.py, `lti` in cli_lti.py.
 
 Exit codes are `grader.cli.ExitCode`: 0 done, 2 usage or refused by the server, 3 grading failed on
 our side, 4 timed out waiting. A worker is always a separate process (`python -m worker`): this
@@ -21,10 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from grader import cli as grader_cli
 from grader.cli import ExitCode
-from grader.errors import GraderError
-from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
-from grader.similarity import report as similarity_report
-from submissions_api import cli_hints, cli_lti, cli_serve, cli_users
+from submissions_api import cli_hints, cli_lti, cli_serve, cli_similarity, cli_users
 from submissions_api.bootstrap import instructor_token, prepare_database
 from submissions_api.client import submit_and_wait
 from submissions_api.settings import load_settings
@@ -55,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_migrate)
 
     cli_users.register(sub)
-    _register_similarity(sub)
+    cli_similarity.register(sub)  # mlpgrade similarity [import]
     cli_lti.register(sub)  # mlpgrade lti add|list|remove
     cli_hints.register(sub)  # mlpgrade hints export|import
 
@@ -70,61 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-wait", action="store_true", help="upload, print the receipt, return")
     p.add_argument("--timeout", type=float, default=900, help="seconds to wait for the score")
     p.set_defaults(func=cmd_submit)
-
-
-def _register_similarity(sub: argparse._SubParsersAction) -> None:
-    """`mlpgrade similarity`: compare hand-ins, or import an archive of earlier ones."""
-    p = sub.add_parser("similarity", help="compare hand-ins for copying (or `similarity import "
-                       "--assignment SLUG --semester S PATH`: an archive of earlier hand-ins)")
-    p.add_argument("paths", nargs="+", metavar="TAR_OR_DIR",
-                   help="hand-ins (handin.tar or a folder holding hw1/ and mytorch/)")
-    p.add_argument("--base", action="append", default=[], metavar="TAR_OR_DIR",
-                   help="code given to everyone (the assignment's starter always is)")
-    p.add_argument("--format", choices=("table", "json"), default="table",
-                   help="a table of the closest pairs, or every pair as JSON")
-    p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
-                   help=f"whose starter is left out (default: {DEFAULT_ASSIGNMENT})")
-    p.add_argument("--semester", help="with `import`: the semester the archive is from")
-    p.add_argument("--as-base", action="store_true",
-                   help="with `import`: PATH is one hand-in of base code (it never counts)")
-    p.add_argument("--top", type=int, default=20, help="pairs the table shows")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="processes comparing (default: one per core)")
-    p.set_defaults(func=cmd_similarity)
-
-def cmd_similarity(args: argparse.Namespace) -> int:
-    """Compare hand-ins (no service needed), or import an archive into the service."""
-    if args.paths[0] == "import":
-        return _similarity_import(args)
-    try:
-        assignment = load_assignment(args.assignment)
-        run = similarity_report.compare_paths(args.paths, args.base, assignment, args.jobs)
-    except GraderError as exc:
-        print(f"mlpgrade: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    if args.format == "json":
-        print(similarity_report.to_json(run))
-    else:
-        print(similarity_report.render_table(run, args.top))
-    return ExitCode.OK
-
-
-def _similarity_import(args: argparse.Namespace) -> int:
-    from submissions_api.services.similarity import import_archive
-    if len(args.paths) != 2 or not args.semester:
-        print("mlpgrade: usage: mlpgrade similarity import --assignment SLUG --semester S PATH",
-              file=sys.stderr)
-        return ExitCode.USAGE
-    settings = load_settings()
-    try:
-        count = import_archive(settings, args.assignment, args.semester, Path(args.paths[1]),
-                               base=args.as_base)
-    except (GraderError, LookupError) as exc:
-        print(f"mlpgrade: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    print(f"imported {count} hand-ins of {args.semester} into {args.assignment}; their pairs "
-          "are being compared on the bulk queue")
-    return ExitCode.OK
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

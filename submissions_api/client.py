@@ -13,7 +13,7 @@ import httpx
 from grader.cli import ExitCode
 from grader.formats import feedback_text
 from grader.text import printable
-from submissions_api.store.models import Status
+from submissions_api.store.models_grading import Status
 
 UPLOAD_TRIES = 3
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from grader.rubric import load_assignment
 from submissions_api.store import crud
-from submissions_api.store.models import Assignment, Status
+from submissions_api.store.models import Assignment
+from submissions_api.store.models_grading import Status
 
 Policy = Literal["best", "latest"]
 COUNTING_POLICY: Policy = "best"

@@ -14,7 +14,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from submissions_api.settings import Settings
-from submissions_api.store.models import QueueKind
+from submissions_api.store.models_grading import QueueKind
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ import warnings
 from celery.exceptions import SecurityWarning
 
 from submissions_api.jobs import Dispatcher
-from submissions_api.store.models import QueueKind
+from submissions_api.store.models_grading import QueueKind
 from worker.app import app, settings
 from worker.scratch import claim_scratch
 

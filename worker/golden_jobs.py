@@ -24,7 +24,7 @@ from grader.golden.canary import generate_golden, verify_golden
 from grader.golden.store import GoldenSet
 from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import GoldenStatus
+from submissions_api.store.models_golden import GoldenStatus
 from worker.context import WorkerContext
 from worker.lease import golden_lease
 from worker.retry import Retry, next_attempt

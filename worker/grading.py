@@ -17,7 +17,7 @@ from grader.progress import Progress
 from grader.results import GradeReport
 from grader.rubric import Assignment, load_assignment
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status
+from submissions_api.store.models_grading import Status
 from worker import golden_jobs, health
 from worker.context import WorkerContext
 from worker.golden_jobs import active_golden
@@ -163,7 +163,7 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
         common = {"session": session, "submission": sub, "attempt": attempt, "owner": owner,
                   "started_at": started_at}
         if graded is not None:
-            run = lifecycle.record_run(**common, report=graded.report.to_dict(), error="",
+            run = lifecycle.record_run(**common, report=graded.report, error="",
                                        next_status=Status.GRADED,
                                        training=job.assignment.has_training,
                                        golden_set_id=graded.golden_set_id)

@@ -18,7 +18,7 @@ from pathlib import Path
 from grader.settings import load_settings as grader_settings
 from submissions_api.settings import Settings
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import QueueKind
+from submissions_api.store.models_grading import QueueKind
 from worker.context import WorkerContext
 from worker.smoke import sandbox_check
 

@@ -22,7 +22,7 @@ from grader.results import GradeReport, TrainingResult
 from grader.rubric import load_assignment
 from submissions_api.lms import outbox
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import GradingRun, QueueKind, Status, TrainingStatus
+from submissions_api.store.models_grading import GradingRun, QueueKind, Status, TrainingStatus
 from worker.context import WorkerContext
 from worker.health import regrade_failed
 from worker.retry import GiveUp, next_attempt
@@ -115,7 +115,7 @@ def _give_up_training(session: Session, run: GradingRun) -> None:
     result = TrainingResult(item_id=load_assignment(sub.assignment.slug).training_id,
                             evidence={"checks": [], "error": error})
     report = GradeReport.from_dict(run.report).with_training(result)
-    lifecycle.record_training(session, run_id=run.id, report=report.to_dict(), artifacts={},
+    lifecycle.record_training(session, run_id=run.id, report=report, artifacts={},
                               status=TrainingStatus.FAILED)
     log.warning("reaper: training run of run %s failed: %s", run.id, error)
 

@@ -25,7 +25,7 @@ from grader.similarity.isolated import fingerprint_handin
 from submissions_api.settings import Settings
 from submissions_api.store import crud
 from submissions_api.store.crud import similarity as sim
-from submissions_api.store.models import Status
+from submissions_api.store.models_grading import Status
 from submissions_api.store.models_similarity import EntrySource, SimilarityEntry
 from worker.context import WorkerContext
 

@@ -19,7 +19,7 @@ from grader.results import GradeReport, TrainingResult
 from grader.rubric import load_assignment
 from submissions_api import logs
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import TrainingStatus
+from submissions_api.store.models_grading import TrainingStatus
 from worker.context import WorkerContext
 from worker.retry import Retry, next_attempt
 
@@ -73,7 +73,7 @@ def _train(ctx: WorkerContext, job: TrainingJob, *, run_id: int, tries: int) -> 
         status = TrainingStatus.FAILED
     report = job.report.with_training(result)
     with ctx.sessions() as session:
-        if not lifecycle.record_training(session, run_id=run_id, report=report.to_dict(),
+        if not lifecycle.record_training(session, run_id=run_id, report=report,
                                          artifacts=report.plots, status=status):
             session.rollback()
             return Outcome.STALE

@@ -31,6 +31,7 @@ from grader.fixtures import (
 from grader.golden.store import GoldenSet, Outputs, content_sha256, load_golden, save_golden
 from grader.grade import grade_handin
 from grader.outputs import TestRun
+from grader.results import TestStatus
 from grader.rubric import Assignment
 from grader.run import SandboxRun, run_handin
 from grader.runtime import runtime_python
@@ -52,7 +53,7 @@ def run_trusted(files: Files, a: Assignment, *, training: bool = False) -> Sandb
 
 def outputs_of(outcome: SandboxRun, what: str) -> Outputs:
     """The outputs of a run of OUR code (reference or a known mistake); it must not fail."""
-    broken = {t: r for t, r in outcome.tests.items() if r.status != "ok"}
+    broken = {t: r for t, r in outcome.tests.items() if r.status != TestStatus.OK}
     if broken:
         details = "; ".join(f"{t}: {_describe_failure(r)}" for t, r in broken.items())
         raise InfrastructureError(f"{what} did not run cleanly ({outcome.sandbox.verdict}): "
@@ -103,7 +104,7 @@ def generate_golden(a: Assignment, out: Path) -> GoldenSet:
         bugged = run_trusted(apply_bug(ref_files, bug), a)
         # A mistake may raise in some tests (a transposed dW cannot be stepped): keep the rest.
         mistakes.append((bug.hint, {t: dict(r.outputs) for t, r in bugged.tests.items()
-                                    if r.status == "ok"}))
+                                    if r.status == TestStatus.OK}))
     golden = build_golden(a, reference, mistakes, costs_of(outcome))
     path = save_golden(golden, out, numpy_version=outcome.runtime.get("numpy", "?"))
     log.info("golden set %s %s written to %s", a.slug, golden.version, path)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from grader.outputs import TestRun
+from grader.results import TestStatus
 from grader.training.config import TrainingConfig
 
 CURVES = ("training_losses", "training_errors", "validation_losses", "validation_errors")
@@ -45,10 +46,10 @@ def assess(run: TestRun, cfg: TrainingConfig) -> dict[str, Any]:
     def check(name: str, passed: bool, message: str) -> None:
         checks.append({"name": name, "passed": bool(passed), "message": message})
 
-    if run.status != "ok":
+    if run.status != TestStatus.OK:
         err = run.error or {}
         detail = f"{err.get('type')}: {err.get('message')}" if err else run.status
-        if run.status == "timeout":
+        if run.status == TestStatus.TIMEOUT:
             detail = f"it did not finish within {cfg.seconds:g} s"
         check("ran", False, f"get_training_stats did not complete: {detail}")
         return {"checks": checks, "curves": {}, "epochs": cfg.epochs}

@@ -25,13 +25,9 @@ from submissions_api.lms import advantage, outbox
 from submissions_api.lms.advantage import PlatformError, Registration
 from submissions_api.lms.keys import signing_key
 from submissions_api.store import crud
-from submissions_api.store.models import Assignment, Status, User
-from submissions_api.store.models_lms import (
-    LtiIdentity,
-    LtiPlatform,
-    LtiResourceLink,
-    ScoreOutbox,
-)
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_grading import Status
+from submissions_api.store.models_lms import LtiIdentity, LtiPlatform, LtiResourceLink, ScoreOutbox
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120.0

@@ -20,13 +20,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 
+from grader.feedback import CauseKind
+from grader.results import TestStatus
 from submissions_api.errors import ServiceError
 from submissions_api.services.sources import link_places, link_traceback
-from submissions_api.store.models import ItemStatus, Status, TrainingStatus
+from submissions_api.store.models_grading import ItemStatus, Status, TrainingStatus
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
           405: "Method not allowed", 500: "Something went wrong",
           409: "Conflict", 413: "Too large", 422: "Not accepted", 429: "Please wait"}
+
+ENUMS = {"Status": Status, "TrainingStatus": TrainingStatus, "ItemStatus": ItemStatus,
+         "TestStatus": TestStatus, "CauseKind": CauseKind}
+"""Templates compare states with these enums, never with bare strings."""
 
 
 class PageRoute(APIRoute):
@@ -50,6 +56,7 @@ class PageRoute(APIRoute):
                 return error_page(request, 422, explain_errors(exc.errors()))
 
         return page_handler
+
 
 
 def page_router() -> APIRouter:
@@ -182,8 +189,7 @@ def _templates(request: Request):
         env.filters.update(when=lambda value: when(value, zone), points=points, ticks=ticks,
                            sentence=sentence, tblinks=link_traceback,
                            look=link_places)
-        # Templates compare states with the store's enums, never with bare strings.
-        env.globals.update(Status=Status, TrainingStatus=TrainingStatus, ItemStatus=ItemStatus)
+        env.globals.update(ENUMS)
     return templates
 
 

@@ -30,7 +30,8 @@ from submissions_api.services import (
 from submissions_api.services import dashboard as dashboard_service
 from submissions_api.services import submissions as subs_service
 from submissions_api.store import crud
-from submissions_api.store.models import ItemStatus, Role, RunOutcome, TrainingStatus
+from submissions_api.store.models import Role
+from submissions_api.store.models_grading import ItemStatus, RunOutcome, TrainingStatus
 
 router = page_router()
 TRACEBACK_FILE = re.compile(r'File "([^"]+)", line (\d+)')
@@ -148,7 +149,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     out = subs_service.submission_view(session, sub, staff=True, with_result=True)
     runs = list(crud.list_runs(session, submission_id=sub.id))
     graded = [r for r in runs if r.outcome == RunOutcome.GRADED]
-    diffs = [(a, b, reports.test_diff(a.report, b.report))
+    diffs = [(a, b, reports.test_diff(reports.read_report(a), reports.read_report(b)))
              for a, b in zip(graded, graded[1:], strict=False)]
     files = sources.handin_sources(session, sub, max_bytes=settings.upload_max_bytes,
                                    marked=annotations.marked(session, sub))

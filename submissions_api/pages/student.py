@@ -15,7 +15,8 @@ from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
 from submissions_api.services.sources import highlight_css
 from submissions_api.store import crud
-from submissions_api.store.models import Assignment, Submission, TrainingStatus, User
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_grading import Submission, TrainingStatus
 
 router = page_router()
 

@@ -17,7 +17,8 @@ from submissions_api.services import fetch
 from submissions_api.services.rubric import handin_layout
 from submissions_api.services.sources import SourceFile, anchor, numbered, read_sources
 from submissions_api.store import crud
-from submissions_api.store.models import Role, Submission, User
+from submissions_api.store.models import Role, User
+from submissions_api.store.models_grading import Submission
 from submissions_api.store.models_rubric import Annotation, RubricItem
 
 MAX_QUOTE = 4000

@@ -15,7 +15,8 @@ from submissions_api.errors import Refused
 from submissions_api.services import sources
 from submissions_api.services.submissions import own_submission
 from submissions_api.services.visibility import visible_assignment
-from submissions_api.store.models import Submission, User
+from submissions_api.store.models import User
+from submissions_api.store.models_grading import Submission
 
 
 @cache

@@ -15,6 +15,7 @@ from typing import Any
 
 from grader.feedback import cause_view, dependants, group_failures
 from grader.pointers import TestCode, load_code, point
+from grader.results import TestStatus
 from grader.rubric import load_assignment
 
 
@@ -61,7 +62,8 @@ def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | No
 def _where(slug: str, test: Mapping[str, Any]) -> str:
     """For a test that ran and got wrong values: the layer they first go wrong at and the code
     to look at (grader.pointers), as its feedback says it; "" otherwise."""
-    if test.get("passed") or test.get("status", "ok") != "ok" or not test.get("checks"):
+    if test.get("passed") or test.get("status", TestStatus.OK) != TestStatus.OK \
+            or not test.get("checks"):
         return ""
     pointer = point(_code(slug), test["id"], test["checks"])
     return pointer.text if pointer else ""

@@ -8,14 +8,9 @@ from sqlalchemy.orm import Session
 
 from submissions_api.errors import NotFound
 from submissions_api.store import crud
-from submissions_api.store.models import (
-    Assignment,
-    GoldenSet,
-    GradingRun,
-    Regrade,
-    Submission,
-    User,
-)
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_golden import GoldenSet
+from submissions_api.store.models_grading import GradingRun, Regrade, Submission
 
 Row = TypeVar("Row")
 

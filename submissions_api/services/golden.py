@@ -14,7 +14,8 @@ from submissions_api.schemas import GoldenSetOut
 from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Assignment, GoldenSet, GoldenStatus, Role, User
+from submissions_api.store.models import Assignment, Role, User
+from submissions_api.store.models_golden import GoldenSet, GoldenStatus
 
 LIVE = (GoldenStatus.GENERATING, GoldenStatus.VERIFYING)
 """States a worker is still working on (the page refreshes itself while one is shown)."""

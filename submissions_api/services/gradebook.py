@@ -22,7 +22,8 @@ from submissions_api.services.classviews import kept
 from submissions_api.services.csvout import cell, write_csv
 from submissions_api.services.scores import ScoreLine, score_line
 from submissions_api.store import crud
-from submissions_api.store.models import Assignment, Role, Status, User
+from submissions_api.store.models import Assignment, Role, User
+from submissions_api.store.models_grading import Status
 
 COLUMNS = ("login", "name", "score", "raw_score", "manual_score", "late_penalty", "max_score",
            "submission_id", "received_at", "late", "graded_submissions", "manual_pending",

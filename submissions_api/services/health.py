@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from submissions_api.lms import outbox
 from submissions_api.security import require_role
 from submissions_api.store import crud
-from submissions_api.store.models import QueueKind, Role, RunOutcome, Status, User
+from submissions_api.store.models import Role, User
+from submissions_api.store.models_grading import QueueKind, RunOutcome, Status
 
 DURATION_BUCKETS = (5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
                     math.inf)

@@ -14,8 +14,10 @@ from submissions_api.grades import manual_items
 from submissions_api.schemas import MAX_COMMENT
 from submissions_api.security import require_role
 from submissions_api.services import fetch, gradebook
+from submissions_api.services.reports import read_report
 from submissions_api.store import crud
-from submissions_api.store.models import Role, Submission, User
+from submissions_api.store.models import Role, User
+from submissions_api.store.models_grading import Submission
 
 
 def set_manual_grade(session: Session, user: User, submission_id: int, item_id: str, *,
@@ -79,9 +81,9 @@ def bulk_zero_untrained(session: Session, user: User, slug: str, *, comment: str
     count = 0
     for sub_id in waiting(session, user, slug):
         sub = fetch.submission(session, sub_id)
-        run = crud.get_run(session, run_id=sub.current_run_id)
-        evidence = next((m.get("evidence") or {} for m in ((run.report or {}).get("manual", [])
-                         if run else []) if m.get("id") == item["id"]), {})
+        report = read_report(crud.get_run(session, run_id=sub.current_run_id))
+        evidence = next((m.evidence for m in report.manual if m.id == item["id"]),
+                        {}) if report else {}
         if any(c.get("name") == NEVER_RAN and not c.get("passed")
                for c in evidence.get("checks", [])):
             crud.set_manual_grade(session, submission=sub, item_id=item["id"], points=0.0,

@@ -10,17 +10,10 @@ from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import RegradeOut
 from submissions_api.security import require_role
 from submissions_api.services import fetch
-from submissions_api.services.reports import test_diff
+from submissions_api.services.reports import read_report, test_diff
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import (
-    Assignment,
-    ItemStatus,
-    QueueKind,
-    Regrade,
-    Role,
-    Submission,
-    User,
-)
+from submissions_api.store.models import Assignment, Role, User
+from submissions_api.store.models_grading import ItemStatus, QueueKind, Regrade, Submission
 
 
 def regrade_view(session: Session, regrade: Regrade) -> RegradeOut:
@@ -37,8 +30,7 @@ def regrade_view(session: Session, regrade: Regrade) -> RegradeOut:
             changed += 1
             before = crud.get_run(session, run_id=item.before_run_id)
             after = crud.get_run(session, run_id=item.after_run_id)
-            entry["tests"] = test_diff(before.report if before else None,
-                                       after.report if after else None)
+            entry["tests"] = test_diff(read_report(before), read_report(after))
         items.append(entry)
     assignment = crud.get_assignment_by_id(session, assignment_id=regrade.assignment_id)
     return RegradeOut(id=regrade.id, assignment=assignment.slug, scope=regrade.scope,

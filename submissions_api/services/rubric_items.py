@@ -21,7 +21,9 @@ from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.csvout import cell, number, write_csv
 from submissions_api.store import crud
-from submissions_api.store.models import ManualGrade, Role, Submission, User, utcnow
+from submissions_api.store.models import Role, User, utcnow
+from submissions_api.store.models_grading import Submission
+from submissions_api.store.models_manual import ManualGrade
 from submissions_api.store.models_rubric import RubricItem
 
 MAX_DESCRIPTION = 300

@@ -23,7 +23,7 @@ from grader.intake import list_sources
 from grader.rubric import HandinLayout, load_assignment
 from submissions_api.services.rubric import handin_layout
 from submissions_api.store import crud
-from submissions_api.store.models import Submission
+from submissions_api.store.models_grading import Submission
 
 MAX_SHOWN_CHARS = 200_000
 """Longer files are cut for display (the download has them whole)."""

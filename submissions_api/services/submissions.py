@@ -26,21 +26,14 @@ from submissions_api.services.estimates import Estimate, live_line, measure, que
 from submissions_api.services.feedback import with_causes
 from submissions_api.services.hints import hints_for_run
 from submissions_api.services.policy import Window, classify, limit_refusal, window_for
-from submissions_api.services.reports import manual_view, report_for
+from submissions_api.services.reports import manual_view, read_report, report_for
 from submissions_api.services.rubric import handin_layout
 from submissions_api.services.scores import score_line
 from submissions_api.services.visibility import released, visible
 from submissions_api.store import crud
-from submissions_api.store.models import (
-    Assignment,
-    GradingRun,
-    ManualGrade,
-    QueueKind,
-    Role,
-    Status,
-    Submission,
-    User,
-)
+from submissions_api.store.models import Assignment, Role, User
+from submissions_api.store.models_grading import GradingRun, QueueKind, Status, Submission
+from submissions_api.store.models_manual import ManualGrade
 from submissions_api.store.summary import run_summary
 
 LIVE = (Status.QUEUED, Status.RUNNING)
@@ -187,8 +180,7 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
     result = training = None
     if with_result and sub.current_run_id is not None:
         run = crud.get_run(session, run_id=sub.current_run_id)
-        result = with_causes(sub.assignment.slug,
-                             report_for(run.report if run else None, staff=staff))
+        result = with_causes(sub.assignment.slug, report_for(read_report(run), staff=staff))
         training = run.training if run else None
         if result is not None and run is not None:
             shown = reader if reader is not None and released(sub.assignment, sub.user) else None

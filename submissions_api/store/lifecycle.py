@@ -7,6 +7,11 @@ finished work. A function returns whether it won (or None / the new attempt); th
 then sends any message (never before: a worker could see the old row). Every time written here
 is the database's (`crud.db_now`), so hosts with drifting clocks still agree on a lease.
 
+Every write here (and in `crud`) to a table a class-wide view reads also moves the class revision
+(`store/revision.py`) in the same transaction, with no call for it here: session events notice
+the write and bump the revision when the caller commits. A write made outside the ORM
+(hand-written SQL) must bump it itself.
+
     submission   queued → running (claim) → graded | queued (retry) | failed   [record_run]
                  running → queued (requeue: lease lost, a regrade) | failed (fail_submission)
                  graded | failed → queued (requeue: a regrade)
@@ -28,14 +33,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from grader.results import GradeReport
 from submissions_api.lms import outbox
 from submissions_api.store.crud.blobs import put_blob
 from submissions_api.store.crud.clock import db_now
 from submissions_api.store.jsonsafe import json_safe
-from submissions_api.store.models import (
-    Assignment,
-    GoldenSet,
-    GoldenStatus,
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_golden import GoldenSet, GoldenStatus
+from submissions_api.store.models_grading import (
     GradingRun,
     ItemStatus,
     QueueKind,
@@ -46,7 +51,6 @@ from submissions_api.store.models import (
     Status,
     Submission,
     TrainingStatus,
-    User,
 )
 from submissions_api.store.summary import run_summary
 
@@ -97,17 +101,16 @@ def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: st
 
 
 def record_run(session: Session, *, submission: Submission, attempt: int, owner: str,
-               report: dict[str, Any] | None, error: str, started_at: datetime,
+               report: GradeReport | None, error: str, started_at: datetime,
                next_status: Status, values: dict[str, Any] | None = None,
                training: bool = False, golden_set_id: int | None = None,
                retry_in: float | None = None) -> GradingRun | None:
-    """Write the one result of this attempt (`report`: `GradeReport.to_dict()`, None when we
-    failed) and move the submission to `next_status`, if we still hold the lease; None (and
-    nothing written) when the attempt was taken from us. `training`: a training run follows
+    """Write the one result of this attempt (`report`: None when we failed) and move the
+    submission to `next_status`, if we still hold the lease; None (and nothing written) when
+    the attempt was taken from us. `training`: a training run follows
     (record_training). `retry_in`: next_status is queued, attempt+1 is sent after that many
     seconds (enqueued then, on the database's clock, for the reaper)."""
     graded = report is not None
-    report = json_safe(report)
     now = db_now(session)
     changes = {"status": next_status, "lease_owner": None, "lease_expires_at": None,
                **(values or {})}
@@ -120,13 +123,13 @@ def record_run(session: Session, *, submission: Submission, attempt: int, owner:
                      reason=RunReason.REGRADE if submission.regrade_id else RunReason.SUBMIT,
                      regrade_id=submission.regrade_id,
                      outcome=RunOutcome.GRADED if graded else RunOutcome.INFRASTRUCTURE_ERROR,
-                     score=report["score"] if graded else None,
-                     max_score=report["max_score"] if graded else None,
-                     golden_version=(report or {}).get("golden_version", ""),
+                     score=report.score if graded else None,
+                     max_score=report.max_score if graded else None,
+                     golden_version=report.golden_version if graded else "",
                      golden_set_id=golden_set_id,
-                     grader_version=(report or {}).get("grader_version", ""),
-                     report=report, error=error, worker=owner, started_at=started_at,
-                     finished_at=now,
+                     grader_version=report.grader_version if graded else "",
+                     report=json_safe(report.to_dict()) if graded else None, error=error,
+                     worker=owner, started_at=started_at, finished_at=now,
                      summary=run_summary(report) if graded else None,
                      training=TrainingStatus.PENDING if graded and training else None)
     session.add(run)
@@ -168,11 +171,12 @@ def fail_submission(session: Session, *, submission_id: int, attempt: int, from_
 
 # -- training runs ------------------------------------------------------------------------------
 
-def record_training(session: Session, *, run_id: int, report: dict[str, Any],
+def record_training(session: Session, *, run_id: int, report: GradeReport,
                     artifacts: dict[str, bytes], status: TrainingStatus) -> bool:
-    """Attach a training run's outcome (the report with its evidence, `to_dict()`; the plots) to
-    a graded run, once: False when it was recorded already (a duplicate message)."""
-    values: dict[str, Any] = {"report": json_safe(report), "training": TrainingStatus(status)}
+    """Attach a training run's outcome (the report with its evidence; the plots) to a graded
+    run, once: False when it was recorded already (a duplicate message)."""
+    values: dict[str, Any] = {"report": json_safe(report.to_dict()),
+                              "training": TrainingStatus(status)}
     if artifacts:
         values["artifacts"] = {name: put_blob(session, data=data)
                                for name, data in sorted(artifacts.items())}

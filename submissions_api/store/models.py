@@ -1,7 +1,10 @@
-"""The service's tables (SQLAlchemy 2). Alembic migrations in `migrations/` create them.
-
-A submission's grading is a sequence of attempts; each attempt that finishes writes exactly one
-`GradingRun` (unique on submission and attempt), so regrades keep their history and can be diffed.
+"""The service's tables (SQLAlchemy 2), one module per concept; Alembic migrations in
+`migrations/` create them. This one holds the base every table derives from, and the course and
+its people: users and their API tokens, assignments and their extensions, and the blobs that
+hand-ins and golden archives are stored as. The others: models_grading (submissions, grading runs,
+regrades), models_golden (golden sets), models_manual (TAs' manual points and saved comments),
+models_lms, models_similarity and models_hosts. `submissions_api.store` imports every one, so
+each table is in `Base.metadata` whenever the store is used.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -56,63 +58,6 @@ class Role(enum.StrEnum):
     STUDENT = "student"
     TA = "ta"
     INSTRUCTOR = "instructor"
-
-
-class Status(enum.StrEnum):
-    """A submission's current attempt (store/lifecycle.py makes every change)."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    GRADED = "graded"
-    FAILED = "failed"
-
-
-class QueueKind(enum.StrEnum):
-    """Which queue an attempt goes to (Settings maps a kind to its queue's name)."""
-
-    LIVE = "live"
-    """Students' uploads: never wait behind a regrade."""
-    BULK = "bulk"
-    """Regrades, golden-set jobs and training runs."""
-
-
-class RunOutcome(enum.StrEnum):
-    GRADED = "graded"
-    INFRASTRUCTURE_ERROR = "infrastructure_error"
-    """Ours (then the run's score is NULL): retried, never the student's zero."""
-
-
-class RunReason(enum.StrEnum):
-    SUBMIT = "submit"
-    REGRADE = "regrade"
-
-
-class TrainingStatus(enum.StrEnum):
-    """A graded run's training run: pending → done | failed."""
-
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class GoldenStatus(enum.StrEnum):
-    """generating → verifying → ready | canary_failed; error from either of the first two. Being
-    the active set is not a status: it is `Assignment.active_golden_id` (only a ready set)."""
-
-    GENERATING = "generating"
-    VERIFYING = "verifying"
-    READY = "ready"
-    CANARY_FAILED = "canary_failed"
-    ERROR = "error"
-
-
-class ItemStatus(enum.StrEnum):
-    """One submission of a regrade: pending → done | failed, or skipped at once."""
-
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 class Base(DeclarativeBase):
@@ -196,158 +141,3 @@ class Blob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class GoldenSet(Base):
-    __tablename__ = "golden_sets"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"),
-                                               index=True)
-    status: Mapped[str] = mapped_column(String(20), default=GoldenStatus.VERIFYING)
-    """A GoldenStatus."""
-    version: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    numpy_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    archive_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), nullable=True)
-    canary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    canary_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    error: Mapped[str] = mapped_column(Text, default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    """The worker making a set the service started for itself (worker.golden_jobs)."""
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    """Renewed while its maker lives; once past, another worker takes over."""
-
-
-class Submission(Base):
-    __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("user_id", "idempotency_key", name="uq_submission_key"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
-    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
-    size: Mapped[int] = mapped_column(BigInteger)
-    filename: Mapped[str] = mapped_column(String(255), default="handin.tar")
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    late: Mapped[bool] = mapped_column(Boolean, default=False)
-    late_penalty: Mapped[float] = mapped_column(Float, default=0.0)
-    status: Mapped[str] = mapped_column(String(20), default=Status.QUEUED, index=True)
-    queue: Mapped[str] = mapped_column(String(20), default=QueueKind.LIVE)
-    """A QueueKind: which queue the current attempt was sent to."""
-    attempts: Mapped[int] = mapped_column(Integer, default=1)
-    """Number of the current attempt; a message for an older attempt is stale and dropped."""
-    infra_failures: Mapped[int] = mapped_column(Integer, default=0)
-    counts_toward_limit: Mapped[bool] = mapped_column(Boolean, default=True)
-    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    """When the current attempt's message was sent (or is due, for a delayed retry)."""
-    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    regrade_id: Mapped[int | None] = mapped_column(ForeignKey("regrades.id"), nullable=True)
-    current_run_id: Mapped[int | None] = mapped_column(
-        ForeignKey("grading_runs.id", use_alter=True, name="fk_submission_current_run"),
-        nullable=True)
-    score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    """Score of the current run, before any late penalty."""
-    error: Mapped[str] = mapped_column(Text, default="")
-    """Why the last attempt failed (ours): staff only."""
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    """When the current attempt was claimed (the live line's elapsed time)."""
-    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    """While running: {"done": tests finished, "total": tests, "test": the one running}."""
-    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    """The upload's Idempotency-Key: a retry with the same key gets this submission back."""
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
-    assignment: Mapped[Assignment] = relationship()
-
-
-class GradingRun(Base):
-    __tablename__ = "grading_runs"
-    __table_args__ = (UniqueConstraint("submission_id", "attempt", name="uq_run_attempt"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
-                                               index=True)
-    attempt: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(String(20), default=RunReason.SUBMIT)
-    regrade_id: Mapped[int | None] = mapped_column(ForeignKey("regrades.id"), nullable=True)
-    outcome: Mapped[str] = mapped_column(String(30))
-    """A RunOutcome."""
-    score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    golden_version: Mapped[str] = mapped_column(String(64), default="")
-    golden_set_id: Mapped[int | None] = mapped_column(
-        ForeignKey("golden_sets.id", name="fk_run_golden_set"), nullable=True)
-    """The golden set this run was graded with (its training run uses the same)."""
-    grader_version: Mapped[str] = mapped_column(String(40), default="")
-    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    artifacts: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
-    """Files made for people (the training plots): name → sha256 of a blob."""
-    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    """store.summary.run_summary of the report: what class-wide statistics read."""
-    training: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    """A TrainingStatus: the training run (evidence for the manual item), done after the automatic
-    tests on the bulk queue; None when the assignment has none."""
-    training_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    """How many times the reaper re-sent the training run (its message lost or its worker
-    crashed): capped by the retry policy, then the training run is failed."""
-    training_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    """When the reaper last re-sent it (database time); None: only sent once, when graded."""
-    error: Mapped[str] = mapped_column(Text, default="")
-    worker: Mapped[str] = mapped_column(String(200), default="")
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ManualGrade(Base):
-    """A TA's points and comment for one manual rubric item (e.g. the training statistics) of a
-    student's assignment: one grade per (student, assignment, item), counted with whichever
-    submission counts; `submission_id` records the submission it was given on."""
-
-    __tablename__ = "manual_grades"
-    __table_args__ = (UniqueConstraint("user_id", "assignment_id", "item_id",
-                                       name="uq_manual_student_item"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"),
-                                               index=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
-                                               index=True)
-    item_id: Mapped[str] = mapped_column(String(50))
-    points: Mapped[float] = mapped_column(Float)
-    adjustment: Mapped[float] = mapped_column(Float, default=0.0)
-    """The TA's points beside the applied rubric items (models_rubric.py)."""
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    """Moves on with every change of the points, so two TAs never overwrite each other."""
-    comment: Mapped[str] = mapped_column(Text, default="")
-    graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    graded_by: Mapped[User | None] = relationship(foreign_keys=[graded_by_id])
-
-
-class Regrade(Base):
-    __tablename__ = "regrades"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
-    scope: Mapped[str] = mapped_column(String(20))
-    """one, latest (each student's latest) or all."""
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class RegradeItem(Base):
-    __tablename__ = "regrade_items"
-    __table_args__ = (UniqueConstraint("regrade_id", "submission_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    regrade_id: Mapped[int] = mapped_column(ForeignKey("regrades.id", ondelete="CASCADE"),
-                                            index=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.PENDING)
-    """An ItemStatus."""
-    before_score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    before_run_id: Mapped[int | None] = mapped_column(ForeignKey("grading_runs.id"), nullable=True)
-    after_score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    after_run_id: Mapped[int | None] = mapped_column(ForeignKey("grading_runs.id"), nullable=True)
-    note: Mapped[str] = mapped_column(Text, default="")

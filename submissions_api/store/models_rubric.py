@@ -8,14 +8,9 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from submissions_api.store.models import (
-    Base,
-    ManualGrade,
-    Submission,
-    User,
-    UTCDateTime,
-    utcnow,
-)
+from submissions_api.store.models import Base, User, UTCDateTime, utcnow
+from submissions_api.store.models_grading import Submission
+from submissions_api.store.models_manual import ManualGrade
 
 
 class RubricItem(Base):

@@ -35,7 +35,7 @@ from grader.settings import load_settings
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.db import session_factory
 from submissions_api.store.migrate import upgrade
-from submissions_api.store.models import GoldenStatus
+from submissions_api.store.models_golden import GoldenStatus
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"

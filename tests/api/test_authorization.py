@@ -7,7 +7,8 @@ import pytest
 
 from submissions_api import security
 from submissions_api.store import crud
-from submissions_api.store.models import ApiToken, Status, utcnow
+from submissions_api.store.models import ApiToken, utcnow
+from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
 
 A = "/api/v1"

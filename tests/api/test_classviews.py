@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from submissions_api.services import gradebook
 from submissions_api.store import crud, lifecycle, revision
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.api.test_staff import graded
+from tests.reports import made_report
 
 A = "/api/v1"
 SLUG = "hw1p1-s20"
@@ -51,7 +53,7 @@ def test_every_write_a_view_reads_moves_the_revision(users, sessions):
     with sessions() as session:
         run = lifecycle.record_run(session, submission=crud.get_submission(
             session, submission_id=sub.id), attempt=1, owner="w",
-            report={"score": 40.0, "max_score": 95.0, "tests": []}, error="",
+            report=made_report(40.0), error="",
             started_at=utcnow(), next_status=Status.GRADED)
         assert run is not None
         session.commit()

@@ -8,7 +8,7 @@ import io
 
 from grader.rubric import load_assignment
 from submissions_api.store import crud
-from submissions_api.store.models import GradingRun, RunOutcome
+from submissions_api.store.models_grading import GradingRun, RunOutcome
 from tests.api.test_staff import graded
 from tests.api.test_staff_pages import as_user
 

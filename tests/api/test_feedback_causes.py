@@ -10,9 +10,9 @@ import pytest
 from grader.formats import render_feedback
 from grader.grade import grade_handin
 from grader.results import GradeReport
+from grader.student_view import student_view
 from submissions_api.client import _print_result as print_result
 from submissions_api.services.feedback import with_causes
-from submissions_api.services.reports import student_report
 from tests.api.test_feedback_roles import record_report
 from tests.api.test_submissions import A, upload
 from tests.handins import make_handin_tar
@@ -47,7 +47,7 @@ def test_one_syntax_error_is_one_cause_named_by_every_failed_test(reports):
 
 
 def test_a_cascade_names_the_component_its_tests_build_on(reports):
-    out = with_causes(SLUG, student_report(reports["cascade"]))
+    out = with_causes(SLUG, student_view(GradeReport.from_dict(reports["cascade"])))
     [cause] = out["causes"]
     assert (cause["kind"], cause["fix_first"], cause["count"]) == ("wrong", "sigmoid_derivative",
                                                                    8)

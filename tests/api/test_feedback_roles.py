@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.compare import STAFF_ONLY, compare_output
-from submissions_api.services.reports import STUDENT_CHECK_DETAILS
+from grader.compare import STAFF_ONLY, STUDENT_DETAILS, compare_output
+from grader.results import GradeReport
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.api.test_submissions import A, upload
 
 RNG = np.random.default_rng(7)
@@ -29,14 +30,16 @@ def _record(sessions, sub_id: int, checks) -> None:
 
 
 def record_report(sessions, sub_id: int, report: dict) -> None:
-    """`report` as the submission's graded run, as a worker records it."""
+    """`report` (as `GradeReport.to_dict` writes it) as the submission's graded run, as a worker
+    records it."""
     with sessions() as session:
         sub = crud.get_submission(session, submission_id=sub_id)
         assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
                                           lease_seconds=30)
         session.commit()
-        assert lifecycle.record_run(session, submission=sub, attempt=1, owner="w", report=report,
-                                    error="", started_at=utcnow(), next_status=Status.GRADED)
+        assert lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
+                                    report=GradeReport.from_dict(report), error="",
+                                    started_at=utcnow(), next_status=Status.GRADED)
         session.commit()
 
 
@@ -79,4 +82,4 @@ def test_student_feedback_holds_no_number_that_gives_golden_values_away(client, 
 
 
 def test_student_details_allow_list_excludes_every_staff_only_fact():
-    assert not set(STUDENT_CHECK_DETAILS) & set(STAFF_ONLY)
+    assert not set(STUDENT_DETAILS) & set(STAFF_ONLY)

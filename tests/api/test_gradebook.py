@@ -15,6 +15,7 @@ from submissions_api.services.policy import classify, limit_refusal, window_for
 from submissions_api.store.migrate import downgrade, upgrade
 from submissions_api.store.models import Base
 from submissions_api.store.summary import run_summary
+from tests.reports import made_report
 
 T0 = datetime(2020, 2, 1, tzinfo=UTC)
 
@@ -32,9 +33,10 @@ def test_gradebook_best_applies_penalty_before_choosing():
     latest = {r["login"]: r for r in gradebook(students, policy="latest", max_score=95)}
     assert latest["alice"]["submission_id"] == 3 and latest["alice"]["score"] == 10.0
     assert best["bob"]["status"] == "no submission" and best["bob"]["score"] == ""
-    report = {"tests": [{"id": "lin", "name": "Linear", "passed": False, "feedback": "",
-                         "checks": [{"name": "dW", "passed": False, "message": "dW shape"}]},
-                        {"id": "mcq", "name": "MCQ", "passed": True, "checks": []}]}
+    report = made_report(tests=[
+        {"id": "lin", "name": "Linear", "passed": False, "feedback": "",
+         "checks": [{"name": "dW", "passed": False, "message": "dW shape"}]},
+        {"id": "mcq", "name": "MCQ", "passed": True, "checks": []}])
     summary = stats(list(best.values()), [run_summary(report), run_summary(report)],
                     {"graded": 3})
     assert summary["graded_students"] == 1 and summary["mean"] == 80.0

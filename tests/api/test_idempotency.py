@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from submissions_api.jobs import Dispatcher
 from submissions_api.main import create_app
-from submissions_api.store.models import Submission
+from submissions_api.store.models_grading import Submission
 from tests.handins import make_handin_tar
 
 A = "/api/v1"

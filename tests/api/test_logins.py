@@ -13,7 +13,7 @@ from submissions_api.bootstrap import rename_unsafe_logins
 from submissions_api.client import _print_result
 from submissions_api.logins import is_login, login_problem, safe_login
 from submissions_api.store import crud
-from submissions_api.store.models import GradingRun
+from submissions_api.store.models_grading import GradingRun
 from tests.api.test_exports import FAILED, seed
 from tests.api.test_staff import SLUG, graded
 from tests.api.test_staff_pages import as_user

@@ -8,7 +8,7 @@ from datetime import timedelta
 from prometheus_client.parser import text_string_to_metric_families
 
 from submissions_api.store import crud
-from submissions_api.store.models import GradingRun, QueueKind, RunOutcome, Status
+from submissions_api.store.models_grading import GradingRun, QueueKind, RunOutcome, Status
 from tests.api.test_staff_pages import as_user
 
 SLUG = "hw1p1-s20"

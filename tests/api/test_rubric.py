@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Role, Status, TrainingStatus, utcnow
+from submissions_api.store.models import Role, utcnow
+from submissions_api.store.models_grading import Status, TrainingStatus
 from submissions_api.store.models_lms import ScoreOutbox
 from submissions_api.store.models_rubric import Annotation, RubricItem
 from tests.api.test_exports import rows

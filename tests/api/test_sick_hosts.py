@@ -5,7 +5,8 @@ grades the chosen ones again (on the bulk queue)."""
 from __future__ import annotations
 
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import QueueKind, Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import QueueKind, Status
 from tests.api.test_metrics import scrape
 from tests.api.test_staff_pages import as_user
 from tests.handins import make_handin_tar

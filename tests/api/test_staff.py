@@ -4,7 +4,8 @@ counts (issue 13 bug 2); tokens can be listed, revoked and rotated (bug 6)."""
 from __future__ import annotations
 
 from submissions_api.store import crud
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 
 A = "/api/v1"
 SLUG = "hw1p1-s20"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from submissions_api.deps import SESSION_COOKIE
 from submissions_api.store import crud
-from submissions_api.store.models import GradingRun, RunOutcome, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import GradingRun, RunOutcome
 from tests.api.test_staff import graded
 from tests.handins import make_handin_tar
+from tests.reports import made_report
 
 SLUG = "hw1p1-s20"
 
@@ -34,11 +36,11 @@ def test_grading_queue_comments_and_bulk_zero(client, users, sessions):
     with sessions() as session:  # bob's training never ran; alice's did
         for sub_id, ran in ((first, True), (second, False)):
             sub = crud.get_submission(session, submission_id=sub_id)
+            report = made_report(sub.score, manual=[
+                {"id": "training_statistics", "name": "Training statistics", "max_points": 5.0,
+                 "evidence": {"checks": [{"name": "ran", "passed": ran}]}}])
             run = GradingRun(submission_id=sub_id, attempt=1, outcome=RunOutcome.GRADED,
-                             score=sub.score, report={"manual": [{"id": "training_statistics",
-                                                                   "evidence": {"checks": [
-                                                                       {"name": "ran",
-                                                                        "passed": ran}]}}]})
+                             score=sub.score, report=report.to_dict())
             session.add(run)
             session.flush()
             sub.current_run_id = run.id

@@ -7,8 +7,10 @@ import hashlib
 from datetime import timedelta
 
 from grader.fixtures import make_tar
+from grader.results import GradeReport
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
 
 A = "/api/v1"
@@ -180,8 +182,9 @@ def test_student_view_hides_staff_details(client, users, sessions):
         assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
                                      lease_seconds=30)
         session.commit()
-        lifecycle.record_run(session, submission=sub, attempt=1, owner="w", report=report, error="",
-                        started_at=utcnow(), next_status=Status.GRADED)
+        lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
+                             report=GradeReport.from_dict(report), error="",
+                             started_at=utcnow(), next_status=Status.GRADED)
         session.commit()
     student = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice"))
     text = student.text

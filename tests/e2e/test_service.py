@@ -10,7 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from submissions_api.store.models import GradingRun, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import GradingRun
 from tests.api.services import REDIS_URL, check_redis, service_env, wait_for
 from tests.e2e.stack import copy_home, start_stack
 from tests.handins import make_handin_tar

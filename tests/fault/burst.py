@@ -13,7 +13,7 @@ from grader.fixtures import load_bugs
 from grader.rubric import load_assignment
 from submissions_api import security
 from submissions_api.store import crud
-from submissions_api.store.models import GradingRun
+from submissions_api.store.models_grading import GradingRun
 from tests.e2e.stack import Stack
 from tests.handins import make_handin_tar
 

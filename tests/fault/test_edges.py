@@ -26,7 +26,9 @@ import pytest
 from sqlalchemy import update
 
 from submissions_api.store import crud
-from submissions_api.store.models import Assignment, GoldenSet, GoldenStatus, Submission
+from submissions_api.store.models import Assignment
+from submissions_api.store.models_golden import GoldenSet, GoldenStatus
+from submissions_api.store.models_grading import Submission
 from submissions_api.store.models_hosts import WorkerHost
 from tests.api.services import IN_CI, REDIS_URL, check_redis, service_env, start_api, wait_for
 from tests.e2e.stack import Stack, copy_home, start_stack

@@ -25,7 +25,8 @@ from submissions_api.jobs import Dispatcher
 from submissions_api.settings import load_settings
 from submissions_api.store import crud
 from submissions_api.store.migrate import upgrade
-from submissions_api.store.models import GradingRun, Submission, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import GradingRun, Submission
 from tests.api.services import REDIS_URL, check_redis, seed_golden_set, service_env, wait_for
 from tests.e2e.stack import Stack, copy_home, start_stack
 from tests.fault.burst import (

@@ -8,10 +8,11 @@ from grader.feedback import Cause, cause_view, dependants, depends_from, group_f
 from grader.formats import render_feedback, report_causes
 from grader.grade import grade_handin
 from grader.rubric import load_assignment
+from grader.student_view import student_view
 from submissions_api.services.feedback import with_causes
-from submissions_api.services.reports import student_report
 from submissions_api.store.summary import run_summary
 from tests.handins import make_handin_tar
+from tests.reports import made_report
 
 S20 = load_assignment("hw1p1-s20")
 DEPENDS = dependants(S20)
@@ -38,9 +39,9 @@ def test_cascade_names_the_component_to_fix_first(golden_s20, sandbox):
     assert (cause.kind, cause.fix_first) == ("wrong", "sigmoid_derivative")
     assert list(cause.tests) == failed and len(failed) == 8
     # the same from the student's view of the report and from the stored run summary
-    student = student_report({"tests": tests})["tests"]
+    student = student_view(made_report(tests=tests))["tests"]
     assert group_failures(student, DEPENDS) == [cause]
-    [from_summary] = group_failures(run_summary({"tests": tests})["tests"], DEPENDS)
+    [from_summary] = group_failures(run_summary(made_report(tests=tests))["tests"], DEPENDS)
     assert (from_summary.fix_first, from_summary.tests) == (cause.fix_first, cause.tests)
 
 

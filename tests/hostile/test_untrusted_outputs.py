@@ -43,6 +43,7 @@ HEADERS = {
     "a_string": "ok",
     "deep": None,  # built below: 200 000 nested lists
     "unknown_status": {"status": "passed"},
+    "status_not_a_string": {"status": ["ok"]},
     "outputs_a_list": {"status": "ok", "outputs": [1]},
     "outputs_too_many": {"status": "ok", "outputs": {
         f"o{i}": {"kind": "value", "value": 1} for i in range(1000)}},

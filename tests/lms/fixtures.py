@@ -13,12 +13,7 @@ from fastapi import FastAPI
 from submissions_api.lms import advantage
 from submissions_api.lms.keys import public_jwks
 from submissions_api.store import crud
-from submissions_api.store.models_lms import (
-    LtiContext,
-    LtiIdentity,
-    LtiPlatform,
-    LtiResourceLink,
-)
+from submissions_api.store.models_lms import LtiContext, LtiIdentity, LtiPlatform, LtiResourceLink
 from tests.lms.platform_services import PlatformState, Server, platform_app
 
 PORTS = range(18320, 18340)

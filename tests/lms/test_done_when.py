@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from submissions_api.store.models import Submission, User
+from submissions_api.store.models import User
+from submissions_api.store.models_grading import Submission
 from submissions_api.store.models_lms import LtiContext, LtiResourceLink
 from tests.api.services import wait_for
 from tests.e2e.stack import embedded_env, start_stack

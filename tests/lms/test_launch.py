@@ -12,12 +12,7 @@ from sqlalchemy import select
 from submissions_api.deps import SESSION_COOKIE
 from submissions_api.main import create_app
 from submissions_api.store.models import User
-from submissions_api.store.models_lms import (
-    LtiContext,
-    LtiIdentity,
-    LtiResourceLink,
-    ScoreOutbox,
-)
+from submissions_api.store.models_lms import LtiContext, LtiIdentity, LtiResourceLink, ScoreOutbox
 from tests.lms.conftest import launch
 
 

@@ -16,9 +16,11 @@ from submissions_api.lms import advantage, outbox, passback
 from submissions_api.lms.keys import signing_key
 from submissions_api.services import assignments, manual
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, User, utcnow
+from submissions_api.store.models import User, utcnow
+from submissions_api.store.models_grading import Status
 from submissions_api.store.models_lms import LtiIdentity, LtiResourceLink, ScoreOutbox
 from tests.lms.fixtures import LINK, SLUG, make_course
+from tests.reports import made_report
 from worker.context import WorkerContext
 from worker.reaper import reap_once
 
@@ -46,7 +48,7 @@ def grade(sessions, login: str, score: float, sub_id: int | None = None) -> int:
         assert lifecycle.claim_submission(session, submission_id=sub.id, attempt=sub.attempts,
                                           owner="w", lease_seconds=60)
         assert lifecycle.record_run(session, submission=sub, attempt=sub.attempts, owner="w",
-                                    report={"score": score, "max_score": 95.0, "tests": []},
+                                    report=made_report(score),
                                     error="", started_at=utcnow(), next_status=Status.GRADED)
         session.commit()
         return sub.id
@@ -317,7 +319,7 @@ def test_a_regrade_in_flight_holds_the_score_until_its_result(course, sessions):
         assert lifecycle.claim_submission(session, submission_id=sub, attempt=2, owner="w",
                                           lease_seconds=60)
         assert lifecycle.record_run(session, submission=submission, attempt=2, owner="w",
-                                    report={"score": 85.0, "max_score": 95.0, "tests": []},
+                                    report=made_report(85.0),
                                     error="", started_at=utcnow(), next_status=Status.GRADED)
         session.commit()
     time_passes(sessions)

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from submissions_api.lms import roster
 from submissions_api.logins import is_login
 from submissions_api.store import crud
-from submissions_api.store.models import Submission, User, utcnow
+from submissions_api.store.models import User, utcnow
+from submissions_api.store.models_grading import Submission
 from submissions_api.store.models_lms import LtiContext, LtiIdentity
 from tests.lms.fixtures import CONTEXT, SLUG
 

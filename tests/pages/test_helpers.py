@@ -15,6 +15,7 @@ from submissions_api.services.gradebook import student_rows
 from submissions_api.services.rubric import handin_layout
 from submissions_api.services.sources import read_sources as handin_sources
 from submissions_api.store.summary import run_summary
+from tests.reports import made_report
 
 LAYOUT = handin_layout("hw1p1-s20")
 
@@ -46,7 +47,7 @@ def test_rate_bars_colour_scales_with_the_rate_and_links_to_who_fails():
 def test_common_causes_group_messages_that_differ_only_in_numbers_counted_by_students():
     """From the small summaries stored with each run (messages of failed tests only)."""
     def report(n):
-        return {"tests": [{"id": "linear_layer_backward", "name": "Linear", "passed": False,
+        return made_report(tests=[{"id": "linear_layer_backward", "name": "Linear", "passed": False,
                            "feedback": "",
                            "checks": [{"name": "dW", "passed": False,
                                        "message": f"`dW` has shape ({n}, 784), "
@@ -57,7 +58,7 @@ def test_common_causes_group_messages_that_differ_only_in_numbers_counted_by_stu
                           {"id": "linear_classifier_backward", "name": "Classifier",
                            "passed": False, "feedback": "", "checks": [
                                {"name": "dx", "passed": False, "message": "`dx` wrong"}]},
-                          {"id": "momentum", "name": "Fine", "passed": True, "checks": []}]}
+                          {"id": "momentum", "name": "Fine", "passed": True, "checks": []}])
     groups = common_causes("hw1p1-s20", [run_summary(report(n)) for n in (10, 64, 32)])
     assert [(g["fix_first_name"], g["students"], g["count"]) for g in groups] == [
         ("Linear Layer (Backward)", 3, 2), ("Multiple Choice Questions", 3, 1)]

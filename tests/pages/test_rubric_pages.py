@@ -14,7 +14,8 @@ from sqlalchemy import select
 from submissions_api import security
 from submissions_api.services.sources import anchor
 from submissions_api.store import crud
-from submissions_api.store.models import ManualGrade, Role, User
+from submissions_api.store.models import Role, User
+from submissions_api.store.models_manual import ManualGrade
 from submissions_api.store.models_rubric import RubricItem
 from tests.api.test_rubric import ITEM, SLUG, link_to_lms, outbox_versions, seed
 from tests.pages.conftest import pages_on

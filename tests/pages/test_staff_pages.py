@@ -9,7 +9,8 @@ import re
 from playwright.sync_api import expect
 
 from submissions_api.store import crud
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
 from tests.pages.test_pages import SLUG, add_student, api_upload, sign_in
 

@@ -12,7 +12,8 @@ import pytest
 
 from grader.sandbox import get_sandbox
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import GoldenStatus, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_golden import GoldenStatus
 from tests.api.services import SANDBOX, seed_golden_set, service_env
 from tests.handins import make_handin_tar
 from worker.context import WorkerContext

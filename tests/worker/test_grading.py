@@ -12,9 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from grader.sandbox import get_sandbox
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import GradingRun, Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import GradingRun, Status
 from tests.api.services import SANDBOX, seed_golden_set, service_env
 from tests.handins import make_handin_tar
+from tests.reports import made_report
 from worker import health
 from worker.context import WorkerContext
 from worker.grading import grade_submission
@@ -93,7 +95,7 @@ def test_grading_result_of_a_lost_lease_is_dropped(ctx):
     with ctx.sessions() as session:  # A comes back with its result: refused, nothing written
         sub = crud.get_submission(session, submission_id=sub_id)
         assert lifecycle.record_run(session, submission=sub, attempt=1, owner="A",
-                               report={"score": 0.0, "max_score": 95.0}, error="",
+                               report=made_report(0.0), error="",
                                started_at=utcnow(), next_status=Status.GRADED) is None
         session.rollback()
     assert [(r.attempt, r.score) for r in runs(ctx, sub_id)] == [(2, 95.0)]

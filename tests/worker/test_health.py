@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import QueueKind, Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import QueueKind, Status
 from tests.handins import make_handin_tar
 from worker import health
 from worker.context import WorkerContext

@@ -11,7 +11,7 @@ import pytest
 from submissions_api import sign_in_links
 from submissions_api.settings import SmtpSettings
 from submissions_api.store import crud
-from submissions_api.store.models import QueueKind
+from submissions_api.store.models_grading import QueueKind
 from submissions_api.store.models_lms import SignInLink
 from tests.api.mailbox import start_smtp
 from tests.api.services import free_port

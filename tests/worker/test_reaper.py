@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, TrainingStatus, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status, TrainingStatus
+from tests.reports import made_report
 from worker.context import WorkerContext
 from worker.reaper import reap_once
 
@@ -88,7 +90,7 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     with ctx.sessions() as session:  # graded; its training message never reached the broker
         sub = crud.get_submission(session, submission_id=sub_id)
         run = lifecycle.record_run(session, submission=sub, attempt=1, owner="dead",
-                                   report={"score": 95.0, "max_score": 95.0}, error="",
+                                   report=made_report(), error="",
                                    started_at=utcnow(), next_status=Status.GRADED,
                                    training=True)
         session.commit()
@@ -101,9 +103,11 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     assert reap_once(ctx, now=later)["training"] == [run_id]
     assert ctx.dispatcher.queue_size("bulk") == 1
     with ctx.sessions() as session:  # recorded once: a second result is refused
-        assert lifecycle.record_training(session, run_id=run_id, report={}, artifacts={},
+        assert lifecycle.record_training(session, run_id=run_id, report=made_report(),
+                                         artifacts={},
                                          status=TrainingStatus.DONE)
-        assert not lifecycle.record_training(session, run_id=run_id, report={}, artifacts={},
+        assert not lifecycle.record_training(session, run_id=run_id, report=made_report(),
+                                             artifacts={},
                                              status=TrainingStatus.DONE)
         session.commit()
     assert reap_once(ctx, now=later)["training"] == []

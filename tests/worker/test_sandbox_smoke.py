@@ -16,7 +16,8 @@ from grader.rubric import load_assignment
 from grader.sandbox import get_sandbox
 from submissions_api.settings import load_settings
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
 from tests.sandbox.probes import PROBE_LIMITS, probe_job
 from worker import health

@@ -15,7 +15,8 @@ from submissions_api.errors import Forbidden
 from submissions_api.services import similarity as service
 from submissions_api.store import crud
 from submissions_api.store.crud import similarity as sim
-from submissions_api.store.models import Status, User
+from submissions_api.store.models import User
+from submissions_api.store.models_grading import Status
 from submissions_api.store.models_similarity import SimilarityPair
 from tests.handins import make_handin_tar, make_tar
 from tests.worker import test_grading

@@ -9,10 +9,13 @@ from datetime import timedelta
 
 import pytest
 
+from grader.results import GradeReport
 from grader.training.evidence import PLOT_LIMIT
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
+from tests.reports import made_report
 from tests.worker.test_grading import ctx, runs, submit  # noqa: F401 - ctx: the fixture
 from worker.grading import grade_submission
 from worker.reaper import reap_once
@@ -79,7 +82,6 @@ def test_reaper_resends_a_training_run_a_capped_number_of_times(ctx):  # noqa: F
     assert "never finished" in item["evidence"]["error"]
 
 
-def _report() -> dict:
-    return {"assignment": "hw1p1-s20", "golden_version": "g", "score": 95.0, "max_score": 95.0,
-            "grader_version": "0", "tests": [],
-            "manual": [{"id": "training_statistics", "name": "Training", "max_points": 5.0}]}
+def _report() -> GradeReport:
+    return made_report(manual=[{"id": "training_statistics", "name": "Training",
+                                "max_points": 5.0}])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from submissions_api.services.golden import prepare_missing, preparing
 from submissions_api.store import crud
-from submissions_api.store.models import GoldenStatus, utcnow
+from submissions_api.store.models import utcnow
+from submissions_api.store.models_golden import GoldenStatus
 from tests.handins import make_handin_tar
 from tests.worker.test_golden import SLUG, ctx  # noqa: F401 - the fresh worker host fixture
 from worker.golden_jobs import ensure_active

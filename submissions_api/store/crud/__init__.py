@@ -3,6 +3,10 @@ concept. Callers write `from submissions_api.store import crud` and `crud.x(sess
 
 State changes (of a submission, a grading or training run, a regrade, a golden set) are not here:
 they are the compare-and-set functions of `submissions_api.store.lifecycle`.
+
+A committed write to a table that class-wide views read (submissions, runs, manual points,
+extensions, assignments, users) moves the class revision by itself: `store/revision.py`'s session
+events bump it in the write's transaction, so no function here calls it.
 """
 
 from submissions_api.store.crud.assignments import (

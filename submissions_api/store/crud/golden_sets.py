@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import Assignment, GoldenSet, GoldenStatus, User
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_golden import GoldenSet, GoldenStatus
 
 
 def create_golden_set(session: Session, *, assignment: Assignment, created_by: User | None,

@@ -9,7 +9,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import Assignment, GradingRun, Role, Submission, User
+from grader.results import GradeReport
+from submissions_api.store.models import Assignment, Role, User
+from submissions_api.store.models_grading import GradingRun, Submission
 from submissions_api.store.summary import run_summary
 
 
@@ -64,7 +66,7 @@ def current_summaries(session: Session, *, submission_ids: Sequence[int]
         for run_id, report in session.execute(select(GradingRun.id, GradingRun.report)
                                               .where(GradingRun.id.in_(missing))).all():
             if report:
-                summaries[missing[run_id]] = run_summary(report)
+                summaries[missing[run_id]] = run_summary(GradeReport.from_dict(report))
     return summaries
 
 

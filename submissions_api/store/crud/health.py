@@ -8,7 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import GradingRun, Status, Submission
+from submissions_api.store.models_grading import GradingRun, Status, Submission
 
 
 class Waiting(NamedTuple):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from submissions_api.store.crud.clock import db_now
-from submissions_api.store.models import Regrade, Status, Submission
+from submissions_api.store.models_grading import Regrade, Status, Submission
 from submissions_api.store.models_hosts import WorkerHost
 
 AUTO_REGRADE = "failed-ours"

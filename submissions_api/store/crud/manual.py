@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from submissions_api.lms import outbox
 from submissions_api.store.crud.rubric import applied_points, set_applied
-from submissions_api.store.models import Assignment, ManualGrade, Submission, User, utcnow
-from submissions_api.store.models_staff import SavedComment
+from submissions_api.store.models import Assignment, User, utcnow
+from submissions_api.store.models_grading import Submission
+from submissions_api.store.models_manual import ManualGrade, SavedComment
 
 StudentKey = tuple[int, int]
 """(user_id, assignment_id): what manual points belong to."""

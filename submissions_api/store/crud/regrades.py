@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import Assignment, Regrade, RegradeItem, Submission, User
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_grading import Regrade, RegradeItem, Submission
 
 
 def regrade_candidates(session: Session, *, assignment: Assignment, latest_only: bool

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import ManualGrade
+from submissions_api.store.models_manual import ManualGrade
 from submissions_api.store.models_rubric import (
     Annotation,
     RegradeRequest,

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from submissions_api.store.models import (
+from submissions_api.store.models_grading import (
     GradingRun,
     RunOutcome,
     RunReason,

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from submissions_api.store.crud.blobs import put_blob
-from submissions_api.store.models import Assignment, QueueKind, Status, Submission, User
+from submissions_api.store.models import Assignment, User
+from submissions_api.store.models_grading import QueueKind, Status, Submission
 
 
 def counted_submissions(session: Session, *, assignment: Assignment, user: User
