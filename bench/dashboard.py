@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, update
 
 from grader.fixtures import make_tar, reference_files
+from grader.results import GradeReport, OutputCheck, TestResult, TestStatus
 from grader.rubric import load_assignment
 from grader.similarity.fingerprint import fingerprint
 from submissions_api.services.dashboard import class_table
@@ -58,18 +59,21 @@ EARLIER = "Your code raised SyntaxError: invalid syntax (mytorch/linear.py, line
 make the clusters); relu_derivative is left to real hand-ins (the pages test's hint)."""
 
 
-def _report(tests, profile: int | None, rng: random.Random) -> dict:
+def _report(tests, profile: int | None, rng: random.Random) -> GradeReport:
     """A report whose tests fail as the profile says (None: all, as an earlier submission)."""
     failing = PROFILES[profile][1] if profile is not None else {t.id for t in tests}
     text = (PROFILES[profile][2] if profile is not None else EARLIER).format(
         n=rng.randint(2, 39))
-    status = "ok" if profile is not None else "error"
-    out = [{"id": t.id, "name": t.name, "points": t.points, "passed": t.id not in failing,
-            "score": 0.0 if t.id in failing else t.points, "status": status,
-            "feedback": "" if status == "ok" else text,
-            "checks": [] if t.id not in failing or status != "ok" else
-            [{"passed": False, "message": text}]} for t in tests]
-    return {"score": float(sum(t["score"] for t in out)), "tests": out}
+    status = TestStatus.OK if profile is not None else TestStatus.ERROR
+    out = tuple(TestResult(
+        id=t.id, name=t.name, points=0.0 if t.id in failing else t.points, max_points=t.points,
+        passed=t.id not in failing, status=status,
+        feedback="" if status == TestStatus.OK else text,
+        checks=() if t.id not in failing or status != TestStatus.OK else
+        (OutputCheck(name="out", passed=False, message=text),)) for t in tests)
+    return GradeReport(assignment="hw1p1-s20", golden_version="seed",
+                       score=float(sum(t.points for t in out)),
+                       max_score=float(sum(t.max_points for t in out)), tests=out)
 
 
 def _plan(logins: list[str], rng: random.Random, now, kinds: dict[str, list[str]]) -> list:
@@ -110,12 +114,12 @@ def seed_class(url: str, slug: str = "hw1p1-s20", students: int = 400, prefix: s
             for login, last, _, late, at in plan]))
         reports = [_report(tests, profile, rng) for _, _, profile, _, _ in plan]
         run_ids = list(session.scalars(insert(GradingRun).returning(GradingRun.id), [
-            {"submission_id": sid, "attempt": 1, "outcome": "graded", "score": r["score"],
-             "max_score": assignment.max_score, "report": r, "summary": run_summary(r),
+            {"submission_id": sid, "attempt": 1, "outcome": "graded", "score": r.score,
+             "max_score": assignment.max_score, "report": r.to_dict(), "summary": run_summary(r),
              "started_at": now, "finished_at": now, "worker": "seed"}
             for sid, r in zip(sub_ids, reports, strict=True)]))
         session.execute(update(Submission), [
-            {"id": sid, "current_run_id": rid, "score": r["score"]}
+            {"id": sid, "current_run_id": rid, "score": r.score}
             for sid, rid, r in zip(sub_ids, run_ids, reports, strict=True)])
         graded = {}
         for (login, last, profile, late, _), sid in zip(plan, sub_ids, strict=True):

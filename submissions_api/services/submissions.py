@@ -180,12 +180,13 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
     result = training = None
     if with_result and sub.current_run_id is not None:
         run = crud.get_run(session, run_id=sub.current_run_id)
-        result = with_causes(sub.assignment.slug, report_for(read_report(run), staff=staff))
+        report = read_report(run)
+        result = with_causes(sub.assignment.slug, report_for(report, staff=staff))
         training = run.training if run else None
         if result is not None and run is not None:
             shown = reader if reader is not None and released(sub.assignment, sub.user) else None
             result["hints"] = hints_for_run(session, sub.assignment,
-                                            run.summary or run_summary(run.report or {}), shown)
+                                            run.summary or (report and run_summary(report)) or {}, shown)
     if grades is None:
         key = (sub.user_id, sub.assignment_id)
         grades = crud.manual_grades(session, keys=[key])[key]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from grader.results import GradeReport
 from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Role, utcnow
@@ -33,7 +34,7 @@ def seed(sessions, logins: list[str]) -> dict[str, int]:
     report = {"assignment": SLUG, "golden_version": "g1", "score": 95.0, "max_score": 95.0,
               "grader_version": "0",
               "tests": [{"id": t.id, "name": t.name, "passed": True, "points": t.points,
-                         "max_points": t.points, "checks": []} for t in TESTS]}
+                         "max_points": t.points, "feedback": "", "checks": []} for t in TESTS]}
     out = {}
     with sessions() as session:
         assignment = crud.get_assignment(session, slug=SLUG)
@@ -48,8 +49,8 @@ def seed(sessions, logins: list[str]) -> dict[str, int]:
                                               owner="w", lease_seconds=30)
             session.commit()
             assert lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
-                                        report=report, error="", started_at=utcnow(),
-                                        next_status=Status.GRADED)
+                                        report=GradeReport.from_dict(report), error="",
+                                        started_at=utcnow(), next_status=Status.GRADED)
             session.refresh(sub)
             crud.get_run(session, run_id=sub.current_run_id).training = TrainingStatus.DONE
             session.commit()
