@@ -37,47 +37,31 @@ def student_sandbox() -> Sandbox:
 
 
 def get_sandbox(name: str | None = None) -> Sandbox:
-    """The configured backend (`MLPGRADE_SANDBOX`, default bwrap). `process` only when asked for."""
+    """The configured backend (`MLPGRADE_SANDBOX`, default bwrap). `process` only when asked for.
+    bwrap and docker keep one slot per process (a forked worker child makes its own), warm
+    unless MLPGRADE_WARM=0 says to use each slot for one job."""
     settings = load_settings()
     name = name or settings.sandbox
-    # Each backend's module is imported only when chosen: docker's loads the Docker SDK
-    # (~0.15 s), bwrap's pyseccomp, and a process that never runs a job (the API) needs neither.
-    if name == "bwrap":
-        if settings.warm:
-            return _warm_sandbox(os.getpid())
-        from grader.sandbox.bwrap import BwrapSandbox
-
-        return BwrapSandbox()
-    if name == "docker":
-        if settings.warm:
-            return _warm_docker(os.getpid(), settings.docker_image)
-        from grader.sandbox.docker import DockerSandbox
-
-        return DockerSandbox(settings.docker_image)
     if name == "process":
-        from grader.sandbox.process import ProcessSandbox
+        from grader.sandbox.process import process_sandbox
 
-        return ProcessSandbox()
-    raise InfrastructureError(f"unknown or unavailable sandbox backend {name!r}")
-
-
-@cache
-def _warm_sandbox(pid: int) -> Sandbox:
-    """This process's warm bwrap sandbox (a forked worker child makes its own): as root with
-    cgroups, one warm slot kept across jobs; otherwise a fresh box per job."""
-    from grader.sandbox.bwrap import BwrapSandbox
-    from grader.sandbox.linux.cgroup import cgroups_usable
-
-    if os.geteuid() != 0 or not cgroups_usable():
-        return BwrapSandbox()
-    from grader.sandbox.bwrap import WarmBwrapSandbox
-
-    return WarmBwrapSandbox()
+        return process_sandbox()
+    if name not in BACKENDS:
+        raise InfrastructureError(f"unknown or unavailable sandbox backend {name!r}")
+    return _kept(os.getpid(), name, settings.warm, settings.docker_image)
 
 
 @cache
-def _warm_docker(pid: int, image: str) -> Sandbox:
-    """This process's warm docker sandbox (a forked worker child makes its own)."""
-    from grader.sandbox.docker import WarmDockerSandbox
+def _kept(pid: int, name: str, warm: bool, image: str) -> Sandbox:
+    """This process's sandbox of backend `name`. Each backend's module is imported only when
+    chosen: docker's loads the Docker SDK (~0.15 s), bwrap's pyseccomp, and a process that
+    never runs a job (the API) needs neither."""
+    from grader.sandbox.slot import SlotSandbox
 
-    return WarmDockerSandbox(image)
+    if name == "bwrap":
+        from grader.sandbox.bwrap import BwrapBox, find_bwrap
+
+        return SlotSandbox(BwrapBox, warm=warm, bwrap=find_bwrap())
+    from grader.sandbox.docker import DockerBox, Engine
+
+    return SlotSandbox(DockerBox, warm=warm, engine=Engine(image))

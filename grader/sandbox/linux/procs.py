@@ -35,6 +35,21 @@ def processes_of(uid: int) -> list[int]:
     return pids
 
 
+def session_processes(sid: int) -> list[int]:
+    """Live (not zombie) processes of session `sid`."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_bytes().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != b"Z" and int(fields[3]) == sid:
+            pids.append(int(entry.name))
+    return pids
+
+
 def kill_pids(pids: list[int | None]) -> int:
     """SIGKILL each pid that is still there; returns how many were signalled."""
     killed = 0
