@@ -6,8 +6,8 @@
 - MLPGRADE_RUNTIME: the student runtime's python, overriding the one `runtime install` made.
 - MLPGRADE_ASSIGNMENTS: more folders of assignment folders (os.pathsep-separated), besides
   grader/assignments; default none.
-- MLPGRADE_WARM: 1 (default) keeps one warm slot per process, bwrap or docker (docs/sandbox.md,
-  "Warm slots"); 0 starts a fresh box for every hand-in.
+- MLPGRADE_WARM: 1 (default) keeps each process's bwrap or docker slot from job to job (docs/
+  sandbox.md, "Slots"); 0 uses each slot for one hand-in.
 - MLPGRADE_DOCKER_IMAGE: the grading image the docker backend runs jobs in (and
   `runtime image` builds); default mlpgrade-grading:latest.
 """

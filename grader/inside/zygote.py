@@ -1,30 +1,34 @@
-"""The warm zygote: one per grading slot, PID 1 of the slot's box (bubblewrap or a container).
+"""The zygote: the first process of every slot's box (bubblewrap, a container, or the process box),
+PID 1 where the box has a process namespace of its own.
 
-    python -I -B zygote.py
+    python -I -B zygote.py [--alone] [--counters]
 
-It imports the student runtime (NumPy, matplotlib with its font list) once, then forks, for
-each job, a *supervisor* and waits for it; it never reads a job, a key or a job's output, so
-every job starts from a memory image that holds nothing of any other job (docs/sandbox.md,
-"Warm slots"). It ignores SIGCHLD: the kernel reaps its children and no job's CPU adds to what
-/proc/1/stat shows. The supervisor forks the job's child before it reads anything, then reads
-the job from the host on stdin, empties the output area /out (the host has collected it),
-writes the run's key there for the runner's reporter and sends the child what to run (never
-the key): the child runs the job's script (runner.py, or a test's probe) as
-`python -I -B <entry> *args` would, with the box's original environment, the hand-in as
-working directory, its own session and the job's CPU rlimit. After the child ends the
-supervisor kills every other process of the namespace but PID 1 (it is their subreaper),
-reaps them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was at `ready`:
-new entries are removed; an entry of its own that a hand-in changed cannot be restored, so it
-reports the slot `clean: false` and the host starts a fresh one. System V IPC objects (the
-box's IPC namespace outlives a job) are removed too. Then it reports the job on stdout, a
-channel only it and the zygote hold (the child closes it first thing), and ends. Where the host
-could give the box no size-capped output area of its own (a container started without root),
-/out is the box's own size-capped tmpfs and the supervisor sends the host its files after the
-job (`send_out`: every job process is dead by then). Where the box shows its own cgroup (a
-container), the report carries its counters (CPU, OOM kills, pids.max hits) and the supervisor
-enforces the job's CPU budget on them (`cpu_total`); a bwrap slot's host reads its cgroup
-itself. Input on stdin during a job means the host is gone: the supervisor kills the job and
-the zygote ends.
+It imports the student runtime (NumPy, matplotlib with its font list) once, then forks, for each
+job, a *supervisor* and waits for it; it never reads a job, a key or a job's output, so every
+job starts from a memory image that holds nothing of any other job (docs/sandbox.md, "Slots").
+It ignores SIGCHLD: the kernel reaps its children and no job's CPU adds to what /proc/1/stat
+shows. The supervisor forks the job's child before it reads anything, then reads the job from
+the host on stdin, empties the job's output area (the host has collected it), writes the run's
+key there for the runner's reporter and sends the child what to run (never the key): the child
+runs the job's script as `python -I -B <entry> *args` would, with the box's original
+environment, the hand-in as working directory and the job's CPU rlimit. After the child ends the
+supervisor kills every other process of the box but the zygote (it is their subreaper), reaps
+them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was at `ready`: new
+entries are removed; an entry of its own that a hand-in changed cannot be restored, so it
+reports the slot `clean: false` and the host starts a new one. System V IPC objects (the box's
+IPC namespace outlives a job) are removed too. Then it reports the job on stdout, a channel only
+it and the zygote hold, and ends. The job's output goes to the host as it comes, up to the job's
+cap, past which the supervisor stops the job (the output limit's one place). Where the host
+could give the box no size-capped output area of its own (a container started without root), the
+area is the box's own size-capped tmpfs and the supervisor sends the host its files after the
+job (`send_out`: every job process is dead by then). Input on stdin during a job means the host
+is gone: the supervisor kills the job and the zygote ends.
+
+`--alone`: the process box (trusted code only) has no namespace of its own: a job's processes
+are those of the zygote's session, and there is nothing to put back. `--counters`: the box shows
+its own cgroup (a container): ready, every report and, during a job, a tick every TICK seconds
+carry its counters (CPU, OOM kills, pids.max hits), on which the host keeps the CPU budget as it
+does on a bwrap slot's cgroup, which it reads itself.
 
 Frames both ways are a 4-byte big-endian length and JSON. Standard library only (it runs under
 the student runtime).

@@ -31,7 +31,7 @@ from grader.sandbox.base import (
     child_env,
     rlimits,
 )
-from grader.sandbox.frames import Tail, ZygoteFrames
+from grader.sandbox.frames import ZygotePipes
 from grader.sandbox.linux.cgroup import JobCgroup, cgroups_usable
 from grader.sandbox.linux.procs import become_subreaper, kill_pids, reap_children
 from grader.sandbox.linux.seccomp import seccomp_filter_file
@@ -86,8 +86,7 @@ class BwrapBox:
         finally:
             os.close(seccomp_fd)
             os.close(info_w)
-        self.stderr = Tail(self.proc.stderr)
-        self.frames = ZygoteFrames(self.proc.stdout.fileno())
+        self.pipes = ZygotePipes(self.proc)
         self.baseline = 0
 
     def take(self, frame: dict) -> None:
@@ -109,13 +108,6 @@ class BwrapBox:
                 return True
             time.sleep(0.005)
         return False
-
-    def send(self, data: bytes) -> None:
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def log(self) -> str:
-        return self.stderr.text()
 
     def kill(self) -> None:
         if self.proc is not None:

@@ -125,9 +125,7 @@ class DockerBox:
             self.container = engine.create(place, place.uid or USER_UID, place.out is None)
             attached = self.container.attach_socket(
                 params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
-            self.sock = getattr(attached, "_sock", attached)
-            self.demux = _Demux(self.sock)
-            self.frames = ZygoteFrames(self.sock.fileno(), self.demux.read)
+            self.pipes = _Attached(getattr(attached, "_sock", attached))
             self.container.start()
         except (DockerException, requests.RequestException) as exc:
             self.close()
@@ -144,12 +142,6 @@ class DockerBox:
     def leftover(self) -> bool:
         return False  # the zygote counts what it killed in the box's namespace (`clean`)
 
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def log(self) -> str:
-        return self.demux.stderr.decode("utf-8", "replace") if hasattr(self, "demux") else ""
-
     def kill(self) -> None:
         try:
             if self.container is not None:
@@ -161,8 +153,8 @@ class DockerBox:
 
     def close(self) -> None:
         self.kill()
-        if hasattr(self, "sock"):
-            self.sock.close()
+        if hasattr(self, "pipes"):
+            self.pipes.sock.close()
         try:
             if self.container is not None:
                 self.container.remove(force=True)
@@ -175,6 +167,21 @@ def _counters(value) -> Counters | None:
         return Counters(float(value["cpu"]), int(value["oom_kills"]), int(value["pids_max"]))
     except (TypeError, KeyError, ValueError):
         return None
+
+
+class _Attached:
+    """The container's attached stream: `send` writes the zygote's stdin, `frames` reads its
+    stdout out of the engine's multiplexing, `log` is what came on its stderr."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.demux = sock, _Demux(sock)
+        self.frames = ZygoteFrames(sock.fileno(), self.demux.read)
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def log(self) -> str:
+        return self.demux.stderr.decode("utf-8", "replace")
 
 
 class _Demux:

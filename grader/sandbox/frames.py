@@ -1,5 +1,7 @@
-"""The zygote's frames as the host reads them: length-prefixed JSON on the zygote's stdout
-(`ZygoteFrames`), and the first bytes of its stderr (`Tail`: what the box tool said)."""
+"""The zygote's pipes as the host holds them: length-prefixed JSON frames on its stdout
+(`ZygoteFrames`), the first bytes of its stderr (`Tail`: what the box tool said), and both with
+its stdin for a zygote started as a subprocess (`ZygotePipes`: the bwrap and process boxes; a
+container's come through the engine, `docker._Attached`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import os
 import select
 import struct
+import subprocess
 import threading
 import time
 
@@ -62,3 +65,20 @@ class Tail:
 
     def text(self) -> str:
         return self.data.decode("utf-8", "replace")
+
+
+class ZygotePipes:
+    """A started subprocess whose first process is the zygote: `send` writes its stdin, `frames`
+    reads its stdout, `log` is what came on its stderr."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.tail = Tail(proc.stderr)
+        self.frames = ZygoteFrames(proc.stdout.fileno())
+
+    def send(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def log(self) -> str:
+        return self.tail.text()

@@ -14,7 +14,7 @@ import subprocess
 
 from grader.errors import InfrastructureError
 from grader.sandbox.base import apply_rlimits, child_env, rlimits
-from grader.sandbox.frames import Tail, ZygoteFrames
+from grader.sandbox.frames import ZygotePipes
 from grader.sandbox.linux.procs import kill_until_none, session_processes
 from grader.sandbox.slot import (
     ZYGOTE_CPU_SECONDS,
@@ -54,8 +54,7 @@ class ProcessBox:
         except OSError as exc:
             raise InfrastructureError(f"cannot start the student runtime {argv[0]}: {exc}") \
                 from exc
-        self.stderr = Tail(self.proc.stderr)
-        self.frames = ZygoteFrames(self.proc.stdout.fileno())
+        self.pipes = ZygotePipes(self.proc)
 
     def take(self, frame: dict) -> None:
         pass  # no counters: the supervisor's child accounting gives the CPU
@@ -65,13 +64,6 @@ class ProcessBox:
 
     def leftover(self) -> bool:
         return False  # a slot used once
-
-    def send(self, data: bytes) -> None:
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def log(self) -> str:
-        return self.stderr.text()
 
     def kill(self) -> None:
         """The zygote's session: the zygote, the supervisor, the job and what it started (a

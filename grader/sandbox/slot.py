@@ -91,15 +91,22 @@ class Box(Protocol):
     job_uid: int | None  # else the uid its jobs run as (None: ours)
     makes_out: bool  # without root, /out is its own size-capped tmpfs, sent by the zygote
     stage_always: bool  # stage_data's `always`
-    frames: ZygoteFrames
+    pipes: Pipes
 
-    def send(self, data: bytes) -> None: ...
     def counters(self) -> Counters | None: ...
     def take(self, frame: dict) -> None: ...
     def leftover(self) -> bool: ...
     def kill(self) -> None: ...
-    def log(self) -> str: ...
     def close(self) -> None: ...
+
+
+class Pipes(Protocol):
+    """The zygote's stdin, frames and stderr (`frames.ZygotePipes`, `docker._Attached`)."""
+
+    frames: ZygoteFrames
+
+    def send(self, data: bytes) -> None: ...
+    def log(self) -> str: ...
 
 
 class ZygoteDied(Exception):
@@ -179,10 +186,10 @@ class Slot:
         self._undo = ExitStack()
         try:
             self.box = self._start(box, options, job, root, compiled)
-            ready = self.box.frames.next(time.monotonic() + START_SECONDS)
+            ready = self.box.pipes.frames.next(time.monotonic() + START_SECONDS)
             if not isinstance(ready, dict) or not ready.get("ready"):
                 raise InfrastructureError(f"the {box.name} slot did not start: "
-                                          + self.box.log()[:2000])
+                                          + self.box.pipes.log()[:2000])
             self.box.take(ready)
         except BaseException:
             self.stop()
@@ -271,7 +278,7 @@ class Slot:
             stderr=bytes(self.streams["stderr"]), wall_seconds=wall, cpu_seconds=cpu,
             backend=self.box.name)
         if died:
-            raise ZygoteDied(result, self.box.log()[:2000])
+            raise ZygoteDied(result, self.box.pipes.log()[:2000])
         return result
 
     def _frame(self, job: SandboxJob) -> dict:
@@ -290,7 +297,7 @@ class Slot:
     def _send(self, frame: dict) -> None:
         data = json.dumps(frame).encode()
         try:
-            self.box.send(struct.pack("!I", len(data)) + data)
+            self.box.pipes.send(struct.pack("!I", len(data)) + data)
         except OSError as exc:
             raise ZygoteDied(None, str(exc)) from exc
 
@@ -308,7 +315,7 @@ class Slot:
                     return None, "cpu"
                 if _out_of_time(now - start, limits.wall_seconds, counters, samples):
                     return None, "wall"
-            frame = self.box.frames.next(now + POLL)
+            frame = self.box.pipes.frames.next(now + POLL)
             if frame is ZygoteFrames.EOF:
                 return None, None
             if not isinstance(frame, dict):
