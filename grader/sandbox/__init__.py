@@ -1,9 +1,11 @@
 """Sandbox backends behind one interface (`base.Sandbox`), chosen by configuration.
 
 Host side only: the code that runs inside the sandbox lives elsewhere and never imports this.
-`base` holds what every backend shares (the child environment, rlimits, `classify`); `output`
-reads a run's output under its cap; `linux/` and `staging`/`mounts` are what bwrap is built of;
-`image` builds the docker backend's image. docs/sandbox.md describes them all.
+Every backend is a `slot.SlotSandbox` over a small box (`bwrap`, `docker`, `process`): the slot
+runs each job through the box's zygote, keeps the wall clock and the CPU budget and decides the
+verdict (`base.classify`). `output` copies a job's output area under its caps; `linux/` and
+`staging`/`mounts` are what bwrap is built of; `image` builds the docker box's image.
+docs/sandbox.md describes them all.
 """
 
 from __future__ import annotations

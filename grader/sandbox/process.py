@@ -68,7 +68,7 @@ class ProcessBox:
     def kill(self) -> None:
         """The zygote's session: the zygote, the supervisor, the job and what it started (a
         daemon that made a session of its own escapes: this box isolates nothing)."""
-        kill_until_none(lambda: session_processes(self.proc.pid))
+        kill_until_none(lambda: session_processes(self.proc.pid))  # reaps what is ours
         self.proc.wait()
 
     def close(self) -> None:
