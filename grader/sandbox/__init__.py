@@ -15,43 +15,40 @@ from functools import cache
 
 from grader.errors import InfrastructureError
 from grader.sandbox.base import Limits, Sandbox, SandboxJob, SandboxResult, Verdict
-from grader.settings import load_settings
+from grader.settings import DEFAULT_DOCKER_IMAGE, GraderSettings
 
 __all__ = ["BACKENDS", "Limits", "Sandbox", "SandboxJob", "SandboxResult", "Verdict", "get_sandbox",
            "student_sandbox"]
 
 #: The backends `get_sandbox` knows (the command line offers them as choices).
 BACKENDS = ("bwrap", "docker", "process")
-#: The explicit opt-in (tests, a developer's laptop) to grade students' code without isolation.
-ALLOW_UNISOLATED = "MLPGRADE_ALLOW_UNISOLATED"
 
 
-def student_sandbox() -> Sandbox:
+def student_sandbox(settings: GraderSettings) -> Sandbox:
     """The configured backend for students' code (the service's workers): `process` isolates
-    nothing, so it is refused unless MLPGRADE_ALLOW_UNISOLATED=1 says this is a test or a
-    developer's machine. An InfrastructureError, so the job waits for a fixed configuration."""
-    name = load_settings().sandbox
-    if name == "process" and os.environ.get(ALLOW_UNISOLATED) != "1":
+    nothing, so it is refused unless the settings allow it (MLPGRADE_ALLOW_UNISOLATED=1: a test
+    or a developer's machine). An InfrastructureError, so the job waits for a fixed
+    configuration."""
+    if settings.sandbox == "process" and not settings.allow_unisolated:
         raise InfrastructureError("MLPGRADE_SANDBOX=process does not isolate students' code: "
                                   "the service refuses it (use bwrap or docker; tests and "
-                                  f"developers may set {ALLOW_UNISOLATED}=1)")
-    return get_sandbox(name)
+                                  "developers may set MLPGRADE_ALLOW_UNISOLATED=1)")
+    return get_sandbox(settings.sandbox, warm=settings.warm, docker_image=settings.docker_image)
 
 
-def get_sandbox(name: str | None = None) -> Sandbox:
-    """The configured backend (`MLPGRADE_SANDBOX`, default bwrap). `process` only when asked for.
-    bwrap and docker keep one slot per process (a forked worker child makes its own), warm
-    unless MLPGRADE_WARM=0 says to use each slot for one job."""
-    settings = load_settings()
-    name = name or settings.sandbox
+def get_sandbox(name: str, *, warm: bool = True, docker_image: str = DEFAULT_DOCKER_IMAGE
+                ) -> Sandbox:
+    """The backend `name` (the caller's settings say which: `GraderSettings.sandbox`).
+    `process` only when asked for. bwrap and docker keep one slot per process (a forked worker
+    child makes its own), warm unless `warm` is false (MLPGRADE_WARM=0): then each slot serves
+    one job. Nothing here reads the environment."""
     if name == "process":
         from grader.sandbox.process import process_sandbox
 
         return process_sandbox()
     if name not in BACKENDS:
         raise InfrastructureError(f"unknown or unavailable sandbox backend {name!r}")
-    return _kept(os.getpid(), name, settings.warm, settings.docker_image)
-
+    return _kept(os.getpid(), name, warm, docker_image)
 
 @cache
 def _kept(pid: int, name: str, warm: bool, image: str) -> Sandbox:

@@ -203,13 +203,12 @@ def test_terminal_escapes_never_reach_feedback(golden_s20, backend, reading):
 
 def test_the_service_refuses_the_unisolated_backend(monkeypatch):
     from grader.errors import InfrastructureError
-    from grader.sandbox import student_sandbox
-    from worker.context import WorkerContext
+    from worker.context import WorkerContext, configured_sandbox
 
     monkeypatch.setenv("MLPGRADE_SANDBOX", "process")
     monkeypatch.delenv("MLPGRADE_ALLOW_UNISOLATED", raising=False)
-    assert WorkerContext.__dataclass_fields__["sandbox_factory"].default is student_sandbox
+    assert WorkerContext.__dataclass_fields__["sandbox_factory"].default is configured_sandbox
     with pytest.raises(InfrastructureError, match="does not isolate"):
-        student_sandbox()
+        configured_sandbox()
     monkeypatch.setenv("MLPGRADE_ALLOW_UNISOLATED", "1")
-    assert student_sandbox().name == "process"
+    assert configured_sandbox().name == "process"

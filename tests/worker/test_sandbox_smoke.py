@@ -69,9 +69,9 @@ def test_a_backend_that_cannot_start_is_a_sick_sandbox(monkeypatch, name, said):
                              or os.environ.get("DOCKER_HOST")):  # CI's engine (scripts/dockerd.sh)
         pytest.skip("a docker engine runs here")
     monkeypatch.setenv("MLPGRADE_SANDBOX", name)
-    from grader.sandbox import student_sandbox
+    from worker.context import configured_sandbox
 
-    reason = sandbox_check(student_sandbox)
+    reason = sandbox_check(configured_sandbox)
     assert reason.startswith("sandbox: InfrastructureError: ") and said in reason, reason
 
 
