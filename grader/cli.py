@@ -68,13 +68,20 @@ def current_golden(a: Assignment, store: LocalGoldenStore, sandbox: Sandbox) -> 
     return golden
 
 
+def configured_sandbox(name: str | None) -> Sandbox:
+    """The backend `--sandbox` names, else the settings' (MLPGRADE_SANDBOX)."""
+    settings = load_settings()
+    return get_sandbox(name or settings.sandbox, warm=settings.warm,
+                       docker_image=settings.docker_image)
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     path = Path(args.handin)
     if not path.is_file():
         print(f"mlpgrade: no such file: {path}", file=sys.stderr)
         return ExitCode.USAGE
     a = load_assignment(args.assignment)
-    sandbox = get_sandbox(args.sandbox)
+    sandbox = configured_sandbox(args.sandbox)
     golden = load_golden(Path(args.golden)) if args.golden else \
         current_golden(a, local_store(), sandbox)
     report = grade_handin(path.read_bytes(), assignment=a, golden=golden, sandbox=sandbox,
@@ -112,7 +119,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         golden = load_golden(Path(args.golden))
     else:
         golden = store.current(a.slug) or generate_golden(a, store.root)
-    result = verify_golden(a, golden, get_sandbox(args.sandbox))
+    result = verify_golden(a, golden, configured_sandbox(args.sandbox))
     print(f"{'HAND-IN':<34}{'EXPECTED':>10}{'SCORE':>10}  OK")
     for case in result["cases"]:
         print(f"{case['handin']:<34}{case['expected_score']:>10g}{case['score']:>10g}  "
@@ -140,7 +147,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     if args.rootfs:
         print(write_rootfs(python, Path(args.rootfs)))
     else:
-        print(build_image(python, args.tag))
+        print(build_image(python, args.tag or load_settings().docker_image))
     return ExitCode.OK
 
 

@@ -165,8 +165,6 @@ def _never_ready(result: SandboxResult) -> str:
     """The runner never said it was ready: nothing of the hand-in had run yet, so the sandbox
     or our runtime failed (bwrap's own messages, an engine error, a broken runtime)."""
     stderr = printable(result.stderr[-1500:].decode("utf-8", "replace"))
-    if not stderr and result.backend == "docker":
-        stderr = printable(result.stdout[-1500:].decode("utf-8", "replace"))
     return (f"the {result.backend} sandbox never started the runner (verdict {result.verdict}, "
             f"exit {result.exit_code}, signal {result.signal}): {stderr}")
 

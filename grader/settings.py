@@ -6,8 +6,10 @@
 - MLPGRADE_RUNTIME: the student runtime's python, overriding the one `runtime install` made.
 - MLPGRADE_ASSIGNMENTS: more folders of assignment folders (os.pathsep-separated), besides
   grader/assignments; default none.
-- MLPGRADE_WARM: 1 (default) keeps one warm slot per process, bwrap or docker (docs/sandbox.md,
-  "Warm slots"); 0 starts a fresh box for every hand-in.
+- MLPGRADE_WARM: 1 (default) keeps each process's bwrap or docker slot from job to job (docs/
+  sandbox.md, "Slots"); 0 uses each slot for one hand-in.
+- MLPGRADE_ALLOW_UNISOLATED: 1 lets the service grade students' code with the unisolated
+  `process` backend (tests, a developer's machine); default 0.
 - MLPGRADE_DOCKER_IMAGE: the grading image the docker backend runs jobs in (and
   `runtime image` builds); default mlpgrade-grading:latest.
 """
@@ -35,6 +37,9 @@ class GraderSettings:
     """Folders holding assignment folders, besides grader/assignments."""
     warm: bool = True
     """bwrap and docker keep one warm slot per process (a zygote that has imported the runtime)."""
+    allow_unisolated: bool = False
+    """The explicit opt-in (tests, a developer's laptop) to grade students' code without
+    isolation."""
 
     @property
     def golden_root(self) -> Path:
@@ -60,4 +65,5 @@ def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:
         assignments=tuple(Path(p).expanduser().resolve()
                           for p in env.get("MLPGRADE_ASSIGNMENTS", "").split(os.pathsep) if p),
         warm=env.get("MLPGRADE_WARM", "1") != "0",
+        allow_unisolated=env.get("MLPGRADE_ALLOW_UNISOLATED") == "1",
     )

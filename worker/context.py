@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.errors import GoldenSetError
 from grader.sandbox import Sandbox, student_sandbox
+from grader.settings import load_settings
 from submissions_api.jobs import Dispatcher
 from submissions_api.lms import outbox
 from submissions_api.settings import Settings
@@ -22,12 +23,18 @@ from submissions_api.store import crud
 from submissions_api.store.db import session_factory
 
 
+def configured_sandbox() -> Sandbox:
+    """The grader's settings' backend for students' code (never the unisolated `process` one
+    without an explicit opt-in: `student_sandbox`)."""
+    return student_sandbox(load_settings())
+
+
 @dataclass(frozen=True)
 class WorkerContext:
     settings: Settings
     sessions: sessionmaker[Session]
     dispatcher: Dispatcher
-    sandbox_factory: Callable[[], Sandbox] = student_sandbox
+    sandbox_factory: Callable[[], Sandbox] = configured_sandbox
     """Makes the sandbox of one job; the default is the configured backend (MLPGRADE_SANDBOX),
     never the unisolated `process` one without an explicit opt-in."""
 

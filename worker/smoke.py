@@ -8,7 +8,7 @@ The job is ours and independent of any hand-in: its script prints a token and wr
 output folder, nothing more, so a hand-in that makes its own grading fail (every limit hit, a
 crash) cannot make it fail. Its script differs each time, so a warm backend starts a fresh box
 for it (a start is what breaks). It costs about that start (measured on a busy 2-core machine:
-~0.1 s with the process backend, ~0.15 s a cold bwrap box, ~1 s a fresh warm bwrap slot), and
+~1 s a new slot, whose zygote imports the runtime before its first job), and
 runs only after one of our failures and, while the host is sick, at each re-check."""
 
 from __future__ import annotations

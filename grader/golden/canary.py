@@ -36,7 +36,7 @@ from grader.rubric import Assignment
 from grader.run import SandboxRun, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
-from grader.sandbox.process import ProcessSandbox
+from grader.sandbox.process import process_sandbox
 from grader.training.config import TrainingConfig
 from grader.training.evidence import assess
 
@@ -47,7 +47,7 @@ def run_trusted(files: Files, a: Assignment, *, training: bool = False) -> Sandb
     """Run OUR code (reference or a known mistake) under the student runtime, unsandboxed."""
     with tempfile.TemporaryDirectory(prefix="mlpgrade-ref-") as tmp:
         root = write_tree(files, Path(tmp))
-        return run_handin(root, a, ProcessSandbox(trusted=True), runtime_python(a.packages),
+        return run_handin(root, a, process_sandbox(trusted=True), runtime_python(a.packages),
                           training=training)
 
 

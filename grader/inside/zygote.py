@@ -1,30 +1,34 @@
-"""The warm zygote: one per grading slot, PID 1 of the slot's box (bubblewrap or a container).
+"""The zygote: the first process of every slot's box (bubblewrap, a container, or the process box),
+PID 1 where the box has a process namespace of its own.
 
-    python -I -B zygote.py
+    python -I -B zygote.py [--alone] [--counters]
 
-It imports the student runtime (NumPy, matplotlib with its font list) once, then forks, for
-each job, a *supervisor* and waits for it; it never reads a job, a key or a job's output, so
-every job starts from a memory image that holds nothing of any other job (docs/sandbox.md,
-"Warm slots"). It ignores SIGCHLD: the kernel reaps its children and no job's CPU adds to what
-/proc/1/stat shows. The supervisor forks the job's child before it reads anything, then reads
-the job from the host on stdin, empties the output area /out (the host has collected it),
-writes the run's key there for the runner's reporter and sends the child what to run (never
-the key): the child runs the job's script (runner.py, or a test's probe) as
-`python -I -B <entry> *args` would, with the box's original environment, the hand-in as
-working directory, its own session and the job's CPU rlimit. After the child ends the
-supervisor kills every other process of the namespace but PID 1 (it is their subreaper),
-reaps them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was at `ready`:
-new entries are removed; an entry of its own that a hand-in changed cannot be restored, so it
-reports the slot `clean: false` and the host starts a fresh one. System V IPC objects (the
-box's IPC namespace outlives a job) are removed too. Then it reports the job on stdout, a
-channel only it and the zygote hold (the child closes it first thing), and ends. Where the host
-could give the box no size-capped output area of its own (a container started without root),
-/out is the box's own size-capped tmpfs and the supervisor sends the host its files after the
-job (`send_out`: every job process is dead by then). Where the box shows its own cgroup (a
-container), the report carries its counters (CPU, OOM kills, pids.max hits) and the supervisor
-enforces the job's CPU budget on them (`cpu_total`); a bwrap slot's host reads its cgroup
-itself. Input on stdin during a job means the host is gone: the supervisor kills the job and
-the zygote ends.
+It imports the student runtime (NumPy, matplotlib with its font list) once, then forks, for each
+job, a *supervisor* and waits for it; it never reads a job, a key or a job's output, so every
+job starts from a memory image that holds nothing of any other job (docs/sandbox.md, "Slots").
+It ignores SIGCHLD: the kernel reaps its children and no job's CPU adds to what /proc/1/stat
+shows. The supervisor forks the job's child before it reads anything, then reads the job from
+the host on stdin, empties the job's output area (the host has collected it), writes the run's
+key there for the runner's reporter and sends the child what to run (never the key): the child
+runs the job's script as `python -I -B <entry> *args` would, with the box's original
+environment, the hand-in as working directory and the job's CPU rlimit. After the child ends the
+supervisor kills every other process of the box but the zygote (it is their subreaper), reaps
+them, and puts every writable place (/tmp, /dev, /dev/shm) back as it was at `ready`: new
+entries are removed; an entry of its own that a hand-in changed cannot be restored, so it
+reports the slot `clean: false` and the host starts a new one. System V IPC objects (the box's
+IPC namespace outlives a job) are removed too. Then it reports the job on stdout, a channel only
+it and the zygote hold, and ends. The job's output goes to the host as it comes, up to the job's
+cap, past which the supervisor stops the job (the output limit's one place). Where the host
+could give the box no size-capped output area of its own (a container started without root), the
+area is the box's own size-capped tmpfs and the supervisor sends the host its files after the
+job (`send_out`: every job process is dead by then). Input on stdin during a job means the host
+is gone: the supervisor kills the job and the zygote ends.
+
+`--alone`: the process box (trusted code only) has no namespace of its own: a job's processes
+are those of the zygote's session, and there is nothing to put back. `--counters`: the box shows
+its own cgroup (a container): ready, every report and, during a job, a tick every TICK seconds
+carry its counters (CPU, OOM kills, pids.max hits), on which the host keeps the CPU budget as it
+does on a bwrap slot's cgroup, which it reads itself.
 
 Frames both ways are a 4-byte big-endian length and JSON. Standard library only (it runs under
 the student runtime).
@@ -51,7 +55,13 @@ sys.path.pop(0)
 
 PR_SET_DUMPABLE = 4
 MAX_FRAME = 1024 * 1024
-OUT = "/out"
+#: A box without a process namespace of its own (the process box, trusted code only): a job's
+#: processes are those of the zygote's session, and there is no box to put back.
+ALONE = "--alone" in sys.argv
+#: A box that shows its own cgroup (a container): its counters go to the host in every report
+#: and, while a job runs, every TICK seconds (the host keeps the CPU budget on them).
+COUNTERS = "--counters" in sys.argv
+TICK = 0.05
 KEY_FILE = ".mlpgrade-key"  # where the runner's reporter reads the run's key (and deletes it)
 
 
@@ -95,11 +105,11 @@ def warm_up():
     import matplotlib.pyplot  # loads the font list once
 
 
-def plant_key(key):
+def plant_key(out, key):
     """The run's key for the runner's reporter, readable by our uid only."""
     if not key:
         return
-    fd = os.open(os.path.join(OUT, KEY_FILE), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+    fd = os.open(os.path.join(out, KEY_FILE), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                  0o600)
     try:
         os.write(fd, key.encode())
@@ -108,22 +118,42 @@ def plant_key(key):
 
 
 def kill_all():
-    """SIGKILL every process of the namespace but PID 1 and us, and reap them all (the job's
-    supervisor is their subreaper)."""
-    spared = {"1", str(os.getpid())}
+    """SIGKILL every process of the box but the zygote and us, and reap them all (the job's
+    supervisor is their subreaper): in a namespace of our own `kill(-1)` (which spares the
+    caller and PID 1), in a box without one the zygote's session."""
+    zygote, me = (1 if not ALONE else ZYGOTE[0]), os.getpid()
     for _ in range(1000):
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        left = others(zygote, me)
+        for pid in ([-1] if left and not ALONE else left):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
         except ChildProcessError:
-            if not [p for p in os.listdir("/proc") if p.isdigit() and p not in spared]:
-                return True
+            pass
+        if not left:
+            return True
         time.sleep(0.001)
     return False
+
+
+def others(zygote, me):
+    """The live processes of the box but the zygote and us (alone: of the zygote's session)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in (zygote, me):
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != b"Z" and (not ALONE or int(fields[3]) == zygote):
+            found.append(int(name))
+    return found
 
 
 def child(spec_r, env, out_w, err_w):
@@ -134,7 +164,8 @@ def child(spec_r, env, out_w, err_w):
         job = read_frame(spec_r)
         if job is None:
             os._exit(1)  # the job never came (the host went away)
-        os.setsid()
+        if not ALONE:  # alone, the job stays in the zygote's session (kill_all finds it there)
+            os.setsid()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
@@ -192,22 +223,6 @@ def reap(pid):
             status = st
 
 
-class Budget:
-    """The job's CPU budget on the box's cgroup counter, read at most every 50 ms (only where
-    the box shows its counters and the host asked: `cpu_total`)."""
-
-    def __init__(self, seconds):
-        self.seconds, self.checked = seconds, 0.0
-        now = box.counters(("cpu",)) if seconds is not None else None
-        self.start = now["cpu"] if now else None
-
-    def spent(self):
-        if self.start is None or time.monotonic() - self.checked < 0.05:
-            return False
-        self.checked = time.monotonic()
-        return box.counters(("cpu",))["cpu"] - self.start > self.seconds
-
-
 def fork_child(env):
     """The job's first process, forked while we still hold nothing of the job: (pid, the pipe
     its spec goes down, its stdout and stderr)."""
@@ -234,8 +249,7 @@ def run_job(job, forked, control_in, control_out):
     os.close(spec_w)
     cap = int(job["output"])
     names = {out_r: "stdout", err_r: "stderr"}
-    total, status, exceeded, cpu_exceeded = 0, None, False, False
-    budget = Budget(job.get("cpu_total"))
+    total, status, exceeded, ticked = 0, None, False, started
     open_fds = [out_r, err_r]
     while open_fds:
         if status is None:
@@ -246,9 +260,9 @@ def run_job(job, forked, control_in, control_out):
             os._exit(0)
         if not ready and status is not None:
             break  # the child is gone; whatever it left holding the pipes dies below
-        if not cpu_exceeded and budget.spent():
-            cpu_exceeded = True
-            kill_all()
+        if COUNTERS and time.monotonic() - ticked >= TICK:
+            ticked = time.monotonic()
+            write_frame(control_out, {"counters": box.counters()})
         for fd in ready:
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -275,7 +289,7 @@ def run_job(job, forked, control_in, control_out):
     return {"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "output_exceeded": exceeded, "cpu_exceeded": cpu_exceeded, "all_killed": killed,
+            "output_exceeded": exceeded, "all_killed": killed,
             "seconds": {"child": ended - started, "kill": time.monotonic() - ended}}
 
 
@@ -283,11 +297,11 @@ CHUNK = 256 * 1024
 MAX_FILES = 1024  # as the host's OutputArea.collect
 
 
-def send_out(control_out):
+def send_out(out, control_out):
     """The regular files of /out (no links, no folders, no hidden files, at most MAX_FILES),
     sent to the host in frames of CHUNK bytes; /out is a tmpfs of the job's disk size, so what
     is sent is capped by it. Whether the job filled it."""
-    with os.scandir(OUT) as entries:
+    with os.scandir(out) as entries:
         files = [e for e in entries if e.is_file(follow_symlinks=False)
                  and not e.name.startswith(".")][:MAX_FILES]
     for entry in files:
@@ -308,11 +322,12 @@ def send_out(control_out):
                     break
         finally:
             os.close(fd)
-    st = os.statvfs(OUT)
+    st = os.statvfs(out)
     return st.f_bavail * st.f_frsize < 64 * 1024 or st.f_favail == 0
 
 
 PR_SET_CHILD_SUBREAPER = 36
+ZYGOTE = [1]  # the zygote's pid (1 in a namespace of its own), set by main
 
 
 def main():
@@ -323,15 +338,18 @@ def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # PID 1: no stray KeyboardInterrupt
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/1/mem, /proc/1/fd
     env = dict(os.environ)
+    ZYGOTE[0] = os.getpid()
     warm_up()
     control_in, control_out = os.dup(0), os.dup(1)
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1):
         os.dup2(null, fd)
     os.close(null)
-    roots = box.writable_roots()
+    roots = [] if ALONE else box.writable_roots()
     before = box.snapshot(roots)
-    ready = {"ready": True, "roots": roots, "counters": box.counters()}
+    ready = {"ready": True, "roots": roots}
+    if COUNTERS:
+        ready["counters"] = box.counters()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     while True:
         done_r, done_w = os.pipe()
@@ -359,18 +377,19 @@ def supervise(env, control, state, done_w, ready):
     if ready is not None:
         write_frame(control_out, ready)
     job = read_frame(control_in)
-    if job is None or not box.empty(OUT):  # host gone; or what the last job left in /out
+    if job is None or not box.empty(job["out"]):  # host gone; or what the last job left there
         kill_all()
-        return 0  # the zygote ends: the host runs the job in a fresh box
-    plant_key(job.pop("key", None))
+        return 0  # the zygote ends: the host runs the job in a new slot
+    plant_key(job["out"], job.pop("key", None))
     report = run_job(job, forked, control_in, control_out)
     started = time.monotonic()
     killed = report.pop("all_killed")
     if job.get("collect"):
-        report["out_full"] = send_out(control_out)
-    report["clean"] = killed and box.remove_ipc() and box.restore(roots, before)
+        report["out_full"] = send_out(job["out"], control_out)
+    report["clean"] = killed and (ALONE or box.remove_ipc()) and box.restore(roots, before)
     report["seconds"]["restore"] = time.monotonic() - started
-    report["counters"] = box.counters()
+    if COUNTERS:
+        report["counters"] = box.counters()
     write_frame(control_out, report)
     os.write(done_w, b"n")
     return 0

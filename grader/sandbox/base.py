@@ -176,25 +176,12 @@ def apply_rlimits(limits: dict[str, tuple[int, int]]) -> None:
         resource.setrlimit(getattr(resource, f"RLIMIT_{name.upper()}"), (soft, hard))
 
 
-def signal_of(exit_code: int | None) -> int | None:
-    """The signal that ended the runner, from an exit status: negative from `subprocess` (the
-    process backend), 128 + N from bwrap and docker's init, which report their command's death
-    by signal N that way (the runner itself only ever exits 0 or 1)."""
-    if exit_code is None:
-        return None
-    if exit_code < 0:
-        return -exit_code
-    if 128 < exit_code <= 128 + 64:
-        return exit_code - 128
-    return None
-
-
 @dataclass(frozen=True)
 class Ending:
     """What a backend observed about how a run ended; `classify` turns it into the verdict."""
 
     signal: int | None = None
-    """The signal that ended the runner (`signal_of` its exit status)."""
+    """The signal that ended the job's first process (the supervisor reports it)."""
     cpu_seconds: float = 0.0
     output_exceeded: bool = False
     """More than `limits.output_bytes` came out on stdout and stderr together."""

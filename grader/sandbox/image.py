@@ -23,7 +23,6 @@ from pathlib import Path
 import docker
 
 from grader.sandbox.mounts import RUNTIME, runtime_mounts
-from grader.settings import load_settings
 
 USER_UID = 10001
 """The uid jobs run as inside the container (`grader` in the image's /etc/passwd)."""
@@ -63,9 +62,8 @@ def write_rootfs(runtime_python: Path, target: Path) -> Path:
     return target
 
 
-def build_image(runtime_python: Path, tag: str | None = None) -> str:
-    """Build and `docker import` the image (tag: the settings' `docker_image`); returns its id."""
-    tag = tag or load_settings().docker_image
+def build_image(runtime_python: Path, tag: str) -> str:
+    """Build and `docker import` the image as `tag` (the settings' `docker_image`); its id."""
     client = docker.from_env(timeout=300)
     with tempfile.TemporaryDirectory() as tmp:
         rootfs = write_rootfs(runtime_python, Path(tmp) / "rootfs.tar")

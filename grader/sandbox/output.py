@@ -1,7 +1,6 @@
-"""What a run leaves behind: its stdout and stderr (capped) and the files of its output area.
-
-Output is read here, in the parent, and capped as it arrives: a flood never fills memory and
-never depends on what an engine's own log rotation would have kept.
+"""What a run leaves behind: the files of its output area, copied (`OutputArea`) or received
+from the box (`ReceivedOutput`) under the job's caps. (Its stdout and stderr come through the
+zygote's frames, capped by the job's supervisor: `grader/sandbox/slot.py`.)
 """
 
 from __future__ import annotations
@@ -13,15 +12,10 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from grader.errors import InfrastructureError
 
-CHUNK = 65536
-KEY_FILE = ".mlpgrade-key"
 #: Files of the output area copied back at most (the runner writes three per test).
 MAX_COLLECTED = 1024
 
@@ -47,74 +41,6 @@ def output_parent(copies_output: bool, disk_mb: int) -> str | None:
         return None
     room = st.f_bavail * st.f_frsize >= MEMORY_ROOM * disk_mb * 1024 * 1024
     return str(MEMORY_DIR) if room and os.access(MEMORY_DIR, os.W_OK) else None
-
-
-def plant_key(folder: Path, secret: bytes, uid: int | None = None) -> None:
-    """Write the run's report key where the runner's reporter reads it: readable by the job's
-    uid only when we can give it that uid (root), else by anyone (docker's uid is not ours)."""
-    if not secret:
-        return
-    path = folder / KEY_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, secret.hex().encode())
-        if uid is not None and os.geteuid() == 0:
-            os.fchown(fd, uid, uid)
-        elif uid is not None:
-            os.fchmod(fd, 0o644)
-    finally:
-        os.close(fd)
-
-
-class CappedOutput:
-    """The output of one run, several streams sharing one cap of `cap` bytes."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.total = 0
-        """Bytes that came out, kept or not."""
-        self._kept: dict[str, list[bytes]] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def exceeded(self) -> bool:
-        return self.total > self.cap
-
-    def take(self, name: str, chunk: bytes) -> None:
-        """Keep what of `chunk` still fits under the cap, count all of it."""
-        with self._lock:
-            room = self.cap - self.total
-            if room > 0:
-                self._kept.setdefault(name, []).append(chunk[:room])
-            self.total += len(chunk)
-
-    def bytes_of(self, name: str) -> bytes:
-        with self._lock:
-            return b"".join(self._kept.get(name, []))
-
-
-def chunks_of(stream: BinaryIO) -> Iterator[bytes]:
-    """A pipe's bytes as they arrive, up to its end."""
-    read = stream.read1 if hasattr(stream, "read1") else stream.read
-    while chunk := read(CHUNK):
-        yield chunk
-
-
-def drain_capped(chunks: Iterable[bytes], output: CappedOutput, name: str) -> None:
-    """Read `chunks` to their end into `output` as stream `name`. Past the cap it keeps reading
-    (and drops), so the writer never blocks on a full pipe before the parent stops it."""
-    for chunk in chunks:
-        output.take(name, chunk)
-
-
-def drain_in_threads(streams: dict[str, Iterable[bytes]], output: CappedOutput
-                     ) -> list[threading.Thread]:
-    """Start one reader thread per stream (`drain_capped`); join them when the run is over."""
-    threads = [threading.Thread(target=drain_capped, args=(chunks, output, name), daemon=True)
-               for name, chunks in streams.items()]
-    for thread in threads:
-        thread.start()
-    return threads
 
 
 class OutputArea:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.sandbox import get_sandbox
+
 
 @pytest.fixture
 def tmp_path():
@@ -25,14 +27,9 @@ WARM = ["bwrap"] + (["docker"] if os.environ.get("MLPGRADE_TEST_DOCKER") == "1" 
 
 @pytest.fixture(params=WARM)
 def warm(request):
-    if request.param == "bwrap":
-        from grader.sandbox.bwrap import WarmBwrapSandbox
+    from grader.sandbox.slot import SlotSandbox
 
-        sandbox = WarmBwrapSandbox()
-    else:
-        from grader.sandbox.docker import WarmDockerSandbox
-        from grader.settings import load_settings
-
-        sandbox = WarmDockerSandbox(load_settings().docker_image)
+    kept = get_sandbox(request.param)  # this process's, kept: a warm one of our own instead
+    sandbox = SlotSandbox(kept.box, warm=True, **kept.options)
     yield sandbox
     sandbox.close()

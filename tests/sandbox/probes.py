@@ -14,7 +14,8 @@ from grader.sandbox.base import Limits, SandboxJob, SandboxResult
 from grader.sandbox.image import USER_UID as DOCKER_UID
 from grader.sandbox.linux.procs import processes_of
 from grader.sandbox.linux.uids import idle_slot_processes
-from grader.sandbox.process import ProcessSandbox
+from grader.sandbox.process import process_sandbox
+from grader.sandbox.slot import SlotSandbox
 
 ROOT = os.geteuid() == 0
 PY = runtime_python(load_assignment().packages)
@@ -24,22 +25,19 @@ PROBE_LIMITS = Limits(wall_seconds=10, cpu_seconds=10, memory_mb=512, processes=
 #: grading image: see docs/sandbox.md).
 BACKENDS = ["process", "bwrap"] + (["docker"] if os.environ.get("MLPGRADE_TEST_DOCKER") == "1"
                                    else [])
+#: The isolating backends, each warm (a slot kept) and cold (a slot used once).
+WARM_AND_COLD = [f"{name}{kind}" for name in BACKENDS[1:] for kind in ("", "-cold")]
 
 
 def make_backend(name: str) -> Sandbox:
-    """A backend by name; "bwrap-cold" and "docker-cold" are the box-per-job ones (a warm
-    slot's fallback, and the backends with MLPGRADE_WARM=0)."""
+    """A backend by name; "bwrap-cold" and "docker-cold" use each slot for one job (as
+    MLPGRADE_WARM=0 does), the others are what `get_sandbox` gives."""
     if name == "process":
-        return ProcessSandbox(trusted=True)  # our own probes: no warning
-    if name == "bwrap-cold":
-        from grader.sandbox.bwrap import BwrapSandbox
-
-        return BwrapSandbox()
-    if name == "docker-cold":
-        from grader.sandbox.docker import DockerSandbox
-        from grader.settings import load_settings
-
-        return DockerSandbox(load_settings().docker_image)
+        return process_sandbox(trusted=True)  # our own probes: no warning
+    if name.endswith("-cold"):
+        kept = get_sandbox(name.removesuffix("-cold"))
+        assert isinstance(kept, SlotSandbox)
+        return SlotSandbox(kept.box, warm=False, **kept.options)
     return get_sandbox(name)
 
 

@@ -14,16 +14,16 @@ import time
 import pytest
 
 from grader.sandbox.base import Limits, Verdict
-from grader.sandbox.bwrap import BwrapSandbox
-from tests.sandbox.probes import ROOT, probe
+from tests.sandbox.probes import ROOT, make_backend, probe
 
 needs_root = pytest.mark.skipif(not ROOT and os.environ.get("CI") != "true",
                                 reason="cgroup verdicts and slot uids need root (CI runs as root)")
 
 
-@pytest.fixture(scope="module")
-def bwrap():
-    return BwrapSandbox()
+@pytest.fixture(scope="module", params=["bwrap", "bwrap-cold"])
+def bwrap(request):
+    """A warm bwrap sandbox (its slot kept while healthy) and a cold one (a slot per job)."""
+    return make_backend(request.param)
 
 
 def test_bwrap_completed_with_output_and_files(bwrap, tmp_path):
@@ -243,7 +243,7 @@ def test_bwrap_missing_binary_is_infrastructure_error(monkeypatch):
     monkeypatch.setattr(module, "BWRAP", "/nonexistent/bwrap")
     monkeypatch.setattr(module.shutil, "which", lambda name: None)
     with pytest.raises(InfrastructureError, match="bubblewrap is not installed"):
-        module.BwrapSandbox()
+        module.find_bwrap()
 
 
 def test_bwrap_has_no_python_packages_but_numpy_and_matplotlib(bwrap, tmp_path):

@@ -1,9 +1,8 @@
-"""What every backend shares, on its own: the verdict rules, exit statuses, rlimits, the child
-environment and the capped output reader."""
+"""What every backend shares, on its own: the verdict rules, the wall clock's rule, rlimits and
+the child environment."""
 
 from __future__ import annotations
 
-import io
 import signal
 import subprocess
 import sys
@@ -19,9 +18,8 @@ from grader.sandbox.base import (
     child_env,
     classify,
     rlimits,
-    signal_of,
 )
-from grader.sandbox.output import CappedOutput, chunks_of, drain_capped
+from grader.sandbox.slot import Counters, _out_of_time
 
 LIMITS = Limits(cpu_seconds=10)
 
@@ -46,12 +44,6 @@ LIMITS = Limits(cpu_seconds=10)
 def test_classify_takes_output_and_memory_first_then_clocks_then_limits_then_signals(ending,
                                                                                       verdict):
     assert classify(ending, LIMITS) == verdict
-
-
-@pytest.mark.parametrize("status,sig", [(None, None), (0, None), (1, None), (-9, 9), (137, 9),
-                                        (139, 11), (152, 24), (128, None), (255, None)])
-def test_signal_of_reads_subprocess_and_128_plus_n_statuses(status, sig):
-    assert signal_of(status) == sig
 
 
 def test_rlimits_cap_address_space_only_without_a_job_wide_memory_cap():
@@ -86,23 +78,17 @@ def test_child_env_is_the_shared_environment_with_a_home():
     assert env["MPLBACKEND"] == "Agg"
 
 
-def test_capped_output_shares_one_cap_between_streams():
-    output = CappedOutput(10)
-    drain_capped([b"12345", b"678"], output, "stdout")
-    drain_capped([b"abcdef"], output, "stderr")
-    assert output.bytes_of("stdout") == b"12345678" and output.bytes_of("stderr") == b"ab"
-    assert output.total == 14 and output.exceeded
-
-
-def test_capped_output_reads_a_pipe_to_its_end_past_the_cap():
-    output = CappedOutput(4)
-    stream = io.BufferedReader(io.BytesIO(b"x" * 200_000))
-    drain_capped(chunks_of(stream), output, "stdout")
-    assert output.bytes_of("stdout") == b"xxxx" and output.total == 200_000
-    assert stream.read() == b""
-
-
-def test_capped_output_at_the_cap_is_not_exceeded():
-    output = CappedOutput(3)
-    drain_capped([b"abc"], output, "stdout")
-    assert not output.exceeded and output.bytes_of("stdout") == b"abc"
+def test_the_wall_clock_stops_a_computing_job_only_far_past_it():
+    """The one wall-clock rule (grader/sandbox/slot.py): without a CPU counter, past the limit;
+    with one, past it only when idle for the last second, or past three times it."""
+    assert not _out_of_time(9.9, 10, None, []) and _out_of_time(10.1, 10, None, [])
+    busy: list = []
+    for tenth in range(90, 320):  # a job that computes the whole time, polled every 0.1 s
+        if _out_of_time(tenth / 10, 10, Counters(tenth / 10, 0, 0), busy):
+            break
+    assert 30 < tenth / 10 <= 30.2
+    idle: list = []
+    for tenth in range(90, 301):  # a job that sleeps
+        if _out_of_time(tenth / 10, 10, Counters(1.0, 0, 0), idle):
+            break
+    assert 10 < tenth / 10 <= 11.1

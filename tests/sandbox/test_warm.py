@@ -250,3 +250,16 @@ def test_a_slots_limits_are_the_jobs_whole(warm, tmp_path, code, verdict):
     if verdict == "cpu_limit":
         assert 1.0 <= result.cpu_seconds < 3.0, result
     assert "completed" == run_probe(warm, probe_job(tmp_path, "print('next')")).verdict
+
+
+def test_a_job_that_kills_its_supervisor_costs_a_new_slot_not_the_next_job(warm, tmp_path):
+    """A hand-in can SIGKILL its supervisor (same uid): the zygote then ends its box without a
+    report. That costs one more try in a new slot and then the verdict `killed` (whose fault it
+    is, the signed `ready` decides), never the next job's run."""
+    (tmp_path / "a").mkdir()
+    code = "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(30)\n"
+    start = time.monotonic()
+    result = run_probe(warm, probe_job(tmp_path / "a", code))
+    assert result.verdict == "killed" and time.monotonic() - start < 20, result
+    assert warm.slot is None  # both slots it cost are gone
+    assert "completed" == run_probe(warm, probe_job(tmp_path, "print('next')")).verdict

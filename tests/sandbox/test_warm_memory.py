@@ -93,10 +93,30 @@ os.chmod(".", 0)
 print("deep")
 """
 
+#: What a job may try on the processes that hold its key (its supervisor, its parent) and that
+#: every job is forked from (the zygote): their memory, descriptors, environment, stack.
+PRY = r"""
+import json, os
+opened = []
+for pid in sorted({1, os.getppid()}):
+    for name in ("mem", "environ", "fd", "stack", "maps"):
+        path = f"/proc/{pid}/{name}"
+        try:
+            if name == "fd":
+                os.listdir(path)
+            else:
+                with open(path, "rb") as f:
+                    f.read(1)
+            opened.append(path)
+        except OSError:
+            pass
+print(json.dumps(opened))
+"""
+
 PROBE = f"""
 import sys
 PARTS = {{"scan": {SCAN!r}, "leave": {LEAVE!r}, "stat": {STAT!r}, "burn": {BURN!r},
-          "deep": {DEEP!r}}}
+          "deep": {DEEP!r}, "pry": {PRY!r}}}
 exec(PARTS[sys.argv[-1]])  # after the runner's arguments
 """
 
@@ -142,3 +162,11 @@ def test_a_folder_chain_too_deep_for_a_path_costs_no_new_slot(warm, tmp_path):
     _run(warm, tmp_path, "stat")
     assert warm.slot is slot, "the deep tree cost a new slot"
     assert restore is not None and restore < 2.0, restore
+
+
+def test_the_key_holders_are_closed_to_the_job(warm, tmp_path):
+    """The supervisor that holds the job's key and the zygote every job is forked from are not
+    dumpable: a job opens none of their memory, descriptors, environment or maps."""
+    _run(warm, tmp_path, "stat")
+    pried = _run(warm, tmp_path, "pry", secret=secrets.token_bytes(32))
+    assert json.loads(pried.stdout.decode().strip().splitlines()[-1]) == []

@@ -47,10 +47,11 @@ print("done")
 def unprivileged():
     """A warm docker sandbox as a worker without root runs it (the engine's uid 10001, the
     host able to mount nothing)."""
-    from grader.sandbox.docker import WarmDockerSandbox
-    from grader.settings import load_settings
+    from grader.sandbox import get_sandbox
+    from grader.sandbox.slot import SlotSandbox
 
-    sandbox = WarmDockerSandbox(load_settings().docker_image)
+    kept = get_sandbox("docker")
+    sandbox = SlotSandbox(kept.box, warm=True, **kept.options)
     sandbox.root = sandbox.copies_output = False
     yield sandbox
     sandbox.close()

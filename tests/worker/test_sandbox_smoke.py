@@ -19,7 +19,7 @@ from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import utcnow
 from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
-from tests.sandbox.probes import PROBE_LIMITS, probe_job
+from tests.sandbox.probes import PROBE_LIMITS, make_backend, probe_job
 from worker import health
 from worker.context import WorkerContext
 from worker.grading import Job, Outcome, record
@@ -49,12 +49,7 @@ def unreachable_tmpdir(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", ["process", "bwrap-cold", "bwrap"])
 def test_smoke_run_passes_on_a_healthy_backend_and_is_cheap(name):
-    if name == "bwrap-cold":
-        from grader.sandbox.bwrap import BwrapSandbox
-
-        sandbox = BwrapSandbox()
-    else:
-        sandbox = get_sandbox(name)
+    sandbox = make_backend(name)
     start = time.monotonic()
     assert sandbox_check(lambda: sandbox) == ""
     assert time.monotonic() - start < 5
@@ -62,9 +57,7 @@ def test_smoke_run_passes_on_a_healthy_backend_and_is_cheap(name):
 
 @needs_root
 def test_bwrap_that_cannot_reach_tmpdir_is_a_sick_sandbox(unreachable_tmpdir):
-    from grader.sandbox.bwrap import BwrapSandbox
-
-    reason = sandbox_check(BwrapSandbox)
+    reason = sandbox_check(lambda: make_backend("bwrap-cold"))
     assert reason.startswith("sandbox: "), reason
     assert os.listdir(unreachable_tmpdir) == []  # it cleans up after itself
 
@@ -77,9 +70,9 @@ def test_a_backend_that_cannot_start_is_a_sick_sandbox(monkeypatch, name, said):
                              or os.environ.get("DOCKER_HOST")):  # CI's engine (scripts/dockerd.sh)
         pytest.skip("a docker engine runs here")
     monkeypatch.setenv("MLPGRADE_SANDBOX", name)
-    from grader.sandbox import student_sandbox
+    from worker.context import configured_sandbox
 
-    reason = sandbox_check(student_sandbox)
+    reason = sandbox_check(configured_sandbox)
     assert reason.startswith("sandbox: InfrastructureError: ") and said in reason, reason
 
 

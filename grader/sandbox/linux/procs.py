@@ -20,6 +20,17 @@ PR_SET_CHILD_SUBREAPER = 36
 
 def processes_of(uid: int) -> list[int]:
     """Live (not zombie) processes whose real uid is `uid`."""
+    return _live(r"^Uid:\s+(\d+)", uid)
+
+
+def session_processes(sid: int) -> list[int]:
+    """Live (not zombie) processes of session `sid`."""
+    return _live(r"^NSsid:\s+(\d+)", sid)
+
+
+def _live(field: str, value: int) -> list[int]:
+    """Live processes whose /proc/<pid>/status has `field` (a pattern, its first number) equal to
+    `value`."""
     pids = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -28,9 +39,9 @@ def processes_of(uid: int) -> list[int]:
             status = Path(entry.path, "status").read_text()
         except OSError:
             continue
-        match = re.search(r"^Uid:\s+(\d+)", status, re.M)
+        match = re.search(field, status, re.M)
         state = re.search(r"^State:\s+(\S)", status, re.M)
-        if match and int(match.group(1)) == uid and not (state and state.group(1) == "Z"):
+        if match and int(match.group(1)) == value and not (state and state.group(1) == "Z"):
             pids.append(int(entry.name))
     return pids
 
