@@ -185,8 +185,8 @@ def submission_view(session: Session, sub: Submission, *, staff: bool, with_resu
         training = run.training if run else None
         if result is not None and run is not None:
             shown = reader if reader is not None and released(sub.assignment, sub.user) else None
-            result["hints"] = hints_for_run(session, sub.assignment,
-                                            run.summary or (report and run_summary(report)) or {}, shown)
+            summary = run.summary or (report and run_summary(report)) or {}
+            result["hints"] = hints_for_run(session, sub.assignment, summary, shown)
     if grades is None:
         key = (sub.user_id, sub.assignment_id)
         grades = crud.manual_grades(session, keys=[key])[key]
