@@ -55,7 +55,9 @@ def test_bwrap_cpu_limit(bwrap, tmp_path):
     result = probe(bwrap, tmp_path, "while True: pass\n",
                    Limits(wall_seconds=10, cpu_seconds=1, memory_mb=512, processes=32))
     assert result.verdict == Verdict.CPU_LIMIT
-    assert result.wall_seconds < 5
+    # ended by its CPU budget, before the wall clock (on a loaded host 1 s of CPU takes several
+    # seconds of wall time: measured 5.06 s at load average 10 on 2 cores)
+    assert result.wall_seconds < 10
 
 
 @needs_root
