@@ -22,12 +22,13 @@ from sqlalchemy.exc import OperationalError
 from grader import cli as grader_cli
 from grader.cli import ExitCode
 from grader.errors import GraderError
-from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
+from grader.rubric import DEFAULT_ASSIGNMENT
 from grader.similarity import report as similarity_report
 from submissions_api import cli_lti, cli_serve, cli_users
 from submissions_api.bootstrap import instructor_token, prepare_database
 from submissions_api.client import submit_and_wait
 from submissions_api.settings import load_settings
+from submissions_api.store import rubrics
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +97,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     if args.paths[0] == "import":
         return _similarity_import(args)
     try:
-        assignment = load_assignment(args.assignment)
+        assignment = rubrics.assignment(args.assignment)
         run = similarity_report.compare_paths(args.paths, args.base, assignment, args.jobs)
     except GraderError as exc:
         print(f"mlpgrade: {exc}", file=sys.stderr)

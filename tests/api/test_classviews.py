@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from submissions_api.services import gradebook
 from submissions_api.store import crud, lifecycle, revision
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
 from tests.api.test_staff import graded
 
 A = "/api/v1"
@@ -49,10 +49,10 @@ def test_every_write_a_view_reads_moves_the_revision(users, sessions):
         session.commit()
     assert number(sessions) == start + 2  # rolled back: nothing was written
     with sessions() as session:
-        run = lifecycle.record_run(session, submission=crud.get_submission(
+        run = lifecycle.record_graded(session, submission=crud.get_submission(
             session, submission_id=sub.id), attempt=1, owner="w",
-            report={"score": 40.0, "max_score": 95.0, "tests": []}, error="",
-            started_at=utcnow(), next_status=Status.GRADED)
+            report={"score": 40.0, "max_score": 95.0, "tests": []},
+            started_at=utcnow())
         assert run is not None
         session.commit()
     assert number(sessions) == start + 3  # one commit, one step, however many statements

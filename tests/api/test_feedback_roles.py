@@ -10,7 +10,7 @@ import numpy as np
 from grader.compare import STAFF_ONLY, compare_output
 from submissions_api.services.reports import STUDENT_CHECK_DETAILS
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
 from tests.api.test_submissions import A, upload
 
 RNG = np.random.default_rng(7)
@@ -35,8 +35,8 @@ def record_report(sessions, sub_id: int, report: dict) -> None:
         assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
                                           lease_seconds=30)
         session.commit()
-        assert lifecycle.record_run(session, submission=sub, attempt=1, owner="w", report=report,
-                                    error="", started_at=utcnow(), next_status=Status.GRADED)
+        assert lifecycle.record_graded(session, submission=sub, attempt=1, owner="w",
+                                       report=report, started_at=utcnow())
         session.commit()
 
 

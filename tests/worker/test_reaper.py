@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, TrainingStatus, utcnow
+from submissions_api.store.models import Status, utcnow
 from worker.context import WorkerContext
 from worker.reaper import reap_once
 
@@ -87,10 +87,10 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     assert claim(ctx, sub_id, 1, lease=60)
     with ctx.sessions() as session:  # graded; its training message never reached the broker
         sub = crud.get_submission(session, submission_id=sub_id)
-        run = lifecycle.record_run(session, submission=sub, attempt=1, owner="dead",
-                                   report={"score": 95.0, "max_score": 95.0}, error="",
-                                   started_at=utcnow(), next_status=Status.GRADED,
-                                   training=True)
+        run = lifecycle.record_graded(session, submission=sub, attempt=1, owner="dead",
+                                      report={"score": 95.0, "max_score": 95.0},
+                                      started_at=utcnow(),
+                                      training=True)
         session.commit()
         run_id = run.id
     assert reap_once(ctx)["training"] == []  # not yet overdue
@@ -101,10 +101,8 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     assert reap_once(ctx, now=later)["training"] == [run_id]
     assert ctx.dispatcher.queue_size("bulk") == 1
     with ctx.sessions() as session:  # recorded once: a second result is refused
-        assert lifecycle.record_training(session, run_id=run_id, report={}, artifacts={},
-                                         status=TrainingStatus.DONE)
-        assert not lifecycle.record_training(session, run_id=run_id, report={}, artifacts={},
-                                             status=TrainingStatus.DONE)
+        assert lifecycle.record_training(session, run_id=run_id, report={}, artifacts={})
+        assert not lifecycle.record_training(session, run_id=run_id, report={}, artifacts={})
         session.commit()
     assert reap_once(ctx, now=later)["training"] == []
 

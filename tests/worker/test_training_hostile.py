@@ -11,7 +11,7 @@ import pytest
 
 from grader.training.evidence import PLOT_LIMIT
 from submissions_api.store import crud, lifecycle
-from submissions_api.store.models import Status, utcnow
+from submissions_api.store.models import utcnow
 from tests.handins import make_handin_tar
 from tests.worker.test_grading import ctx, runs, submit  # noqa: F401 - ctx: the fixture
 from worker.grading import grade_submission
@@ -62,9 +62,8 @@ def test_reaper_resends_a_training_run_a_capped_number_of_times(ctx):  # noqa: F
                                           lease_seconds=60)
         session.commit()
         sub = crud.get_submission(session, submission_id=sub_id)
-        run = lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
-                                   report=_report(), error="", started_at=utcnow(),
-                                   next_status=Status.GRADED, training=True)
+        run = lifecycle.record_graded(session, submission=sub, attempt=1, owner="w",
+                                      report=_report(), started_at=utcnow(), training=True)
         session.commit()
         run_id = run.id
     resent = []
