@@ -24,6 +24,7 @@ from grader.fixtures import reference_files, write_tree
 from grader.rubric import Assignment, load_assignment
 from grader.run import plan_for
 from grader.runtime import runtime_python
+from grader.settings import load_settings
 
 WARM = """
 import importlib, json, os, sys, time
@@ -57,7 +58,7 @@ def realistic_files(a: Assignment) -> dict[str, str]:
 def floor_times(a: Assignment, runs: int) -> list[float]:
     """Seconds of each of `runs` passes over every scenario in one warm process."""
     tests = [(t.scenario, t.kwargs) for t in plan_for(a).tests]
-    python = str(runtime_python(a.packages))
+    python = str(runtime_python(a.packages, load_settings()))
     with tempfile.TemporaryDirectory() as tmp:
         write_tree(realistic_files(a), Path(tmp))
         code = WARM.format(code=str(a.folder), module=a.scenarios, path=list(a.handin.path),

@@ -36,6 +36,7 @@ from grader.rubric import load_assignment
 from grader.run import plan_for
 from grader.runtime import runtime_python
 from grader.sandbox import get_sandbox
+from grader.settings import load_settings
 
 BARE = """
 import sys, os, importlib
@@ -58,7 +59,7 @@ def percentile(values, q):
 
 def bench_bare(a, runs):
     tests = [(t.scenario, t.kwargs) for t in plan_for(a).tests]
-    python = str(runtime_python(a.packages))
+    python = str(runtime_python(a.packages, load_settings()))
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         write_tree(realistic_files(a), Path(tmp))

@@ -31,7 +31,7 @@ from grader.rubric import DEFAULT_ASSIGNMENT, Assignment, list_assignments, load
 from grader.runtime import install_runtime, runtime_python
 from grader.sandbox import BACKENDS, Sandbox, get_sandbox
 from grader.sandbox.image import build_image, write_rootfs
-from grader.settings import load_settings
+from grader.settings import GraderSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,14 @@ class ExitCode(enum.IntEnum):
     """A service command (`mlpgrade submit`) stopped waiting for the score."""
 
 
-def local_store() -> LocalGoldenStore:
+def _assignment(args: argparse.Namespace) -> Assignment:
+    """The command's --assignment, from the folders of the grader's settings."""
+    return load_assignment(args.assignment, args.grader.assignment_roots)
+
+
+def local_store(settings: GraderSettings) -> LocalGoldenStore:
     """The command line's golden sets, under MLPGRADE_HOME/golden."""
-    return LocalGoldenStore(load_settings().golden_root)
+    return LocalGoldenStore(settings.golden_root)
 
 
 def current_golden(a: Assignment, store: LocalGoldenStore, sandbox: Sandbox) -> GoldenSet:
@@ -80,10 +85,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"mlpgrade: no such file: {path}", file=sys.stderr)
         return ExitCode.USAGE
-    a = load_assignment(args.assignment)
+    a = _assignment(args)
     sandbox = configured_sandbox(args.sandbox)
     golden = load_golden(Path(args.golden)) if args.golden else \
-        current_golden(a, local_store(), sandbox)
+        current_golden(a, local_store(args.grader), sandbox)
     report = grade_handin(path.read_bytes(), assignment=a, golden=golden, sandbox=sandbox,
                           training=not args.no_training)
     if args.plots:
@@ -93,10 +98,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=1))
     elif args.format == "gradescope":
-        Path(args.output).write_text(json.dumps(gradescope_results(report), indent=1))
+        Path(args.output).write_text(json.dumps(gradescope_results(report, a), indent=1))
         print(f"wrote {args.output}")
     else:
-        feedback = render_feedback(report)
+        feedback = render_feedback(report, a)
         if feedback:
             print(feedback + "\n")
         print(render_table(report))
@@ -106,15 +111,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out else local_store().root
-    golden = generate_golden(load_assignment(args.assignment), out)
+    out = Path(args.out) if args.out else local_store(args.grader).root
+    golden = generate_golden(_assignment(args), out)
     print(json.dumps({**golden.manifest, "path": str(golden.path)}, indent=1))
     return ExitCode.OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    a = load_assignment(args.assignment)
-    store = local_store()
+    a = _assignment(args)
+    store = local_store(args.grader)
     if args.golden:
         golden = load_golden(Path(args.golden))
     else:
@@ -132,18 +137,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_handout(args: argparse.Namespace) -> int:
-    path = write_handout(load_assignment(args.assignment), Path(args.out), solution=args.solution)
+    path = write_handout(_assignment(args), Path(args.out), solution=args.solution)
     print(f"wrote {path}")
     return ExitCode.OK
 
 
 def cmd_runtime(args: argparse.Namespace) -> int:
-    print(install_runtime(load_assignment(args.assignment).packages))
+    print(install_runtime(_assignment(args).packages, args.grader))
     return ExitCode.OK
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    python = runtime_python(load_assignment(args.assignment).packages)
+    python = runtime_python(_assignment(args).packages, args.grader)
     if args.rootfs:
         print(write_rootfs(python, Path(args.rootfs)))
     else:
@@ -153,8 +158,11 @@ def cmd_image(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the grader's commands (grade, reference, handout, runtime) to `sub`."""
+    settings = load_settings()  # once: every command reads the grader's settings from here
     assignment = argparse.ArgumentParser(add_help=False)
-    assignment.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, choices=list_assignments(),
+    assignment.set_defaults(grader=settings)
+    assignment.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                            choices=list_assignments(settings.assignment_roots),
                             help=f"the assignment (default: {DEFAULT_ASSIGNMENT})")
     sandbox = argparse.ArgumentParser(add_help=False)
     sandbox.add_argument("--sandbox", choices=BACKENDS,

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader.errors import InfrastructureError
+from grader.settings import host_path
 
 FORK_FAILED = b"!fork failed\n"
 PRELOAD = ("grader.intake", "grader.similarity.isolated")
@@ -97,7 +98,7 @@ def _control(restart: bool) -> socket.socket:
         process = subprocess.Popen(
             [sys.executable, "-S", "-E", "-s", "-c", code], pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd="/",
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+            env={"PATH": host_path()})
         theirs.close()
         _server.update(pid=os.getpid(), socket=mine, process=process)
     control = _server["socket"]

@@ -9,7 +9,7 @@ from typing import Any
 from grader.feedback import cause_view, dependants, group_failures, render_causes
 from grader.pointers import load_code
 from grader.results import GradeReport
-from grader.rubric import load_assignment
+from grader.rubric import Assignment
 
 FORMATS = ("table", "json", "autolab", "gradescope")
 
@@ -18,18 +18,17 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def report_causes(report: GradeReport) -> list[dict[str, Any]]:
+def report_causes(report: GradeReport, a: Assignment) -> list[dict[str, Any]]:
     """The report's failed tests grouped by cause, as `grader.feedback.cause_view`s (what the
-    service adds to a result as `causes`)."""
-    a = load_assignment(report.assignment)
+    service adds to a result as `causes`); `a`, the assignment it grades."""
     names = {t.id: t.name for t in a.tests}
     tests = report.to_dict()["tests"]
     return [cause_view(c, names) for c in group_failures(tests, dependants(a), load_code(a))]
 
 
-def render_feedback(report: GradeReport) -> str:
+def render_feedback(report: GradeReport, a: Assignment) -> str:
     """What to fix first, then each cause's fix-first test in full (see `feedback_text`)."""
-    return feedback_text(report.to_dict(), report_causes(report))
+    return feedback_text(report.to_dict(), report_causes(report, a))
 
 
 def feedback_text(result: Mapping[str, Any], causes: Sequence[Mapping[str, Any]]) -> str:
@@ -88,12 +87,12 @@ def autolab_line(report: GradeReport) -> str:
     return json.dumps({"scores": {t.name: _number(t.points) for t in report.tests}})
 
 
-def gradescope_results(report: GradeReport) -> dict[str, Any]:
+def gradescope_results(report: GradeReport, a: Assignment) -> dict[str, Any]:
     """Gradescope's results.json: one entry per test with its feedback as output."""
     tests = [{"name": t.name, "number": t.id, "score": t.points, "max_score": t.max_points,
               "status": "passed" if t.passed else "failed", "output": t.feedback,
               "visibility": "visible"} for t in report.tests]
-    return {"score": report.score, "output": render_feedback(report) or "All tests passed.",
+    return {"score": report.score, "output": render_feedback(report, a) or "All tests passed.",
             "tests": tests, "execution_time": round(sum(report.timings.values()), 2),
             "extra_data": {"golden_version": report.golden_version,
                            "manual_pending": [m.id for m in report.manual if m.points is None]}}

@@ -21,20 +21,21 @@ from grader.intake import IntakeReport, unpack_handin
 from grader.outputs import TestRun
 from grader.progress import Progress
 from grader.results import GradeReport, ManualItem, TestResult, TestStatus, TrainingResult
-from grader.rubric import Assignment, load_assignment
+from grader.rubric import Assignment, TrainingConfig, load_assignment
 from grader.run import SandboxRun, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
 from grader.scoring import score_test
+from grader.settings import GraderSettings, load_settings
 from grader.text import printable
-from grader.training.config import TrainingConfig
 from grader.training.evidence import assess, plot_curves
 
 
 def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet,
                  sandbox: Sandbox, training: bool = False, max_bytes: int | None = None,
-                 progress: Progress | None = None) -> GradeReport:
+                 progress: Progress | None = None, settings: GraderSettings | None = None
+                 ) -> GradeReport:
     """Grade the bytes of a handin.tar against a golden set, in `sandbox`.
 
     Raises InfrastructureError when we are at fault (no runtime, sandbox broken, a golden set of
@@ -43,12 +44,14 @@ def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
     a grade, not an error. `training` also runs the assignment's training run in the same sandbox
     run (when it has one) and attaches its evidence and plots (`GradeReport.with_training`).
     `max_bytes` is the upload limit (default `grader.intake.DEFAULT_MAX_BYTES`); `progress`
-    hears which test is running (grader/progress.py).
+    hears which test is running (grader/progress.py). `settings`: the caller's, made once (the
+    worker's); None reads them from the environment (the command line, the tests).
     """
     a = _assignment(assignment, golden)
     scorer = Scorer(a, golden)
     done = _intake_and_run(data, a, sandbox, scorer, test_ids=None, training=training,
-                           max_bytes=max_bytes, progress=progress)
+                           max_bytes=max_bytes, progress=progress,
+                           settings=settings or load_settings())
     if done.refused is not None:
         return refused_report(a, golden, done.refused)
     done.timings["compare"] = scorer.seconds
@@ -61,7 +64,8 @@ def grade_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
 
 
 def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet,
-                 sandbox: Sandbox, max_bytes: int | None = None) -> TrainingResult:
+                 sandbox: Sandbox, max_bytes: int | None = None,
+                 settings: GraderSettings | None = None) -> TrainingResult:
     """Only the training run of a hand-in (the service runs it after the automatic tests, on the
     bulk queue). InfrastructureError as for grade_handin; a hand-in intake refuses gets evidence
     saying so. GraderError when the assignment has no training run."""
@@ -70,7 +74,7 @@ def train_handin(data: bytes, *, assignment: str | Assignment, golden: GoldenSet
         raise GraderError(f"{a.slug} has no training run")
     scorer = Scorer(a, golden)
     done = _intake_and_run(data, a, sandbox, scorer, test_ids=[], training=True,
-                           max_bytes=max_bytes)
+                           max_bytes=max_bytes, settings=settings or load_settings())
     if done.refused is not None:
         return TrainingResult(item_id=a.training_id,
                               evidence={"checks": [], "refused": done.refused})
@@ -86,7 +90,7 @@ class Scorer:
     def __init__(self, a: Assignment, golden: GoldenSet) -> None:
         self.a, self.golden = a, golden
         self.specs = {spec.id: spec for spec in a.tests}
-        self.cfg = TrainingConfig.of(a)
+        self.cfg = a.training
         self.missing: tuple[str, ...] = ()
         """The required files intake found missing (set once intake has run)."""
         self.results: dict[str, TestResult] = {}
@@ -124,7 +128,7 @@ def _assignment(assignment: str | Assignment, golden: GoldenSet) -> Assignment:
 
 def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, scorer: Scorer, *,
                     test_ids: list[str] | None, training: bool, max_bytes: int | None,
-                    progress: Progress | None = None) -> _Run:
+                    settings: GraderSettings, progress: Progress | None = None) -> _Run:
     """Intake, then one sandboxed run of the wanted tests (None: all) and the training run,
     each test scored by `scorer` as it is read. The training run's shuffles follow a seed drawn
     for this run: curves copied from another run (the reference's, a classmate's) cannot agree
@@ -141,8 +145,10 @@ def _intake_and_run(data: bytes, a: Assignment, sandbox: Sandbox, scorer: Scorer
         done.timings["intake"] = time.perf_counter() - start
         scorer.missing = done.intake.missing
         start = time.perf_counter()
-        done.outcome = run_handin(done.intake.root, a, sandbox, runtime_python(a.packages),
-                                  test_ids=test_ids, training=training,
+        done.outcome = run_handin(done.intake.root, a, sandbox,
+                                  runtime_python(a.packages, settings),
+                                  data_root=settings.data_root, test_ids=test_ids,
+                                  training=training,
                                   costs=scorer.golden.costs, progress=progress, each=scorer,
                                   training_seed=secrets.randbelow(2**31))
         done.timings["run"] = time.perf_counter() - start - scorer.seconds

@@ -1,15 +1,17 @@
 """Assignments as data: one folder per assignment, one rubric file per edition.
 
-An assignment folder (`grader/assignments/<family>/`, or one under a folder named in
-`MLPGRADE_ASSIGNMENTS`) holds `rubric.toml` or `rubric-<edition>.toml` files, the scenario and
-training modules that run inside the sandbox, `bugs.toml` and `starter/`. The slug of
-`<family>/rubric-<edition>.toml` is `<family>-<edition>` (of `<family>/rubric.toml`, `<family>`).
-A rubric may `extends = "<other rubric file>"` and state only what differs: tables merge key by
-key, `[[tests]]` merge by id (`drop_tests` removes some), any other array replaces the base's.
+An assignment folder (`grader/assignments/<family>/`, or one under another root the caller
+passes: the folders of `MLPGRADE_ASSIGNMENTS`, `GraderSettings.assignment_roots`) holds
+`rubric.toml` or `rubric-<edition>.toml` files, the scenario and training modules that run
+inside the sandbox, `bugs.toml` and `starter/`. The slug of `<family>/rubric-<edition>.toml` is
+`<family>-<edition>` (of `<family>/rubric.toml`, `<family>`). A rubric may
+`extends = "<other rubric file>"` and state only what differs: tables merge key by key,
+`[[tests]]` merge by id (`drop_tests` removes some), any other array replaces the base's.
 docs/assignments.md describes every key.
 
 Loading a rubric reads TOML and nothing else: no NumPy, no scenario code (it only checks, by
-parsing the scenario module's source, that every test has its function).
+parsing the scenario module's source, that every test has its function), and no environment: the
+roots to look in are the caller's (by default ours alone).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from typing import Any
 
 from grader.errors import GraderError
 from grader.sandbox.base import Limits
-from grader.settings import load_settings
+from grader.settings import ASSIGNMENTS_DIR
 
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"
+OURS = (ASSIGNMENTS_DIR,)
+"""The roots of the assignments that come with the grader."""
 DEFAULT_ASSIGNMENT = "hw1p1-s20"
 POLICIES = ("pass_fail", "partial")
 
@@ -50,6 +53,35 @@ class ManualSpec:
     id: str
     name: str
     points: float
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The rubric's `[training]` section, typed once at load (docs/assignments.md lists the
+    keys); its run and data are grader.training's."""
+
+    id: str
+    """The run's id in the plan and the golden set, and the manual item its evidence is for."""
+    module: str
+    scenario: str
+    hiddens: tuple[int, ...]
+    activation: str
+    lr: float
+    momentum: float
+    batch: int
+    epochs: int
+    dataset: str
+    split: tuple[int, int, int]
+    seed: int
+    seconds: float
+    max_final_val_error: float
+
+    def kwargs(self, seed: int | None = None) -> dict[str, Any]:
+        """The training scenario's keyword arguments (plain JSON); `seed`, the shuffles' seed
+        when not the rubric's (a hand-in's run draws its own: `grader.grade`)."""
+        return {"hiddens": list(self.hiddens), "activation": self.activation, "lr": self.lr,
+                "momentum": self.momentum, "batch": self.batch, "epochs": self.epochs,
+                "seed": self.seed if seed is None else seed}
 
 
 @dataclass(frozen=True)
@@ -107,8 +139,8 @@ class Assignment:
     batch_sizes: dict[str, int] = field(default_factory=dict)
     """Scenario → batch size (passed to the scenario as `batch_size`; scoring uses it to name
     "off by the batch size" mistakes)."""
-    training: dict[str, Any] | None = None
-    """The `[training]` section as written (see grader.training.config), or None."""
+    training: TrainingConfig | None = None
+    """The `[training]` section, typed, or None."""
 
     @property
     def max_score(self) -> float:
@@ -128,7 +160,7 @@ class Assignment:
     @property
     def training_id(self) -> str | None:
         """The training run's id: the manual item its evidence is for."""
-        return self.training["id"] if self.training else None
+        return self.training.id if self.training else None
 
     def test(self, test_id: str) -> TestSpec:
         for spec in self.tests:
@@ -137,14 +169,9 @@ class Assignment:
         raise KeyError(test_id)
 
 
-def assignment_roots() -> tuple[Path, ...]:
-    """Folders holding assignment folders: ours, then MLPGRADE_ASSIGNMENTS's."""
-    return (ASSIGNMENTS_DIR, *load_settings().assignments)
-
-
-def _index() -> dict[str, Path]:
+def _index(roots: tuple[Path, ...]) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for root in assignment_roots():
+    for root in roots:
         for path in sorted(root.glob("*/rubric*.toml")):
             edition = path.stem.removeprefix("rubric")
             if edition and not edition.startswith("-"):
@@ -156,13 +183,16 @@ def _index() -> dict[str, Path]:
     return found
 
 
-def list_assignments() -> list[str]:
-    return sorted(_index())
+def list_assignments(roots: tuple[Path, ...] = OURS) -> list[str]:
+    """The slugs of the assignments under `roots` (folders of assignment folders)."""
+    return sorted(_index(roots))
 
 
-def load_assignment(slug: str = DEFAULT_ASSIGNMENT) -> Assignment:
-    """Read and check a rubric. Unknown slugs and malformed rubrics raise GraderError."""
-    index = _index()
+def load_assignment(slug: str = DEFAULT_ASSIGNMENT, roots: tuple[Path, ...] = OURS
+                    ) -> Assignment:
+    """Read and check a rubric found under `roots`. Unknown slugs and malformed rubrics raise
+    GraderError."""
+    index = _index(roots)
     if slug not in index:
         raise GraderError(f"unknown assignment {slug!r}; known: {', '.join(sorted(index))}")
     return _load(index[slug], slug)
@@ -249,8 +279,21 @@ def _build(raw: dict[str, Any], folder: Path, slug: str, version: str) -> Assign
                             required=tuple(handin["required"])),
         reference_dir=(folder / handin["reference"]).resolve(),
         batch_sizes={k: int(v) for k, v in raw["scenarios"].get("batch_size", {}).items()},
-        training=raw.get("training"),
+        training=_training(raw["training"], slug) if "training" in raw else None,
     )
+
+
+def _training(t: dict[str, Any], slug: str) -> TrainingConfig:
+    for key in ("id", "module", "scenario", "seconds"):
+        if key not in t:
+            raise GraderError(f"{slug}: [training] lacks {key!r}")
+    return TrainingConfig(id=t["id"], module=t["module"], scenario=t["scenario"],
+                          hiddens=tuple(t["hiddens"]), activation=t["activation"],
+                          lr=float(t["lr"]), momentum=float(t["momentum"]),
+                          batch=int(t["batch"]), epochs=int(t["epochs"]), dataset=t["dataset"],
+                          split=tuple(t["split"]), seed=int(t["seed"]),
+                          seconds=float(t["seconds"]),
+                          max_final_val_error=float(t["max_final_val_error"]))
 
 
 def _check(a: Assignment) -> None:
@@ -266,10 +309,7 @@ def _check(a: Assignment) -> None:
                           "distinct module names")
     wanted = {a.scenarios: [t.scenario for t in a.tests]}
     if a.training:
-        for key in ("id", "module", "scenario", "seconds"):
-            if key not in a.training:
-                raise GraderError(f"{slug}: [training] lacks {key!r}")
-        wanted.setdefault(a.training["module"], []).append(a.training["scenario"])
+        wanted.setdefault(a.training.module, []).append(a.training.scenario)
     for module, functions in wanted.items():
         missing = sorted(set(functions) - _functions_of(a.folder / f"{module}.py"))
         if missing:

@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.errors import InfrastructureError
+from grader.errors import GraderError, InfrastructureError
 from grader.limits import WALL_FACTOR, WALL_MAX_FACTOR, cpu_limit
 from grader.outputs import TestRun, read_test
 from grader.progress import Progress, watch_outputs
 from grader.reports import Reports, new_key, read_reports
-from grader.rubric import Assignment, HandinLayout
+from grader.rubric import Assignment, HandinLayout, TrainingConfig
 from grader.sandbox.base import CHILD_ENV, CODE_DIR, Sandbox, SandboxJob, SandboxResult, Verdict
 from grader.sandbox.output import output_parent
 from grader.text import printable
-from grader.training.config import TrainingConfig, prepare_data
+from grader.training.config import prepare_data
 
 RUNNER = "runner.py"
 STOPPED = ("Your code stopped the grader's test runner (it killed or interrupted it) before "
@@ -117,7 +117,8 @@ EachTest = Callable[[TestRun, Verdict], TestRun]
 
 
 def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python: Path, *,
-               test_ids: list[str] | None = None, training: bool = False,
+               data_root: Path | None = None, test_ids: list[str] | None = None,
+               training: bool = False,
                costs: dict[str, float] | None = None,
                progress: Progress | None = None, each: EachTest | None = None,
                training_seed: int | None = None) -> SandboxRun:
@@ -125,9 +126,13 @@ def run_handin(handin_dir: Path, a: Assignment, sandbox: Sandbox, runtime_python
     `training` and the assignment has one), each test limited by the reference's `costs`;
     `progress` hears which test runs (progress.py). With `each`, the outcome keeps what it
     returns of each test (the grader scores a test and keeps it without its arrays, so it holds
-    one test's outputs at a time); without, every test's outputs (our own reference's run)."""
-    cfg = TrainingConfig.of(a) if training else None
-    data_dir = prepare_data(cfg) if cfg is not None else None
+    one test's outputs at a time); without, every test's outputs (our own reference's run).
+    `data_root`: where the training run's data is prepared (GraderSettings.data_root), needed
+    with `training`."""
+    cfg = a.training if training else None
+    if cfg is not None and data_root is None:
+        raise GraderError("a training run needs the folder of its data (data_root)")
+    data_dir = prepare_data(cfg, data_root) if cfg is not None else None
     plan = plan_for(a, test_ids, cfg, costs, training_seed)
     key = new_key()
     parent = output_parent(sandbox.copies_output, a.limits.disk_mb)

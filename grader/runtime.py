@@ -15,22 +15,20 @@ import sys
 from pathlib import Path
 
 from grader.errors import InfrastructureError
-from grader.settings import GraderSettings, load_settings
+from grader.settings import GraderSettings
 
 log = logging.getLogger(__name__)
 
 
-def runtime_dir(packages: tuple[str, ...], settings: GraderSettings | None = None) -> Path:
+def runtime_dir(packages: tuple[str, ...], settings: GraderSettings) -> Path:
     """Folder of the venv for this pinned package set, e.g. runtimes/py3.11-numpy-1.23.5-...."""
-    settings = settings or load_settings()
     tag = "-".join(p.replace("==", "-") for p in sorted(packages))
     return settings.runtimes_root / f"py{sys.version_info.major}.{sys.version_info.minor}-{tag}"
 
 
-def runtime_python(packages: tuple[str, ...], settings: GraderSettings | None = None) -> Path:
+def runtime_python(packages: tuple[str, ...], settings: GraderSettings) -> Path:
     """The python executable of the installed runtime; InfrastructureError if it is not
     installed."""
-    settings = settings or load_settings()
     if settings.runtime_python is not None:
         if not settings.runtime_python.exists():
             raise InfrastructureError(f"MLPGRADE_RUNTIME={settings.runtime_python} does not exist")
@@ -44,7 +42,7 @@ def runtime_python(packages: tuple[str, ...], settings: GraderSettings | None = 
     return python
 
 
-def install_runtime(packages: tuple[str, ...], settings: GraderSettings | None = None) -> Path:
+def install_runtime(packages: tuple[str, ...], settings: GraderSettings) -> Path:
     """Create the runtime venv (idempotent, and safe when two installs run at once: the second
     waits for the first) and return its python."""
     import fcntl

@@ -20,6 +20,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The assignments that come with the grader (`GraderSettings.assignments` adds more).
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"
+
 #: The one name of the grading image (`mlpgrade runtime image`, the Dockerfile's `grading` stage
 #: and docker-compose.yml all build and use it).
 DEFAULT_DOCKER_IMAGE = "mlpgrade-grading:latest"
@@ -42,12 +45,28 @@ class GraderSettings:
     isolation."""
 
     @property
+    def assignment_roots(self) -> tuple[Path, ...]:
+        """Folders holding assignment folders: the grader's own, then `assignments`."""
+        return (ASSIGNMENTS_DIR, *self.assignments)
+
+    @property
+    def data_root(self) -> Path:
+        """Where training data is prepared for the sandbox (grader.training.config)."""
+        return self.home / "data"
+
+    @property
     def golden_root(self) -> Path:
         return self.home / "golden"
 
     @property
     def runtimes_root(self) -> Path:
         return self.home / "runtimes"
+
+
+def host_path() -> str:
+    """The host's PATH, for our own helper processes started without the rest of the
+    environment (grader/forkread.py)."""
+    return os.environ.get("PATH", "/usr/bin:/bin")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> GraderSettings:

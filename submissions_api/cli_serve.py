@@ -22,12 +22,12 @@ import uvicorn.config
 
 from grader.cli import ExitCode
 from grader.errors import InfrastructureError
-from grader.rubric import list_assignments, load_assignment
 from grader.runtime import runtime_python
 from grader.settings import load_settings as load_grader_settings
 from submissions_api.bootstrap import instructor_token, prepare_database
 from submissions_api.jobs import Dispatcher
 from submissions_api.settings import load_settings
+from submissions_api.store import rubrics
 from submissions_api.warmup import make_golden_sets
 
 PR_SET_PDEATHSIG = 1
@@ -109,13 +109,13 @@ def missing_runtime() -> str:
     it; "" when they can. The student runtime lives in the data folder (MLPGRADE_HOME), so
     pointing that at a new folder needs its own `runtime install` (the docker backend carries
     the runtime in its image)."""
-    grader_settings = load_grader_settings()
+    grader_settings = load_grader_settings()  # this command's, read as it starts
     if grader_settings.sandbox == "docker" or grader_settings.runtime_python is not None:
         return ""
     missing = []
-    for slug in list_assignments():
+    for slug in rubrics.slugs():
         try:
-            runtime_python(load_assignment(slug).packages, grader_settings)
+            runtime_python(rubrics.assignment(slug).packages, grader_settings)
         except InfrastructureError:
             missing.append(slug)
     if not missing:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from grader.cli import ExitCode
 from grader.errors import GraderError
-from grader.rubric import DEFAULT_ASSIGNMENT, load_assignment
+from grader.rubric import DEFAULT_ASSIGNMENT
 from grader.similarity import report as similarity_report
 from submissions_api.settings import load_settings
+from submissions_api.store import rubrics
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +42,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     if args.paths[0] == "import":
         return _similarity_import(args)
     try:
-        assignment = load_assignment(args.assignment)
+        assignment = rubrics.assignment(args.assignment)
         run = similarity_report.compare_paths(args.paths, args.base, assignment, args.jobs)
     except GraderError as exc:
         print(f"mlpgrade: {exc}", file=sys.stderr)

@@ -11,8 +11,7 @@ from typing import Any, Literal, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from grader.rubric import load_assignment
-from submissions_api.store import crud
+from submissions_api.store import crud, rubrics
 from submissions_api.store.models import Assignment
 from submissions_api.store.models_grading import Status
 
@@ -90,7 +89,7 @@ def manual_items(slug: str) -> tuple[dict, ...]:
     """The assignment's manual rubric items (id, name, max_points), from its rubric file (read
     once per process: rubrics change with a deployment, not while it runs)."""
     return tuple({"id": m.id, "name": m.name, "max_points": m.points}
-                 for m in load_assignment(slug).manual)
+                 for m in rubrics.assignment(slug).manual)
 
 
 def manual_max_score(slug: str) -> float:

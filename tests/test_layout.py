@@ -162,3 +162,37 @@ def test_layout_every_noqa_says_why():
              for number, line in enumerate(path.read_text().splitlines(), 1)
              if bare.search(line)]
     assert found == []
+
+
+#: Where the grader may read its process's environment: its settings module. The sandbox and
+#: the code that runs inside it are exempt until their rewrite hands them settings too (the
+#: inside sets up the children's environment; an assignment's training module reads its data
+#: folder from it, inside the sandbox).
+ENVIRONMENT_READERS = ("grader/settings.py",)
+ENVIRONMENT_EXEMPT = ("grader/sandbox/", "grader/inside/", "grader/assignments/")
+
+
+def environment_reads(source: str) -> list[int]:
+    """Lines of `source` that touch os.environ, os.getenv or os.putenv."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "os" and node.attr in ("environ", "getenv", "putenv",
+                                                            "environb"))
+            or (isinstance(node, ast.ImportFrom) and node.module == "os"
+                and any(a.name in ("environ", "getenv", "environb") for a in node.names))]
+
+
+def test_layout_grader_reads_the_environment_only_in_its_settings():
+    found = []
+    for path in our_files("grader"):
+        name = path.relative_to(REPO).as_posix()
+        if name in ENVIRONMENT_READERS or name.startswith(ENVIRONMENT_EXEMPT):
+            continue
+        found += [f"{name}:{line}" for line in environment_reads(path.read_text())]
+    assert found == []
+
+
+def test_environment_reads_finds_each_way_in():
+    assert environment_reads("import os\nx = os.environ['A']\ny = os.getenv('B')\n") == [2, 3]
+    assert environment_reads("from os import environ\n") == [1]
+    assert environment_reads("import os\nos.path.join('a')\nenviron = {}\n") == []

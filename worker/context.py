@@ -7,7 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.errors import GoldenSetError
 from grader.sandbox import Sandbox, student_sandbox
-from grader.settings import load_settings
+from grader.settings import GraderSettings, load_settings
 from submissions_api.jobs import Dispatcher
 from submissions_api.lms import outbox
 from submissions_api.settings import Settings
-from submissions_api.store import crud
+from submissions_api.store import crud, rubrics
 from submissions_api.store.db import session_factory
 
 
@@ -37,6 +37,8 @@ class WorkerContext:
     sandbox_factory: Callable[[], Sandbox] = configured_sandbox
     """Makes the sandbox of one job; the default is the configured backend (MLPGRADE_SANDBOX),
     never the unisolated `process` one without an explicit opt-in."""
+    grader: GraderSettings = field(default_factory=rubrics.grader_settings)
+    """The grader's settings (its runtime, data and assignment folders), read once a process."""
 
     @property
     def golden_cache(self) -> Path:

@@ -1,10 +1,11 @@
-"""Golden sets on the worker side: generate one from our reference, run the canary before it may
-be used, and hand gradings the database's active set (the only registry in the service).
+"""Golden sets on the worker side: generate one from our reference and run the canary before it
+may be used (a grading reads the database's active set, the only registry in the service, when
+it claims its attempt: worker.grading).
 
 An assignment without an active set gets one from the golden job on the bulk queue
-(`ensure_active`), the only maker: it leases the set (`lifecycle.ensure_golden_set`) and renews
-the lease while it generates, runs the canary and activates, so a maker that dies is replaced
-within the lease. A grading that finds no active set never makes or waits for one: it is
+(`ensure_active`), the only maker: it leases the set (`golden_lifecycle.ensure_golden_set`)
+and renews the lease while it generates, runs the canary and activates, so a maker that dies is
+replaced within the lease. A grading that finds no active set never makes or waits for one: it is
 postponed (worker.grading, costing no retry) and asks for the job.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import enum
 import logging
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -21,9 +21,7 @@ from sqlalchemy.orm import Session
 from grader.errors import InfrastructureError
 from grader.golden.archive import materialize, pack_golden
 from grader.golden.canary import generate_golden, verify_golden
-from grader.golden.store import GoldenSet
-from grader.rubric import load_assignment
-from submissions_api.store import crud, lifecycle
+from submissions_api.store import crud, golden_lifecycle, rubrics
 from submissions_api.store.models_golden import GoldenStatus
 from worker.context import WorkerContext
 from worker.lease import golden_lease
@@ -58,7 +56,7 @@ def prepare_golden_set(ctx: WorkerContext, *, golden_id: int, action: str, tries
             ctx.dispatcher.send_golden(golden_id, action, tries + 1, countdown=decision.delay)
             return Outcome.RETRY
         with ctx.sessions() as session:
-            lifecycle.golden_failed(session, golden_id=golden_id,
+            golden_lifecycle.golden_failed(session, golden_id=golden_id,
                                     error=f"{type(exc).__name__}: {exc}")
             session.commit()
         return Outcome.ERROR
@@ -75,10 +73,10 @@ def _generate(ctx: WorkerContext, *, golden_id: int) -> None:
     with ctx.sessions() as session:
         slug = _slug(session, golden_id)
     with tempfile.TemporaryDirectory(prefix="mlpgrade-generate-") as tmp:
-        made = generate_golden(load_assignment(slug), Path(tmp))
+        made = generate_golden(rubrics.assignment(slug), Path(tmp), ctx.grader)
         archive = pack_golden(made.path)
     with ctx.sessions() as session:
-        if not lifecycle.golden_generated(session, golden_id=golden_id, version=made.version,
+        if not golden_lifecycle.golden_generated(session, golden_id=golden_id, version=made.version,
                                           sha256=made.sha256, manifest=made.manifest,
                                           archive_sha256=crud.put_blob(session, data=archive)):
             raise InfrastructureError(f"golden set {golden_id} was no longer generating")
@@ -94,9 +92,10 @@ def _verify(ctx: WorkerContext, *, golden_id: int) -> GoldenStatus:
         version = golden.version
     loaded = materialize(root=ctx.golden_cache, assignment=slug, version=version,
                          archive=archive)
-    result = verify_golden(load_assignment(slug), loaded, ctx.sandbox_factory())
+    result = verify_golden(rubrics.assignment(slug), loaded, ctx.sandbox_factory(),
+                           ctx.grader)
     with ctx.sessions() as session:
-        status = lifecycle.golden_verified(session, golden_id=golden_id, canary=result)
+        status = golden_lifecycle.golden_verified(session, golden_id=golden_id, canary=result)
         if status is None:
             raise InfrastructureError(f"golden set {golden_id} was no longer verifying")
         session.commit()
@@ -108,38 +107,11 @@ def _slug(session: Session, golden_id: int) -> str:
     return crud.get_assignment_by_id(session, assignment_id=golden.assignment_id).slug
 
 
-@dataclass(frozen=True)
-class ActiveGolden:
-    """The set a grading uses: its row's id and the set itself, extracted on this host."""
-
-    id: int
-    golden: GoldenSet
-
-
-class GoldenNotReady(InfrastructureError):
-    """The assignment has no active golden set yet: its grading waits (costing no retry)."""
-
-
-def active_golden(ctx: WorkerContext, *, assignment_id: int) -> ActiveGolden:
-    """The assignment's active set; GoldenNotReady when it has none (its grading never makes
-    one: the golden job on the bulk queue does, `ensure_active`)."""
-    active = _load_active(ctx, assignment_id=assignment_id)
-    if active is None:
-        raise GoldenNotReady(f"assignment {assignment_id} has no active golden set yet")
-    return active
-
-
-def has_active(ctx: WorkerContext, *, assignment_id: int) -> bool:
-    with ctx.sessions() as session:
-        return crud.get_assignment_by_id(session, assignment_id=assignment_id) \
-            .active_golden_id is not None
-
-
 def request_golden(ctx: WorkerContext, *, assignment_id: int) -> bool:
     """Send the golden job unless a living maker is at it (its lease holds): what a grading
     that found no active set does, so a maker that died is replaced within its lease."""
     with ctx.sessions() as session:
-        if lifecycle.golden_being_made(session, assignment_id=assignment_id,
+        if golden_lifecycle.golden_being_made(session, assignment_id=assignment_id,
                                        now=crud.db_now(session)) is not None:
             return False
     return ctx.dispatcher.send_ensure_golden(assignment_id)
@@ -152,7 +124,7 @@ def ensure_active(ctx: WorkerContext, *, assignment_id: int, owner: str) -> str:
     set (replacing one whose maker died), makes it under a heartbeat and activates it. A
     failure is only logged: the next grading that waits sends the job again."""
     with ctx.sessions() as session:
-        golden, mine = lifecycle.ensure_golden_set(
+        golden, mine = golden_lifecycle.ensure_golden_set(
             session, assignment_id=assignment_id, owner=owner,
             lease_seconds=ctx.settings.lease_seconds)
         session.commit()
@@ -176,25 +148,13 @@ def _make_and_activate(ctx: WorkerContext, *, golden_id: int) -> None:
         status = build(ctx, golden_id=golden_id, generate=True)
     except Exception as exc:
         with ctx.sessions() as session:
-            lifecycle.golden_failed(session, golden_id=golden_id,
+            golden_lifecycle.golden_failed(session, golden_id=golden_id,
                                     error=f"{type(exc).__name__}: {exc}")
             session.commit()
         raise
     if status != GoldenStatus.READY:
         raise InfrastructureError(f"the canary of golden set {golden_id} failed")
     with ctx.sessions() as session:
-        lifecycle.activate_if_none(session, golden=crud.get_golden_set(session,
+        golden_lifecycle.activate_if_none(session, golden=crud.get_golden_set(session,
                                                                        golden_id=golden_id))
         session.commit()
-
-
-def _load_active(ctx: WorkerContext, *, assignment_id: int) -> ActiveGolden | None:
-    with ctx.sessions() as session:
-        assignment = crud.get_assignment_by_id(session, assignment_id=assignment_id)
-        if assignment.active_golden_id is None:
-            return None
-        row = crud.get_golden_set(session, golden_id=assignment.active_golden_id)
-        archive = ctx.golden_archive(row.archive_sha256)
-        slug, version, row_id = assignment.slug, row.version, row.id
-    return ActiveGolden(id=row_id, golden=materialize(root=ctx.golden_cache, assignment=slug,
-                                                      version=version, archive=archive))

@@ -12,17 +12,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from grader.golden.archive import materialize
 from grader.grade import grade_handin
 from grader.progress import Progress
 from grader.results import GradeReport
-from grader.rubric import Assignment, load_assignment
-from submissions_api.store import crud, lifecycle
-from submissions_api.store.models_grading import Status
+from grader.rubric import Assignment
+from submissions_api.store import crud, lifecycle, rubrics
 from worker import golden_jobs, health
 from worker.context import WorkerContext
-from worker.golden_jobs import active_golden
 from worker.lease import submission_lease
-from worker.retry import GiveUp, Retry, next_attempt
+from worker.retry import Retry, next_attempt
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,10 @@ class Job:
     infra_failures: int
     started_at: datetime
     """When the claim was taken, on the database's clock."""
+    golden_set_id: int
+    """The assignment's active golden set when the claim was taken: the one it is graded with."""
+    golden_version: str
+    archive_sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,9 @@ class Graded:
 def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str
                      ) -> Outcome:
     """Grade attempt `attempt` of a submission."""
-    waiting = wait_for_golden(ctx, submission_id=submission_id, attempt=attempt)
-    if waiting is not None:
-        return waiting
     job = claim(ctx, submission_id=submission_id, attempt=attempt, owner=owner)
-    if job is None:
-        return Outcome.STALE
+    if not isinstance(job, Job):
+        return job
     with submission_lease(ctx.sessions, submission_id=submission_id, attempt=attempt, owner=owner,
                           lease_seconds=ctx.settings.lease_seconds):
         graded, error = run_grader(ctx, job, progress=progress_reporter(
@@ -79,18 +79,45 @@ def grade_submission(ctx: WorkerContext, *, submission_id: int, attempt: int, ow
                   graded=graded, error=error, started_at=job.started_at)
 
 
-def wait_for_golden(ctx: WorkerContext, *, submission_id: int, attempt: int
-                    ) -> Outcome | None:
-    """None when the submission's assignment has its active golden set. Else the attempt is
-    postponed by `retry_backoff` (sent again then, costing no retry and no attempt), the
-    golden job is asked for (unless a living maker is at it), and WAITING (STALE for a
-    message no longer current)."""
+def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str
+          ) -> Job | Outcome:
+    """Take the attempt's lease and read what grading needs in the same transaction (the
+    hand-in, its rubric, the assignment's active golden set): one round of the database on the
+    live path. WAITING when the assignment has no active set yet (wait_for_golden); STALE when
+    the message is stale or the attempt taken."""
     with ctx.sessions() as session:
         sub = crud.get_submission(session, submission_id=submission_id)
-        if sub is None or sub.assignment.active_golden_id is not None:
-            return None
-        assignment_id, queue = sub.assignment_id, sub.queue
-        delay = ctx.settings.retry_backoff
+        golden_id = sub.assignment.active_golden_id if sub is not None else None
+        if sub is not None and golden_id is None:
+            session.rollback()
+            return wait_for_golden(ctx, submission_id=submission_id, attempt=attempt,
+                                   assignment_id=sub.assignment_id, queue=sub.queue)
+        started_at = None if sub is None else lifecycle.claim_submission(
+            session, submission_id=submission_id, attempt=attempt, owner=owner,
+            lease_seconds=ctx.settings.lease_seconds)
+        if started_at is None:
+            session.rollback()
+            log.info("submission %s attempt %s: stale or taken, dropped", submission_id, attempt)
+            return Outcome.STALE
+        golden = crud.get_golden_set(session, golden_id=golden_id)
+        job = Job(data=crud.get_blob(session, sha256=sub.blob_sha256),
+                  assignment=rubrics.assignment(sub.assignment.slug),
+                  assignment_id=sub.assignment_id, queue=sub.queue,
+                  infra_failures=sub.infra_failures, started_at=started_at,
+                  golden_set_id=golden.id, golden_version=golden.version,
+                  archive_sha256=golden.archive_sha256)
+        session.commit()
+    return job
+
+
+def wait_for_golden(ctx: WorkerContext, *, submission_id: int, attempt: int, assignment_id: int,
+                    queue: str) -> Outcome:
+    """The submission's assignment has no active golden set yet: the attempt is postponed by
+    `retry_backoff` (sent again then, costing no retry and no attempt), the golden job is asked
+    for (unless a living maker is at it), and WAITING (STALE for a message no longer
+    current)."""
+    delay = ctx.settings.retry_backoff
+    with ctx.sessions() as session:
         if not lifecycle.postpone(session, submission_id=submission_id, attempt=attempt,
                                   delay=delay):
             session.rollback()
@@ -101,21 +128,6 @@ def wait_for_golden(ctx: WorkerContext, *, submission_id: int, attempt: int
     log.info("submission %s attempt %s: no golden set yet, again in %s s", submission_id,
              attempt, delay)
     return Outcome.WAITING
-
-
-def claim(ctx: WorkerContext, *, submission_id: int, attempt: int, owner: str) -> Job | None:
-    with ctx.sessions() as session:
-        if not lifecycle.claim_submission(session, submission_id=submission_id, attempt=attempt,
-                                          owner=owner, lease_seconds=ctx.settings.lease_seconds):
-            session.rollback()
-            log.info("submission %s attempt %s: stale or taken, dropped", submission_id, attempt)
-            return None
-        session.commit()
-        sub = crud.get_submission(session, submission_id=submission_id)
-        return Job(data=crud.get_blob(session, sha256=sub.blob_sha256),
-                   assignment=load_assignment(sub.assignment.slug),
-                   assignment_id=sub.assignment_id, queue=sub.queue,
-                   infra_failures=sub.infra_failures, started_at=crud.db_now(session))
 
 
 def progress_reporter(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int,
@@ -136,15 +148,18 @@ def progress_reporter(ctx: WorkerContext, job: Job, *, submission_id: int, attem
 
 def run_grader(ctx: WorkerContext, job: Job, progress: Progress | None = None
                ) -> tuple[Graded | None, str]:
-    """The automatic tests' report against the database's active golden set, or None and why
-    we failed (never the student's fault). The training run
+    """The automatic tests' report against the golden set active at the claim (extracted on
+    this host once), or None and why we failed (never the student's fault). The training run
     follows on the bulk queue (worker.training)."""
     try:
-        active = active_golden(ctx, assignment_id=job.assignment_id)
-        report = grade_handin(job.data, assignment=job.assignment, golden=active.golden,
+        golden = materialize(root=ctx.golden_cache, assignment=job.assignment.slug,
+                             version=job.golden_version,
+                             archive=ctx.golden_archive(job.archive_sha256))
+        report = grade_handin(job.data, assignment=job.assignment, golden=golden,
                               sandbox=ctx.sandbox_factory(), training=False,
-                              max_bytes=ctx.settings.upload_max_bytes, progress=progress)
-        return Graded(report=report, golden_set_id=active.id), ""
+                              max_bytes=ctx.settings.upload_max_bytes, progress=progress,
+                              settings=ctx.grader)
+        return Graded(report=report, golden_set_id=job.golden_set_id), ""
     except Exception as exc:
         log.exception("grading failed on our side")
         return None, f"{type(exc).__name__}: {exc}"[:4000]
@@ -163,24 +178,15 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
         common = {"session": session, "submission": sub, "attempt": attempt, "owner": owner,
                   "started_at": started_at}
         if graded is not None:
-            run = lifecycle.record_run(**common, report=graded.report, error="",
-                                       next_status=Status.GRADED,
-                                       training=job.assignment.has_training,
-                                       golden_set_id=graded.golden_set_id)
+            run = lifecycle.record_graded(**common, report=graded.report,
+                                          golden_set_id=graded.golden_set_id,
+                                          training=job.assignment.has_training)
             outcome = Outcome.GRADED
-        elif isinstance(decision, GiveUp):
-            run = lifecycle.record_run(**common, report=None, error=error,
-                                       next_status=Status.FAILED, values={
-                                           "infra_failures": failures,
-                                           "error": error, "counts_toward_limit": False})
-            outcome = Outcome.FAILED
         else:
-            run = lifecycle.record_run(**common, report=None, error=error,
-                                       next_status=Status.QUEUED, values={
-                                           "infra_failures": failures,
-                                           "error": f"{error} (on a sick host: {sick})" if sick
-                                           else error}, retry_in=decision.delay)
-            outcome = Outcome.RETRY
+            retry_in = decision.delay if isinstance(decision, Retry) else None
+            run = lifecycle.record_failure(**common, error=error, failures=failures,
+                                           retry_in=retry_in, sick=sick)
+            outcome = Outcome.FAILED if retry_in is None else Outcome.RETRY
         if run is None:
             session.rollback()
             log.warning("submission %s attempt %s: lease lost, result dropped", submission_id,
@@ -191,9 +197,9 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
     if isinstance(decision, Retry):
         ctx.dispatcher.send_grade(submission_id, attempt + 1, kind=job.queue,
                                   countdown=decision.delay)
-    if train is not None:
+    if train is not None:  # one message: the training run sends the similarity job once recorded
         ctx.dispatcher.send_training(train)
-    if outcome == Outcome.GRADED:
+    elif outcome == Outcome.GRADED:
         ctx.dispatcher.send_similarity("submission", submission_id)
     log.info("submission %s attempt %s: %s", submission_id, attempt, outcome)
     if sick:

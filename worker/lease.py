@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from submissions_api.store import lifecycle
+from submissions_api.store import golden_lifecycle, lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,6 @@ def submission_lease(sessions: sessionmaker[Session], *, submission_id: int, att
 def golden_lease(sessions: sessionmaker[Session], *, golden_id: int, owner: str,
                  lease_seconds: float) -> Heartbeat:
     """The heartbeat of a golden set the service is making."""
-    return Heartbeat(sessions, lambda session: lifecycle.renew_golden_lease(
+    return Heartbeat(sessions, lambda session: golden_lifecycle.renew_golden_lease(
         session, golden_id=golden_id, owner=owner, lease_seconds=lease_seconds),
         lease_seconds=lease_seconds, what=f"golden set {golden_id}")

@@ -18,11 +18,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from grader.results import GradeReport, TrainingResult
-from grader.rubric import load_assignment
 from submissions_api.lms import outbox
-from submissions_api.store import crud, lifecycle
-from submissions_api.store.models_grading import GradingRun, QueueKind, Status, TrainingStatus
+from submissions_api.store import crud, lifecycle, rubrics
+from submissions_api.store.models_grading import GradingRun, QueueKind, Status
 from worker.context import WorkerContext
 from worker.health import regrade_failed
 from worker.retry import GiveUp, next_attempt
@@ -41,13 +39,12 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
         for sub in crud.expired_leases(session, now=now):
             failures = sub.infra_failures + 1
             if isinstance(next_attempt(failures, settings), GiveUp):
-                if lifecycle.fail_submission(session, submission_id=sub.id, attempt=sub.attempts,
-                                        from_status=Status.RUNNING,
-                                        error=f"the worker grading it was lost {failures} times"):
+                if lifecycle.fail_lost(session, submission_id=sub.id, attempt=sub.attempts,
+                                       failures=failures):
                     failed.append(sub.id)
                 continue
-            attempt = lifecycle.requeue(session, submission_id=sub.id, attempt=sub.attempts,
-                                   from_status=Status.RUNNING, extra={"infra_failures": failures})
+            attempt = lifecycle.requeue_lost(session, submission_id=sub.id, attempt=sub.attempts,
+                                             failures=failures)
             if attempt:
                 to_send.append((sub.id, attempt, sub.queue))
         session.commit()
@@ -60,7 +57,7 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
             if sizes[sub.queue] != 0:  # messages wait there (this one may be among them), or
                 continue  # the broker cannot say: a re-send would not arrive either
             attempt = lifecycle.requeue(session, submission_id=sub.id, attempt=sub.attempts,
-                                   from_status=Status.QUEUED)
+                                        from_status=Status.QUEUED)
             if attempt:
                 to_send.append((sub.id, attempt, sub.queue))
         session.commit()
@@ -94,30 +91,32 @@ def resend_training(ctx: WorkerContext, *, now: datetime) -> list[int]:
             session, before=now - timedelta(seconds=ctx.settings.requeue_after))
         if not runs or ctx.dispatcher.queue_size(QueueKind.BULK) != 0:
             return []
-        ids = []
+        ids, given_up = [], []
         for run in runs:
             if isinstance(next_attempt(run.training_tries + 1, ctx.settings), GiveUp):
-                _give_up_training(session, run)
+                if _give_up_training(session, run):
+                    given_up.append(run.submission_id)
             elif lifecycle.training_resent(session, run_id=run.id, tries=run.training_tries):
                 ids.append(run.id)
         session.commit()
     for run_id in ids:
         ctx.dispatcher.send_training(run_id)
+    for submission_id in given_up:  # what its training run would have sent once recorded
+        ctx.dispatcher.send_similarity("submission", submission_id)
     if ids:
         log.warning("reaper: re-sent training runs %s", ids)
     return ids
 
 
-def _give_up_training(session: Session, run: GradingRun) -> None:
+def _give_up_training(session: Session, run: GradingRun) -> bool:
     sub = crud.get_submission(session, submission_id=run.submission_id)
     error = (f"the training run was sent {run.training_tries + 1} times and never finished "
              "(its worker was lost each time)")
-    result = TrainingResult(item_id=load_assignment(sub.assignment.slug).training_id,
-                            evidence={"checks": [], "error": error})
-    report = GradeReport.from_dict(run.report).with_training(result)
-    lifecycle.record_training(session, run_id=run.id, report=report, artifacts={},
-                              status=TrainingStatus.FAILED)
+    if not lifecycle.training_failed(session, run_id=run.id, error=error,
+                                     item_id=rubrics.assignment(sub.assignment.slug).training_id):
+        return False
     log.warning("reaper: training run of run %s failed: %s", run.id, error)
+    return True
 
 
 def start_reaper_thread(ctx_factory: Callable[[], WorkerContext], interval: float

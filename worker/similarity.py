@@ -18,12 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grader.intake import list_sources
-from grader.rubric import load_assignment
 from grader.similarity import HandinPrint, Index, fingerprint
 from grader.similarity.compare import Prepared
 from grader.similarity.isolated import fingerprint_handin
 from submissions_api.settings import Settings
-from submissions_api.store import crud
+from submissions_api.store import crud, rubrics
 from submissions_api.store.crud import similarity as sim
 from submissions_api.store.models_grading import Status
 from submissions_api.store.models_similarity import EntrySource, SimilarityEntry
@@ -37,7 +36,7 @@ _CACHE_MAX = 20_000
 @cache
 def starter_print(slug: str) -> HandinPrint:
     """The fingerprints of the assignment's starter code (always base code)."""
-    assignment = load_assignment(slug)
+    assignment = rubrics.assignment(slug)
     folder = assignment.folder / "starter"
     sources = {str(p.relative_to(folder)): p.read_text(errors="replace")
                for p in sorted(folder.rglob("*.py"))}
@@ -86,7 +85,7 @@ def _submission_entry(session: Session, submission_id: int, settings: Settings
               if e.user_id == sub.user_id and e.source == EntrySource.SUBMISSION]
     if not every and any((e.submission_id or 0) > sub.id for e in others):
         return None  # a later submission of this student is indexed already
-    layout = load_assignment(sub.assignment.slug).handin
+    layout = rubrics.assignment(sub.assignment.slug).handin
     # read as grading read it (the same upload limit): the files graded are the files compared
     sources = list_sources(crud.get_blob(session, sha256=sub.blob_sha256) or b"", layout=layout,
                            max_bytes=settings.upload_max_bytes)

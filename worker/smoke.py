@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.rubric import load_assignment
+from grader.rubric import DEFAULT_ASSIGNMENT
 from grader.runtime import runtime_python
 from grader.sandbox import Limits, Sandbox, SandboxJob, Verdict
+from submissions_api.store import rubrics
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ def _job(scratch: Path) -> SandboxJob:
     out.chmod(0o777)
     return SandboxJob(handin_dir=handin, output_dir=out, limits=LIMITS, code_dir=code,
                       entry="smoke.py",
-                      runtime_python=runtime_python(load_assignment().packages))
+                      runtime_python=runtime_python(rubrics.assignment(DEFAULT_ASSIGNMENT).packages,
+                                                    rubrics.grader_settings()))
 
 
 def _run(sandbox_factory: Callable[[], Sandbox], scratch: Path) -> str:

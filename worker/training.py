@@ -2,9 +2,10 @@
 plots attached to the run as evidence for the TA who grades the manual item.
 
 It runs after the automatic tests, on the bulk queue, so the students' scores never wait for a
-few seconds of training. Recorded once per run (compare-and-set on a pending training run); our
-failures are retried with backoff (worker/retry.py), then recorded as failed with the reason for
-the TA.
+few seconds of training; once recorded it sends the run's similarity job (worker.similarity), so
+a grading sends one message for both. Recorded once per run (compare-and-set on a pending
+training run); our failures are retried with backoff (worker/retry.py), then recorded as failed
+with the reason for the TA.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from dataclasses import dataclass
 
 from grader.golden.archive import materialize
 from grader.grade import train_handin
-from grader.results import GradeReport, TrainingResult
-from grader.rubric import load_assignment
+from grader.results import GradeReport
 from submissions_api import logs
-from submissions_api.store import crud, lifecycle
+from submissions_api.store import crud, lifecycle, rubrics
 from submissions_api.store.models_grading import TrainingStatus
 from worker.context import WorkerContext
 from worker.retry import Retry, next_attempt
@@ -60,24 +60,31 @@ def _train(ctx: WorkerContext, job: TrainingJob, *, run_id: int, tries: int) -> 
                              archive=ctx.golden_archive(job.archive_sha256))
         result = train_handin(job.data, assignment=job.assignment, golden=golden,
                               sandbox=ctx.sandbox_factory(),
-                              max_bytes=ctx.settings.upload_max_bytes)
-        status = TrainingStatus.DONE
+                              max_bytes=ctx.settings.upload_max_bytes, settings=ctx.grader)
+        failure = ""
     except Exception as exc:
         log.exception("training run of run %s failed on our side", run_id)
         decision = next_attempt(tries + 1, ctx.settings)
         if isinstance(decision, Retry):
             ctx.dispatcher.send_training(run_id, tries + 1, countdown=decision.delay)
             return Outcome.RETRY
-        result = TrainingResult(item_id=load_assignment(job.assignment).training_id, evidence={
-            "checks": [], "error": f"{type(exc).__name__}: {exc}"[:2000]})
-        status = TrainingStatus.FAILED
-    report = job.report.with_training(result)
+        failure = f"{type(exc).__name__}: {exc}"
     with ctx.sessions() as session:
-        if not lifecycle.record_training(session, run_id=run_id, report=report,
-                                         artifacts=report.plots, status=status):
+        if failure:
+            recorded = lifecycle.training_failed(
+                session, run_id=run_id, error=failure,
+                item_id=rubrics.assignment(job.assignment).training_id)
+        else:
+            report = job.report.with_training(result)
+            recorded = lifecycle.record_training(session, run_id=run_id,
+                                                 report=report, artifacts=report.plots)
+        if not recorded:
             session.rollback()
             return Outcome.STALE
         session.commit()
+    # The graded run's similarity job follows its training run (one message on the live path).
+    ctx.dispatcher.send_similarity("submission", job.submission_id)
+    status = TrainingStatus.FAILED if failure else TrainingStatus.DONE
     log.info("run %s: training %s", run_id, status)
     return Outcome(status)
 

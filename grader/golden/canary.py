@@ -37,17 +37,19 @@ from grader.run import SandboxRun, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.process import process_sandbox
-from grader.training.config import TrainingConfig
+from grader.settings import GraderSettings, load_settings
 from grader.training.evidence import assess
 
 log = logging.getLogger(__name__)
 
 
-def run_trusted(files: Files, a: Assignment, *, training: bool = False) -> SandboxRun:
+def run_trusted(files: Files, a: Assignment, settings: GraderSettings, *,
+                training: bool = False) -> SandboxRun:
     """Run OUR code (reference or a known mistake) under the student runtime, unsandboxed."""
     with tempfile.TemporaryDirectory(prefix="mlpgrade-ref-") as tmp:
         root = write_tree(files, Path(tmp))
-        return run_handin(root, a, process_sandbox(trusted=True), runtime_python(a.packages),
+        return run_handin(root, a, process_sandbox(trusted=True),
+                          runtime_python(a.packages, settings), data_root=settings.data_root,
                           training=training)
 
 
@@ -93,15 +95,18 @@ def build_golden(assignment: Assignment, reference: Outputs,
                      signatures=signatures, manifest=manifest)
 
 
-def generate_golden(a: Assignment, out: Path) -> GoldenSet:
-    """Make the golden set from the reference and save it under the root folder `out`."""
+def generate_golden(a: Assignment, out: Path, settings: GraderSettings | None = None
+                    ) -> GoldenSet:
+    """Make the golden set from the reference and save it under the root folder `out`.
+    `settings`: the caller's (None: from the environment)."""
+    settings = settings or load_settings()
     ref_files = reference_files(a)
-    outcome = run_trusted(ref_files, a, training=True)
+    outcome = run_trusted(ref_files, a, settings, training=True)
     reference = outputs_of(outcome, "the reference")
     _check_reference_training(a, outcome)
     mistakes = []
     for bug in load_bugs(a):
-        bugged = run_trusted(apply_bug(ref_files, bug), a)
+        bugged = run_trusted(apply_bug(ref_files, bug), a, settings)
         # A mistake may raise in some tests (a transposed dW cannot be stepped): keep the rest.
         mistakes.append((bug.hint, {t: dict(r.outputs) for t, r in bugged.tests.items()
                                     if r.status == TestStatus.OK}))
@@ -113,7 +118,7 @@ def generate_golden(a: Assignment, out: Path) -> GoldenSet:
 
 def _check_reference_training(a: Assignment, outcome: SandboxRun) -> None:
     """Our own curves must pass every advisory check, or the checks are wrong."""
-    cfg = TrainingConfig.of(a)
+    cfg = a.training
     if cfg is None:
         return
     run = outcome.tests[cfg.id]
@@ -133,8 +138,11 @@ class CanaryCase:
     ok: bool
 
 
-def verify_golden(a: Assignment, golden: GoldenSet, sandbox: Sandbox) -> dict[str, Any]:
-    """Grade the reference, the starter and every known mistake; report whether all came out."""
+def verify_golden(a: Assignment, golden: GoldenSet, sandbox: Sandbox,
+                  settings: GraderSettings | None = None) -> dict[str, Any]:
+    """Grade the reference, the starter and every known mistake; report whether all came out.
+    `settings`: the caller's (None: from the environment)."""
+    settings = settings or load_settings()
     start = time.perf_counter()
     ref = reference_files(a)
     cases = [("reference", ref, ()), ("starter", starter_files(a), tuple(t.id for t in a.tests))]
@@ -142,7 +150,7 @@ def verify_golden(a: Assignment, golden: GoldenSet, sandbox: Sandbox) -> dict[st
     results = []
     for name, files, fails in cases:
         report = grade_handin(make_tar(files, a.handin), assignment=a, golden=golden,
-                              sandbox=sandbox)
+                              sandbox=sandbox, settings=settings)
         failed = sorted(t.id for t in report.tests if not t.passed)
         expected = a.max_score - sum(t.points for t in a.tests if t.id in fails)
         results.append(CanaryCase(handin=name, expected_score=expected, score=report.score,

@@ -12,63 +12,22 @@ import hashlib
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from grader.errors import InfrastructureError
-from grader.rubric import Assignment
-from grader.settings import load_settings
+from grader.rubric import TrainingConfig
 
 PARTS = ("train", "val", "test")
 
 
-@dataclass(frozen=True)
-class TrainingConfig:
-    """The `[training]` section, typed (docs/assignments.md lists the keys)."""
-
-    id: str
-    """The run's id in the plan and the golden set, and the manual item its evidence is for."""
-    module: str
-    scenario: str
-    hiddens: tuple[int, ...]
-    activation: str
-    lr: float
-    momentum: float
-    batch: int
-    epochs: int
-    dataset: str
-    split: tuple[int, int, int]
-    seed: int
-    seconds: float
-    max_final_val_error: float
-
-    @classmethod
-    def of(cls, a: Assignment) -> TrainingConfig | None:
-        t = a.training
-        if not t:
-            return None
-        return cls(id=t["id"], module=t["module"], scenario=t["scenario"],
-                   hiddens=tuple(t["hiddens"]), activation=t["activation"], lr=float(t["lr"]),
-                   momentum=float(t["momentum"]), batch=int(t["batch"]), epochs=int(t["epochs"]),
-                   dataset=t["dataset"], split=tuple(t["split"]), seed=int(t["seed"]),
-                   seconds=float(t["seconds"]), max_final_val_error=float(t["max_final_val_error"]))
-
-    def kwargs(self, seed: int | None = None) -> dict[str, Any]:
-        """The training scenario's keyword arguments (plain JSON); `seed`, the shuffles' seed
-        when not the rubric's (a hand-in's run draws its own: `grader.grade`)."""
-        return {"hiddens": list(self.hiddens), "activation": self.activation, "lr": self.lr,
-                "momentum": self.momentum, "batch": self.batch, "epochs": self.epochs,
-                "seed": self.seed if seed is None else seed}
-
-
-def prepare_data(cfg: TrainingConfig) -> Path:
-    """The data folder the sandbox reads (made once, cached under MLPGRADE_HOME/data): each
-    partition standardised with its own scalar mean and std, labels one-hot, as the course did."""
+def prepare_data(cfg: TrainingConfig, root: Path) -> Path:
+    """The data folder the sandbox reads (made once, cached under `root`: the grader settings'
+    `data_root`): each partition standardised with its own scalar mean and std, labels one-hot,
+    as the course did."""
     key = hashlib.sha256(json.dumps([cfg.dataset, cfg.split, cfg.seed]).encode()).hexdigest()[:12]
-    folder = load_settings().home / "data" / f"mnist-{key}"
+    folder = root / f"mnist-{key}"
     if (folder / "test_labels.npy").is_file():
         return folder
     parts = _load_parts(cfg)

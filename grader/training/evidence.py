@@ -24,7 +24,7 @@ import numpy as np
 
 from grader.outputs import TestRun
 from grader.results import TestStatus
-from grader.training.config import TrainingConfig
+from grader.rubric import TrainingConfig
 
 CURVES = ("training_losses", "training_errors", "validation_losses", "validation_errors")
 OWN = "own_"

@@ -10,11 +10,11 @@ from functools import cache
 from sqlalchemy.orm import Session
 
 from grader.handout import handout_tar
-from grader.rubric import load_assignment
 from submissions_api.errors import Refused
 from submissions_api.services import sources
 from submissions_api.services.submissions import own_submission
 from submissions_api.services.visibility import visible_assignment
+from submissions_api.store import rubrics
 from submissions_api.store.models import User
 from submissions_api.store.models_grading import Submission
 
@@ -22,7 +22,7 @@ from submissions_api.store.models_grading import Submission
 @cache
 def handout(slug: str) -> bytes:
     """The handout tar of an assignment (its files are part of the code: made once)."""
-    return handout_tar(load_assignment(slug), folder=f"{slug}-handout")
+    return handout_tar(rubrics.assignment(slug), folder=f"{slug}-handout")
 
 
 def student_handout(session: Session, user: User, slug: str) -> bytes:

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from grader.rubric import load_assignment
 from submissions_api.errors import NotFound
 from submissions_api.grades import manual_max_score, total_max_score
 from submissions_api.security import require_role
@@ -19,7 +18,7 @@ from submissions_api.services import fetch
 from submissions_api.services.csvout import cell, number, write_csv
 from submissions_api.services.gradebook import Policy, gradebook_csv, gradebook_table
 from submissions_api.services.scores import score_line
-from submissions_api.store import crud
+from submissions_api.store import crud, rubrics
 from submissions_api.store.models import Assignment, Role, User
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -104,7 +103,7 @@ def tests_csv(session: Session, user: User, slug: str, policy: Policy) -> str:
     the tests, the third gives their points) on the submission that counts; empty cells for a
     student without a graded submission."""
     _, rows, summaries = _counted(session, user, slug, policy)
-    tests = load_assignment(slug).tests
+    tests = rubrics.assignment(slug).tests
     header = ("login", "name", "submission_id", "automatic_score", *(t.id for t in tests))
     names = ("", "(test name)", "", "", *(cell(t.name) for t in tests))
     points = ("", "(points)", "", _points(sum(t.points for t in tests)),
@@ -125,7 +124,7 @@ def failing(session: Session, user: User, slug: str, test_id: str, policy: Polic
     """Who fails one test on the submission that counts: the test (id, name, points) and one
     entry per such student (login, name, submission_id, status, message), by login."""
     _, rows, summaries = _counted(session, user, slug, policy)
-    spec = next((t for t in load_assignment(slug).tests if t.id == test_id), None)
+    spec = next((t for t in rubrics.assignment(slug).tests if t.id == test_id), None)
     if spec is None:
         raise NotFound("test")
     students = []

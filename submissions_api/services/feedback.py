@@ -16,23 +16,23 @@ from typing import Any
 from grader.feedback import cause_view, dependants, group_failures
 from grader.pointers import TestCode, load_code, point
 from grader.results import TestStatus
-from grader.rubric import load_assignment
+from submissions_api.store import rubrics
 
 
 @cache
 def _depends(slug: str) -> dict[str, frozenset[str]]:
-    return dependants(load_assignment(slug))
+    return dependants(rubrics.assignment(slug))
 
 
 @cache
 def _code(slug: str) -> dict[str, TestCode]:
-    return load_code(load_assignment(slug))
+    return load_code(rubrics.assignment(slug))
 
 
 @cache
 def test_names(slug: str) -> dict[str, str]:
     """test id → the name students see."""
-    return {t.id: t.name for t in load_assignment(slug).tests}
+    return {t.id: t.name for t in rubrics.assignment(slug).tests}
 
 
 def causes(slug: str, tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import GoldenSetOut
 from submissions_api.security import require_role
 from submissions_api.services import fetch
-from submissions_api.store import crud, lifecycle
+from submissions_api.store import crud, golden_lifecycle
 from submissions_api.store.models import Assignment, Role, User
 from submissions_api.store.models_golden import GoldenSet, GoldenStatus
 
@@ -86,7 +86,8 @@ def activate_golden_set(session: Session, user: User, golden_id: int) -> tuple[G
     golden = fetch.golden_set(session, golden_id)
     require_role(user, Role.INSTRUCTOR)
     assignment = crud.get_assignment_by_id(session, assignment_id=golden.assignment_id)
-    if not lifecycle.activate_golden_set(session, assignment=assignment, golden=golden, by=user):
+    if not golden_lifecycle.activate_golden_set(session, assignment=assignment, golden=golden,
+                                                by=user):
         raise Conflict(f"golden set {golden.id} is {golden.status}: its canary has not passed, "
                        "so it cannot be activated")
     session.commit()

@@ -8,14 +8,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from grader.rubric import load_assignment
 from submissions_api.errors import NotFound, Refused
 from submissions_api.grades import manual_items
 from submissions_api.schemas import MAX_COMMENT
 from submissions_api.security import require_role
 from submissions_api.services import fetch, gradebook
 from submissions_api.services.reports import read_report
-from submissions_api.store import crud
+from submissions_api.store import crud, rubrics
 from submissions_api.store.models import Role, User
 from submissions_api.store.models_grading import Submission
 
@@ -94,7 +93,7 @@ def bulk_zero_untrained(session: Session, user: User, slug: str, *, comment: str
 
 
 def _training_item(slug: str) -> str | None:
-    return load_assignment(slug).training_id
+    return rubrics.assignment(slug).training_id
 
 
 def saved_comments(session: Session, user: User, slug: str) -> dict[str, list[Any]]:

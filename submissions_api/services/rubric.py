@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from grader.rubric import HandinLayout, load_assignment
+from grader.rubric import HandinLayout
+from submissions_api.store import rubrics
 
 
 def handin_layout(slug: str) -> HandinLayout:
     """The hand-in's folders and files, as intake reads them (the source view uses it too)."""
-    return load_assignment(slug).handin
+    return rubrics.assignment(slug).handin

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from grader.rubric import load_assignment
 from grader.similarity.groups import connected_groups
 from grader.similarity.handins import read_archive, read_sources
 from grader.similarity.isolated import fingerprint_handin
@@ -22,7 +21,7 @@ from submissions_api.security import require_role
 from submissions_api.services import fetch
 from submissions_api.services.sources import read_sources as blob_sources
 from submissions_api.settings import Settings
-from submissions_api.store import crud
+from submissions_api.store import crud, rubrics
 from submissions_api.store.crud import similarity as sim
 from submissions_api.store.db import session_factory
 from submissions_api.store.models import Role, User
@@ -114,7 +113,7 @@ def entry_sources(session: Session, entry: SimilarityEntry) -> dict[str, str]:
     if sub is None:
         return {}
     data = crud.get_blob(session, sha256=sub.blob_sha256) or b""
-    return dict(blob_sources(data, load_assignment(sub.assignment.slug).handin))
+    return dict(blob_sources(data, rubrics.assignment(sub.assignment.slug).handin))
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def import_archive(settings: Settings, slug: str, semester: str, path: Path, *,
                    base: bool = False) -> int:
     """Import an archive of earlier hand-ins (a folder, tar or zip, one hand-in per student),
     or with `base` one hand-in of base code; queue their comparison. The number imported."""
-    layout = load_assignment(slug).handin
+    layout = rubrics.assignment(slug).handin
     handins = ({path.name: read_sources(path, layout)} if base
                else read_archive(path, layout))
     handins = {name: files for name, files in handins.items() if files}

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from grader.fixtures import starter_files
 from grader.intake import list_sources
-from grader.rubric import HandinLayout, load_assignment
+from grader.rubric import HandinLayout
 from submissions_api.services.rubric import handin_layout
-from submissions_api.store import crud
+from submissions_api.store import crud, rubrics
 from submissions_api.store.models_grading import Submission
 
 MAX_SHOWN_CHARS = 200_000
@@ -106,7 +106,7 @@ def read_sources(data: bytes, layout: HandinLayout, *, max_bytes: int | None = N
 
 @cache
 def _starter(slug: str) -> dict[str, str]:
-    return starter_files(load_assignment(slug))
+    return starter_files(rubrics.assignment(slug))
 
 
 def numbered(path: str, text: str, marked: set[int] | frozenset[int] = frozenset()) -> Markup:

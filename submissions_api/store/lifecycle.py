@@ -1,4 +1,4 @@
-"""Every state change of a submission, a grading run, a training run, a regrade and a golden set.
+"""Every state change of a submission, a grading run, a training run and a regrade.
 
 Each change is a compare-and-set UPDATE: it names the state it starts from (and for a
 submission the attempt number and the lease owner), so a stale message, a slow worker whose lease
@@ -12,16 +12,18 @@ Every write here (and in `crud`) to a table a class-wide view reads also moves t
 the write and bump the revision when the caller commits. A write made outside the ORM
 (hand-written SQL) must bump it itself.
 
-    submission   queued → running (claim) → graded | queued (retry) | failed   [record_run]
-                 running → queued (requeue: lease lost, a regrade) | failed (fail_submission)
-                 graded | failed → queued (requeue: a regrade)
-    grading run  one per (submission, attempt), written by record_run: a RunOutcome
-    training run pending → done | failed [record_training]; re-sends counted [training_resent]
+    submission   queued → running (claim) → graded [record_graded]
+                     | queued (our failure, retried) | failed (budget spent) [record_failure]
+                 running → queued (its worker lost) [requeue_lost] | failed [fail_lost]
+                 queued → queued (its message lost) [requeue]
+                 graded | failed | running → queued (a regrade) [create_regrade]
+                 any → failed, not counted [fail_submission]
+    grading run  one per (submission, attempt), written with the submission's change: a RunOutcome
+    training run pending → done [record_training] | failed [training_failed];
+                 re-sends counted [training_resent]
     regrade item pending → done | failed (its run recorded) or skipped at once [create_regrade]
-    golden set   generating → verifying → ready | canary_failed; → error      [golden_*]
-                 the service's own is leased to its maker, renewed while it lives
-                 [ensure_golden_set, renew_golden_lease]
-                 ready (canary passed) → the assignment's active set          [activate_*]
+
+A golden set's changes are in store/golden_lifecycle.py, by the same rules.
 """
 
 from __future__ import annotations
@@ -33,13 +35,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from grader.results import GradeReport
+from grader.results import GradeReport, TrainingResult
 from submissions_api.lms import outbox
 from submissions_api.store.crud.blobs import put_blob
 from submissions_api.store.crud.clock import db_now
 from submissions_api.store.jsonsafe import json_safe
 from submissions_api.store.models import Assignment, User
-from submissions_api.store.models_golden import GoldenSet, GoldenStatus
 from submissions_api.store.models_grading import (
     GradingRun,
     ItemStatus,
@@ -76,14 +77,16 @@ def postpone(session: Session, *, submission_id: int, attempt: int, delay: float
 
 
 def claim_submission(session: Session, *, submission_id: int, attempt: int, owner: str,
-                     lease_seconds: float) -> bool:
-    """Take the lease of this attempt; False when the message is stale or someone holds it.
-    The lease's expiry is on the database's clock, the one every host's reaper compares."""
+                     lease_seconds: float) -> datetime | None:
+    """Take the lease of this attempt: when it was taken (the attempt's `started_at`), or None
+    when the message is stale or someone holds it. The lease's expiry is on the database's
+    clock, the one every host's reaper compares."""
     now = db_now(session)
-    return _cas(session, submission_id=submission_id, attempt=attempt, statuses=(Status.QUEUED,),
-                values={"status": Status.RUNNING, "lease_owner": owner, "started_at": now,
-                        "progress": None,
-                        "lease_expires_at": now + timedelta(seconds=lease_seconds)})
+    won = _cas(session, submission_id=submission_id, attempt=attempt, statuses=(Status.QUEUED,),
+               values={"status": Status.RUNNING, "lease_owner": owner, "started_at": now,
+                       "progress": None,
+                       "lease_expires_at": now + timedelta(seconds=lease_seconds)})
+    return now if won else None
 
 
 def report_progress(session: Session, *, submission_id: int, attempt: int, owner: str,
@@ -100,22 +103,45 @@ def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: st
                 values={"lease_expires_at": db_now(session) + timedelta(seconds=lease_seconds)})
 
 
-def record_run(session: Session, *, submission: Submission, attempt: int, owner: str,
-               report: GradeReport | None, error: str, started_at: datetime,
-               next_status: Status, values: dict[str, Any] | None = None,
-               training: bool = False, golden_set_id: int | None = None,
-               retry_in: float | None = None) -> GradingRun | None:
-    """Write the one result of this attempt (`report`: None when we failed) and move the
-    submission to `next_status`, if we still hold the lease; None (and nothing written) when
-    the attempt was taken from us. `training`: a training run follows
-    (record_training). `retry_in`: next_status is queued, attempt+1 is sent after that many
-    seconds (enqueued then, on the database's clock, for the reaper)."""
+def record_graded(session: Session, *, submission: Submission, attempt: int, owner: str,
+                  started_at: datetime, report: GradeReport, golden_set_id: int | None = None,
+                  training: bool = False) -> GradingRun | None:
+    """The attempt was graded: its run holds `report`, the submission
+    is graded with the run's score. `training`: a training run follows (record_training).
+    None (nothing written) when the lease was taken from us."""
+    return _record_run(session, submission=submission, attempt=attempt, owner=owner,
+                       started_at=started_at, next_status=Status.GRADED, report=report,
+                       golden_set_id=golden_set_id, training=training)
+
+
+def record_failure(session: Session, *, submission: Submission, attempt: int, owner: str,
+                   started_at: datetime, error: str, failures: int, retry_in: float | None,
+                   sick: str = "") -> GradingRun | None:
+    """Our failure (`failures` in a row), its run recording `error`. `retry_in` seconds: tried
+    again, queued as attempt+1 (enqueued then on the database's clock; the caller sends it);
+    None: the retry budget is spent, failed and not counted toward the student's limit.
+    `sick`: the host was sick (said on the submission; the failure was not charged)."""
+    columns: dict[str, Any] = {"infra_failures": failures, "error": error}
+    if retry_in is None:
+        columns["counts_toward_limit"] = False
+    else:
+        columns.update(attempts=attempt + 1, error=f"{error} (on a sick host: {sick})" if sick
+                       else error, enqueued_at=db_now(session) + timedelta(seconds=retry_in))
+    return _record_run(session, submission=submission, attempt=attempt, owner=owner,
+                       started_at=started_at, error=error, columns=columns,
+                       next_status=Status.FAILED if retry_in is None else Status.QUEUED)
+
+
+def _record_run(session: Session, *, submission: Submission, attempt: int, owner: str,
+                started_at: datetime, next_status: Status, report: GradeReport | None = None,
+                error: str = "", columns: dict[str, Any] | None = None,
+                golden_set_id: int | None = None, training: bool = False) -> GradingRun | None:
+    """Write the one run of this attempt and move the submission to `next_status` with
+    `columns`, if we still hold the lease; None (and nothing written) otherwise."""
     graded = report is not None
     now = db_now(session)
     changes = {"status": next_status, "lease_owner": None, "lease_expires_at": None,
-               **(values or {})}
-    if retry_in is not None:
-        changes.update(attempts=attempt + 1, enqueued_at=now + timedelta(seconds=retry_in))
+               **(columns or {})}
     if not _cas(session, submission_id=submission.id, attempt=attempt,
                 statuses=(Status.RUNNING,), owner=owner, values=changes):
         return None
@@ -144,12 +170,33 @@ def record_run(session: Session, *, submission: Submission, attempt: int, owner:
     return run
 
 
-def requeue(session: Session, *, submission_id: int, attempt: int, from_status: Status,
-            extra: dict[str, Any] | None = None) -> int | None:
-    """Start attempt+1 of a submission (its message is sent by the caller after commit);
-    None when the submission moved on meanwhile."""
+def requeue(session: Session, *, submission_id: int, attempt: int, from_status: Status
+            ) -> int | None:
+    """Start attempt+1 of a submission (its message was lost, or it is graded again); its
+    message is sent by the caller after commit. None when the submission moved on meanwhile."""
+    return _requeue(session, submission_id=submission_id, attempt=attempt,
+                    from_status=from_status)
+
+
+def requeue_lost(session: Session, *, submission_id: int, attempt: int, failures: int
+                 ) -> int | None:
+    """running → queued as attempt+1: the worker grading it was lost (its lease expired),
+    counted as our `failures`-th failure in a row. None when it moved on meanwhile."""
+    return _requeue(session, submission_id=submission_id, attempt=attempt,
+                    from_status=Status.RUNNING, infra_failures=failures)
+
+
+def fail_lost(session: Session, *, submission_id: int, attempt: int, failures: int) -> bool:
+    """running → failed: the worker grading it was lost once more than the retry budget."""
+    return fail_submission(session, submission_id=submission_id, attempt=attempt,
+                           from_status=Status.RUNNING,
+                           error=f"the worker grading it was lost {failures} times")
+
+
+def _requeue(session: Session, *, submission_id: int, attempt: int, from_status: Status,
+             **columns: Any) -> int | None:
     values = {"status": Status.QUEUED, "attempts": attempt + 1, "lease_owner": None,
-              "lease_expires_at": None, "enqueued_at": db_now(session), **(extra or {})}
+              "lease_expires_at": None, "enqueued_at": db_now(session), **columns}
     ok = _cas(session, submission_id=submission_id, attempt=attempt, statuses=(from_status,),
               values=values)
     return attempt + 1 if ok else None
@@ -172,11 +219,29 @@ def fail_submission(session: Session, *, submission_id: int, attempt: int, from_
 # -- training runs ------------------------------------------------------------------------------
 
 def record_training(session: Session, *, run_id: int, report: GradeReport,
-                    artifacts: dict[str, bytes], status: TrainingStatus) -> bool:
-    """Attach a training run's outcome (the report with its evidence; the plots) to a graded
-    run, once: False when it was recorded already (a duplicate message)."""
-    values: dict[str, Any] = {"report": json_safe(report.to_dict()),
-                              "training": TrainingStatus(status)}
+                    artifacts: dict[str, bytes]) -> bool:
+    """pending → done: attach a training run's outcome (the report with its evidence;
+    the plots) to a graded run, once: False when it was recorded already (a
+    duplicate message)."""
+    return _record_training(session, run_id=run_id, report=report, artifacts=artifacts,
+                            status=TrainingStatus.DONE)
+
+
+def training_failed(session: Session, *, run_id: int, item_id: str, error: str) -> bool:
+    """pending → failed: the training run could not be made (ours), and why, as the evidence
+    of manual item `item_id` for the TA who grades it. False when it was recorded already."""
+    run = session.get(GradingRun, run_id)
+    if run is None or run.training != TrainingStatus.PENDING:
+        return False
+    result = TrainingResult(item_id=item_id, evidence={"checks": [], "error": error[:2000]})
+    report = GradeReport.from_dict(run.report).with_training(result)
+    return _record_training(session, run_id=run_id, report=report, artifacts={},
+                            status=TrainingStatus.FAILED)
+
+
+def _record_training(session: Session, *, run_id: int, report: GradeReport,
+                     artifacts: dict[str, bytes], status: TrainingStatus) -> bool:
+    values: dict[str, Any] = {"report": json_safe(report.to_dict()), "training": status}
     if artifacts:
         values["artifacts"] = {name: put_blob(session, data=data)
                                for name, data in sorted(artifacts.items())}
@@ -216,9 +281,9 @@ def create_regrade(session: Session, *, assignment: Assignment, scope: str,
         item = RegradeItem(regrade_id=regrade.id, submission_id=sub.id,
                            before_score=sub.score, before_run_id=sub.current_run_id)
         status = Status(sub.status)
-        attempt = requeue(session, submission_id=sub.id, attempt=sub.attempts, from_status=status,
-                          extra={"queue": QueueKind.BULK, "regrade_id": regrade.id,
-                                 "infra_failures": 0}) \
+        attempt = _requeue(session, submission_id=sub.id, attempt=sub.attempts,
+                           from_status=status, queue=QueueKind.BULK, regrade_id=regrade.id,
+                           infra_failures=0) \
             if status in (Status.GRADED, Status.FAILED, Status.RUNNING) else None
         if attempt is None:
             item.status = ItemStatus.SKIPPED
@@ -239,131 +304,3 @@ def _finish_regrade_item(session: Session, *, submission: Submission, run: Gradi
         RegradeItem.status == ItemStatus.PENDING).values(
         status=ItemStatus.DONE if graded else ItemStatus.FAILED,
         after_score=run.score, after_run_id=run.id if graded else None))
-
-
-# -- golden sets --------------------------------------------------------------------------------
-
-def _golden_cas(session: Session, *, golden_id: int, statuses: tuple[GoldenStatus, ...],
-                values: dict[str, Any]) -> bool:
-    result = session.execute(update(GoldenSet).where(GoldenSet.id == golden_id,
-                                                     GoldenSet.status.in_(statuses))
-                             .values(**values).execution_options(synchronize_session=False))
-    return result.rowcount == 1
-
-
-def golden_generated(session: Session, *, golden_id: int, version: str, sha256: str,
-                     manifest: dict[str, Any], archive_sha256: str) -> bool:
-    """generating → verifying, with the set made (its archive stored as a blob)."""
-    return _golden_cas(session, golden_id=golden_id, statuses=(GoldenStatus.GENERATING,), values={
-        "status": GoldenStatus.VERIFYING, "version": version, "sha256": sha256,
-        "numpy_version": manifest.get("numpy"), "manifest": manifest,
-        "archive_sha256": archive_sha256})
-
-
-def golden_verified(session: Session, *, golden_id: int, canary: dict[str, Any]
-                    ) -> GoldenStatus | None:
-    """verifying → ready or canary_failed, by the canary's result; None when not verifying."""
-    passed = bool(canary["passed"])
-    status = GoldenStatus.READY if passed else GoldenStatus.CANARY_FAILED
-    ok = _golden_cas(session, golden_id=golden_id, statuses=(GoldenStatus.VERIFYING,), values={
-        "status": status, "canary": canary, "canary_passed": passed})
-    return status if ok else None
-
-
-def golden_failed(session: Session, *, golden_id: int, error: str) -> bool:
-    """generating | verifying → error (ours: shown to the instructor on the row)."""
-    return _golden_cas(session, golden_id=golden_id,
-                       statuses=(GoldenStatus.GENERATING, GoldenStatus.VERIFYING),
-                       values={"status": GoldenStatus.ERROR, "error": error[:4000]})
-
-
-def activate_golden_set(session: Session, *, assignment: Assignment, golden: GoldenSet,
-                        by: User | None) -> bool:
-    """Grade new submissions of `assignment` with `golden`; False (nothing changed) unless the
-    set is ready with its canary passed. `by` None: the service itself (ensure_golden_set)."""
-    if golden.status != GoldenStatus.READY or golden.canary_passed is not True:
-        return False
-    golden.activated_at, golden.activated_by_id = db_now(session), by.id if by else None
-    assignment.active_golden_id = golden.id
-    session.flush()
-    return True
-
-
-def activate_if_none(session: Session, *, golden: GoldenSet) -> bool:
-    """Make a ready set the active one only while its assignment has none (the set the service
-    made for itself must not replace one an instructor activated meanwhile)."""
-    if golden.status != GoldenStatus.READY or golden.canary_passed is not True:
-        return False
-    won = session.execute(update(Assignment).where(Assignment.id == golden.assignment_id,
-                                                   Assignment.active_golden_id.is_(None))
-                          .values(active_golden_id=golden.id)
-                          .execution_options(synchronize_session=False)).rowcount == 1
-    if won:
-        golden.activated_at = db_now(session)
-        session.flush()
-    return won
-
-
-def _active_golden_id(session: Session, assignment_id: int) -> int | None:
-    return session.scalar(select(Assignment.active_golden_id)
-                          .where(Assignment.id == assignment_id))
-
-
-def ensure_golden_set(session: Session, *, assignment_id: int, owner: str, lease_seconds: float
-                      ) -> tuple[GoldenSet | None, bool]:
-    """The set gradings of an assignment use: (its active set, False) when there is one;
-    else (the set the service is making for itself, False) while its maker holds the lease;
-    else a new such set, generating, leased to `owner`, and True: the caller makes it
-    (generate, canary, activate_if_none) after committing, renewing the lease meanwhile
-    (renew_golden_lease). One at a time per assignment, on any number of workers: a write on
-    the assignment's row first serialises callers (a row lock on PostgreSQL, the write lock on
-    SQLite). A set whose lease ran out (its maker died) is marked error and replaced."""
-    active = _active_golden_id(session, assignment_id)
-    if active is not None:  # the usual case: no write, so gradings do not queue on the row
-        return session.get(GoldenSet, active), False
-    session.execute(update(Assignment).where(Assignment.id == assignment_id)
-                    .values(active_golden_id=Assignment.active_golden_id)
-                    .execution_options(synchronize_session=False))
-    active = _active_golden_id(session, assignment_id)  # again, now that callers are in line
-    if active is not None:
-        return session.get(GoldenSet, active), False
-    now = db_now(session)
-    live = golden_being_made(session, assignment_id=assignment_id, now=now)
-    if live is not None:
-        return live, False
-    for golden in _service_sets_making(session, assignment_id):
-        golden_failed(session, golden_id=golden.id,
-                      error=f"abandoned: its maker {golden.lease_owner or ''} was lost".strip())
-    golden = GoldenSet(assignment_id=assignment_id, created_by_id=None,
-                       status=GoldenStatus.GENERATING, created_at=now, lease_owner=owner,
-                       lease_expires_at=now + timedelta(seconds=lease_seconds))
-    session.add(golden)
-    session.flush()
-    return golden, True
-
-
-def _service_sets_making(session: Session, assignment_id: int) -> Sequence[GoldenSet]:
-    return session.scalars(select(GoldenSet).where(
-        GoldenSet.assignment_id == assignment_id, GoldenSet.created_by_id.is_(None),
-        GoldenSet.status.in_((GoldenStatus.GENERATING, GoldenStatus.VERIFYING)))
-        .order_by(GoldenSet.id)).all()
-
-
-def golden_being_made(session: Session, *, assignment_id: int, now: datetime
-                      ) -> GoldenSet | None:
-    """The set the service is making for the assignment while its maker's lease holds."""
-    for golden in _service_sets_making(session, assignment_id):
-        if golden.lease_expires_at is not None and golden.lease_expires_at > now:
-            return golden
-    return None
-
-
-def renew_golden_lease(session: Session, *, golden_id: int, owner: str, lease_seconds: float
-                       ) -> bool:
-    """Keep making a set (only while `owner` holds it and it is not finished)."""
-    result = session.execute(update(GoldenSet).where(
-        GoldenSet.id == golden_id, GoldenSet.lease_owner == owner,
-        GoldenSet.status.in_((GoldenStatus.GENERATING, GoldenStatus.VERIFYING)))
-        .values(lease_expires_at=db_now(session) + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1

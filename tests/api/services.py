@@ -32,7 +32,7 @@ from grader.golden.store import LocalGoldenStore
 from grader.rubric import load_assignment
 from grader.runtime import runtime_python
 from grader.settings import load_settings
-from submissions_api.store import crud, lifecycle
+from submissions_api.store import crud, golden_lifecycle
 from submissions_api.store.db import session_factory
 from submissions_api.store.migrate import upgrade
 from submissions_api.store.models_golden import GoldenStatus
@@ -214,6 +214,7 @@ def seed_golden_set(database_url: str, home: Path, slug: str = "hw1p1-s20") -> i
                 "archive_sha256": crud.put_blob(session, data=pack_golden(golden.path)),
                 "canary": {"passed": True, "cases": [], "seeded_by": "tests"},
                 "canary_passed": True})
-        assert lifecycle.activate_golden_set(session, assignment=assignment, golden=row, by=None)
+        assert golden_lifecycle.activate_golden_set(session, assignment=assignment, golden=row,
+                                                    by=None)
         session.commit()
         return row.id

@@ -8,7 +8,6 @@ from __future__ import annotations
 from submissions_api.services import gradebook
 from submissions_api.store import crud, lifecycle, revision
 from submissions_api.store.models import utcnow
-from submissions_api.store.models_grading import Status
 from tests.api.test_staff import graded
 from tests.reports import made_report
 
@@ -51,10 +50,10 @@ def test_every_write_a_view_reads_moves_the_revision(users, sessions):
         session.commit()
     assert number(sessions) == start + 2  # rolled back: nothing was written
     with sessions() as session:
-        run = lifecycle.record_run(session, submission=crud.get_submission(
+        run = lifecycle.record_graded(session, submission=crud.get_submission(
             session, submission_id=sub.id), attempt=1, owner="w",
-            report=made_report(40.0), error="",
-            started_at=utcnow(), next_status=Status.GRADED)
+            report=made_report(40.0),
+            started_at=utcnow())
         assert run is not None
         session.commit()
     assert number(sessions) == start + 3  # one commit, one step, however many statements

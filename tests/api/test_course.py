@@ -186,7 +186,6 @@ def test_scheduled_assignment_appears_at_its_time(client, users):
 
 def test_scores_are_held_back_until_release(client, users, sessions):
     from submissions_api.store import crud, lifecycle
-    from submissions_api.store.models_grading import Status
     release = utcnow() + timedelta(days=1)
     patch(client, users, release_at=release)
     sub_id = client.post(f"{A}/assignments/hw1p1-s20/submissions", headers=users.headers("alice"),
@@ -196,8 +195,8 @@ def test_scores_are_held_back_until_release(client, users, sessions):
         assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
                                           lease_seconds=60)
         sub = crud.get_submission(session, submission_id=sub_id)
-        lifecycle.record_run(session, submission=sub, attempt=1, owner="w", report=report,
-                             error="", started_at=utcnow(), next_status=Status.GRADED)
+        lifecycle.record_graded(session, submission=sub, attempt=1, owner="w", report=report,
+                                started_at=utcnow())
         session.commit()
     mine = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice")).json()
     assert (mine["status"], mine["score"], mine["final_score"], mine["result"],

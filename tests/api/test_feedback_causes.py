@@ -10,6 +10,7 @@ import pytest
 from grader.formats import render_feedback
 from grader.grade import grade_handin
 from grader.results import GradeReport
+from grader.rubric import load_assignment
 from grader.student_view import student_view
 from submissions_api.client import _print_result as print_result
 from submissions_api.services.feedback import with_causes
@@ -90,7 +91,7 @@ def test_submit_prints_the_causes_as_the_page_and_grade_do(client, users, sessio
     assert print_result(sub) == 0
     out = capsys.readouterr().out
     report = GradeReport.from_dict(reports["cascade"])
-    assert out.startswith(render_feedback(report) + "\n\n")
+    assert out.startswith(render_feedback(report, load_assignment("hw1p1-s20")) + "\n\n")
     assert out.startswith(
         "What to fix first:\n1. Sigmoid Non-Linearity (derivative): `derivative()`: 600 of 600 "
         "values (100.0%) differ beyond rtol=0.0001")

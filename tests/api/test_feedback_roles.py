@@ -11,7 +11,6 @@ from grader.compare import STAFF_ONLY, STUDENT_DETAILS, compare_output
 from grader.results import GradeReport
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import utcnow
-from submissions_api.store.models_grading import Status
 from tests.api.test_submissions import A, upload
 
 RNG = np.random.default_rng(7)
@@ -37,9 +36,9 @@ def record_report(sessions, sub_id: int, report: dict) -> None:
         assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
                                           lease_seconds=30)
         session.commit()
-        assert lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
-                                    report=GradeReport.from_dict(report), error="",
-                                    started_at=utcnow(), next_status=Status.GRADED)
+        assert lifecycle.record_graded(session, submission=sub, attempt=1, owner="w",
+                                       report=GradeReport.from_dict(report),
+                                       started_at=utcnow())
         session.commit()
 
 

@@ -12,7 +12,7 @@ from grader.results import GradeReport
 from grader.rubric import load_assignment
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import Role, utcnow
-from submissions_api.store.models_grading import Status, TrainingStatus
+from submissions_api.store.models_grading import TrainingStatus
 from submissions_api.store.models_lms import ScoreOutbox
 from submissions_api.store.models_rubric import Annotation, RubricItem
 from tests.api.test_exports import rows
@@ -48,9 +48,9 @@ def seed(sessions, logins: list[str]) -> dict[str, int]:
             assert lifecycle.claim_submission(session, submission_id=sub.id, attempt=1,
                                               owner="w", lease_seconds=30)
             session.commit()
-            assert lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
-                                        report=GradeReport.from_dict(report), error="",
-                                        started_at=utcnow(), next_status=Status.GRADED)
+            assert lifecycle.record_graded(session, submission=sub, attempt=1, owner="w",
+                                           report=GradeReport.from_dict(report),
+                                           started_at=utcnow())
             session.refresh(sub)
             crud.get_run(session, run_id=sub.current_run_id).training = TrainingStatus.DONE
             session.commit()

@@ -182,9 +182,8 @@ def test_student_view_hides_staff_details(client, users, sessions):
         assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1, owner="w",
                                      lease_seconds=30)
         session.commit()
-        lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
-                             report=GradeReport.from_dict(report), error="",
-                             started_at=utcnow(), next_status=Status.GRADED)
+        lifecycle.record_graded(session, submission=sub, attempt=1, owner="w",
+                                report=GradeReport.from_dict(report), started_at=utcnow())
         session.commit()
     student = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("alice"))
     text = student.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from grader.fixtures import apply_bug, load_bugs, make_tar, reference_files, starter_files
-from grader.rubric import load_assignment
+from grader.rubric import OURS, load_assignment
 from tests.api.services import REPO
 from tests.e2e.stack import embedded_env, start_stack
 
@@ -16,9 +16,8 @@ FOLDERS = REPO / "tests" / "assignments"
 
 
 @pytest.fixture
-def tiny(monkeypatch):
-    monkeypatch.setenv("MLPGRADE_ASSIGNMENTS", str(FOLDERS))
-    return load_assignment("tinyops")
+def tiny():
+    return load_assignment("tinyops", (*OURS, FOLDERS))
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ SIGMOID_OTHERS = ("Batch Normalization (training time), Batch Normalization (inf
 def test_a_cascade_points_at_code_and_counts_only_the_others(golden_s20, sandbox):
     report = grade_handin(make_handin_tar(bugs=("sigmoid_derivative_reapplied",)),
                           assignment=S20, golden=golden_s20, sandbox=sandbox, training=False)
-    [view] = report_causes(report)
+    [view] = report_causes(report, S20)
     assert view["look"] == "Look at `Sigmoid.derivative` in mytorch/activation.py."
     assert view["more"] == f"7 more tests build on it and fail too: {SIGMOID_OTHERS}."
     assert len(view["others"]) == 7 and view["fix_first_test"] not in view["others"]
@@ -89,7 +89,7 @@ def test_a_cascade_points_at_code_and_counts_only_the_others(golden_s20, sandbox
 def test_the_command_line_groups_by_cause_once(golden_s20, sandbox):
     report = grade_handin(make_handin_tar(bugs=("linear_dw_summed",)), assignment=S20,
                           golden=golden_s20, sandbox=sandbox, training=False)
-    text = render_feedback(report)
+    text = render_feedback(report, S20)
     hint = "dW summed over the batch instead of averaged (divide by the batch size)."
     assert text == (
         "What to fix first:\n"
@@ -103,7 +103,7 @@ def test_the_command_line_groups_by_cause_once(golden_s20, sandbox):
         "(backward) 2, N Hidden Layer (backward) 3, Momentum.")
     assert text.count(hint) == 1
     # the service's view of the same report groups and words it the same
-    assert with_causes("hw1p1-s20", report.to_dict())["causes"] == report_causes(report)
+    assert with_causes("hw1p1-s20", report.to_dict())["causes"] == report_causes(report, S20)
 
 
 def test_more_counts_one_other_test_in_the_singular():

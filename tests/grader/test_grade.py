@@ -105,7 +105,7 @@ def test_formats_table_autolab_and_gradescope(golden_s20, sandbox):
     scores = json.loads(autolab_line(report))["scores"]
     assert scores["Multiple Choice Questions"] == 0 and scores["Momentum"] == 10
     assert len(scores) == 25
-    gs = gradescope_results(report)
+    gs = gradescope_results(report, S20)
     assert gs["score"] == 90 and len(gs["tests"]) == 25
     assert {t["status"] for t in gs["tests"]} == {"passed", "failed"}
 

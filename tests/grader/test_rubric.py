@@ -10,7 +10,8 @@ import textwrap
 import pytest
 
 from grader.errors import GraderError
-from grader.rubric import list_assignments, load_assignment
+from grader.rubric import OURS, list_assignments, load_assignment
+from grader.settings import load_settings
 
 
 def test_rubric_s21_extends_s20_and_states_only_what_differs():
@@ -78,20 +79,20 @@ BASE = """
 """
 
 
-def test_rubric_folders_come_from_mlpgrade_assignments(tmp_path, monkeypatch):
+def test_rubric_folders_come_from_mlpgrade_assignments(tmp_path):
     write_folder(tmp_path, BASE)
-    monkeypatch.setenv("MLPGRADE_ASSIGNMENTS", str(tmp_path))
-    assert "tiny" in list_assignments()
-    tiny = load_assignment("tiny")
+    roots = load_settings({"MLPGRADE_ASSIGNMENTS": str(tmp_path)}).assignment_roots
+    assert "tiny" in list_assignments(roots) and "tiny" not in list_assignments()
+    assert "hw1p1-s20" in list_assignments(roots)  # ours stay first
+    tiny = load_assignment("tiny", roots)
     assert tiny.handin.modules == {"ops": "src/ops.py"} and tiny.handin.path == ("src",)
     assert tiny.reference_dir == tmp_path / "tiny" / "reference" and not tiny.has_training
 
 
-def test_rubric_without_the_scenario_function_is_refused(tmp_path, monkeypatch):
+def test_rubric_without_the_scenario_function_is_refused(tmp_path):
     write_folder(tmp_path, BASE, scenarios="def other(m):\n    return {}\n")
-    monkeypatch.setenv("MLPGRADE_ASSIGNMENTS", str(tmp_path))
     with pytest.raises(GraderError, match=r"no scenario function for \['ok'\]"):
-        load_assignment("tiny")
+        load_assignment("tiny", (*OURS, tmp_path))
 
 
 def test_unknown_assignment_is_a_grader_error():

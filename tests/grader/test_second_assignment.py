@@ -12,23 +12,16 @@ from pathlib import Path
 import pytest
 
 from grader.fixtures import apply_bug, load_bugs, make_tar, reference_files, starter_files
-from grader.rubric import load_assignment
+from grader.rubric import OURS, load_assignment
 from grader.runtime import runtime_python
+from grader.settings import load_settings
 
 FOLDERS = Path(__file__).resolve().parent.parent / "assignments"
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    saved = os.environ.get("MLPGRADE_ASSIGNMENTS")
-    os.environ["MLPGRADE_ASSIGNMENTS"] = str(FOLDERS)
-    try:
-        yield load_assignment("tinyops")
-    finally:
-        if saved is None:
-            del os.environ["MLPGRADE_ASSIGNMENTS"]
-        else:
-            os.environ["MLPGRADE_ASSIGNMENTS"] = saved
+    return load_assignment("tinyops", (*OURS, FOLDERS))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +29,7 @@ def cli(tiny, tmp_path_factory):
     """`python -m grader ...` with a fresh MLPGRADE_HOME (no golden set yet) and the tiny
     assignment's folder on MLPGRADE_ASSIGNMENTS."""
     env = {**os.environ, "MLPGRADE_HOME": str(tmp_path_factory.mktemp("home")),
-           "MLPGRADE_RUNTIME": str(runtime_python(tiny.packages)),
+           "MLPGRADE_RUNTIME": str(runtime_python(tiny.packages, load_settings())),
            "MLPGRADE_ASSIGNMENTS": str(FOLDERS)}
     sandbox = os.environ.get("MLPGRADE_TEST_SANDBOX", "bwrap")
 

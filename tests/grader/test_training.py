@@ -11,13 +11,14 @@ import pytest
 from grader.golden.canary import generate_golden
 from grader.grade import grade_handin, train_handin
 from grader.rubric import load_assignment
-from grader.training.config import TrainingConfig, prepare_data
+from grader.settings import load_settings
+from grader.training.config import prepare_data
 from tests.handins import make_handin_tar
 
 S20 = load_assignment("hw1p1-s20")
 # Fewer epochs keep the tests quick; everything else is the rubric's training run.
-QUICK = dataclasses.replace(S20, training={**S20.training, "epochs": 8, "seconds": 8,
-                                           "max_final_val_error": 0.9})
+QUICK = dataclasses.replace(S20, training=dataclasses.replace(
+    S20.training, epochs=8, seconds=8, max_final_val_error=0.9))
 LOOP = "hw1/hw1.py"
 
 
@@ -40,8 +41,8 @@ def failed(ev) -> dict[str, str]:
 
 
 def test_training_data_is_split_standardised_and_one_hot():
-    cfg = TrainingConfig.of(S20)
-    folder = prepare_data(cfg)
+    cfg = S20.training
+    folder = prepare_data(cfg, load_settings().data_root)
     for part, n in zip(("train", "val", "test"), cfg.split, strict=True):
         x, y = np.load(folder / f"{part}_data.npy"), np.load(folder / f"{part}_labels.npy")
         assert x.shape == (n, 784) and y.shape == (n, 10) and x.dtype == np.float64

@@ -47,9 +47,9 @@ def grade(sessions, login: str, score: float, sub_id: int | None = None) -> int:
         sub = crud.get_submission(session, submission_id=sub.id)
         assert lifecycle.claim_submission(session, submission_id=sub.id, attempt=sub.attempts,
                                           owner="w", lease_seconds=60)
-        assert lifecycle.record_run(session, submission=sub, attempt=sub.attempts, owner="w",
-                                    report=made_report(score),
-                                    error="", started_at=utcnow(), next_status=Status.GRADED)
+        assert lifecycle.record_graded(session, submission=sub, attempt=sub.attempts, owner="w",
+                                       report=made_report(score),
+                                       started_at=utcnow())
         session.commit()
         return sub.id
 
@@ -318,9 +318,9 @@ def test_a_regrade_in_flight_holds_the_score_until_its_result(course, sessions):
         submission = crud.get_submission(session, submission_id=sub)
         assert lifecycle.claim_submission(session, submission_id=sub, attempt=2, owner="w",
                                           lease_seconds=60)
-        assert lifecycle.record_run(session, submission=submission, attempt=2, owner="w",
-                                    report=made_report(85.0),
-                                    error="", started_at=utcnow(), next_status=Status.GRADED)
+        assert lifecycle.record_graded(session, submission=submission, attempt=2, owner="w",
+                                       report=made_report(85.0),
+                                       started_at=utcnow())
         session.commit()
     time_passes(sessions)
     assert drain(sessions) == {"sent": 1}

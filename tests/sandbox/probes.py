@@ -16,9 +16,10 @@ from grader.sandbox.linux.procs import processes_of
 from grader.sandbox.linux.uids import idle_slot_processes
 from grader.sandbox.process import process_sandbox
 from grader.sandbox.slot import SlotSandbox
+from grader.settings import load_settings
 
 ROOT = os.geteuid() == 0
-PY = runtime_python(load_assignment().packages)
+PY = runtime_python(load_assignment().packages, load_settings())
 PROBE_LIMITS = Limits(wall_seconds=10, cpu_seconds=10, memory_mb=512, processes=32,
                       output_bytes=100_000, disk_mb=16)
 #: Every backend that can run here: docker only with MLPGRADE_TEST_DOCKER=1 (an engine and the

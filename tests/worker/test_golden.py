@@ -11,7 +11,7 @@ import time
 import pytest
 
 from grader.sandbox import get_sandbox
-from submissions_api.store import crud, lifecycle
+from submissions_api.store import crud, golden_lifecycle
 from submissions_api.store.models import utcnow
 from submissions_api.store.models_golden import GoldenStatus
 from tests.api.services import SANDBOX, seed_golden_set, service_env
@@ -52,8 +52,8 @@ def test_ensure_golden_set_makes_one_at_a_time(ctx):
     def ensure(owner: str) -> None:
         barrier.wait()
         with ctx.sessions() as session:
-            golden, mine = lifecycle.ensure_golden_set(session, assignment_id=a_id, owner=owner,
-                                                       lease_seconds=60)
+            golden, mine = golden_lifecycle.ensure_golden_set(session, assignment_id=a_id,
+                                                              owner=owner, lease_seconds=60)
             session.commit()
             results.append((golden.id, mine))
 
@@ -65,17 +65,17 @@ def test_ensure_golden_set_makes_one_at_a_time(ctx):
     assert len({gid for gid, _ in results}) == 1 and sorted(m for _, m in results) == [False, True]
     with ctx.sessions() as session:  # while its maker renews the lease, nobody takes over
         maker = crud.get_golden_set(session, golden_id=results[0][0]).lease_owner
-        assert lifecycle.renew_golden_lease(session, golden_id=results[0][0], owner=maker,
+        assert golden_lifecycle.renew_golden_lease(session, golden_id=results[0][0], owner=maker,
                                             lease_seconds=0.5)
-        assert not lifecycle.renew_golden_lease(session, golden_id=results[0][0], owner="w9",
+        assert not golden_lifecycle.renew_golden_lease(session, golden_id=results[0][0], owner="w9",
                                                 lease_seconds=60)
         session.commit()
-        assert lifecycle.ensure_golden_set(session, assignment_id=a_id, owner="w2",
+        assert golden_lifecycle.ensure_golden_set(session, assignment_id=a_id, owner="w2",
                                            lease_seconds=60)[1] is False
         session.commit()
     time.sleep(0.6)
     with ctx.sessions() as session:  # its maker died: once the lease ran out it is replaced
-        golden, mine = lifecycle.ensure_golden_set(session, assignment_id=a_id, owner="w2",
+        golden, mine = golden_lifecycle.ensure_golden_set(session, assignment_id=a_id, owner="w2",
                                                    lease_seconds=60)
         session.commit()
         assert mine and golden.id != results[0][0] and golden.lease_owner == "w2"
@@ -86,7 +86,7 @@ def test_ensure_golden_set_makes_one_at_a_time(ctx):
 def test_ensure_golden_set_returns_the_active_set(ctx, service_home):
     seeded = seed_golden_set(ctx.settings.database_url, service_home)
     with ctx.sessions() as session:
-        golden, mine = lifecycle.ensure_golden_set(session, assignment_id=assignment_id(ctx),
+        golden, mine = golden_lifecycle.ensure_golden_set(session, assignment_id=assignment_id(ctx),
                                                    owner="w1", lease_seconds=60)
         assert (golden.id, mine) == (seeded, False)
 

@@ -94,9 +94,9 @@ def test_grading_result_of_a_lost_lease_is_dropped(ctx):
     assert grade_submission(ctx, submission_id=sub_id, attempt=2, owner="B") == "graded"
     with ctx.sessions() as session:  # A comes back with its result: refused, nothing written
         sub = crud.get_submission(session, submission_id=sub_id)
-        assert lifecycle.record_run(session, submission=sub, attempt=1, owner="A",
-                               report=made_report(0.0), error="",
-                               started_at=utcnow(), next_status=Status.GRADED) is None
+        assert lifecycle.record_graded(session, submission=sub, attempt=1, owner="A",
+                                       report=made_report(0.0),
+                                       started_at=utcnow()) is None
         session.rollback()
     assert [(r.attempt, r.score) for r in runs(ctx, sub_id)] == [(2, 95.0)]
     assert state(ctx, sub_id).score == 95.0
@@ -141,7 +141,7 @@ def test_training_plots_stored_and_manual_points_counted(ctx, client, users):
     assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w1") == "graded"
     [run] = runs(ctx, sub_id)
     assert run.training == "pending" and not run.artifacts and run.score == 95.0
-    assert ctx.dispatcher.queue_size("bulk") == 2  # its message and the similarity job wait
+    assert ctx.dispatcher.queue_size("bulk") == 1  # its message (the similarity job follows it)
     assert train_run(ctx, run_id=run.id) == "done"
     assert train_run(ctx, run_id=run.id) == "stale"  # a duplicate delivery records nothing
     [run] = runs(ctx, sub_id)

@@ -9,7 +9,7 @@ import pytest
 
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import utcnow
-from submissions_api.store.models_grading import Status, TrainingStatus
+from submissions_api.store.models_grading import Status
 from tests.reports import made_report
 from worker.context import WorkerContext
 from worker.reaper import reap_once
@@ -89,10 +89,10 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     assert claim(ctx, sub_id, 1, lease=60)
     with ctx.sessions() as session:  # graded; its training message never reached the broker
         sub = crud.get_submission(session, submission_id=sub_id)
-        run = lifecycle.record_run(session, submission=sub, attempt=1, owner="dead",
-                                   report=made_report(), error="",
-                                   started_at=utcnow(), next_status=Status.GRADED,
-                                   training=True)
+        run = lifecycle.record_graded(session, submission=sub, attempt=1, owner="dead",
+                                      report=made_report(),
+                                      started_at=utcnow(),
+                                      training=True)
         session.commit()
         run_id = run.id
     assert reap_once(ctx)["training"] == []  # not yet overdue
@@ -104,11 +104,9 @@ def test_reaper_resends_a_lost_training_run_when_the_bulk_queue_is_empty(ctx):
     assert ctx.dispatcher.queue_size("bulk") == 1
     with ctx.sessions() as session:  # recorded once: a second result is refused
         assert lifecycle.record_training(session, run_id=run_id, report=made_report(),
-                                         artifacts={},
-                                         status=TrainingStatus.DONE)
+                                         artifacts={})
         assert not lifecycle.record_training(session, run_id=run_id, report=made_report(),
-                                             artifacts={},
-                                             status=TrainingStatus.DONE)
+                                             artifacts={})
         session.commit()
     assert reap_once(ctx, now=later)["training"] == []
 

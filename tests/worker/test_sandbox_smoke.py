@@ -89,7 +89,8 @@ def claimed(ctx, login: str) -> tuple[Job, int]:
         session.commit()
         return Job(data=b"", assignment=load_assignment(sub.assignment.slug),
                    assignment_id=sub.assignment_id, queue=sub.queue, infra_failures=0,
-                   started_at=crud.db_now(session)), sub.id
+                   started_at=crud.db_now(session), golden_set_id=0, golden_version="",
+                   archive_sha256=None), sub.id
 
 
 def fail_on_us(ctx, job: Job, sub_id: int) -> Outcome:

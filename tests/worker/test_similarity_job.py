@@ -22,6 +22,7 @@ from tests.handins import make_handin_tar, make_tar
 from tests.worker import test_grading
 from worker import similarity
 from worker.grading import grade_submission
+from worker.training import train_run
 
 ctx = test_grading.ctx  # the worker context fixture (a fresh database, the session's golden set)
 submit = test_grading.submit
@@ -119,11 +120,18 @@ def test_similarity_review_is_staff_only_and_kept(ctx, handins, users):
         assert marked and {p for p, _ in a.files} <= {m["a_file"] for m in pair.matches}
 
 
-def test_similarity_job_is_sent_to_the_bulk_queue_when_graded(ctx):
+def test_similarity_job_follows_the_training_run_on_the_bulk_queue(ctx):
     before = ctx.dispatcher.queue_size("bulk") or 0
     sub_id = submit(ctx, make_handin_tar(), "dora")
     assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w") == "graded"
-    # the training run and the similarity job follow on the bulk queue
+    # one message on the live path: the training run, which sends the similarity job once
+    # recorded (a duplicate delivery records nothing and sends nothing)
+    assert ctx.dispatcher.queue_size("bulk") == before + 1
+    with ctx.sessions() as session:
+        run_id = crud.get_submission(session, submission_id=sub_id).current_run_id
+    assert train_run(ctx, run_id=run_id) == "done"
+    assert ctx.dispatcher.queue_size("bulk") == before + 2
+    assert train_run(ctx, run_id=run_id) == "stale"
     assert ctx.dispatcher.queue_size("bulk") == before + 2
 
 

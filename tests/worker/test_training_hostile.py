@@ -13,7 +13,6 @@ from grader.results import GradeReport
 from grader.training.evidence import PLOT_LIMIT
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import utcnow
-from submissions_api.store.models_grading import Status
 from tests.handins import make_handin_tar
 from tests.reports import made_report
 from tests.worker.test_grading import ctx, runs, submit  # noqa: F401 - ctx: the fixture
@@ -65,9 +64,8 @@ def test_reaper_resends_a_training_run_a_capped_number_of_times(ctx):  # noqa: F
                                           lease_seconds=60)
         session.commit()
         sub = crud.get_submission(session, submission_id=sub_id)
-        run = lifecycle.record_run(session, submission=sub, attempt=1, owner="w",
-                                   report=_report(), error="", started_at=utcnow(),
-                                   next_status=Status.GRADED, training=True)
+        run = lifecycle.record_graded(session, submission=sub, attempt=1, owner="w",
+                                      report=_report(), started_at=utcnow(), training=True)
         session.commit()
         run_id = run.id
     resent = []

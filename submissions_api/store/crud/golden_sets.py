@@ -15,7 +15,7 @@ from submissions_api.store.models_golden import GoldenSet, GoldenStatus
 def create_golden_set(session: Session, *, assignment: Assignment, created_by: User | None,
                       status: GoldenStatus, values: dict[str, Any] | None = None) -> GoldenSet:
     """A new golden set in its first status (generating, or verifying for an upload); its later
-    changes are in store/lifecycle.py. `created_by` None: made by the service for itself."""
+    changes are in store/golden_lifecycle.py. `created_by` None: made by the service for itself."""
     row = GoldenSet(assignment_id=assignment.id, status=GoldenStatus(status),
                     created_by_id=created_by.id if created_by else None, **(values or {}))
     session.add(row)
