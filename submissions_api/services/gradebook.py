@@ -4,6 +4,7 @@ table the CSV and the pages show, the TA dashboard's per-student rows, and class
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,11 +18,10 @@ from submissions_api.grades import (
     total_max_score,
 )
 from submissions_api.security import require_role
-from submissions_api.services import fetch
+from submissions_api.services import classviews, fetch
 from submissions_api.services.classviews import kept
 from submissions_api.services.csvout import cell, write_csv
 from submissions_api.services.scores import ScoreLine, score_line
-from submissions_api.store import crud
 from submissions_api.store.models import Assignment, Role, Status, User
 
 COLUMNS = ("login", "name", "score", "raw_score", "manual_score", "late_penalty", "max_score",
@@ -141,10 +141,10 @@ def stats(rows: list[dict[str, Any]], summaries: list[dict[str, Any]],
 def class_entries(session: Session, assignment: Assignment, user_id: int | None = None
                   ) -> dict[str, list[Entry]]:
     """Every student's (or one's) entries for the assignment, in two queries; the whole class's
-    are kept until something they read changes (services/classviews.py)."""
-    def read() -> dict[str, list[Entry]]:
+    are kept, and brought up to date student by student (services/classviews.py)."""
+    if user_id is not None:
         return read_entries(session, assignment, user_id)
-    return read() if user_id is not None else kept(session, ("entries", assignment.id), read)
+    return classviews.source(session, assignment).entries
 
 
 def counting(session: Session, assignment: Assignment, user: User,
@@ -169,11 +169,13 @@ def class_stats(session: Session, assignment: Assignment, policy: Policy
     run summaries they were computed from (the dashboard groups their failures); kept."""
     def compute() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         rows = gradebook_table(session, assignment, policy)
-        ids = [r["submission_id"] for r in rows if r["submission_id"] != ""]
-        summaries = list(crud.current_summaries(session, submission_ids=ids).values())
+        source = classviews.source(session, assignment)
+        summaries = source.summaries(session, (r["submission_id"] for r in rows
+                                               if r["submission_id"] != ""))
+        counts = Counter(e.status for entries in source.entries.values() for e in entries
+                         if e.submission_id is not None)
         return {"max_score": total_max_score(assignment),
-                **stats(rows, summaries, crud.status_counts(session, assignment=assignment))
-                }, summaries
+                **stats(rows, summaries, dict(counts))}, summaries
     return kept(session, ("stats", assignment.id, policy), compute)
 
 
