@@ -1,0 +1,98 @@
+"""Sleeping code holds no core (worker/admission.py): a grading beyond the cores waits while the
+running ones compute and starts while one sleeps; a grading's CPU is measured through its real
+sandbox, so a hand-in that sleeps is idle and one that computes is busy, whatever the backend
+that runs below the worker's process."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.sandbox.probes import make_backend, probe_job
+from worker.admission import IDLE, Admission, grading_cpu
+
+SPIN = "while True:\n    pass\n"
+SLEEP = "import time\ntime.sleep(60)\n"
+
+
+def job(code: str) -> subprocess.Popen:
+    """A stand-in for a pool process holding a grading: a process whose child runs `code`
+    (in a process group of their own, which the test kills)."""
+    return subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run("
+                             f"[sys.executable, '-c', {code!r}])"], start_new_session=True)
+
+
+def end(*jobs: subprocess.Popen) -> None:
+    for p in jobs:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def admitted_within(admission: Admission, seconds: float) -> bool:
+    """Whether a grading asking now is admitted within `seconds` (it then leaves at once)."""
+    done = threading.Event()
+
+    def ask() -> None:
+        with admission.admitted():
+            done.set()
+    threading.Thread(target=ask, daemon=True).start()
+    return done.wait(seconds)
+
+
+def test_a_grading_beyond_the_cores_waits_for_one_that_sleeps(tmp_path):
+    admission = Admission(tmp_path / "tickets", cores=1, window=0.3)
+    busy, idle, other = job(SPIN), job(SLEEP), job(SPIN)
+    try:
+        assert admitted_within(admission, 5)  # nothing runs: at once
+        (admission.folder / str(busy.pid)).touch()  # one computes on the one core
+        assert not admitted_within(admission, 3)
+        assert admission.running() == [busy.pid]
+        end(busy)
+        (admission.folder / str(idle.pid)).touch()  # the one running sleeps
+        assert admitted_within(admission, 5)
+        assert admission.running() == [idle.pid]  # the dead one's ticket is void
+        (admission.folder / str(other.pid)).touch()  # two running, one computes
+        assert not admitted_within(admission, 3)
+    finally:
+        end(*(p for p in (busy, idle, other) if p.returncode is None))
+
+
+def grading(sandbox, warm_up, job, started) -> None:
+    """A pool process: its slot is warm from an earlier job; then it runs `job`."""
+    sandbox.run(warm_up)
+    started.set()
+    sandbox.run(job)
+
+
+@pytest.mark.parametrize("backend", ["process", "bwrap"])
+def test_a_gradings_cpu_counts_its_sandbox(backend, tmp_path):
+    """Measured as the gate measures a pool process holding a grading: a forked process that
+    runs the job through a real backend, and everything below it (a warm slot's processes by
+    their cgroup)."""
+    sandbox = make_backend(backend)
+    fork = multiprocessing.get_context("fork")
+    rates = {}
+    for name, code in (("sleeps", "import time\ntime.sleep(4)\n"),
+                       ("computes", "import time\nend = time.monotonic() + 4\n"
+                                    "while time.monotonic() < end:\n    pass\n")):
+        work = tmp_path / name
+        (work / "warm").mkdir(parents=True)
+        started = fork.Event()
+        pool = fork.Process(target=grading, args=(
+            sandbox, probe_job(work / "warm", "pass"), probe_job(work, code), started))
+        pool.start()
+        assert started.wait(120)
+        time.sleep(1.5)  # the job's code runs
+        before, start = grading_cpu(pool.pid), time.monotonic()
+        time.sleep(1.0)
+        rates[name] = (grading_cpu(pool.pid) - before) / (time.monotonic() - start)
+        pool.join()
+    assert rates["sleeps"] < IDLE, rates
+    assert rates["computes"] > IDLE, rates
