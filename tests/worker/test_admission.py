@@ -15,6 +15,10 @@ import time
 
 import pytest
 
+from submissions_api.store import crud
+from tests.api.services import Proc, service_env
+from tests.e2e.stack import copy_home, start_stack
+from tests.handins import in_question_1, make_handin_tar
 from tests.sandbox.probes import make_backend, probe_job
 from worker.admission import IDLE, Admission, grading_cpu
 
@@ -96,3 +100,48 @@ def test_a_gradings_cpu_counts_its_sandbox(backend, tmp_path):
         pool.join()
     assert rates["sleeps"] < IDLE, rates
     assert rates["computes"] > IDLE, rates
+
+
+def test_a_worker_grades_past_a_sleeping_handin_not_past_a_computing_one(tmp_path,
+                                                                          service_home):
+    """One core, two slots: while a hand-in sleeps in a test (until its idle clock, 9 s) a
+    correct one is graded; while one computes (its test's 3 s of CPU) the correct one waits.
+    Every verdict is the one the hand-in gets alone."""
+    home = copy_home(service_home, tmp_path / "home")
+    env = service_env(home, f"sqlite:///{home / 'service.db'}",
+                      f"sqla+sqlite:///{home / 'broker.db'}", MLPGRADE_REQUEUE_AFTER="300")
+    stack = start_stack("admission", env, tmp_path)
+    stack.procs.append(Proc([sys.executable, "-m", "worker", "--queues", "live",
+                             "--concurrency", "2", "--cores", "1"], env, tmp_path / "w.log"))
+    try:
+        sleeps = pair(stack, in_question_1("import time\nwhile True:\n    time.sleep(1)"))
+        computes = pair(stack, in_question_1("while True:\n    pass"))
+    finally:
+        stack.stop()
+    for first, correct in (sleeps, computes):
+        assert (first["status"], correct["status"]) == ("graded", "graded")
+        assert correct["sub"]["score"] == correct["sub"]["max_score"]
+        assert first["sub"]["score"] == sleeps[0]["sub"]["score"] < correct["sub"]["score"]
+    assert sleeps[1]["finished"] < sleeps[0]["finished"]  # graded while the other slept
+    assert (computes[1]["started"] - computes[0]["started"]).total_seconds() >= 3.0
+
+
+def pair(stack, edits) -> tuple[dict, dict]:
+    """Upload a hand-in with `edits` (bob), then a correct one (alice) a second later; both
+    once graded, with their run's start and end."""
+    ids = []
+    for login, tar in (("bob", make_handin_tar(edits=edits)), ("alice", make_handin_tar())):
+        with stack.api(login) as client:
+            reply = client.post("/assignments/hw1p1-s20/submissions",
+                                files={"file": ("handin.tar", tar)})
+        assert reply.status_code == 202, reply.text
+        ids.append((login, reply.json()["id"]))
+        time.sleep(1.0)
+    out = []
+    for login, sub_id in ids:
+        sub = stack.wait_submission(login, sub_id, timeout=180)
+        with stack.sessions()() as session:
+            run = crud.list_runs(session, submission_id=sub_id)[-1]
+        out.append({"sub": sub, "status": sub["status"], "started": run.started_at,
+                    "finished": run.finished_at})
+    return out[0], out[1]
