@@ -152,6 +152,25 @@ def verdicts(service: Service, ids: list[int]) -> dict[int, tuple]:
     return out
 
 
+def server_times(service: Service, ids: list[int]) -> dict:
+    """From the database: received → grading started (the queue), started → finished (the
+    grading), and the most gradings that ran at once."""
+    with service.sessions() as session:
+        received = dict(session.query(Submission.id, Submission.received_at).filter(
+            Submission.id.in_(ids)))
+        runs = session.query(GradingRun.submission_id, GradingRun.started_at,
+                             GradingRun.finished_at).filter(
+            GradingRun.submission_id.in_(ids), GradingRun.started_at.is_not(None)).all()
+    edges = sorted([(r.started_at, 1) for r in runs] + [(r.finished_at, -1) for r in runs])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return {"queue": [(r.started_at - received[r.submission_id]).total_seconds() for r in runs],
+            "grading": [(r.finished_at - r.started_at).total_seconds() for r in runs],
+            "at_once": most}
+
+
 def alone(service: Service, items: list[tuple[str, bytes]]) -> dict[str, tuple]:
     """Each kind of hand-in graded alone on the idle service: its verdict."""
     kinds = {kind: data for kind, data in items}
@@ -190,10 +209,12 @@ def one_stack(stack: str, args: argparse.Namespace, items, golden_home: Path,
         cpu_seconds = cpu.stop()
         ids = [u["id"] for u in rush.uploads if u["id"] is not None]
         rushed = verdicts(service, ids)
+        times = server_times(service, ids)
         single = alone(service, items)
         kind_of = {u["id"]: u["kind"] for u in rush.uploads}
         differ = [i for i in ids if rushed[i] != single[kind_of[i]]]
-        return {"rush": rush, "cpu": cpu_seconds, "differ": differ, "verdicts": len(ids)}
+        return {"rush": rush, "cpu": cpu_seconds, "differ": differ, "verdicts": len(ids),
+                "times": times}
     finally:
         service.stop()
         cpu.remove()
@@ -201,6 +222,7 @@ def one_stack(stack: str, args: argparse.Namespace, items, golden_home: Path,
 
 def stack_tables(stack: str, r: dict, floor: float, n: int) -> list[str]:
     rush: Rush = r["rush"]
+    times = r["times"]
     done = [u for u in rush.uploads if u["visible"] is not None]
     lat = [u["visible"] - u["start"] for u in done]
     last = max(u["visible"] for u in done) - max(u["start"] for u in rush.uploads) if done else 0
@@ -211,7 +233,11 @@ def stack_tables(stack: str, r: dict, floor: float, n: int) -> list[str]:
              f"{percentile(lat, 0.5):.1f} s, p95 {percentile(lat, 0.95):.1f} s, max "
              f"{max(lat):.1f} s; last upload → last score {last:.1f} s; CPU per hand-in {cpu}; "
              f"verdicts equal to grading alone: {r['verdicts'] - len(r['differ'])} of "
-             f"{r['verdicts']}.", "",
+             f"{r['verdicts']}. In the service: queue (received → grading starts) p50 "
+             f"{percentile(times['queue'], 0.5):.1f} s, p95 {percentile(times['queue'], 0.95):.1f}"
+             f" s; grading (start → recorded) p50 {percentile(times['grading'], 0.5):.1f} s, p95 "
+             f"{percentile(times['grading'], 0.95):.1f} s; at most {times['at_once']} gradings at "
+             "once.", "",
              "| endpoint | requests | errors | p50 ms | p99 ms | max ms | p99 ÷ /health p99 |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     floor_p99 = percentile(rush.calls["GET /health (the floor)"], 0.99)
