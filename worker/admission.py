@@ -5,8 +5,9 @@ A hand-in that sleeps (a hung test: the sandbox's wall clock stops it only after
 seconds, 9 s on HW1P1) would otherwise hold one of the cores' slots for its whole wait while
 uploads queue behind it. So a live worker has more grading slots (pool processes) than cores,
 and each grading first asks for admission: it starts at once while fewer gradings run on the
-host than it has cores; beyond that, only when fewer than `cores` of the running ones used
-more than IDLE of a CPU over the last WINDOW. A grading's CPU is that of its pool process and
+host than it has cores (looked at every POLL); beyond that, only when fewer than `cores` of the
+running ones used more than IDLE of a CPU over the last WINDOW (one admitted less than two
+windows ago counts as computing: it is starting). A grading's CPU is that of its pool process and
 everything below it, the sandbox's processes counted by their slot's cgroup (exited ones
 included). What a job may use is unchanged: its limits are CPU seconds and memory, and a
 computing test that shares a core is slowed, not stopped (docs/sandbox.md); so verdicts do not
@@ -14,8 +15,9 @@ depend on admission, only the queue's wait does.
 
 The running gradings of a data folder's host are the tickets in `folder`: one file per pool
 process holding one, named by its pid (a ticket whose process is gone is void). Admission is
-decided under an flock of the folder, one at a time, so two waiting gradings never take the
-same idle core. Where a grading's sandbox is not a process below its pool process (the docker
+decided under an flock of the folder, one at a time, and a grading admitted while another
+measured counts as computing in that measure, so two waiting gradings never take the same idle
+core. Where a grading's sandbox is not a process below its pool process (the docker
 backend's containers) its CPU is not visible here and it counts as busy: no more than `cores`
 run, as without admission.
 """
@@ -27,7 +29,7 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ IDLE = 0.05
 """Of one CPU: under this a grading is idle (the sandbox's own word for a test that sleeps)."""
 WINDOW = 0.5
 """Seconds over which the running gradings' CPU is measured."""
+POLL = 0.05
+"""Seconds between two looks for a free core while measuring."""
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 SLOT_CGROUPS = "/mlpgrade/"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -67,14 +71,33 @@ class Admission:
             ticket.unlink(missing_ok=True)
 
     def _enter(self, ticket: Path) -> float:
+        """Admit at once while fewer gradings than cores run (looked at every POLL); else
+        measure the running ones over a window and admit if fewer than `cores` of them, and of
+        those admitted meanwhile, computed."""
         start = time.monotonic()
         while True:
-            with self._locked():
-                running = self.running()
-                if len(running) < self.cores or self.busy(running) < self.cores:
-                    ticket.touch()
+            before = gradings_cpu(self.running())
+            began = time.monotonic()
+            while time.monotonic() - began < self.window:
+                if self._admit(ticket, lambda running: len(running) < self.cores):
                     return time.monotonic() - start
-            time.sleep(self.window / 2)  # let a finishing grading take the lock first
+                time.sleep(POLL)
+            after = gradings_cpu(list(before))
+            limit = IDLE * (time.monotonic() - began)
+            idle = {pid for pid, cpu in before.items() if self.sees_sandboxes
+                    and cpu is not None and after[pid] is not None and after[pid] - cpu <= limit
+                    and self._age(pid) >= 2 * self.window}  # one just admitted is starting
+            if self._admit(ticket, lambda running, idle=idle: sum(
+                    1 for pid in running if pid not in idle) < self.cores):
+                return time.monotonic() - start
+
+    def _admit(self, ticket: Path, rule: Callable[[list[int]], bool]) -> bool:
+        """Take a ticket if `rule` holds for the running gradings, decided under the lock."""
+        with self._locked():
+            if rule(self.running()):
+                ticket.touch()
+                return True
+        return False
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -98,18 +121,6 @@ class Admission:
                 entry.unlink(missing_ok=True)
         return pids
 
-    def busy(self, pids: list[int]) -> int:
-        """How many of these gradings used more than IDLE of a CPU over the next window; one
-        admitted less than two windows ago counts as busy (it is starting)."""
-        if not self.sees_sandboxes:
-            return len(pids)
-        before = {pid: grading_cpu(pid) for pid in pids}
-        time.sleep(self.window)
-        after = {pid: grading_cpu(pid) for pid in pids}
-        return sum(1 for pid in pids if before[pid] is None or after[pid] is None
-                   or after[pid] - before[pid] > IDLE * self.window
-                   or self._age(pid) < 2 * self.window)
-
     def _age(self, pid: int) -> float:
         try:
             return time.time() - (self.folder / str(pid)).stat().st_mtime
@@ -130,9 +141,16 @@ def _alive(pid: int) -> bool:
 def grading_cpu(pid: int) -> float | None:
     """CPU seconds of a process and every process below it, a sandbox's processes by their
     slot's cgroup; None where the process is gone."""
-    tree = process_tree(pid)
-    if pid not in tree:
-        return None
+    return gradings_cpu([pid])[pid]
+
+
+def gradings_cpu(pids: list[int]) -> dict[int, float | None]:
+    """grading_cpu of each of these processes, from one look at /proc."""
+    procs = _processes()
+    return {pid: _cpu(process_tree(pid, procs)) if pid in procs[1] else None for pid in pids}
+
+
+def _cpu(tree: dict[int, int]) -> float:
     seconds, slots = 0.0, set()
     for proc, ticks in tree.items():
         slot = slot_cgroup(proc)
@@ -146,9 +164,10 @@ def grading_cpu(pid: int) -> float | None:
     return seconds
 
 
-def process_tree(root: int) -> dict[int, int]:
-    """The root and every process below it: pid → its own CPU ticks (user + system)."""
-    parent, ticks = {}, {}
+def _processes() -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Every process now: the children of each pid, and each one's own CPU ticks."""
+    below: dict[int, list[int]] = {}
+    ticks = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -157,12 +176,17 @@ def process_tree(root: int) -> dict[int, int]:
         except (OSError, IndexError):
             continue
         pid = int(entry.name)
-        parent[pid] = int(fields[1])
+        below.setdefault(int(fields[1]), []).append(pid)
         ticks[pid] = int(fields[11]) + int(fields[12])
-    below: dict[int, list[int]] = {}
-    for pid, ppid in parent.items():
-        below.setdefault(ppid, []).append(pid)
-    found, todo = {}, [root] if root in ticks else []
+    return below, ticks
+
+
+def process_tree(root: int, procs: tuple[dict[int, list[int]], dict[int, int]] | None = None
+                 ) -> dict[int, int]:
+    """The root and every process below it: pid → its own CPU ticks (user + system)."""
+    below, ticks = procs or _processes()
+    found: dict[int, int] = {}
+    todo = [root] if root in ticks else []
     while todo:
         pid = todo.pop()
         if pid not in found:

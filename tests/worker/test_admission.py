@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -83,8 +84,8 @@ def test_a_gradings_cpu_counts_its_sandbox(backend, tmp_path):
     sandbox = make_backend(backend)
     fork = multiprocessing.get_context("fork")
     rates = {}
-    for name, code in (("sleeps", "import time\ntime.sleep(4)\n"),
-                       ("computes", "import time\nend = time.monotonic() + 4\n"
+    for name, code in (("sleeps", "import time\ntime.sleep(6)\n"),
+                       ("computes", "import time\nend = time.monotonic() + 6\n"
                                     "while time.monotonic() < end:\n    pass\n")):
         work = tmp_path / name
         (work / "warm").mkdir(parents=True)
@@ -93,13 +94,15 @@ def test_a_gradings_cpu_counts_its_sandbox(backend, tmp_path):
             sandbox, probe_job(work / "warm", "pass"), probe_job(work, code), started))
         pool.start()
         assert started.wait(120)
-        time.sleep(1.5)  # the job's code runs
-        before, start = grading_cpu(pool.pid), time.monotonic()
-        time.sleep(1.0)
-        rates[name] = (grading_cpu(pool.pid) - before) / (time.monotonic() - start)
+        time.sleep(1.0)  # the job starts
+        rates[name] = []
+        for _ in range(6):  # as the gate measures: windows of half a second
+            before, start = grading_cpu(pool.pid), time.monotonic()
+            time.sleep(0.5)
+            rates[name].append((grading_cpu(pool.pid) - before) / (time.monotonic() - start))
         pool.join()
-    assert rates["sleeps"] < IDLE, rates
-    assert rates["computes"] > IDLE, rates
+    assert min(rates["sleeps"]) < IDLE, rates  # once its code sleeps
+    assert statistics.median(rates["computes"]) > IDLE, rates
 
 
 def test_a_worker_grades_past_a_sleeping_handin_not_past_a_computing_one(tmp_path,
