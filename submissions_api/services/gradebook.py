@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -42,24 +43,28 @@ def entry_line(entry: Entry, max_score: float, manual_max: float) -> ScoreLine:
 def gradebook(students: dict[str, list[Entry]], *, policy: Policy, max_score: float
               ) -> list[dict[str, Any]]:
     """One row per student (COLUMNS), sorted by login."""
-    rows = []
-    for login, entries in sorted(students.items()):
-        chosen = choose(entries, policy)
-        graded = sum(1 for e in entries if e.status == Status.GRADED)
-        row: dict[str, Any] = {c: "" for c in COLUMNS}
-        row.update(login=login, name=entries[0].name if entries else "", max_score=max_score,
-                   graded_submissions=graded)
-        if chosen is None:
-            row["status"] = "no graded submission" if any(e.submission_id for e in entries) \
-                else "no submission"
-        else:
-            row.update(score=chosen.final, raw_score=chosen.raw_score,
-                       manual_score="" if chosen.manual_score is None else chosen.manual_score,
-                       late_penalty=chosen.late_penalty, submission_id=chosen.submission_id,
-                       received_at=chosen.received_at.isoformat(), late=chosen.late,
-                       manual_pending=chosen.manual_pending, status=Status.GRADED.value)
-        rows.append(row)
-    return rows
+    return [gradebook_row(login, entries, policy, max_score)
+            for login, entries in sorted(students.items())]
+
+
+def gradebook_row(login: str, entries: list[Entry], policy: Policy, max_score: float
+                  ) -> dict[str, Any]:
+    """A student's gradebook row (COLUMNS)."""
+    chosen = choose(entries, policy)
+    graded = sum(1 for e in entries if e.status == Status.GRADED)
+    row: dict[str, Any] = {c: "" for c in COLUMNS}
+    row.update(login=login, name=entries[0].name if entries else "", max_score=max_score,
+               graded_submissions=graded)
+    if chosen is None:
+        row["status"] = "no graded submission" if any(e.submission_id for e in entries) \
+            else "no submission"
+    else:
+        row.update(score=chosen.final, raw_score=chosen.raw_score,
+                   manual_score="" if chosen.manual_score is None else chosen.manual_score,
+                   late_penalty=chosen.late_penalty, submission_id=chosen.submission_id,
+                   received_at=chosen.received_at.isoformat(), late=chosen.late,
+                   manual_pending=chosen.manual_pending, status=Status.GRADED.value)
+    return row
 
 
 def student_rows(students: dict[str, list[Entry]], *, max_score: float = 0.0,
@@ -114,6 +119,14 @@ def stats(rows: list[dict[str, Any]], summaries: list[dict[str, Any]],
           status_counts: dict[str, int]) -> dict[str, Any]:
     """Score distribution of the gradebook rows and per-test pass rates of the given run
     summaries."""
+    tally: dict[str, dict[str, Any]] = {}
+    for run in summaries:
+        count(tally, run, 1)
+    return {**score_stats(rows, status_counts), "tests": pass_rates(tally)}
+
+
+def score_stats(rows: list[dict[str, Any]], status_counts: dict[str, int]) -> dict[str, Any]:
+    """The score distribution of the gradebook rows."""
     scores = [r["score"] for r in rows if r["score"] != ""]
     summary: dict[str, Any] = {"students": len(rows), "graded_students": len(scores),
                                "submissions": status_counts}
@@ -123,17 +136,21 @@ def stats(rows: list[dict[str, Any]], summaries: list[dict[str, Any]],
                        median=statistics.median(scores), min=min(scores), max=max(scores),
                        full_marks=sum(1 for r in rows if r["score"] != "" and
                                       r["score"] >= r["max_score"]))
-    tests: dict[str, dict[str, Any]] = {}
-    for run in summaries:
-        for t in run.get("tests", []):
-            entry = tests.setdefault(t["id"], {"id": t["id"], "name": t["name"], "passed": 0,
-                                               "graded": 0})
-            entry["graded"] += 1
-            entry["passed"] += bool(t["passed"])
-    for entry in tests.values():
-        entry["pass_rate"] = round(entry["passed"] / entry["graded"], 3)
-    summary["tests"] = list(tests.values())
     return summary
+
+
+def count(tally: dict[str, dict[str, Any]], run: dict[str, Any], sign: int) -> None:
+    """Add (sign 1) or take back (-1) a run summary's tests to per-test pass counts."""
+    for t in run.get("tests", []):
+        entry = tally.setdefault(t["id"], {"id": t["id"], "name": t["name"], "passed": 0,
+                                           "graded": 0})
+        entry["graded"] += sign
+        entry["passed"] += sign * bool(t["passed"])
+
+
+def pass_rates(tally: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**entry, "pass_rate": round(entry["passed"] / entry["graded"], 3)}
+            for entry in tally.values() if entry["graded"] > 0]
 
 
 # -- over the database ---------------------------------------------------------------------------
@@ -154,29 +171,65 @@ def counting(session: Session, assignment: Assignment, user: User,
     return choose(entries, policy)
 
 
+@dataclass(frozen=True)
+class Table:
+    """The gradebook's rows as of a class view source's revision, each student's kept apart
+    (a newer source's changed students are made again, the others carried)."""
+
+    number: int
+    by_login: dict[str, dict[str, Any]]
+    rows: list[dict[str, Any]]
+
+
 def gradebook_table(session: Session, assignment: Assignment, policy: Policy
                     ) -> list[dict[str, Any]]:
     """The gradebook's rows (one per student; best or latest), as the CSV and the pages show
-    (kept, as class_entries)."""
-    return kept(session, ("gradebook", assignment.id, policy), lambda: gradebook(
-        class_entries(session, assignment), policy=policy,
-        max_score=total_max_score(assignment)))
+    (kept, and made again only for the students a change touched: services/classviews.py)."""
+    def compute(earlier: Table | None) -> Table:
+        source = classviews.source(session, assignment)
+        max_score = total_max_score(assignment)
+        by_login, changed = classviews.carried(source, earlier)
+        for login in source.entries if changed is None else changed:
+            if login in source.entries:
+                by_login[login] = gradebook_row(login, source.entries[login], policy, max_score)
+        return Table(source.number, by_login, [by_login[k] for k in sorted(by_login)])
+    return classviews.updated(session, ("gradebook", assignment.id, policy), compute).rows
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The class statistics as of a source's revision, with each student's counted run summary
+    and the per-test counts they add up to (kept apart, as Table's rows)."""
+
+    number: int
+    by_login: dict[str, dict[str, Any]]
+    tally: dict[str, dict[str, Any]]
+    value: tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 def class_stats(session: Session, assignment: Assignment, policy: Policy
                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Statistics of the gradebook (scores, per-test pass rates of the counted runs), with the
     run summaries they were computed from (the dashboard groups their failures); kept."""
-    def compute() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def compute(earlier: Stats | None) -> Stats:
         rows = gradebook_table(session, assignment, policy)
         source = classviews.source(session, assignment)
-        summaries = source.summaries(session, (r["submission_id"] for r in rows
-                                               if r["submission_id"] != ""))
+        by_login, changed = classviews.carried(source, earlier)
+        tally = {} if changed is None else {k: dict(v) for k, v in earlier.tally.items()}
+        counted = {r["login"]: r["submission_id"] for r in rows}
+        for login in source.entries if changed is None else changed:
+            if changed is not None and login in earlier.by_login:
+                count(tally, earlier.by_login[login], -1)
+            sub_id = counted.get(login, "")
+            for run in source.summaries(session, [sub_id] if sub_id != "" else []):
+                by_login[login] = run
+                count(tally, run, 1)
         counts = Counter(e.status for entries in source.entries.values() for e in entries
                          if e.submission_id is not None)
-        return {"max_score": total_max_score(assignment),
-                **stats(rows, summaries, dict(counts))}, summaries
-    return kept(session, ("stats", assignment.id, policy), compute)
+        return Stats(source.number, by_login, tally, (
+            {"max_score": total_max_score(assignment), **score_stats(rows, dict(counts)),
+             "tests": pass_rates(tally)}, [by_login[k] for k in sorted(by_login)]))
+    return classviews.updated(session, ("stats", assignment.id, policy), compute).value
 
 
 def gradebook_csv(session: Session, user: User, slug: str, policy: Policy) -> str:

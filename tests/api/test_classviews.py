@@ -127,20 +127,31 @@ def grade(sessions, sub_id: int, attempt: int, score: float, passed: bool) -> No
         session.commit()
 
 
+def watch(monkeypatch) -> tuple[list, list]:
+    """Whole-class reads of the entries, and the logins whose gradebook rows are made."""
+    whole, made = [], []
+    original, row = crud.gradebook_rows, gradebook.gradebook_row
+    monkeypatch.setattr(crud, "gradebook_rows", lambda *a, **k: (
+        whole.append(1) if k.get("user_ids") is None and k.get("user_id") is None else None)
+        or original(*a, **k))
+    monkeypatch.setattr(gradebook, "gradebook_row", lambda login, *a: made.append(login) or row(
+        login, *a))
+    return whole, made
+
+
 def test_kept_views_stay_exact_after_every_kind_of_write(client, users, sessions, monkeypatch):
     """Each write is followed by the kept views (brought up to date by the change log) and by
     the same views read afresh; they must be equal, and the kept ones re-read only the
     students the write changed."""
-    whole = []
-    original = crud.gradebook_rows
-    monkeypatch.setattr(crud, "gradebook_rows", lambda *a, **k: (
-        whole.append(1) if k.get("user_ids") is None and k.get("user_id") is None else None)
-        or original(*a, **k))
+    whole, made = watch(monkeypatch)
 
     def same(incremental: bool = True) -> None:
         before = len(whole)
+        made.clear()
         kept_views = views(sessions)
         assert (len(whole) == before) is incremental
+        if incremental:  # the gradebook's rows made again: the changed student's, per policy
+            assert set(made) <= {"alice"}, made
         classviews._views.clear()
         assert kept_views == views(sessions)
 
