@@ -52,13 +52,16 @@ class Source:
     read: dict[int, dict[str, Any]] = field(default_factory=dict)
     since: dict[int, frozenset[str]] = field(default_factory=dict)
 
-    def summaries(self, session: Session, ids: Iterable[int]) -> list[dict[str, Any]]:
-        """The current run summaries of these submissions, read once per source line."""
+    def summaries(self, session: Session, ids: Iterable[int]
+                  ) -> tuple[list[int], list[dict[str, Any]]]:
+        """The current run summaries of these submissions (those that have one: their ids,
+        their summaries), read once per source line, the missing ones in one query."""
         ids = list(ids)
         missing = [i for i in ids if i not in self.read]
         if missing:
             self.read.update(crud.current_summaries(session, submission_ids=missing))
-        return [self.read[i] for i in ids if i in self.read]
+        found = [i for i in ids if i in self.read]
+        return found, [self.read[i] for i in found]
 
     def changed_since(self, number: int) -> frozenset[str] | None:
         """The students whose entries changed since the source of `number`; None: unknown."""

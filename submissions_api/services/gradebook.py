@@ -217,11 +217,13 @@ def class_stats(session: Session, assignment: Assignment, policy: Policy
         by_login, changed = classviews.carried(source, earlier)
         tally = {} if changed is None else {k: dict(v) for k, v in earlier.tally.items()}
         counted = {r["login"]: r["submission_id"] for r in rows}
-        for login in source.entries if changed is None else changed:
+        todo = list(source.entries if changed is None else changed)
+        runs = dict(zip(*source.summaries(session, (
+            counted[k] for k in todo if counted.get(k, "") != "")), strict=True))
+        for login in todo:
             if changed is not None and login in earlier.by_login:
                 count(tally, earlier.by_login[login], -1)
-            sub_id = counted.get(login, "")
-            for run in source.summaries(session, [sub_id] if sub_id != "" else []):
+            if (run := runs.get(counted.get(login, ""))) is not None:
                 by_login[login] = run
                 count(tally, run, 1)
         counts = Counter(e.status for entries in source.entries.values() for e in entries
