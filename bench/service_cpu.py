@@ -13,16 +13,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from worker.admission import CPUACCT, process_tree, slot_cgroup
+from worker.admission import CPUACCT, cgroup_seconds, process_tree, slot_cgroup
 
 EVERY = 0.5
-
-
-def _usage(folder: Path) -> int | None:
-    try:
-        return int((folder / "cpuacct.usage").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _cpuacct_of(pid: int | str) -> str | None:
@@ -43,7 +36,7 @@ class ServiceCpu:
             self.folder.mkdir()
         except OSError:
             self.folder = None
-        self.slots: dict[str, tuple[int, int]] = {}  # cgroup → (usage at first sight, last)
+        self.slots: dict[Path, tuple[float, float]] = {}  # cgroup → (seconds then, last seen)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -63,7 +56,7 @@ class ServiceCpu:
     def start(self, roots: list[int]) -> None:
         """From now: the base of the service's counter, and the slot cgroups' watch."""
         self.roots = roots
-        self.base = _usage(self.folder) if self.folder else None
+        self.base = cgroup_seconds(self.folder) if self.folder else None
         self._sample(first=True)
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -71,15 +64,15 @@ class ServiceCpu:
     def _sample(self, first: bool = False) -> None:
         tree = {pid for root in self.roots for pid in process_tree(root)}
         for pid in tree:
-            path = slot_cgroup(pid)
-            if path and path not in self.slots:
-                usage = _usage(CPUACCT / path.lstrip("/"))
-                if usage is not None:  # a slot made during the rush counts from its start
-                    self.slots[path] = (usage if first else 0, usage)
-        for path, (base, _) in list(self.slots.items()):
-            usage = _usage(CPUACCT / path.lstrip("/"))
-            if usage is not None:
-                self.slots[path] = (base, usage)
+            slot = slot_cgroup(pid)
+            if slot is not None and slot not in self.slots:
+                used = cgroup_seconds(slot)
+                if used is not None:  # a slot made during the rush counts from its start
+                    self.slots[slot] = (used if first else 0.0, used)
+        for slot, (base, _) in list(self.slots.items()):
+            used = cgroup_seconds(slot)
+            if used is not None:
+                self.slots[slot] = (base, used)
 
     def _watch(self) -> None:
         while not self._stop.wait(EVERY):
@@ -93,8 +86,8 @@ class ServiceCpu:
         self._sample()
         if self.folder is None or self.base is None:
             return None
-        own = (_usage(self.folder) or 0) - self.base
-        return (own + sum(last - base for base, last in self.slots.values())) / 1e9
+        own = (cgroup_seconds(self.folder) or 0.0) - self.base
+        return own + sum(last - base for base, last in self.slots.values())
 
     def remove(self) -> None:
         if self.folder is not None:

@@ -158,10 +158,7 @@ def _cpu(tree: dict[int, int]) -> float:
             seconds += ticks / TICK
         else:
             slots.add(slot)
-    for slot in slots:
-        with contextlib.suppress(OSError, ValueError):
-            seconds += int((CPUACCT / slot.lstrip("/") / "cpuacct.usage").read_text()) / 1e9
-    return seconds
+    return seconds + sum(cgroup_seconds(slot) or 0.0 for slot in slots)
 
 
 def _processes() -> tuple[dict[int, list[int]], dict[int, int]]:
@@ -195,25 +192,31 @@ def process_tree(root: int, procs: tuple[dict[int, list[int]], dict[int, int]] |
     return found
 
 
-def slot_cgroup(pid: int) -> str | None:
-    """The cpuacct cgroup of a sandbox slot the process is in (grader/sandbox/linux/cgroup.py:
-    `mlpgrade/<id>`), or None."""
+def slot_cgroup(pid: int) -> Path | None:
+    """The folder of the sandbox slot's cgroup the process is in (grader/sandbox/linux/
+    cgroup.py: `mlpgrade/<id>`, v1 cpuacct or v2), or None."""
     try:
         for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
             _, controllers, path = line.split(":", 2)
-            if "cpuacct" in controllers.split(",") and path.startswith(SLOT_CGROUPS):
-                return path
+            if not path.startswith(SLOT_CGROUPS):
+                continue
+            if "cpuacct" in controllers.split(","):
+                return CPUACCT / path.lstrip("/")
+            if controllers == "" and not CPUACCT.is_dir():
+                return CPUACCT.parent / path.lstrip("/")
     except (OSError, ValueError):
         pass
     return None
 
 
-def enable(admission: Admission | None) -> None:
-    """This worker's gradings ask `admission` (set before the pool forks; None: they do not)."""
-    global _gate
-    _gate = admission
-
-
-def gate() -> contextlib.AbstractContextManager[None]:
-    """The admission of one grading in this worker (none where not enabled)."""
-    return _gate.admitted() if _gate is not None else contextlib.nullcontext()
+def cgroup_seconds(folder: Path) -> float | None:
+    """The CPU seconds a cgroup's processes used (v1 cpuacct.usage, v2 cpu.stat)."""
+    try:
+        if (folder / "cpuacct.usage").exists():
+            return int((folder / "cpuacct.usage").read_text()) / 1e9
+        for line in (folder / "cpu.stat").read_text().splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+    except (OSError, ValueError):
+        pass
+    return None
