@@ -220,3 +220,14 @@ def cgroup_seconds(folder: Path) -> float | None:
     except (OSError, ValueError):
         pass
     return None
+
+
+def enable(admission: Admission | None) -> None:
+    """This worker's gradings ask `admission` (set before the pool forks; None: they do not)."""
+    global _gate
+    _gate = admission
+
+
+def gate() -> contextlib.AbstractContextManager[None]:
+    """The admission of one grading in this worker (none where not enabled)."""
+    return _gate.admitted() if _gate is not None else contextlib.nullcontext()
