@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,7 +90,12 @@ class ServiceCpu:
         own = (cgroup_seconds(self.folder) or 0.0) - self.base
         return own + sum(last - base for base, last in self.slots.values())
 
-    def remove(self) -> None:
-        if self.folder is not None:
-            with contextlib.suppress(OSError):
+    def remove(self, wait: float = 30.0) -> None:
+        """Remove the cgroup once the service's last processes have left it."""
+        deadline = time.monotonic() + wait
+        while self.folder is not None and time.monotonic() < deadline:
+            try:
                 self.folder.rmdir()
+                return
+            except OSError:  # busy: a stopped service's processes still exiting
+                time.sleep(0.5)
