@@ -145,6 +145,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="per client and endpoint")
     parser.add_argument("--api-workers", type=int, default=os.cpu_count() or 1,
                         help="API processes (`mlpgrade serve`'s default: one per core)")
+    parser.add_argument("--mixed-only", action="store_true",
+                        help="only the floor, stats, and stats while half the clients upload "
+                        "(printed, not written to docs/benchmarks.md)")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
 
@@ -173,7 +176,8 @@ def main() -> None:
                 base = f"http://127.0.0.1:{port}"
                 wait_for(lambda: _up(base), 60, "the API", 0.2, (api,))
                 for n in clients:
-                    results[n] = asyncio.run(measure(base, seeded, tar, n, args.requests))
+                    results[n] = asyncio.run(measure(base, seeded, tar, n, args.requests,
+                                                     args.mixed_only))
             finally:
                 api.stop()
                 print("API log (last lines):", api.tail()[-1500:], sep="\n")
@@ -183,6 +187,8 @@ def main() -> None:
             admin.close()
     text_ = _tables(results)
     print(text_)
+    if args.mixed_only:
+        return
     write_doc("api_latency", f"`.venv/bin/python bench/api_latency.py --students {args.students} "
                              f"--per-student {args.per_student} --clients {args.clients} "
                              f"--requests {args.requests} --api-workers {args.api_workers}` "
@@ -218,8 +224,10 @@ def _up(base: str) -> bool:
         return False
 
 
-async def measure(base: str, seeded: dict, tar: bytes, clients: int, requests: int) -> list:
-    """Each endpoint in turn under `clients` closed-loop clients; the floor first."""
+async def measure(base: str, seeded: dict, tar: bytes, clients: int, requests: int,
+                  mixed_only: bool = False) -> list:
+    """Each endpoint in turn under `clients` closed-loop clients; the floor first (with
+    `mixed_only`, only it and stats before the mix)."""
     tokens, own = seeded["tokens"], seeded["own"]
     logins = sorted(own)
     api = base + "/api/v1"
@@ -252,6 +260,8 @@ async def measure(base: str, seeded: dict, tar: bytes, clients: int, requests: i
     }
     results = []
     for label, call in calls.items():
+        if mixed_only and label not in ("GET /health (the floor)", "GET stats (TA)"):
+            continue
         alone, _ = await hammer(base, 1, 5, call)  # one client: the request's own cost
         start = time.perf_counter()
         lat, errors = await hammer(base, clients, requests, call)
@@ -266,7 +276,8 @@ async def measure(base: str, seeded: dict, tar: bytes, clients: int, requests: i
         hammer(base, clients // 2, requests, calls["GET stats (TA)"]),
         hammer(base, clients - clients // 2, requests, calls["POST upload (student)"]))
     results.append(("GET stats (TA) while half the clients upload", lat, errors,
-                    time.perf_counter() - start, results[5][4]))
+                    time.perf_counter() - start,
+                    next(r[4] for r in results if r[0] == "GET stats (TA)")))
     return results
 
 

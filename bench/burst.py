@@ -30,7 +30,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 from collections import Counter
@@ -60,20 +59,12 @@ from tests.api.services import (
     wait_for,
 )
 from tests.e2e.stack import MLPGRADE
-from tests.handins import make_handin_tar
+from tests.handins import in_question_1, make_handin_tar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor import floor_seconds
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-Q1 = "def question_1():\n    return 'b'"
-
-
-def _in_question_1(code: str) -> dict:
-    body = textwrap.indent(textwrap.dedent(code).strip(), "    ")
-    return {"hw1/mc.py": (Q1, "def question_1():\n" + body + "\n    return 'b'")}
-
-
 # (kind, share of the burst, hand-in). Hanging costs one test's 20 s limit; hostile is the
 # 20 GiB allocation the cgroup kills; crashing raises at import of one module.
 MIX = [
@@ -81,9 +72,9 @@ MIX = [
     ("buggy", 30, lambda: make_handin_tar(bugs=("linear_dw_summed",))),
     ("crashing", 10, lambda: make_handin_tar(edits={"mytorch/loss.py": (
         "import numpy as np", "import numpy as np\nraise RuntimeError('work in progress')")})),
-    ("hanging", 5, lambda: make_handin_tar(edits=_in_question_1(
+    ("hanging", 5, lambda: make_handin_tar(edits=in_question_1(
         "import time\nwhile True:\n    time.sleep(1)"))),
-    ("hostile", 5, lambda: make_handin_tar(edits=_in_question_1(
+    ("hostile", 5, lambda: make_handin_tar(edits=in_question_1(
         "import numpy as np\nx = np.ones(20 * 2**30 // 8)"))),
 ]
 

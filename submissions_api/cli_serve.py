@@ -45,8 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (0.0.0.0: every interface)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
-    p.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
-                   help="grading slots of the live worker (one per core)")
+    p.add_argument("--concurrency", type=int, default=2 * (os.cpu_count() or 1),
+                   help="grading slots of the live worker: two per core, those beyond the "
+                   "cores used only while gradings sleep (worker/admission.py)")
     p.add_argument("--api-workers", type=int, default=os.cpu_count() or 1,
                    help="API server processes (one per core)")
     p.add_argument("--access-log", action="store_true",

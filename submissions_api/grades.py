@@ -4,7 +4,7 @@ functions over plain rows, plus the two reads of one student's rows; no FastAPI,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
@@ -104,10 +104,11 @@ def total_max_score(assignment: Assignment) -> float:
 
 # -- over the database ---------------------------------------------------------------------------
 
-def read_entries(session: Session, assignment: Assignment, user_id: int | None = None
-                 ) -> dict[str, list[Entry]]:
-    """Every student's (or one's) entries for the assignment, in two queries."""
+def read_entries(session: Session, assignment: Assignment, user_id: int | None = None,
+                 user_ids: Collection[int] | None = None) -> dict[str, list[Entry]]:
+    """Every student's (or one's, or those of `user_ids`) entries for the assignment, in two
+    queries."""
     items = frozenset(i["id"] for i in manual_items(assignment.slug))
-    return entries_of(crud.gradebook_rows(session, assignment=assignment, user_id=user_id),
-                      items=items, manual=crud.manual_by_login(session, assignment=assignment,
-                                                               user_id=user_id))
+    who = {"user_id": user_id, "user_ids": user_ids}
+    return entries_of(crud.gradebook_rows(session, assignment=assignment, **who), items=items,
+                      manual=crud.manual_by_login(session, assignment=assignment, **who))

@@ -3,6 +3,8 @@ bytes."""
 
 from __future__ import annotations
 
+import textwrap
+
 from grader.fixtures import Files, apply_bug, load_bugs, make_tar, reference_files
 from grader.rubric import load_assignment
 
@@ -28,3 +30,13 @@ def make_handin_tar(edits: dict[str, tuple[str, str]] | None = None, *, bugs: tu
     files = edited_files(edits, bugs=bugs, assignment=assignment)
     files.update(extra or {})
     return make_tar(files)
+
+
+Q1 = "def question_1():\n    return 'b'"
+
+
+def in_question_1(code: str) -> dict[str, tuple[str, str]]:
+    """The edit that runs `code` when the multiple-choice test calls question_1 (a hand-in that
+    hangs or attacks in one test only)."""
+    body = textwrap.indent(textwrap.dedent(code).strip(), "    ")
+    return {"hw1/mc.py": (Q1, "def question_1():\n" + body + "\n    return 'b'")}

@@ -8,6 +8,9 @@ while the training runs of earlier ones go on. Its verdicts do not change: limit
 and its share under full live load (about a tenth of a core at nice 10, against two live jobs on
 two cores) stays above what the wall clock takes for a hung test (under 5 %, grader/inside).
 
+A worker of the live queue may have more grading slots (`--concurrency`) than `--cores`: a
+grading beyond the cores starts only while a running one sleeps (worker/admission.py).
+
 Every temporary file a worker's jobs make is under its scratch folder (worker/scratch.py): removed
 on a graceful stop, and by the next worker started on the host if this one is killed."""
 
@@ -23,8 +26,10 @@ import warnings
 
 from celery.exceptions import SecurityWarning
 
+from grader.settings import load_settings as load_grader_settings
 from submissions_api.jobs import Dispatcher
 from submissions_api.store.models_grading import QueueKind
+from worker import admission
 from worker.app import app, settings
 from worker.scratch import claim_scratch
 
@@ -55,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m worker")
     parser.add_argument("--queues", default=f"{QueueKind.LIVE},{QueueKind.BULK}",
                         help="live (students' uploads), bulk (regrades, golden sets), or both")
-    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="grading slots (pool processes)")
+    parser.add_argument("--cores", type=int, default=len(os.sched_getaffinity(0)),
+                        help="live gradings computing at once on this host; the slots beyond "
+                        "them start a grading only while another sleeps")
     parser.add_argument("--name", default=None, help="Celery node name (default: worker@host)")
     parser.add_argument("--loglevel", default="INFO")
     parser.add_argument("--quiet", action="store_true",
@@ -64,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if {q.strip() for q in args.queues.split(",")} == {QueueKind.BULK}:
         os.nice(BULK_NICE)
+    else:  # before the pool forks: its processes inherit the gate
+        admission.enable(admission.Admission(
+            settings.home / "admission", args.cores,
+            sees_sandboxes=load_grader_settings().sandbox != "docker"))
     names = {QueueKind.LIVE: settings.live_queue, QueueKind.BULK: settings.bulk_queue}
     queues = ",".join(names.get(q.strip(), q.strip()) for q in args.queues.split(","))
     argv = ["worker", "-Q", queues, "-c", str(args.concurrency), "--loglevel", args.loglevel,

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from submissions_api.lms import passback, roster
-from worker import golden_jobs, grading, mailing, similarity, training
+from worker import admission, golden_jobs, grading, mailing, similarity, training
 from worker.app import app, settings
 from worker.context import get_context, lease_owner
 
 
 @app.task(name="worker.grade_submission")
 def grade_submission(submission_id: int, attempt: int) -> str:
-    """Grade one attempt; idempotent, since results are keyed by (submission, attempt)."""
-    return grading.grade_submission(get_context(settings), submission_id=submission_id,
-                                    attempt=attempt, owner=lease_owner())
+    """Grade one attempt, once admitted (worker/admission.py); idempotent, since results are
+    keyed by (submission, attempt)."""
+    with admission.gate():
+        return grading.grade_submission(get_context(settings), submission_id=submission_id,
+                                        attempt=attempt, owner=lease_owner())
 
 
 @app.task(name="worker.train_run")

@@ -34,6 +34,7 @@ from submissions_api.store.crud.gradebook import (
     SubmissionRow,
     current_summaries,
     gradebook_rows,
+    logins_of,
     status_counts,
 )
 from submissions_api.store.crud.health import RunTimes, Waiting, run_times, waiting
@@ -110,7 +111,7 @@ __all__ = [
     "create_golden_set", "create_submission", "create_user", "current_summaries", "db_now",
     "delete_extension", "expired_leases", "get_assignment", "get_assignment_by_id", "get_blob",
     "get_extension", "get_golden_set", "get_regrade", "get_run", "get_submission",
-    "get_user_by_login", "gradebook_rows", "list_assignments", "list_extensions",
+    "get_user_by_login", "gradebook_rows", "list_assignments", "logins_of", "list_extensions",
     "list_golden_sets", "list_runs", "list_submissions", "list_users", "lock_user",
     "manual_grades", "manual_by_login", "pending_training", "put_blob", "queue_position",
     "queue_positions", "recent_grading_seconds", "recent_live_runs", "regrade_candidates",

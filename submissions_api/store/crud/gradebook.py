@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -31,11 +31,12 @@ class SubmissionRow(NamedTuple):
 
 
 
-def gradebook_rows(session: Session, *, assignment: Assignment, user_id: int | None = None
+def gradebook_rows(session: Session, *, assignment: Assignment, user_id: int | None = None,
+                   user_ids: Collection[int] | None = None
                    ) -> list[tuple[StudentRow, SubmissionRow | None]]:
-    """Every student (or the one `user_id`) with each of their submissions (outer join: students
-    without any too), as plain rows: the class-wide views read thousands, which ORM objects made
-    slow."""
+    """Every student (or the one `user_id`, or those of `user_ids`) with each of their
+    submissions (outer join: students without any too), as plain rows: the class-wide views
+    read thousands, which ORM objects made slow."""
     query = (
         select(User.login, User.name, Submission.id, Submission.received_at, Submission.status,
                Submission.score, Submission.late_penalty, Submission.late)
@@ -45,6 +46,8 @@ def gradebook_rows(session: Session, *, assignment: Assignment, user_id: int | N
         .order_by(User.login, Submission.id))
     if user_id is not None:
         query = query.where(User.id == user_id)
+    if user_ids is not None:
+        query = query.where(User.id.in_(user_ids))
     rows = session.execute(query).all()
     return [(StudentRow(r[0], r[1]), SubmissionRow(*r[2:]) if r[2] is not None else None)
             for r in rows]
@@ -75,3 +78,8 @@ def status_counts(session: Session, *, assignment: Assignment) -> dict[str, int]
                            .where(Submission.assignment_id == assignment.id)
                            .group_by(Submission.status)).all()
     return {status: count for status, count in rows}
+
+
+def logins_of(session: Session, *, user_ids: Collection[int]) -> set[str]:
+    """The logins of these users."""
+    return set(session.scalars(select(User.login).where(User.id.in_(user_ids))))

@@ -3,7 +3,7 @@ per student, assignment and item; `submission_id` is the submission it was given
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,16 +34,19 @@ def manual_grades(session: Session, *, keys: Iterable[StudentKey]
     return grades
 
 
-def manual_by_login(session: Session, *, assignment: Assignment, user_id: int | None = None
+def manual_by_login(session: Session, *, assignment: Assignment, user_id: int | None = None,
+                    user_ids: Collection[int] | None = None
                     ) -> dict[str, tuple[set[str], float]]:
-    """For each student (or the one `user_id`) with manual grades on the assignment: the items
-    graded and their sum."""
+    """For each student (or the one `user_id`, or those of `user_ids`) with manual grades on
+    the assignment: the items graded and their sum."""
     out: dict[str, tuple[set[str], float]] = {}
     query = (select(User.login, ManualGrade.item_id, ManualGrade.points)
              .join(User, User.id == ManualGrade.user_id)
              .where(ManualGrade.assignment_id == assignment.id))
     if user_id is not None:
         query = query.where(ManualGrade.user_id == user_id)
+    if user_ids is not None:
+        query = query.where(ManualGrade.user_id.in_(user_ids))
     for login, item, points in session.execute(query):
         items, total = out.get(login, (set(), 0.0))
         items.add(item)
