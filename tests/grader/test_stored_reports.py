@@ -12,6 +12,7 @@ import pytest
 from grader.compare import STAFF_ONLY, STUDENT_DETAILS
 from grader.formats import render_feedback, render_table
 from grader.results import GradeReport, TestStatus
+from grader.rubric import load_assignment
 from tests.api.stored_views import STORED, stored
 
 NAMES = ("reference-2026-12", "buggy-2026-12")
@@ -29,7 +30,7 @@ def test_stored_report_loads_and_writes_back_the_same(name):
 def test_stored_report_prints_as_before(name):
     views = json.loads((STORED / f"{name}-views.json").read_text())
     report = GradeReport.from_dict(stored(name))
-    assert render_feedback(report) == views["feedback"]
+    assert render_feedback(report, load_assignment(report.assignment)) == views["feedback"]
     assert render_table(report) == views["table"]
 
 
