@@ -164,12 +164,12 @@ def test_layout_every_noqa_says_why():
     assert found == []
 
 
-#: Where the grader may read its process's environment: its settings module. The sandbox and
-#: the code that runs inside it are exempt until their rewrite hands them settings too (the
-#: inside sets up the children's environment; an assignment's training module reads its data
-#: folder from it, inside the sandbox).
+#: Where the grader may read its process's environment: its settings module. The sandbox takes
+#: its settings from its caller (`get_sandbox`, `student_sandbox`); only the code that runs
+#: inside a box is exempt: the inside sets up its children's environment, and an assignment's
+#: training module reads its data folder from it, inside the sandbox.
 ENVIRONMENT_READERS = ("grader/settings.py",)
-ENVIRONMENT_EXEMPT = ("grader/sandbox/", "grader/inside/", "grader/assignments/")
+ENVIRONMENT_EXEMPT = ("grader/inside/", "grader/assignments/")
 
 
 def environment_reads(source: str) -> list[int]:
