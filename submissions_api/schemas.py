@@ -175,6 +175,8 @@ class RunOut(Out):
     max_score: float | None
     golden_version: str
     grader_version: str
+    rubric_version: str = Field(default="", description="the rubric's content hash it was "
+                                "graded under (the assignment's rubric_version then)")
     error: str
     worker: str
     started_at: datetime | None

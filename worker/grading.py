@@ -180,6 +180,7 @@ def record(ctx: WorkerContext, job: Job, *, submission_id: int, attempt: int, ow
         if graded is not None:
             run = lifecycle.record_graded(**common, report=graded.report,
                                           golden_set_id=graded.golden_set_id,
+                                          rubric_version=job.assignment.version,
                                           training=job.assignment.has_training)
             outcome = Outcome.GRADED
         else:

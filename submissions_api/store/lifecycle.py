@@ -105,13 +105,14 @@ def renew_lease(session: Session, *, submission_id: int, attempt: int, owner: st
 
 def record_graded(session: Session, *, submission: Submission, attempt: int, owner: str,
                   started_at: datetime, report: GradeReport, golden_set_id: int | None = None,
-                  training: bool = False) -> GradingRun | None:
-    """The attempt was graded: its run holds `report`, the submission
-    is graded with the run's score. `training`: a training run follows (record_training).
-    None (nothing written) when the lease was taken from us."""
+                  rubric_version: str = "", training: bool = False) -> GradingRun | None:
+    """The attempt was graded: its run holds `report` and the version of the rubric it was
+    graded under, the submission is graded with the run's score. `training`: a training run
+    follows (record_training). None (nothing written) when the lease was taken from us."""
     return _record_run(session, submission=submission, attempt=attempt, owner=owner,
                        started_at=started_at, next_status=Status.GRADED, report=report,
-                       golden_set_id=golden_set_id, training=training)
+                       golden_set_id=golden_set_id, rubric_version=rubric_version,
+                       training=training)
 
 
 def record_failure(session: Session, *, submission: Submission, attempt: int, owner: str,
@@ -135,7 +136,8 @@ def record_failure(session: Session, *, submission: Submission, attempt: int, ow
 def _record_run(session: Session, *, submission: Submission, attempt: int, owner: str,
                 started_at: datetime, next_status: Status, report: GradeReport | None = None,
                 error: str = "", columns: dict[str, Any] | None = None,
-                golden_set_id: int | None = None, training: bool = False) -> GradingRun | None:
+                golden_set_id: int | None = None, rubric_version: str = "",
+                training: bool = False) -> GradingRun | None:
     """Write the one run of this attempt and move the submission to `next_status` with
     `columns`, if we still hold the lease; None (and nothing written) otherwise."""
     graded = report is not None
@@ -154,6 +156,7 @@ def _record_run(session: Session, *, submission: Submission, attempt: int, owner
                      golden_version=report.golden_version if graded else "",
                      golden_set_id=golden_set_id,
                      grader_version=report.grader_version if graded else "",
+                     rubric_version=rubric_version,
                      report=json_safe(report.to_dict()) if graded else None, error=error,
                      worker=owner, started_at=started_at, finished_at=now,
                      summary=run_summary(report) if graded else None,

@@ -129,6 +129,9 @@ class GradingRun(Base):
         ForeignKey("golden_sets.id", name="fk_run_golden_set"), nullable=True)
     """The golden set this run was graded with (its training run uses the same)."""
     grader_version: Mapped[str] = mapped_column(String(40), default="")
+    rubric_version: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    """The rubric's own content hash it was graded under (`grader.rubric.Assignment.version`);
+    "" for a run we failed, or one recorded before runs kept it."""
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     artifacts: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     """Files made for people (the training plots): name → sha256 of a blob."""

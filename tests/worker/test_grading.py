@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from grader.sandbox import get_sandbox
-from submissions_api.store import crud, lifecycle
+from submissions_api.store import crud, lifecycle, rubrics
 from submissions_api.store.models import utcnow
 from submissions_api.store.models_grading import GradingRun, Status
 from tests.api.services import SANDBOX, seed_golden_set, service_env
@@ -66,6 +66,10 @@ def test_grading_reference_records_full_marks_once(ctx):
     assert sub.status == Status.GRADED and sub.score == 95.0 and sub.lease_owner is None
     [run] = runs(ctx, sub_id)
     assert run.outcome == "graded" and run.report["score"] == 95.0 and run.golden_version
+    # the rubric it was graded under: the assignment's content hash, as its row says
+    assert run.rubric_version == rubrics.assignment("hw1p1-s20").version
+    with ctx.sessions() as session:
+        assert crud.get_assignment(session, slug="hw1p1-s20").rubric_version == run.rubric_version
     # the same message delivered again (acks_late redelivery) is stale: nothing more recorded
     assert grade_submission(ctx, submission_id=sub_id, attempt=1, owner="w2") == "stale"
     assert len(runs(ctx, sub_id)) == 1
