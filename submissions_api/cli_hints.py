@@ -21,7 +21,8 @@ from submissions_api.store.db import session_factory
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hints", help="export an assignment's cluster hints, or import them "
                        "(next semester's)")
-    p.add_argument("action", choices=("export", "import"))
+    p.add_argument("action", choices=("export", "import"),
+                   help="export: write the hints as JSON; import: add them from such a file")
     p.add_argument("--file", default="-",
                    help="the hint file (default: standard output / input)")
     p.add_argument("--assignment", required=True, help="the assignment's slug")
