@@ -62,6 +62,7 @@ def dashboard(slug: str, request: Request, user: PageUser, session: SessionDep):
         hints=hints.hint_rows(session, assignment),
         cluster=next((c for c in table.clusters if c["key"] == query.cluster), None),
         waiting=sum(1 for r in rows if r["manual_pending"] is True),
+        requests_waiting=crud.waiting_requests(session, assignment_id=assignment.id),
         zeroed=request.query_params.get("zeroed"), all_graded=request.query_params.get("graded"),
         recent=subs_service.submission_views(session, recent, staff=True),
         instructor=has_role(user, Role.INSTRUCTOR), preparing=preparing,

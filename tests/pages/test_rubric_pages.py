@@ -133,7 +133,9 @@ def test_rubric_pages_annotation_and_regrade_request_round_trip(open_page, users
     expect(student.locator(f"#request-{ITEM}")).to_contain_text("A TA will answer here.")
     no_serious_violations(student)
 
-    ta.goto(f"/staff/assignments/{SLUG}/regrade-requests")
+    ta.goto(f"/staff/assignments/{SLUG}")  # the dashboard says a request waits, and leads there
+    expect(ta.locator("#regrade-requests")).to_have_text("Regrade requests (1 waiting)")
+    ta.click("#regrade-requests")
     expect(ta.locator("#requests-summary")).to_contain_text("1 waiting of 1")
     request = ta.locator("section.request").first
     request.locator("input[name=points]").fill("4.5")

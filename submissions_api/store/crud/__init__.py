@@ -57,6 +57,7 @@ from submissions_api.store.crud.rubric import (
     regrade_requests,
     rubric_items,
     set_applied,
+    waiting_requests,
 )
 from submissions_api.store.crud.runs import (
     get_run,
@@ -122,5 +123,5 @@ __all__ = [
     "add_link", "latest_links", "link_by_hash", "links_since", "links_with_status",
     "never_signed_in", "use_link", "users_by_address",
     "annotations", "applied", "applied_points", "grades_with", "item_counts",
-    "regrade_requests", "rubric_items", "set_applied",
+    "regrade_requests", "rubric_items", "set_applied", "waiting_requests",
 ]

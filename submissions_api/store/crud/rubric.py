@@ -91,3 +91,10 @@ def regrade_requests(session: Session, *, assignment_id: int, user_id: int | Non
         query = query.where(RegradeRequest.user_id == user_id)
     return session.scalars(query.order_by(RegradeRequest.answered_at.is_not(None),
                                           RegradeRequest.id)).all()
+
+
+def waiting_requests(session: Session, *, assignment_id: int) -> int:
+    """How many of the assignment's regrade requests no TA has answered yet."""
+    return session.scalar(select(func.count()).select_from(RegradeRequest).where(
+        RegradeRequest.assignment_id == assignment_id,
+        RegradeRequest.answered_at.is_(None))) or 0
