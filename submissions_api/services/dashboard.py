@@ -2,22 +2,22 @@
 the one place a row's data is computed), filtered, searched, sorted and cut into pages on the
 server, and the class's failure clusters that the rows link to.
 
-The rows and clusters are kept until the class changes (services/classviews.py); what moves
-without the class revision moving is read per request: which students similarity flags (pairs
+The rows and clusters are kept, and after a change of the class only the changed students'
+rows are made again (services/classviews.py); what moves without the class revision moving is
+read per request: which students similarity flags (pairs
 are computed after grading) and the clusters' hints."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
 from submissions_api.grades import manual_max_score
-from submissions_api.services import feedback, gradebook
-from submissions_api.services.classviews import kept
+from submissions_api.services import classviews, feedback, gradebook
 from submissions_api.services.similarity import DEFAULT_THRESHOLD
 from submissions_api.store import crud
 from submissions_api.store.crud import hints as hint_store
@@ -51,21 +51,34 @@ class ClassTable:
     """Every student's dashboard_row, by login."""
     clusters: list[dict[str, Any]]
     """Every failure cluster of the counted runs, most students first (count_clusters)."""
+    number: int = -1
+    """The class source's revision it was made from (classviews.Source)."""
+    by_login: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = field(
+        default_factory=dict)
+    """login → (its row, its clusters): what a later change carries over for the students it
+    did not touch."""
 
 
 def class_table(session: Session, assignment: Assignment) -> ClassTable:
-    """The class's rows and clusters (kept until the class changes)."""
-    def compute() -> ClassTable:
-        base = gradebook.student_rows(gradebook.class_entries(session, assignment),
-                                      max_score=assignment.max_score,
-                                      manual_max=manual_max_score(assignment.slug))
-        _, summaries = gradebook.class_stats(session, assignment, "best")  # the best counts
-        extended = {u.login for _, u in crud.list_extensions(session, assignment=assignment)}
-        made = [dashboard_row(r, summaries.get(r["best_id"]), slug=assignment.slug,
-                              extension=r["login"] in extended) for r in base]
+    """The class's rows and clusters, kept, and brought up to date student by student."""
+    def compute(earlier: ClassTable | None) -> ClassTable:
+        source = classviews.source(session, assignment)
+        by_login, changed = classviews.carried(source, earlier)
+        todo = {k: v for k, v in source.entries.items() if changed is None or k in changed}
+        if todo:
+            _, summaries = gradebook.class_stats(session, assignment, "best")  # the best counts
+            extended = {u.login for _, u in crud.list_extensions(session,
+                                                                  assignment=assignment)}
+            for r in gradebook.student_rows(todo, max_score=assignment.max_score,
+                                            manual_max=manual_max_score(assignment.slug)):
+                by_login[r["login"]] = dashboard_row(
+                    r, summaries.get(r["best_id"]), slug=assignment.slug,
+                    extension=r["login"] in extended)
+        made = [by_login[login] for login in sorted(source.entries) if login in by_login]
         return ClassTable(rows=[row for row, _ in made],
-                          clusters=feedback.count_clusters((found for _, found in made), None))
-    return kept(session, ("dashboard-table", assignment.id), compute)
+                          clusters=feedback.count_clusters((found for _, found in made), None),
+                          number=source.number, by_login=by_login)
+    return classviews.updated(session, ("dashboard-table", assignment.id), compute)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ not; and a session never keeps a view of its own uncommitted writes."""
 from __future__ import annotations
 
 from grader.results import GradeReport
-from submissions_api.services import classviews, gradebook
+from submissions_api.services import classviews, dashboard, gradebook
 from submissions_api.store import crud, lifecycle, revision
 from submissions_api.store.models import utcnow
 from tests.api.test_staff import graded
@@ -103,10 +103,12 @@ def views(sessions) -> tuple:
     """Every class-wide view of the assignment, as the pages and the API read them."""
     with sessions() as session:
         assignment = crud.get_assignment(session, slug=SLUG)
+        table = dashboard.class_table(session, assignment)
         return (gradebook.gradebook_table(session, assignment, "best"),
                 gradebook.gradebook_table(session, assignment, "latest"),
                 gradebook.class_stats(session, assignment, "best"),
-                gradebook.student_rows(gradebook.class_entries(session, assignment)))
+                gradebook.student_rows(gradebook.class_entries(session, assignment)),
+                table.rows, table.clusters)
 
 
 def report(score: float, passed: bool) -> GradeReport:
