@@ -18,7 +18,9 @@ function showTotal(form) {
   out.textContent = `${Math.round(Math.min(Math.max(sum, 0), max) * 100) / 100}/${max}`;
 }
 
-function gradingKeys(forms) {
+// Listening from the moment the script runs (not from DOMContentLoaded): a key pressed as soon as
+// the focused box shows is never lost. The forms are looked up at each key.
+function gradingKeys() {
   document.addEventListener("keydown", e => {
     if (e.ctrlKey || e.altKey || e.metaKey || e.defaultPrevented) return;
     const form = e.target.closest ? e.target.closest("form.manual-form") : null;
@@ -28,7 +30,7 @@ function gradingKeys(forms) {
       return;
     }
     if (typing(e.target) || e.key.length !== 1) return;
-    for (const f of forms) {
+    for (const f of document.querySelectorAll("form.manual-form")) {
       const label = f.querySelector(`label.rubric-item[data-key="${CSS.escape(e.key)}"]`);
       if (label) {
         e.preventDefault();
@@ -64,13 +66,15 @@ function selectLines(source) {
   });
 }
 
+gradingKeys();
+
 document.addEventListener("DOMContentLoaded", () => {
   const forms = [...document.querySelectorAll("form.manual-form")];
   forms.forEach(f => f.addEventListener("input", () => showTotal(f)));
-  if (forms.length) gradingKeys(forms);
-  // the browser skips autofocus on a page opened at an anchor (#manual): focus it here, once
-  // the page has scrolled to the anchor
-  const first = document.querySelector("form.manual-form [autofocus]");
+  // The first control is focused here, not by `autofocus`: the browser skips autofocus on a
+  // page opened at an anchor (#manual), and focus from here comes after the keys listen. Once
+  // the page has scrolled to the anchor.
+  const first = document.querySelector("form.manual-form [data-first]");
   if (first) window.addEventListener("load", () => setTimeout(() => {
     if (!document.activeElement || document.activeElement === document.body) first.focus();
   }, 0));
