@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from tests.api.services import wait_for
 from tests.e2e.stack import embedded_env, start_stack
 from tests.handins import make_handin_tar
 
@@ -21,6 +22,12 @@ def test_json_logs_name_the_submission_on_every_line_of_its_grading(tmp_path, se
         assert reply.status_code == 202, reply.text
         sub_id = reply.json()["id"]
         stack.wait_submission("alice", sub_id, training=True)
+        # the similarity job follows the training run (one message on the live path): the
+        # worker is stopped once it has run too
+        wait_for(lambda: any(r.get("task") == "worker.similarity_index"
+                             and "succeeded" in r.get("message", "")
+                             for r in _records(worker.log.read_text())), 120,
+                 "the similarity job", 0.5)
     finally:
         stack.stop()
     # Up to Celery's shutdown notice, which it prints itself (the test's stop signals the
@@ -51,3 +58,14 @@ def test_json_logs_name_the_submission_on_every_line_of_its_grading(tmp_path, se
     ours = [r for r in training if r["logger"] == "worker.training"]
     assert ours and all(r["submission_id"] == sub_id for r in ours), training
     assert any("training done" in r["message"] for r in ours), ours
+
+
+def _records(text: str) -> list[dict]:
+    """The log's JSON lines read so far (a line still being written is left out)."""
+    out = []
+    for line in text.splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass
+    return out
