@@ -25,6 +25,7 @@ import time
 import warnings
 
 from celery.exceptions import SecurityWarning
+from celery.signals import worker_ready
 
 from grader.settings import load_settings as load_grader_settings
 from submissions_api.jobs import Dispatcher
@@ -90,7 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=SecurityWarning)
     declare_queues()
     scratch = claim_scratch()  # before any job: its temporary files go there
-    log.info("scratch folder %s", scratch.path)
+
+    @worker_ready.connect(weak=False)
+    def _say_scratch(**_: object) -> None:  # once Celery set up the log's format (json or text)
+        log.info("scratch folder %s", scratch.path)
+        if scratch.removed:
+            log.warning("removed what dead workers left: %s",
+                        [str(p) for p in scratch.removed])
+
     try:
         app.worker_main(argv)
     finally:  # a graceful stop (SIGTERM, Ctrl-C): the pool's children are gone by now

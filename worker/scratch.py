@@ -64,8 +64,6 @@ def sweep(parent: Path) -> list[Path]:
         if folder.is_dir() and not _locked(folder / LOCK):
             remove_folder(folder)
             removed.append(folder)
-    if removed:
-        log.warning("removed what dead workers left: %s", [str(p) for p in removed])
     return removed
 
 

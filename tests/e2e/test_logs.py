@@ -6,6 +6,9 @@ task names its run, and its own lines the submission too)."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 from tests.api.services import wait_for
 from tests.e2e.stack import embedded_env, start_stack
@@ -14,8 +17,13 @@ from tests.handins import make_handin_tar
 
 def test_json_logs_name_the_submission_on_every_line_of_its_grading(tmp_path, service_home):
     stack = start_stack("embedded", embedded_env(service_home, tmp_path), tmp_path)
+    # what a dead worker left in the temporary folder: the sweep's line is JSON too (a slot's
+    # uid must reach the folder: not under pytest's private tmp_path)
+    scratch = Path(tempfile.mkdtemp(prefix="mlpgrade-test-tmp-"))
+    scratch.chmod(0o755)
+    (scratch / "mlpgrade-worker-1-dead").mkdir()
     try:
-        worker = stack.worker(MLPGRADE_LOG_FORMAT="json")
+        worker = stack.worker(MLPGRADE_LOG_FORMAT="json", TMPDIR=str(scratch))
         with stack.api("alice") as client:
             reply = client.post("/assignments/hw1p1-s20/submissions",
                                 files={"file": ("handin.tar", make_handin_tar())})
@@ -30,6 +38,7 @@ def test_json_logs_name_the_submission_on_every_line_of_its_grading(tmp_path, se
                  "the similarity job", 0.5)
     finally:
         stack.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
     # Up to Celery's shutdown notice, which it prints itself (the test's stop signals the
     # worker's whole group at once: what the pool says then is shutdown noise)
     text = worker.log.read_text().split("worker: Warm shutdown")[0]
@@ -39,6 +48,7 @@ def test_json_logs_name_the_submission_on_every_line_of_its_grading(tmp_path, se
         record = json.loads(line)  # every line: one JSON object
         assert {"time", "level", "logger", "message"} <= set(record), line
         records.append(record)
+    assert any("removed what dead workers left" in r["message"] for r in records), records
     by_task: dict[str, list[dict]] = {}
     for record in records:
         if "task" in record:
