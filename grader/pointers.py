@@ -48,6 +48,9 @@ class TestCode:
     layers: tuple[str, ...] = ()
     """The per-layer outputs' layers, in the order the test's pass reaches them."""
     pass_name: str = "forward"
+    before: tuple[Place, ...] = ()
+    """Code that runs before the pass and that no other test checks: when even the first layer
+    the pass reaches is wrong, the mistake likely lies there, so it is named first."""
 
     def places_of(self, output: str) -> tuple[Place, ...]:
         for pattern, places in self.outputs:
@@ -100,7 +103,8 @@ def _test_code(table: dict[str, Any]) -> TestCode:
         return tuple(Place.parse(t) for t in texts)
     return TestCode(places=places(table["code"]),
                     outputs=tuple((k, places(v)) for k, v in table.get("outputs", {}).items()),
-                    layers=tuple(table.get("layers", ())), pass_name=table.get("pass", "forward"))
+                    layers=tuple(table.get("layers", ())), pass_name=table.get("pass", "forward"),
+                    before=places(table.get("before", ())))
 
 
 def point(code: CodeMap, test_id: str, checks: Sequence[Mapping[str, Any]] = ()) -> Pointer | None:
@@ -114,7 +118,7 @@ def point(code: CodeMap, test_id: str, checks: Sequence[Mapping[str, Any]] = ())
     at = _first_wrong_layer(spec, failed)
     if at is not None:  # the outputs of the layer that goes wrong first are the likeliest
         failed.sort(key=lambda name: not name.startswith(spec.layers[at] + "."))
-    places: list[Place] = []
+    places: list[Place] = list(spec.before) if at == 0 else []
     for name in failed or [""]:
         places += [p for p in (spec.places_of(name) if name else spec.places) if p not in places]
     return Pointer(tuple(places), _layer_sentence(spec, at))
@@ -134,8 +138,11 @@ def _layer_sentence(spec: TestCode, at: int | None) -> str:
     if at is None:
         return ""
     if at == 0:
-        return (f"Your values are already wrong at {order[0]}, the first layer the "
-                f"{spec.pass_name} pass reaches.")
+        start = (f"Your values are already wrong at {order[0]}, the first layer the "
+                 f"{spec.pass_name} pass reaches")
+        if spec.before:
+            return start + ", so the mistake likely lies before that pass."
+        return start + "."
     right = {1: order[0], 2: f"{order[0]} and {order[1]}"}.get(at, f"{order[0]} to "
                                                                    f"{order[at - 1]}")
     return (f"{right} {'is' if at == 1 else 'are'} right; the {spec.pass_name} pass first goes "

@@ -31,7 +31,7 @@ def test_code_map_covers_every_test_with_code_our_reference_has(slug):
     sources = reference_files(a)
     assert {t.id for t in a.tests} <= set(code)
     for test_id, spec in code.items():
-        places = [*spec.places, *(p for _, ps in spec.outputs for p in ps)]
+        places = [*spec.places, *spec.before, *(p for _, ps in spec.outputs for p in ps)]
         assert places, test_id
         for place in places:
             assert place.file in a.handin.required, (test_id, place)
@@ -81,3 +81,19 @@ def test_point_says_the_first_layer_the_backward_pass_gets_wrong():
     assert bn.places[0] == Place("mytorch/batchnorm.py", "BatchNorm.backward")
     # after several steps every layer mixes the others' errors: no layer is named
     assert point(S20, "momentum", _checks([], ["linear_layers[0].W"])).layer == ""
+
+
+def test_point_names_what_runs_before_the_pass_when_its_first_layer_is_wrong():
+    """batch_norm_train checks only gradients: a wrong training-mode forward (batch norm's
+    statistics) makes even the last layer's dW wrong, so that forward code is named first."""
+    every = [f"linear_layers[{i}].{p}" for i in (2, 1, 0) for p in ("dW", "db")]
+    bn = point(S20, "batch_norm_train", _checks(["bn_layers[0].dbeta"],
+                                                [*every, "bn_layers[0].dgamma"]))
+    assert bn.text == (
+        "Your values are already wrong at linear_layers[2], the first layer the backward pass "
+        "reaches, so the mistake likely lies before that pass. Look at `BatchNorm.forward` in "
+        "mytorch/batchnorm.py, then `MLP.forward` in hw1/hw1.py, then `MLP.backward` in "
+        "hw1/hw1.py.")
+    # a later first wrong layer keeps the pass's own code first
+    later = point(S20, "batch_norm_train", _checks(every[:2], every[2:]))
+    assert later.places[0] == Place("hw1/hw1.py", "MLP.backward")

@@ -86,6 +86,22 @@ def test_a_cascade_points_at_code_and_counts_only_the_others(golden_s20, sandbox
            "Look at `MLP.backward` in hw1/hw1.py" in single.feedback
 
 
+def test_a_batch_norm_forward_mistake_points_at_batch_norm(golden_s20, sandbox):
+    """A known mistake (the unbiased variance) and one of our own (the standard deviation kept
+    as the variance) in batch norm's training forward: no test checks that forward's output,
+    the gradients after it are all wrong, and the cause names BatchNorm.forward first."""
+    own = {"mytorch/batchnorm.py": ("self.var = np.var(x, axis=0, keepdims=True)",
+                                    "self.var = np.std(x, axis=0, keepdims=True)")}
+    for data in (make_handin_tar(bugs=("bn_unbiased_variance",)), make_handin_tar(own)):
+        report = grade_handin(data, assignment=S20, golden=golden_s20, sandbox=sandbox,
+                              training=False)
+        [view] = report_causes(report, S20)
+        assert view["fix_first"] == "batch_norm_train", view
+        assert view["look"].startswith("Look at `BatchNorm.forward` in mytorch/batchnorm.py"), \
+            view
+        assert view["layer"].endswith("so the mistake likely lies before that pass."), view
+
+
 def test_the_command_line_groups_by_cause_once(golden_s20, sandbox):
     report = grade_handin(make_handin_tar(bugs=("linear_dw_summed",)), assignment=S20,
                           golden=golden_s20, sandbox=sandbox, training=False)
