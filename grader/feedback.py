@@ -111,14 +111,17 @@ def group_failures(tests: Sequence[Mapping[str, Any]], depends: Depends,
             wrong[t["id"]] = t
     causes = [Cause(CauseKind.ERROR, ts[0]["id"], tuple(t["id"] for t in ts), _reason(ts[0])[1],
                     where, NUMBER.sub("#", first)) for (first, where), ts in errors.items()]
-    causes += [_pointed(c, wrong[c.fix_first], code or {})
+    passed = {t["id"] for t in tests if t.get("passed")}
+    causes += [_pointed(c, wrong[c.fix_first], code or {}, passed)
                for c in _cascades(wrong, depends, order)]
     return sorted(causes, key=lambda c: (-len(c.tests), order[c.fix_first]))
 
 
-def _pointed(cause: Cause, test: Mapping[str, Any], code: CodeMap) -> Cause:
-    """The cause with where its fix-first test's mistake lies."""
-    pointer = point(code, cause.fix_first, test.get("checks") or ())
+def _pointed(cause: Cause, test: Mapping[str, Any], code: CodeMap, passed: set[str]
+             ) -> Cause:
+    """The cause with where its fix-first test's mistake lies (`passed`: the report's passing
+    tests, whose code is less likely wrong)."""
+    pointer = point(code, cause.fix_first, test.get("checks") or (), passed)
     if pointer is None:
         return cause
     return dataclasses.replace(cause, places=pointer.places, layer=pointer.layer)

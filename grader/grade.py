@@ -26,7 +26,7 @@ from grader.run import SandboxRun, run_handin
 from grader.runtime import runtime_python
 from grader.sandbox import Sandbox
 from grader.sandbox.base import VERDICT_MESSAGES, Verdict
-from grader.scoring import score_test
+from grader.scoring import repointed, score_test
 from grader.settings import GraderSettings, load_settings
 from grader.text import printable
 from grader.training.evidence import assess, plot_curves
@@ -159,6 +159,7 @@ def scored_report(a: Assignment, golden: GoldenSet, outcome: SandboxRun,
                   results: dict[str, TestResult]) -> GradeReport:
     """The report of a run whose every test is scored (`results`, by test id): pure."""
     box = outcome.sandbox
+    results = repointed(results, a)
     tests = tuple(results[spec.id] for spec in a.tests)
     sandbox = {"backend": box.backend, "verdict": str(box.verdict), "exit_code": box.exit_code,
                "signal": box.signal, "wall_seconds": round(box.wall_seconds, 3),

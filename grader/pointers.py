@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -49,8 +49,8 @@ class TestCode:
     """The per-layer outputs' layers, in the order the test's pass reaches them."""
     pass_name: str = "forward"
     before: tuple[Place, ...] = ()
-    """Code that runs before the pass and that no other test checks: when even the first layer
-    the pass reaches is wrong, the mistake likely lies there, so it is named first."""
+    """Code that runs before the pass and that no other test checks: a candidate too when even
+    the first layer the pass reaches is wrong (see `point`)."""
 
     def places_of(self, output: str) -> tuple[Place, ...]:
         for pattern, places in self.outputs:
@@ -107,10 +107,17 @@ def _test_code(table: dict[str, Any]) -> TestCode:
                     before=places(table.get("before", ())))
 
 
-def point(code: CodeMap, test_id: str, checks: Sequence[Mapping[str, Any]] = ()) -> Pointer | None:
+def point(code: CodeMap, test_id: str, checks: Sequence[Mapping[str, Any]] = (),
+          passed: Collection[str] | None = None) -> Pointer | None:
     """Where to look for test `test_id`'s mistake, from which of its `checks` (name, passed)
     failed; None when code.toml says nothing of the test. Without checks (the code did not run,
-    or only messages were kept) the test's own places."""
+    or only messages were kept) the test's own places.
+
+    `passed`: the ids of the tests of the same report that passed, when known. Code a passing
+    test also runs (its table's `code`) is then named after the rest; when even the first layer
+    the pass reaches is wrong, the test's `before` code joins the candidates, first when passing
+    tests run all of the pass's own code: a wrong batch-norm forward (which no test checks)
+    points at `BatchNorm.forward`, a wrong `Linear.backward` still at the backward pass."""
     spec = code.get(test_id)
     if spec is None:
         return None
@@ -118,10 +125,19 @@ def point(code: CodeMap, test_id: str, checks: Sequence[Mapping[str, Any]] = ())
     at = _first_wrong_layer(spec, failed)
     if at is not None:  # the outputs of the layer that goes wrong first are the likeliest
         failed.sort(key=lambda name: not name.startswith(spec.layers[at] + "."))
-    places: list[Place] = list(spec.before) if at == 0 else []
+    places: list[Place] = []
     for name in failed or [""]:
         places += [p for p in (spec.places_of(name) if name else spec.places) if p not in places]
-    return Pointer(tuple(places), _layer_sentence(spec, at))
+    if passed is None:
+        return Pointer(tuple(places), _layer_sentence(spec, at))
+    checked = {p for other_id, other in code.items() if other_id in passed for p in other.places}
+    before = at == 0 and bool(spec.before) and set(spec.places) <= checked
+    if at == 0:  # before the pass's code, when passing tests run all of that code
+        rest = [p for p in places if p not in spec.before]
+        places = [*spec.before, *rest] if before else \
+            [*places, *(p for p in spec.before if p not in places)]
+    places.sort(key=lambda p: p in checked)  # stable: the likeliest first within each
+    return Pointer(tuple(places), _layer_sentence(spec, at, before=before))
 
 
 def _first_wrong_layer(spec: TestCode, failed: Sequence[str]) -> int | None:
@@ -132,7 +148,7 @@ def _first_wrong_layer(spec: TestCode, failed: Sequence[str]) -> int | None:
     return None
 
 
-def _layer_sentence(spec: TestCode, at: int | None) -> str:
+def _layer_sentence(spec: TestCode, at: int | None, *, before: bool = False) -> str:
     """`linear_layers[1] is right; the backward pass first goes wrong at linear_layers[0].`"""
     order = spec.layers
     if at is None:
@@ -140,7 +156,7 @@ def _layer_sentence(spec: TestCode, at: int | None) -> str:
     if at == 0:
         start = (f"Your values are already wrong at {order[0]}, the first layer the "
                  f"{spec.pass_name} pass reaches")
-        if spec.before:
+        if before:
             return start + ", so the mistake likely lies before that pass."
         return start + "."
     right = {1: order[0], 2: f"{order[0]} and {order[1]}"}.get(at, f"{order[0]} to "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal as signals
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from grader.compare import MISSING, compare_output
 from grader.golden.store import GoldenSet
@@ -44,6 +45,23 @@ def score_test(spec: TestSpec, run: TestRun, golden: GoldenSet, assignment: Assi
     return TestResult(points=points, passed=passed,
                       feedback=checks_feedback(checks, run.log, pointer.text if pointer else ""),
                       checks=checks, **base)
+
+
+def repointed(results: Mapping[str, TestResult], assignment: Assignment) -> dict[str, TestResult]:
+    """The results with each wrong-values test's "Look at …" sentence said again knowing which
+    tests of the report passed (grader.pointers.point): `score_test` words it from its own test
+    alone, as each test's outputs are read."""
+    code, out = load_code(assignment), dict(results)
+    passed = {test_id for test_id, r in results.items() if r.passed}
+    for test_id, r in results.items():
+        if r.passed or not r.checks:
+            continue
+        checks = [{"name": c.name, "passed": c.passed} for c in r.checks]
+        alone, knowing = point(code, test_id, checks), point(code, test_id, checks, passed)
+        if alone and knowing and alone.text and alone.text != knowing.text:
+            out[test_id] = dataclasses.replace(
+                r, feedback=r.feedback.replace(alone.text, knowing.text, 1))
+    return out
 
 
 def checks_feedback(checks: tuple[OutputCheck, ...], log: str, where: str = "") -> str:

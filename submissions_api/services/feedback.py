@@ -54,18 +54,19 @@ def with_causes(slug: str, result: dict[str, Any] | None) -> dict[str, Any] | No
     groups = group_failures(tests, _depends(slug), _code(slug))
     index = {test: i for i, cause in enumerate(groups) for test in cause.tests}
     names = test_names(slug)
+    passed = {t["id"] for t in tests if t.get("passed")}
     return {**result, "causes": [cause_view(c, names) for c in groups],
-            "tests": [{**t, "cause": index.get(t["id"]), "where": _where(slug, t)}
+            "tests": [{**t, "cause": index.get(t["id"]), "where": _where(slug, t, passed)}
                       for t in tests]}
 
 
-def _where(slug: str, test: Mapping[str, Any]) -> str:
+def _where(slug: str, test: Mapping[str, Any], passed: set[str]) -> str:
     """For a test that ran and got wrong values: the layer they first go wrong at and the code
-    to look at (grader.pointers), as its feedback says it; "" otherwise."""
+    to look at (grader.pointers, knowing which tests of the report passed); "" otherwise."""
     if test.get("passed") or test.get("status", TestStatus.OK) != TestStatus.OK \
             or not test.get("checks"):
         return ""
-    pointer = point(_code(slug), test["id"], test["checks"])
+    pointer = point(_code(slug), test["id"], test["checks"], passed)
     return pointer.text if pointer else ""
 
 

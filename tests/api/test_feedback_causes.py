@@ -54,13 +54,14 @@ def test_a_cascade_names_the_component_its_tests_build_on(reports):
                                                                    8)
     assert cause["fix_first_test"] == "Sigmoid Non-Linearity (derivative)"
     assert [t["cause"] for t in out["tests"] if not t["passed"]] == [0] * 8
-    # each test that got wrong values says where to look, the layer first when it can tell
+    # each test that got wrong values says where to look, the layer first when it can tell,
+    # and the code no passing test runs first (the linear classifier's backward test passed)
     where = {t["id"]: t["where"] for t in out["tests"]}
     assert where["sigmoid_derivative"] == "Look at `Sigmoid.derivative` in mytorch/activation.py."
     assert where["single_hidden_backward"] == (
         "linear_layers[1] is right; the backward pass first goes wrong at linear_layers[0]. Look "
-        "at `MLP.backward` in hw1/hw1.py, then `Linear.backward` in mytorch/linear.py, then "
-        "`Sigmoid.derivative` in mytorch/activation.py.")
+        "at `Sigmoid.derivative` in mytorch/activation.py, then `MLP.backward` in hw1/hw1.py, "
+        "then `Linear.backward` in mytorch/linear.py.")
     assert where["sigmoid_forward"] == ""  # passed
     assert with_causes(SLUG, None) is None
 

@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from grader.fixtures import reference_files
+from grader.fixtures import load_bugs, reference_files
 from grader.pointers import Place, load_code, point
 from grader.rubric import load_assignment
 
@@ -39,6 +39,8 @@ def test_code_map_covers_every_test_with_code_our_reference_has(slug):
 
 
 S20 = load_code(load_assignment("hw1p1-s20"))
+FAILS = {b.id: set(b.fails) for b in load_bugs(load_assignment("hw1p1-s20"))}
+"""Each known mistake's failing tests (bugs.toml): which tests pass alongside a wrong one."""
 
 
 def _checks(right: list[str], wrong: list[str]) -> list[dict]:
@@ -85,15 +87,35 @@ def test_point_says_the_first_layer_the_backward_pass_gets_wrong():
 
 def test_point_names_what_runs_before_the_pass_when_its_first_layer_is_wrong():
     """batch_norm_train checks only gradients: a wrong training-mode forward (batch norm's
-    statistics) makes even the last layer's dW wrong, so that forward code is named first."""
+    statistics) makes even the last layer's dW wrong. Knowing that the tests of the backward
+    pass's code passed, the forward code is named first; when they failed too, the backward
+    pass stays first."""
     every = [f"linear_layers[{i}].{p}" for i in (2, 1, 0) for p in ("dW", "db")]
-    bn = point(S20, "batch_norm_train", _checks(["bn_layers[0].dbeta"],
-                                                [*every, "bn_layers[0].dgamma"]))
+    checks = _checks(["bn_layers[0].dbeta"], [*every, "bn_layers[0].dgamma"])
+    ids = {t.id for t in load_assignment("hw1p1-s20").tests}
+    bn = point(S20, "batch_norm_train", checks, ids - {"batch_norm_train", "batch_norm_inference"})
     assert bn.text == (
         "Your values are already wrong at linear_layers[2], the first layer the backward pass "
         "reaches, so the mistake likely lies before that pass. Look at `BatchNorm.forward` in "
-        "mytorch/batchnorm.py, then `MLP.forward` in hw1/hw1.py, then `MLP.backward` in "
-        "hw1/hw1.py.")
-    # a later first wrong layer keeps the pass's own code first
-    later = point(S20, "batch_norm_train", _checks(every[:2], every[2:]))
-    assert later.places[0] == Place("hw1/hw1.py", "MLP.backward")
+        "mytorch/batchnorm.py, then `BatchNorm.backward` in mytorch/batchnorm.py, then "
+        "`MLP.forward` in hw1/hw1.py.")
+    assert point(S20, "batch_norm_train", checks, ids - FAILS["linear_dw_summed"]).text == (
+        "Your values are already wrong at linear_layers[2], the first layer the backward pass "
+        "reaches. Look at `MLP.backward` in hw1/hw1.py, then `Linear.backward` in "
+        "mytorch/linear.py, then `BatchNorm.backward` in mytorch/batchnorm.py.")
+    # not knowing the other tests, the test's own code, as before
+    assert point(S20, "batch_norm_train", checks).places[:3] == (
+        Place("hw1/hw1.py", "MLP.backward"), Place("mytorch/linear.py", "Linear.backward"),
+        Place("mytorch/activation.py", "Sigmoid.derivative"))
+
+
+def test_point_names_code_no_passing_test_runs_first():
+    """A wrong Sigmoid.derivative fails the hidden layers' backward tests; Linear and MLP's
+    backward pass the linear classifier's, so the activation is named first."""
+    ids = {t.id for t in load_assignment("hw1p1-s20").tests}
+    passed = ids - FAILS["sigmoid_derivative_reapplied"]
+    checks = _checks(["linear_layers[1].dW"], ["linear_layers[0].dW"])
+    assert point(S20, "single_hidden_backward", checks, passed).places[0] == \
+        Place("mytorch/activation.py", "Sigmoid.derivative")
+    assert point(S20, "single_hidden_backward", checks).places[0] == \
+        Place("hw1/hw1.py", "MLP.backward")

@@ -79,11 +79,13 @@ def test_a_cascade_points_at_code_and_counts_only_the_others(golden_s20, sandbox
     assert view["look"] == "Look at `Sigmoid.derivative` in mytorch/activation.py."
     assert view["more"] == f"7 more tests build on it and fail too: {SIGMOID_OTHERS}."
     assert len(view["others"]) == 7 and view["fix_first_test"] not in view["others"]
-    # a dependant's own feedback says which layer goes wrong first: the last layer's dW needs
-    # no activation derivative, the one before it does
+    # a dependant's own feedback says which layer goes wrong first (the last layer's dW needs
+    # no activation derivative, the one before it does), and names first the code no passing
+    # test runs (the linear classifier's backward test passed: MLP and Linear's backward work)
     single = next(t for t in report.tests if t.id == "single_hidden_backward")
     assert "linear_layers[1] is right; the backward pass first goes wrong at linear_layers[0]. " \
-           "Look at `MLP.backward` in hw1/hw1.py" in single.feedback
+           "Look at `Sigmoid.derivative` in mytorch/activation.py, then `MLP.backward` in " \
+           "hw1/hw1.py" in single.feedback
 
 
 def test_a_batch_norm_forward_mistake_points_at_batch_norm(golden_s20, sandbox):
