@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import Form, Request
 from fastapi.responses import Response
 
@@ -34,7 +32,6 @@ from submissions_api.store.models import Role
 from submissions_api.store.models_grading import ItemStatus, RunOutcome, TrainingStatus
 
 router = page_router()
-TRACEBACK_FILE = re.compile(r'File "([^"]+)", line (\d+)')
 
 
 @router.get("/staff/assignments/{slug}")
@@ -160,7 +157,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   sub=out, number=crud.submission_number(session, submission=sub),
                   result=out.result or {}, runs=runs, diffs=diffs,
                   sources=files, paths={f.path for f in files}, previous_id=previous_id,
-                  traced=_traced(out.result), highlight_css=sources.highlight_css(),
+                  traced=sources.named_files(out.result), highlight_css=sources.highlight_css(),
                   code_links=sources.code_links(files),
                   live=out.status in subs_service.LIVE,
                   training_live=out.training == TrainingStatus.PENDING,
@@ -172,17 +169,6 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   grading=rubric_items.grading_view(session, user, sub),
                   notes=annotations.view(session, sub, files),
                   changed=request.query_params.get("changed", ""))
-
-
-def _traced(result: dict | None) -> set[str]:
-    """The hand-in files the failed tests' tracebacks and causes name (their sources open
-    first)."""
-    found = set()
-    for t in (result or {}).get("tests", []):
-        found.update(m[0] for m in TRACEBACK_FILE.findall(t.get("feedback") or ""))
-    for cause in (result or {}).get("causes", []):
-        found.update(p["file"] for p in cause.get("places") or [])
-    return found
 
 
 @router.get("/staff/submissions/{submission_id}/handin.tar")

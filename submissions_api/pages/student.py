@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
 from submissions_api.pages.base import course_zone, page_router, render, see_other
-from submissions_api.services import annotations, attempts, regrade_requests, visibility
+from submissions_api.services import annotations, attempts, regrade_requests, sources, visibility
 from submissions_api.services import student_context as context
 from submissions_api.services import submissions as service
-from submissions_api.services.sources import highlight_css
 from submissions_api.store import crud
 from submissions_api.store.models import Assignment, User
 from submissions_api.store.models_grading import Submission, TrainingStatus
@@ -93,6 +92,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
     live = out.status in service.LIVE
     number = crud.submission_number(session, submission=sub)
     previous = crud.previous_submission(session, submission=sub)
+    named = _named_sources(session, sub, result, settings.upload_max_bytes)
     return render(request, "submission.html", title=f"Submission #{number}", sub=out,
                   number=number, previous_id=previous.id if previous else None,
                   plots=result.get("artifacts", []), run_id=sub.current_run_id,
@@ -101,8 +101,22 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   training_live=out.training == TrainingStatus.PENDING,
                   live_text=service.live_status(session, user, sub.id)["line"] if live else "",
                   remaining=service.remaining(session, sub.assignment, sub.user),
-                  limit=sub.assignment.submission_limit,
+                  limit=sub.assignment.submission_limit, named=named,
+                  code_links=sources.code_links(named), paths={f.path for f in named},
+                  source_css=sources.highlight_css() if named else "",
                   **_manual_extras(session, user, sub, out.manual, settings.upload_max_bytes))
+
+
+def _named_sources(session: Session, sub: Submission, result: dict, max_bytes: int
+                   ) -> list[sources.SourceFile]:
+    """The student's own files their feedback names (tracebacks, the causes' places), shown on
+    the page so "Look at `Linear.backward` in mytorch/linear.py" and a traceback's `File …,
+    line N` link to the line."""
+    named = sources.named_files(result)
+    if not named:
+        return []
+    return [f for f in sources.handin_sources(session, sub, max_bytes=max_bytes)
+            if f.path in named]
 
 
 def _manual_extras(session: Session, user: User, sub: Submission, manual: list[dict],
@@ -113,7 +127,7 @@ def _manual_extras(session: Session, user: User, sub: Submission, manual: list[d
     return {"annotated": annotations.for_student(session, sub, max_bytes=max_bytes),
             "requests": regrade_requests.of_student(session, user, sub.assignment.slug,
                                                     sub.user),
-            "highlight_css": highlight_css()}
+            "highlight_css": sources.highlight_css()}
 
 
 @router.get("/submissions/{submission_id}/status.json")

@@ -31,6 +31,7 @@ MAX_HIGHLIGHT_CHARS = 100_000
 """Past this, a file is shown plain (still numbered): highlighting is for reading, not for
 floods."""
 DEFINITION = re.compile(r"^(\s*)(class|def)\s+([A-Za-z_]\w*)")
+TRACEBACK_FILE = re.compile(r'File "([^"]+)", line (\d+)')
 TRACEBACK_LINE = re.compile(r'File &#34;([^&]+)&#34;, line (\d+)|File &quot;([^&]+)&quot;, '
                             r'line (\d+)')
 
@@ -152,6 +153,18 @@ def _shown(text: str) -> str:
     if len(text) <= MAX_SHOWN_CHARS:
         return text
     return text[:MAX_SHOWN_CHARS] + "\n… (truncated)"
+
+
+def named_files(result: dict | None) -> set[str]:
+    """The hand-in files a result's feedback names: its failed tests' tracebacks and its causes'
+    places (grader.pointers)."""
+    found = set()
+    for t in (result or {}).get("tests", []):
+        if not t.get("passed"):
+            found.update(m[0] for m in TRACEBACK_FILE.findall(t.get("feedback") or ""))
+    for cause in (result or {}).get("causes", []):
+        found.update(p["file"] for p in cause.get("places") or [])
+    return found
 
 
 def code_links(files: list[SourceFile]) -> dict[str, str]:

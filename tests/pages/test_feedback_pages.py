@@ -1,7 +1,7 @@
 """Feedback that says where to look, and refusals that help (issue 29, items 1-3), in a real
-browser: a wrong value names the file, class and method (linked to its line for a TA), counts
-only the other tests, the curves say who grades them, a zip is named, a hand-in full of
-notebooks and PDFs gets one notice."""
+browser: a wrong value names the file, class and method (linked to its line in the student's
+own code on their page, and in the TA's source view), counts only the other tests, the curves
+say who grades them, a zip is named, a hand-in full of notebooks and PDFs gets one notice."""
 
 from __future__ import annotations
 
@@ -38,6 +38,15 @@ def test_pages_a_wrong_value_points_at_the_code_and_its_line(stack, new_page, sh
         "Your values are already wrong at linear_layers[1], the first layer the backward pass "
         "reaches. Look at MLP.backward in hw1/hw1.py, then Linear.backward in mytorch/linear.py, "
         "then Sigmoid.derivative in mytorch/activation.py.")
+    # the place links to the line that defines it in the student's own code, shown below
+    own = student.locator("#causes a.code-link")
+    expect(own).to_have_text("Linear.backward in mytorch/linear.py")
+    own.click()
+    expect(student).to_have_url(re.compile(r"#src-mytorch-linear-py-27$"))
+    expect(student.locator("#your-code #src-mytorch-linear-py-27").locator("xpath=..")
+           ).to_contain_text("def backward(self, delta):")
+    expect(student.locator("#your-code details.source-file summary")).to_have_text(
+        [re.compile(r"^mytorch/linear\.py")])  # only the files the feedback names
     shot(student, "student-feedback-points-at-code", keep=True)
     # the curves say what a good curve is and that a TA grades them
     guide = student.locator("#curve-guide")

@@ -102,10 +102,14 @@ def test_pages_syntax_error_traceback_links_to_the_line(stack, new_page, shot):
     shot(page, "ta-who-fails", keep=True)
     row.locator(f"a[href='/staff/submissions/{sub_id}']").click()
     expect(page.locator("h1")).to_contain_text(f"Submission {sub_id}")
-    # the student's own result: the same one open traceback
+    # the student's own result: the same one open traceback, linked to the line in their own
+    # code shown on the page
     student = new_page()
     sign_in(student, stack.tokens["stu_syn"], then=f"/submissions/{sub_id}")
     one_open_traceback(student)
+    student.locator("a.tb-link", has_text="mytorch/linear.py").first.click()
+    expect(student).to_have_url(re.compile(r"#src-mytorch-linear-py-22$"))
+    expect(student.locator("#your-code #src-mytorch-linear-py-22")).to_be_attached()
     shot(student, "student-syntax-error-once")
 
 
