@@ -29,8 +29,11 @@ if [ -n "$extras" ] && [ ! -f .venv/share/axe-core/axe.min.js ]; then
 fi
 home="${MLPGRADE_HOME:-$([ "$(id -u)" = 0 ] && echo /var/lib/mlpgrade || echo ~/.local/share/mlpgrade)}"
 echo "mlpgrade is installed; data folder $home (MLPGRADE_HOME; the student runtime lives there)."
+# the next command names the data folder when it is not the default, so it also works from a
+# new shell that never exported MLPGRADE_HOME (serve would look for the runtime elsewhere)
+in_home="${MLPGRADE_HOME:+MLPGRADE_HOME=$(printf %q "$MLPGRADE_HOME") }"
 if [ -n "$extras" ]; then
-    echo "Next: .venv/bin/python -m pytest -q"
+    echo "Next: ${in_home}.venv/bin/python -m pytest -q"
 else
-    echo "Next: .venv/bin/mlpgrade serve --port 8000     (then open http://127.0.0.1:8000)"
+    echo "Next: ${in_home}.venv/bin/mlpgrade serve --port 8000     (then open http://127.0.0.1:8000)"
 fi
