@@ -169,6 +169,8 @@ def test_staff_pages_fit_a_phone_and_pass_axe(stack, page_at, shot):
             shot(page, "guide-ta-submission", keep=True)
         if path == f"/staff/assignments/{SLUG}/golden":
             shot(page, "guide-instructor-golden", keep=True)
+        if path == "/staff/queue":
+            shot(page, "guide-operator-queue", keep=True)
     page.goto(f"/staff/submissions/{sub}")
     page.locator(f"form[action='/staff/submissions/{sub}/regrade'] button").click()
     expect(page).to_have_url(re.compile(r"/staff/regrades/\d+$"))
@@ -210,3 +212,23 @@ def test_error_pages_docs_and_metrics(stack, page_at, shot):
     sign_in(ta, stack.tokens["ta1"], then="/metrics")
     expect(ta.locator("body")).to_contain_text("mlpgrade_queue_depth")
     assert re.search(r"mlpgrade_graded_last_minute", ta.content())
+
+
+def test_a_submission_in_progress_passes_axe(stack, page_at, shot):
+    """The page a student watches while their upload waits or is graded (the live status line
+    and its Pause button), then the training run's notice: no serious violation either. Last
+    in the module: the training runs it starts would slow the other tests' gradings."""
+    ahead = []
+    for login in ("stu_ahead1", "stu_ahead2", "stu_live"):  # two ahead: ours waits a while
+        add_student(stack, login)
+        ahead.append(api_upload(stack, login, make_handin_tar()))
+    sub = ahead.pop()
+    page = page_at()
+    sign_in(page, stack.tokens["stu_live"], then=f"/submissions/{sub}")
+    expect(page.locator("#live-line")).to_contain_text(re.compile(r"Queued|Position|graded"))
+    no_serious_violations(page)
+    shot(page, "student-live")
+    # graded: the page reloads itself, to the training run's notice or (done) the curves
+    stack.wait_submission("stu_live", sub, timeout=300)
+    expect(page.locator("#training-pending, #plots").first).to_be_visible(timeout=30_000)
+    no_serious_violations(page)
