@@ -209,6 +209,8 @@ def test_hostile_results_changed_in_place_are_written_afresh(golden_s20, backend
     tamper = """
         import glob, os
         for i, path in enumerate(sorted(glob.glob("/out/r-*"))):
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue  # changed already, by this code in an earlier test
             way = i % 5
             if way == 0:
                 open(path, "ab").write(b" ")
