@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import sys
 import time
 
@@ -206,13 +207,48 @@ def write_files(out_dir, test_id, files):
     return {"k": "test", "id": test_id, "files": listed}
 
 
-def clear(out_dir):
-    """Remove whatever is in the output area (best effort: a hand-in may have made a mess)."""
+def intact(out_dir, files, report):
+    """Whether every file of a test (`files`: {kind: bytes}) is in the output area as
+    `write_files` reported it (`report`): listed, a regular file, and holding exactly those
+    bytes. Read only once every process of the hand-in is dead."""
+    listed = report["files"]
+    return set(listed) == set(files) and all(
+        _holds(os.path.join(out_dir, listed[kind][0]), data) for kind, data in files.items())
+
+
+def _holds(path, data):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        chunks, size = [], 0
+        while size <= len(data):
+            chunk = os.read(fd, len(data) + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) == data
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def clear(out_dir, keep=frozenset()):
+    """Remove whatever is in the output area but the names in `keep` (best effort: a hand-in
+    may have made a mess)."""
     try:
         entries = os.listdir(out_dir)
     except OSError:
         return
     for entry in entries:
+        if entry in keep:
+            continue
         path = os.path.join(out_dir, entry)
         try:
             if os.path.isdir(path) and not os.path.islink(path):

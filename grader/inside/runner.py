@@ -232,17 +232,23 @@ def main(argv=None):
     gc.freeze()
     results, tests = {}, Tests(plan, module, ctx)
     for index, test in enumerate(plan["tests"]):
-        results[test["id"]], report = run_test(index, test, tests, args.out)
+        results[test["id"]] = files, report = run_test(index, test, tests, args.out)
         if not ctx.reporter.send(report):
             raise SystemExit(3)  # the hand-in killed the reporter: nothing more can count
     tests.stop()
     if args.isolated:
-        # Every process the hand-in started is gone now: write each test's files afresh, so
-        # whatever a later test planted, changed or deleted among earlier results is undone.
+        # Every process the hand-in started is gone now: whatever a later test planted, changed
+        # or deleted among earlier results is undone. A test whose files all still hold what we
+        # wrote keeps them and its report; every other entry of the area goes, and a test that
+        # lost or never got a file is written afresh under new names and reported again.
         channel.kill_others((ctx.pid,))
-        channel.clear(args.out)
-        for test_id, files in results.items():
-            ctx.reporter.send(channel.write_files(args.out, test_id, files))
+        kept = {test_id: report for test_id, (files, report) in results.items()
+                if channel.intact(args.out, files, report)}
+        channel.clear(args.out, keep={entry[0] for report in kept.values()
+                                      for entry in report["files"].values()})
+        for test_id, (files, _) in results.items():
+            if test_id not in kept:
+                ctx.reporter.send(channel.write_files(args.out, test_id, files))
     ctx.reporter.send({"k": "done"})
     ctx.reporter.close()
 

@@ -95,7 +95,10 @@ def write_frame(fd, obj):
 
 def warm_up():
     """Import what hand-ins import, once: NumPy, and matplotlib (Agg) with its font list read
-    from a writable copy of the runtime's prebuilt cache."""
+    from a writable copy of the runtime's prebuilt cache; and `zipfile`, which NumPy imports
+    on a first `np.savez` (the runner's outputs)."""
+    import zipfile  # noqa: F401 - standard library: nothing of any job
+
     import numpy  # noqa: F401 - imported once here, for every hand-in of the slot
     if importlib.util.find_spec("matplotlib") is None:
         return  # another assignment's runtime: nothing more to import

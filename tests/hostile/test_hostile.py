@@ -202,6 +202,31 @@ def test_hostile_fake_results_and_deleted_outputs_are_undone(golden_s20, backend
     assert {t.id for t in report.tests if not t.passed} == {"mcq"}
 
 
+def test_hostile_results_changed_in_place_are_written_afresh(golden_s20, backend):
+    # Every earlier result file, under its own name: a byte more, or a FIFO, a folder or a link
+    # in its place. The runner, still alive at the end, finds each changed file and writes that
+    # test's files again; a test whose files it finds intact keeps them.
+    tamper = """
+        import glob, os
+        for i, path in enumerate(sorted(glob.glob("/out/r-*"))):
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue  # changed already, by this code in an earlier test
+            way = i % 5
+            if way == 0:
+                open(path, "ab").write(b" ")
+            elif way < 4:
+                os.unlink(path)
+                make = (os.mkfifo, os.mkdir, lambda p: os.symlink("/proc/self/environ", p))
+                make[way - 1](path)
+    """
+    edits = {"hw1/hw1.py": ("        self.output = None\n",
+                            "        self.output = None\n" +
+                            textwrap.indent(textwrap.dedent(tamper).strip(), "        ") + "\n")}
+    report = grade(edits, golden_s20, backend, bugs=("mc_wrong_answer",))
+    assert report.score == 90
+    assert {t.id for t in report.tests if not t.passed} == {"mcq"}
+
+
 @pytest.mark.parametrize("code,status", [("import os\nos._exit(0)", "crashed"),
                                          ("import sys\nsys.exit(0)", "error")])
 def test_hostile_exit_at_import_costs_only_that_module(code, status, golden_s20, backend):
