@@ -14,7 +14,7 @@ from submissions_api import logs
 from submissions_api.jobs import celery_config, configure_transport
 from submissions_api.settings import load_settings
 from worker.context import get_context
-from worker.reaper import start_reaper_thread
+from worker.reaper import start_reaper_thread, start_sender_thread
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,19 @@ app.conf.update(celery_config(settings))
 
 @worker_ready.connect
 def _start_reaper(**_: object) -> None:
-    """Every worker reaps: no extra process to run, and reaping is safe to do concurrently."""
+    """Every worker reaps: no extra process to run, and reaping is safe to do concurrently. A
+    worker of the bulk queue also sends due LMS scores beside its pool (worker/reaper.py)."""
     if settings.reaper_interval > 0:
         start_reaper_thread(lambda: get_context(settings), settings.reaper_interval)
         log.info("reaper every %s s", settings.reaper_interval)
+    if settings.reaper_interval > 0 and settings.bulk_queue in consumed_queues():
+        start_sender_thread(lambda: get_context(settings), settings.reaper_interval)
+
+
+def consumed_queues() -> set[str]:
+    """The queues this worker takes messages from (`--queues`)."""
+    queues = app.amqp.queues
+    return set(queues.consume_from or queues)
 
 
 @after_setup_logger.connect

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from submissions_api.lms import outbox
+from submissions_api.lms import outbox, passback
 from submissions_api.store import crud, lifecycle, rubrics
 from submissions_api.store.models_grading import GradingRun, QueueKind, Status
 from worker.context import WorkerContext
@@ -64,21 +64,17 @@ def reap_once(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, l
     for submission_id, attempt, kind in to_send:
         ctx.dispatcher.send_grade(submission_id, attempt, kind=kind)
     trainings = resend_training(ctx, now=now)
-    resend_scores(ctx, now=now)
     if to_send or failed:
         log.warning("reaper: re-queued %s, failed %s", [s for s, _, _ in to_send], failed)
     return {"requeued": [s for s, _, _ in to_send], "failed": failed, "training": trainings}
 
 
-def resend_scores(ctx: WorkerContext, *, now: datetime) -> bool:
-    """Scores due in the LMS outbox while the bulk queue is known to be empty: their message
-    was lost (or their time came after a failed send): one message sends them all."""
+def send_due_scores(ctx: WorkerContext) -> dict[str, int]:
+    """Send the LMS the scores the outbox holds that are due (lms/passback.py): those whose
+    message was lost, whose retry time came, or whose message waits behind a long bulk job."""
     with ctx.sessions() as session:
-        due = outbox.due(session, now=now, limit=1)
-    if not due or ctx.dispatcher.queue_size(QueueKind.BULK) != 0:
-        return False
-    log.info("reaper: LMS scores due, sending them")
-    return ctx.dispatcher.send_scores()
+        due = outbox.due(session, now=crud.db_now(session), limit=1)
+    return passback.drain(ctx.sessions, backoff=ctx.settings.retry_backoff) if due else {}
 
 
 def resend_training(ctx: WorkerContext, *, now: datetime) -> list[int]:
@@ -134,5 +130,27 @@ def start_reaper_thread(ctx_factory: Callable[[], WorkerContext], interval: floa
                 log.exception("reaper pass failed")
 
     thread = threading.Thread(target=loop, name="mlpgrade-reaper", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_sender_thread(ctx_factory: Callable[[], WorkerContext], interval: float,
+                        stop: threading.Event | None = None) -> threading.Thread:
+    """On a worker of the bulk queue: `send_due_scores` every `interval` seconds in a daemon
+    thread of this process, beside its pool. The `worker.send_scores` message a change sends
+    runs at once when the pool is free, but waits behind whatever bulk job the pool runs (a
+    training run, a regrade of a class): this thread sends the score meanwhile, and one whose
+    message was lost. The outbox's claims let both send at once, each row once. `stop` (tests)
+    ends the thread."""
+    stop = stop or threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                send_due_scores(ctx_factory())
+            except Exception:
+                log.exception("score passback pass failed")
+
+    thread = threading.Thread(target=loop, name="mlpgrade-scores", daemon=True)
     thread.start()
     return thread

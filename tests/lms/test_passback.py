@@ -22,7 +22,7 @@ from submissions_api.store.models_lms import LtiIdentity, LtiResourceLink, Score
 from tests.lms.fixtures import LINK, SLUG, make_course
 from tests.reports import made_report
 from worker.context import WorkerContext
-from worker.reaper import reap_once
+from worker.reaper import reap_once, send_due_scores, start_sender_thread
 
 BACKOFF = 0.2
 
@@ -288,18 +288,36 @@ def test_resend_sends_every_students_score_again(course, sessions):
     assert len(course.state.scores) == 4
 
 
-def test_reaper_sends_due_scores_whose_message_was_lost(course, backend, sessions, dispatcher):
-    """A due row and an empty bulk queue: the reaper sends one message for them; none while
-    one waits, none once they are sent."""
+def test_bulk_worker_sends_due_scores_while_its_pool_is_busy(course, backend, sessions,
+                                                             dispatcher):
+    """The score's message waits in the bulk queue behind a long job (a training run): the
+    bulk worker's sender thread sends the score meanwhile, once; a lost message the same way.
+    The reaper sends no message of its own."""
     ctx = WorkerContext(settings=backend, sessions=sessions, dispatcher=dispatcher)
-    grade(sessions, "alice", 95.0)  # no dispatcher asked here: as if its message were lost
+    assert send_due_scores(ctx) == {}  # nothing due: no call to the platform
+    dispatcher.send_training(10_000)  # the pool's next job, ahead of the score's message
+    grade(sessions, "alice", 95.0)
+    dispatcher.send_scores()
     reap_once(ctx)
-    assert dispatcher.queue_size("bulk") == 1
-    reap_once(ctx)
-    assert dispatcher.queue_size("bulk") == 1
-    assert drain(sessions) == {"sent": 1}
+    assert dispatcher.queue_size("bulk") == 2
+    stop = threading.Event()
+    thread = start_sender_thread(lambda: ctx, 0.05, stop)
+    try:
+        deadline = time.monotonic() + 30
+        while not course.state.scores_of(course.lineitem_url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        grade(sessions, "bob", 70.0)  # no message at all: as if it were lost
+        while len(course.state.scores_of(course.lineitem_url)) < 2 and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert [s["scoreGiven"] for s in course.state.scores_of(course.lineitem_url)] == [95.0, 70.0]
+    assert dispatcher.queue_size("bulk") == 2  # both messages still wait: the thread sent
     with sessions() as session:
         assert outbox.due(session, now=crud.db_now(session)) == []
+    assert drain(sessions) == {}  # the waiting message, when it runs, has nothing to send
 
 
 def test_a_regrade_in_flight_holds_the_score_until_its_result(course, sessions):

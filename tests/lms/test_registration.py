@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 from sqlalchemy import select
 
 from submissions_api.cli import main
 from submissions_api.deps import SESSION_COOKIE
-from submissions_api.store.models_lms import LtiDeployment, LtiPlatform
+from submissions_api.lms.keys import public_jwks, signing_key
+from submissions_api.store.models_lms import LtiDeployment, LtiKey, LtiPlatform
 
 FIELDS = {"name": "Canvas", "issuer": "https://canvas.example.edu", "client_id": "10000000042",
           "deployment_ids": "12:abc 13:def", "auth_login_url": "https://sso.example.edu/auth",
@@ -83,3 +85,25 @@ def test_jwks_serves_the_public_half_of_the_tool_key(client):
     keys = client.get("/lti/jwks").json()["keys"]
     assert len(keys) == 1 and keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
     assert keys[0]["kid"] and "d" not in keys[0] and "p" not in keys[0]
+
+
+def test_tool_key_made_once_when_first_used_at_once(sessions):
+    """Six processes' first signatures at once (threads here, each its own session): one key,
+    the same for all; a platform that cached our key set never meets a second one."""
+    barrier = threading.Barrier(6)
+    kids: list[str] = []
+
+    def first_use() -> None:
+        with sessions() as session:
+            barrier.wait()
+            kids.append(str(signing_key(session).kid))
+
+    threads = [threading.Thread(target=first_use) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert kids == ["mlpgrade-1"] * 6
+    with sessions() as session:
+        assert session.scalars(select(LtiKey.kid)).all() == ["mlpgrade-1"]
+        assert [k["kid"] for k in public_jwks(session)["keys"]] == ["mlpgrade-1"]

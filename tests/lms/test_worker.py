@@ -47,7 +47,8 @@ def test_real_worker_sends_the_score_after_grading(course, backend, service_home
                  "the score after manual points", logs=(worker,))
         second = course.state.scores_of(course.lineitem_url)[1]
         assert (second["scoreGiven"], second["gradingProgress"]) == (100.0, "FullyGraded")
-        assert course.state.token_requests == 1
+        # one token per process that sends, cached: the pool's and the sender thread's
+        assert course.state.token_requests <= 2
         course.state.members[CONTEXT] = [
             {"user_id": "new-1", "name": "Nora New", "roles": []},
             {"user_id": "sub-alice", "name": "Alice Liddell", "roles": []}]

@@ -1,13 +1,13 @@
 """Rosters through the instructors' users page in a real browser (issue 24 item 5): a real
 Canvas gradebook export with its Test Student imports, the new tokens download as CSV, a
-Gradescope re-import updates names, an unknown header is a header problem whose columns become
-choices; the page's inputs have the site's styles (walkthrough §1.7)."""
+Gradescope and a Moodle participants re-import update names, an unknown header is a header
+problem whose columns become choices; the page's inputs have the site's styles
+(walkthrough §1.7)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -15,8 +15,6 @@ from playwright.sync_api import expect
 from tests.api.test_rosters import FILES
 from tests.pages.test_pages import sign_in
 from tests.pages.test_polish import no_serious_violations
-
-SHOTS = Path("/work/rosters-shots")
 
 
 def upload(page, path: Path | None = None, *, name: str = "", data: bytes = b"") -> None:
@@ -41,9 +39,7 @@ def test_pages_canvas_export_with_test_student_imports(stack, new_page, shot):
     expect(page.locator("#import-form button")).to_have_text("Import 3 users")
     expect(page.locator("#import-form button")).to_be_enabled()
     no_serious_violations(page)
-    path = shot(page, "instructor-roster-canvas-preview", keep=True)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, SHOTS / "roster-canvas-preview.png")
+    shot(page, "instructor-roster-canvas-preview", keep=True)
     page.click("#import-form button")
     expect(page.locator("#import-summary")).to_contain_text("3 created, 0 updated")
     with page.expect_download() as download:
@@ -64,7 +60,19 @@ def test_pages_canvas_export_with_test_student_imports(stack, new_page, shot):
     expect(page.locator("#imported-hito")).to_contain_text("updated (name)")
     expect(page.locator("#imported-ada")).to_contain_text("created")
     expect(page.locator("#user-hito")).to_contain_text("Hana Ito")
-    shutil.copy(shot(page, "instructor-roster-reimported"), SHOTS / "roster-reimported.png")
+    shot(page, "instructor-roster-reimported")
+
+    upload(page, FILES / "moodle-participants.csv")  # Moodle's participants, Excel's BOM kept
+    expect(page.locator("#preview h2")).to_contain_text("read as Moodle participants export")
+    expect(page.locator("#roster-notes")).to_contain_text("Observer is not a member")
+    page.click("#import-form button")
+    expect(page.locator("#imported-enguyen")).to_contain_text("updated (name")
+    expect(page.locator("#imported-praman")).to_contain_text("created")
+    expect(page.locator("#user-enguyen")).to_contain_text("Emma Nguyen")
+    expect(page.locator("#user-enguyen")).to_contain_text("Lab 1")
+    expect(page.locator("#user-praman")).to_contain_text("Priya Raman")
+    expect(page.locator("#user-praman select")).to_have_value("ta")
+    expect(page.locator("#user-pparent")).to_have_count(0)
 
 
 def test_pages_unknown_header_offers_its_columns(stack, new_page, shot):
@@ -84,8 +92,7 @@ def test_pages_unknown_header_offers_its_columns(stack, new_page, shot):
     assert options == ["(none)", "Full Name", "E-mail address"]
     expect(page.locator("#map_login")).to_have_value("E-mail address")  # the suggestion
     no_serious_violations(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot(page, "instructor-roster-unknown-header"), SHOTS / "roster-unknown-header.png")
+    shot(page, "instructor-roster-unknown-header")
     page.select_option("#map_name", "Full Name")
     page.click("#columns-form button")
     expect(page.locator("#preview tbody tr")).to_have_count(1)
