@@ -203,7 +203,7 @@ def test_training_curves_copied_from_another_run_disagree(golden_quick, sandbox)
 
 #: total_loss and error that return a falling schedule whatever the network does, called by the
 #: handout's loop (get_training_stats unchanged) and, while our loop measured with them, by ours
-#: alike: the reported curves then agreed with "its own network" and passed all seven checks.
+#: alike: the reported curves then agreed with "its own network" and passed every check.
 FAKE_MEASURES = {LOOP: ("    def __call__(self, x):\n",
                         "    def error(self, labels):\n"
                         "        self.errors = getattr(self, 'errors', 0) + 1\n"
