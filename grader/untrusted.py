@@ -140,7 +140,7 @@ def parse_npy(data: bytes, *, max_bytes: int) -> np.ndarray:
         count *= n
         if count * dtype.itemsize > max_bytes:
             raise Malformed(".npy array too big")
-    body = data[start + hlen:]
+    body = memoryview(data)[start + hlen:]  # not a copy: the array below is the one copy
     if len(body) != count * dtype.itemsize or not isinstance(header["fortran_order"], bool):
         raise Malformed(".npy size does not match its shape")
     order = "F" if header["fortran_order"] else "C"

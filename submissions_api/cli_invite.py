@@ -5,14 +5,13 @@ print the links for the instructor to mail themselves. The same limits as the us
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 
 from grader.cli import ExitCode
 from submissions_api import sign_in_links
 from submissions_api.bootstrap import prepare_database
 from submissions_api.errors import ServiceError
-from submissions_api.services import invitations
+from submissions_api.services import csvout, invitations
 from submissions_api.settings import Settings, load_settings
 from submissions_api.store.db import session_factory
 
@@ -51,7 +50,7 @@ def cmd_users_invite(args: argparse.Namespace) -> int:
 
 
 def _print_links(settings: Settings, logins: list[str], everyone: bool) -> int:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = csvout.Writer(sys.stdout)
     writer.writerow(["login", "email", "link", "expires"])
     with session_factory(settings.database_url)() as session:
         for user in invitations.invitees(session, logins=logins, everyone=everyone):
@@ -71,13 +70,13 @@ def _mail_links(settings: Settings, logins: list[str], everyone: bool) -> int:
         summary = invitations.queue_invitations(session, settings, targets,
                                                 requested_by=REQUESTED_BY)
         session.commit()
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = csvout.Writer(sys.stdout)
     writer.writerow(["login", "status", "error"])
     failed = 0
     for login, link_id in zip(summary.queued, summary.link_ids, strict=True):
         outcome = sign_in_links.deliver(sessions, settings, link_id)
         failed += outcome.status != sign_in_links.SENT
-        writer.writerow([login, outcome.status, outcome.error])
+        writer.writerow([login, outcome.status, csvout.cell(outcome.error)])
     for login in summary.no_email + summary.inactive + summary.limited + summary.capped:
         writer.writerow([login, "not sent", ""])
     for line in summary.sentences(settings)[1 if summary.queued else 0:]:

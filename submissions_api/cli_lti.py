@@ -5,7 +5,6 @@ grade passback and roster sync (docs/lms.md)."""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 
@@ -16,6 +15,7 @@ from submissions_api.bootstrap import prepare_database
 from submissions_api.errors import ServiceError
 from submissions_api.jobs import Dispatcher
 from submissions_api.lms import outbox, registry, roster
+from submissions_api.services import csvout
 from submissions_api.settings import Settings, load_settings
 from submissions_api.store import crud
 from submissions_api.store.db import session_factory
@@ -172,14 +172,14 @@ def cmd_scores(args: argparse.Namespace) -> int:
                                      LtiResourceLink.id == ScoreOutbox.resource_link_pk)
                                .where(LtiResourceLink.assignment_id == assignment.id)
                                .order_by(User.login)).all()
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = csvout.Writer(sys.stdout)
     writer.writerow(["login", "link", "state", "sent_score", "sent_at", "tries", "last_error"])
     for row, login, link in rows:
         state = "sent" if row.version <= row.sent_version else \
             "failing" if row.tries else "pending"
         writer.writerow([login, link, state, "" if row.sent_score is None else row.sent_score,
                          row.sent_at.isoformat() if row.sent_at else "", row.tries,
-                         row.last_error])
+                         csvout.cell(row.last_error)])
     return ExitCode.OK
 
 

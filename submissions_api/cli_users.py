@@ -6,7 +6,6 @@ for the LMS). Everything printed is of the database or the file, so it goes thro
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from submissions_api.bootstrap import (
     prepare_database,
     user_tokens,
 )
+from submissions_api.services import csvout
 from submissions_api.services.exports import FORMATS
 from submissions_api.services.roster import decode, parse_roster
 from submissions_api.services.roster_formats import BY_KEY, MAPPABLE
@@ -108,11 +108,11 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     say(f"mlpgrade: read {path} as {roster.label or 'chosen columns'}", err=True)
     for note in notes:
         say(f"mlpgrade: {note}", err=True)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = csvout.Writer(sys.stdout)
     writer.writerow(["login", "role", "token", "outcome"])
     for p in people:
         writer.writerow([p.login, p.role, p.token or "(kept: --new-tokens gives a new one)",
-                         printable(p.summary)])
+                         p.summary])
     return ExitCode.OK
 
 
@@ -128,11 +128,11 @@ def cmd_users_tokens(args: argparse.Namespace) -> int:
     except LookupError as exc:
         say(f"mlpgrade: {exc}", err=True)
         return ExitCode.USAGE
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = csvout.Writer(sys.stdout)
     if isinstance(out, list):
         writer.writerow(["id", "label", "created_at", "revoked_at"])
         for t in out:
-            writer.writerow([t.id, printable(t.label), t.created_at.isoformat(),
+            writer.writerow([t.id, t.label, t.created_at.isoformat(),
                              t.revoked_at.isoformat() if t.revoked_at else ""])
     elif isinstance(out, str):
         writer.writerows([["login", "token"], [args.login, out]])

@@ -140,6 +140,18 @@ def test_layout_no_import_error_is_swallowed():
     assert swallowed == []
 
 
+def test_layout_every_csv_is_written_by_csvout():
+    """csvout removes control characters from every cell (issue 26): no other module of ours
+    makes a CSV writer of its own."""
+    writers = []
+    for path in our_files("grader", "worker", "submissions_api"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id == "csv" and node.attr in ("writer", "DictWriter"):
+                writers.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert writers == ["submissions_api/services/csvout.py:35"]
+
+
 def test_layout_links_stay_inside_the_repository():
     outside = re.compile(r"\.\./shared|DEVELOPERS\.md")
     found = []

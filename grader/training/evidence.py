@@ -7,8 +7,10 @@ Made-up curves (falling numbers, no training at all) pass every check a curve ca
 its shape, finite values, a falling loss, a plausible final error; curves copied from another run
 (the reference's, a classmate's) passed even a comparison with the reference's on the rubric's
 seed. What neither can match without the training they skip is what the hand-in's own network
-gives under the handout's loop with a seed drawn for this run: "agrees with its own network"
-compares the reported curves with those, and says how far apart they are.
+gives under the handout's loop with a seed drawn for this run, measured by us (our cross-entropy
+and error rate of its outputs; for validation, of its layers' weights: a `total_loss` or `error`
+that returns falling numbers fools neither): "agrees with its own network" compares the reported
+curves with those, and says how far apart they are.
 
 The curves are the hand-in's numbers, so anything a float can be: NaN, ±inf and 1e308 are the
 student's result (the "finite" check fails), kept in the evidence as plain JSON (a non-finite
@@ -107,6 +109,8 @@ def _own_curves(run: TestRun, cfg: TrainingConfig, curves: dict[str, np.ndarray]
     seed = run.outputs.get("seed")
     same = f"the same data, epochs and shuffle seed ({seed}, drawn for this run)" \
         if isinstance(seed, int) else "the same data, epochs and seed"
+    same += (", its losses and errors computed by us (the validation ones from its layers' "
+             "weights), not by its total_loss and error")
     agree = all(np.allclose(curves[n], own[n], rtol=AGREE_RTOL, atol=AGREE_ATOL) for n in CURVES)
     if agree:
         check("agrees with its own network", True, "the reported curves are what this "

@@ -134,7 +134,8 @@ def test_training_own_network_that_cannot_train_is_evidence(golden_quick, sandbo
     curves anyway: the TA is told the curves are backed by no network that trains."""
     ev, _ = evidence({LOOP: MADE_UP, "mytorch/linear.py": (
         "    def forward(self, x):\n",
-        "    def forward(self, x):\n        if x.shape[0] == 500:  # the validation set\n"
+        "    def forward(self, x):\n"
+        "        if x.shape == (100, 784) and self.W.shape == (784, 32):  # the training run's\n"
         "            raise RuntimeError('no')\n")}, golden_quick, sandbox)
     assert "RuntimeError: no" in failed(ev)["own network trains"]
     assert ev["own_curves"] == {}
@@ -198,6 +199,30 @@ def test_training_curves_copied_from_another_run_disagree(golden_quick, sandbox)
                              "    train, val, _ = dset\n")}, golden_quick, sandbox)
     assert set(failed(ev)) == {"agrees with its own network"}
     assert "drawn for this run" in failed(ev)["agrees with its own network"]
+
+
+#: total_loss and error that return a falling schedule whatever the network does, called by the
+#: handout's loop (get_training_stats unchanged) and, while our loop measured with them, by ours
+#: alike: the reported curves then agreed with "its own network" and passed every check.
+FAKE_MEASURES = {LOOP: ("    def __call__(self, x):\n",
+                        "    def error(self, labels):\n"
+                        "        self.errors = getattr(self, 'errors', 0) + 1\n"
+                        "        return 0.9 * 0.995 ** self.errors\n\n"
+                        "    def total_loss(self, labels):\n"
+                        "        self.losses = getattr(self, 'losses', 0) + 1\n"
+                        "        return 2.3 * len(labels) * 0.995 ** self.losses\n\n"
+                        "    def __call__(self, x):\n")}
+
+
+def test_training_made_up_losses_and_errors_disagree_with_what_we_measure(golden_quick,
+                                                                         sandbox):
+    ev, _ = evidence(FAKE_MEASURES, golden_quick, sandbox)
+    assert set(failed(ev)) == {"agrees with its own network"}, failed(ev)
+    why = failed(ev)["agrees with its own network"]
+    assert "far apart" in why and "not by its total_loss and error" in why
+    reported, own = ev["curves"], ev["own_curves"]
+    assert reported["validation_errors"][-1] < 0.5 < own["validation_errors"][-1]
+    assert own["training_losses"][-1] < own["training_losses"][0]  # it does train
 
 
 def test_training_reference_agrees_with_its_own_network_whatever_the_seed(golden_quick, sandbox):

@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +24,9 @@ from grader.reports import Reports
 from grader.rubric import load_assignment
 from grader.run import read_tests
 from grader.sandbox.base import Verdict
+from tests.handins import edited_files, make_handin_tar
+
+REPO = Path(__file__).resolve().parents[2]
 
 ZEROS = 4_000_000  # float64: 32 MB, under the 32 MiB cap of one test's arrays
 ONE_TEST = MAX_NPZ_BYTES
@@ -86,3 +92,68 @@ def test_grading_holds_one_tests_outputs_at_a_time(tmp_path, golden_s20, slug):
     _, everything = measured(lambda: read_tests(tmp_path, ids[:5], reports,
                                                    Verdict.COMPLETED))
     assert everything > 5 * ZEROS * 8 * 0.95
+
+
+#: The attack as a hand-in (issue 26's example): every module it imports makes the tests'
+#: results compress (the tester is its process) and the first output each test records 32 MB of
+#: zeros (31 KB compressed, under every cap); the rest of the hand-in is our reference.
+FLOOD = '''
+import sys as _sys
+import numpy as _np
+_s = _sys.modules.get("scenarios")
+if _s is not None and not hasattr(_s, "_flood"):
+    _np.savez = _np.savez_compressed
+    _snap, _seen = _s.snap, []
+
+    def _flood(value):
+        frame, top = _sys._getframe(1), None
+        while frame is not None and frame.f_globals is _s.__dict__:
+            frame, top = frame.f_back, frame
+        m = top.f_locals.get("m") if top is not None else None
+        if m is not None and not any(x is m for x in _seen):
+            _seen[:] = [m]  # each test's modules object; held, so the next is another
+            return _np.zeros(3_900_000)
+        return _snap(value)
+    _s._flood = _s.snap = _flood
+'''
+MODULES = ("hw1/hw1.py", "hw1/mc.py", "mytorch/activation.py", "mytorch/batchnorm.py",
+           "mytorch/linear.py", "mytorch/loss.py")
+GRADE = """
+import json, sys
+from pathlib import Path
+from grader.golden.store import load_golden
+from grader.grade import grade_handin
+from grader.sandbox import get_sandbox
+report = grade_handin(Path(sys.argv[2]).read_bytes(), assignment="hw1p1-s20",
+                      golden=load_golden(Path(sys.argv[1])), sandbox=get_sandbox(sys.argv[3]))
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"score": report.score, "peak_kib": int(peak.split()[1]),
+                  "shape": sum("shape" in t.feedback for t in report.tests)}))
+"""
+
+
+def grading_peak(golden, handin: bytes, tmp_path, backend: str) -> dict:
+    """Grade `handin` in a process of its own; its score and its own peak resident memory
+    (VmHWM: the grading process's, not the sandbox's)."""
+    path = tmp_path / "handin.tar"
+    path.write_bytes(handin)
+    out = subprocess.run([sys.executable, "-c", GRADE, str(golden.path), str(path), backend],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_grading_process_peak_is_bounded_whatever_a_real_handin_returns(tmp_path, golden_s20,
+                                                                        sandbox):
+    """The attack through the real sandbox and the whole grade: the grading process's peak
+    stays within one test's caps of the reference's (it was 887 MB against 66 MB)."""
+    reference = grading_peak(golden_s20, make_handin_tar(), tmp_path, sandbox.name)
+    flood = make_handin_tar({m: ("import numpy as np\n", "import numpy as np\n" + FLOOD)
+                             for m in MODULES if m != "hw1/mc.py"},
+                            extra={"hw1/mc.py": FLOOD + edited_files()["hw1/mc.py"]})
+    attacked = grading_peak(golden_s20, flood, tmp_path, sandbox.name)
+    assert reference["score"] == 95 and attacked["score"] < 20
+    assert attacked["shape"] >= 20  # the tests' outputs arrived and were compared (shapes)
+    extra = (attacked["peak_kib"] - reference["peak_kib"]) * 1024
+    assert extra < BUDGET, f"{attacked['peak_kib'] // 1024} MiB against " \
+                           f"{reference['peak_kib'] // 1024} MiB"

@@ -73,3 +73,24 @@ def test_cli_scores_resend_and_sync(course, backend, sessions, monkeypatch, caps
     assert "2 members: 1 added, 1 updated, 1 deactivated" in out
     assert main(["lti", "sync", "--context", "Nope"]) == 2
     assert "no LMS course 'Nope'" in capsys.readouterr().err
+
+
+def test_cli_scores_csv_carries_no_control_character(course, backend, sessions, monkeypatch,
+                                                     capsys):
+    """An LMS's error answer is kept as the outbox row's last error; `mlpgrade lti scores`
+    prints it through csvout like every CSV (issue 26 item 4): no terminal escape, no formula."""
+    for key, value in {"MLPGRADE_DATABASE_URL": backend.database_url,
+                       "MLPGRADE_BROKER_URL": backend.broker_url,
+                       "MLPGRADE_QUEUE_PREFIX": backend.queue_prefix,
+                       "MLPGRADE_HOME": str(backend.home)}.items():
+        monkeypatch.setenv(key, value)
+    grade(sessions, "alice", 95.0)
+    with sessions() as session:
+        for row in session.query(ScoreOutbox).all():
+            row.last_error = "=HYPERLINK(\"x\")\x1b]0;pwned\x07\x1b[2J\u202e 503"
+        session.commit()
+    assert main(["lti", "scores", "--assignment", SLUG]) == 0
+    out = capsys.readouterr().out
+    assert not any(ch in out for ch in "\x1b\x07\u202e"), out
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert row["last_error"] == "'=HYPERLINK(\"x\")]0;pwned[2J 503"

@@ -5,6 +5,7 @@ a training run drew no curves, and a student rotating their own token."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -13,9 +14,17 @@ import pytest
 from playwright.sync_api import expect
 
 from submissions_api.store.models import utcnow
+from tests.grader.test_training import FAKE_MEASURES
 from tests.handins import make_handin_tar
 from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.pages.test_pages import GRADING, SLUG, add_student, sign_in, upload_in_browser
+from tests.pages.test_pages import (
+    GRADING,
+    SLUG,
+    add_student,
+    api_upload,
+    sign_in,
+    upload_in_browser,
+)
 
 HOST = "course.test"
 
@@ -153,6 +162,29 @@ def test_course_training_panel_says_why_there_are_no_curves(stack, new_page, sho
     expect(notes).to_contain_text("RuntimeError: not written yet")
     expect(notes).to_contain_text("Only the reference's curves are drawn")
     shot(page, "student-training-notes")
+
+
+def test_course_staff_see_made_up_losses_flagged_against_their_network(stack, new_page, shot):
+    """Issue 26 item 3 as the TA meets it: a hand-in whose total_loss and error return a falling
+    schedule scores full marks; its training evidence says the reported curves are far from
+    what we measure of its own network, and the plots draw both."""
+    add_student(stack, "stu_fake")
+    sub_id = api_upload(stack, "stu_fake", make_handin_tar(FAKE_MEASURES))
+    assert stack.wait_submission("stu_fake", sub_id)["score"] == 95
+    ta = new_page()
+    sign_in(ta, stack.tokens["ta1"], then=f"/staff/submissions/{sub_id}")
+    checks = ta.locator("#training-checks")
+    deadline = time.monotonic() + 540  # the training run follows on the bulk queue
+    while not checks.count() and time.monotonic() < deadline:
+        time.sleep(2)
+        ta.reload()
+    expect(checks).to_be_visible()
+    flagged = checks.locator("li", has_text="agrees with its own network")
+    expect(flagged.locator(".bad")).to_have_count(1)
+    expect(flagged).to_contain_text("far apart")
+    expect(flagged).to_contain_text("not by its total_loss and error")
+    expect(checks.locator(".bad")).to_have_count(1)  # every other check passes
+    shot(ta, "staff-training-made-up")
 
 
 def settings(stack, **fields):

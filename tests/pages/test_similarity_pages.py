@@ -102,3 +102,49 @@ def refused_to_a_student(stack, student, pair_url: str) -> None:
     expect(student.locator("body")).not_to_contain_text("sim_orig")
     student.goto(pair_url.split("#")[0].replace(stack.url, ""))  # the pair page is refused too
     expect(student.locator("body")).not_to_contain_text("Matching regions")
+
+
+def wait_pair(stack, a: str, b: str) -> SimilarityPair:
+    """The stored pair of students a and b (their latest hand-ins), once the job made it."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        with stack.sessions()() as session:
+            for pair in session.query(SimilarityPair).all():
+                if {pair.a.student, pair.b.student} == {a, b}:
+                    session.expunge(pair)
+                    return pair
+        time.sleep(0.5)
+    raise AssertionError(f"no pair of {a} and {b} after {WAIT} s")
+
+
+def test_similarity_pages_show_a_hostile_copy_compared_by_tokens(sim_stack, new_page, shot):
+    """Issue 26 through the service: a verbatim copy plus a file of 100,000 unary minus signs
+    (no test imports it) once raised MemoryError in the job, crashed Celery's result thread and
+    never reached this page; now it is ranked as the copy it is, the file compared by its
+    tokens is named for that hand-in only, and the worker grades the next hand-in."""
+    stack = sim_stack
+    ref = corpus.originals()["ref"]
+    hostile = make_tar({**ref, "mytorch/extra.py": "W = " + "-" * 100_000 + "1\n"})
+    for login, data in [("tok_orig", make_handin_tar()), ("tok_copy", hostile)]:
+        add_student(stack, login)
+        api_upload(stack, login, data)
+    pair = wait_pair(stack, "tok_orig", "tok_copy")
+    assert pair.similarity >= 0.9
+    add_student(stack, "tok_next")  # the worker pool still grades
+    after = api_upload(stack, "tok_next", make_handin_tar())
+
+    page = new_page()
+    sign_in(page, stack.tokens["ta1"], then=f"/staff/assignments/{SLUG}/similarity?threshold=0")
+    row = page.locator("#pairs tbody tr", has_text="tok_copy").filter(has_text="tok_orig")
+    expect(row).to_have_count(1)
+    listed = page.locator("body")
+    expect(listed).to_contain_text("Compared by their tokens only")
+    expect(listed).to_contain_text("mytorch/extra.py")
+    expect(listed).to_contain_text("it is nested too deeply to parse")
+    no_serious_violations(page)
+    shot(page, "similarity-tokens")
+    page.goto(f"/staff/similarity/pairs/{pair.id}")
+    assert int(page.locator("#pair-similarity").inner_text().rstrip("%")) >= 90
+    expect(page.locator("body")).to_contain_text("Compared by its tokens only")
+    shot(page, "similarity-tokens-pair")
+    assert stack.wait_submission("tok_next", after)["status"] == "graded"
