@@ -7,6 +7,9 @@ An assignment without an active set gets one from the golden job on the bulk que
 and renews the lease while it generates, runs the canary and activates, so a maker that dies is
 replaced within the lease. A grading that finds no active set never makes or waits for one: it is
 postponed (worker.grading, costing no retry) and asks for the job.
+
+A golden job that fails on a sick host (worker/health.py) uses no try: it is sent again at once,
+for a host that is well, while this process waits for its own check to pass.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from grader.golden.archive import materialize, pack_golden
 from grader.golden.canary import generate_golden, verify_golden
 from submissions_api.store import crud, golden_lifecycle, rubrics
 from submissions_api.store.models_golden import GoldenStatus
+from worker import health
 from worker.context import WorkerContext
 from worker.lease import golden_lease
 from worker.retry import Retry, next_attempt
@@ -51,6 +55,10 @@ def prepare_golden_set(ctx: WorkerContext, *, golden_id: int, action: str, tries
         return Outcome(build(ctx, golden_id=golden_id, generate=action == GENERATE))
     except Exception as exc:
         log.exception("golden set %s: %s failed", golden_id, action)
+        if health.sick_after_failure(ctx):
+            ctx.dispatcher.send_golden(golden_id, action, tries)
+            health.wait_until_well(ctx)
+            return Outcome.RETRY
         decision = next_attempt(tries + 1, ctx.settings)
         if isinstance(decision, Retry):
             ctx.dispatcher.send_golden(golden_id, action, tries + 1, countdown=decision.delay)
@@ -139,6 +147,9 @@ def ensure_active(ctx: WorkerContext, *, assignment_id: int, owner: str) -> str:
             _make_and_activate(ctx, golden_id=golden_id)
     except Exception:
         log.exception("assignment %s: making golden set %s failed", assignment_id, golden_id)
+        if health.sick_after_failure(ctx):  # the set is given up (error): a well host makes
+            ctx.dispatcher.send_ensure_golden(assignment_id)  # the next one now
+            health.wait_until_well(ctx)
         return "failed"
     return f"golden set {golden_id} active"
 
