@@ -8,8 +8,8 @@ and renews the lease while it generates, runs the canary and activates, so a mak
 replaced within the lease. A grading that finds no active set never makes or waits for one: it is
 postponed (worker.grading, costing no retry) and asks for the job.
 
-A golden job that fails on a sick host (worker/health.py) uses no try: it is sent again at once,
-for a host that is well, while this process waits for its own check to pass.
+A first golden set whose maker fails on a sick host (worker/health.py) is given up and its job
+sent again at once, for a host that is well, while this process waits for its own check.
 """
 
 from __future__ import annotations
@@ -55,10 +55,6 @@ def prepare_golden_set(ctx: WorkerContext, *, golden_id: int, action: str, tries
         return Outcome(build(ctx, golden_id=golden_id, generate=action == GENERATE))
     except Exception as exc:
         log.exception("golden set %s: %s failed", golden_id, action)
-        if health.sick_after_failure(ctx):
-            ctx.dispatcher.send_golden(golden_id, action, tries)
-            health.wait_until_well(ctx)
-            return Outcome.RETRY
         decision = next_attempt(tries + 1, ctx.settings)
         if isinstance(decision, Retry):
             ctx.dispatcher.send_golden(golden_id, action, tries + 1, countdown=decision.delay)

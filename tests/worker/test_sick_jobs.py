@@ -1,9 +1,9 @@
-"""A sick host's bulk jobs (issue 27 item 1): a training run or a golden-set job that fails on a
-host whose own check fails uses none of its tries. It is sent again at once (for a host that is
+"""A sick host's bulk jobs (issue 27 item 1): a training run that fails on a host whose own
+check fails uses none of its tries. It is sent again at once (for a host that is
 well), the host says it is sick and its process takes no more work until its check passes.
 
 Each test gives the job no retry at all (`infra_retries=0`): a charged failure would end it
-(training failed, golden set in error), so only the sick path keeps it alive. The host is made
+(the run recorded training failed), so only the sick path keeps it alive. The host is made
 sick for real: its temporary folder is a file, so the job's staging and the self-check both fail.
 """
 
@@ -16,11 +16,9 @@ import time
 from collections.abc import Callable
 
 from submissions_api.store import crud
-from submissions_api.store.models_golden import GoldenStatus
 from submissions_api.store.models_grading import QueueKind
 from tests.handins import make_handin_tar
 from tests.worker.test_grading import ctx, runs, submit  # noqa: F401 - ctx: the fixture
-from worker import golden_jobs
 from worker.context import WorkerContext
 from worker.grading import grade_submission
 from worker.training import train_run
@@ -74,21 +72,3 @@ def test_training_run_failed_by_a_sick_host_uses_no_try(ctx, tmp_path):  # noqa:
     [run] = runs(ctx, sub_id)
     assert run.training == "pending"  # not recorded failed: the host's fault, not the run's
     assert train_run(sick, run_id=run.id) == "done"  # the message sent again, on a well host
-
-
-def test_golden_job_failed_by_a_sick_host_uses_no_try(ctx, tmp_path):  # noqa: F811 - fixture
-    with ctx.sessions() as session:  # an instructor's upload of the active set's archive
-        assignment = crud.get_assignment(session, slug="hw1p1-s20")
-        active = crud.get_golden_set(session, golden_id=assignment.active_golden_id)
-        golden_id = crud.create_golden_set(
-            session, assignment=assignment, created_by=None, status=GoldenStatus.VERIFYING,
-            values={c: getattr(active, c) for c in ("version", "sha256", "manifest",
-                                                    "archive_sha256")}).id
-        session.commit()
-    sick = no_retries(ctx)
-    outcome = while_sick(sick, lambda: golden_jobs.prepare_golden_set(
-        sick, golden_id=golden_id, action=golden_jobs.VERIFY), tmp_path)
-    assert outcome == [golden_jobs.Outcome.RETRY]
-    with ctx.sessions() as session:
-        golden = crud.get_golden_set(session, golden_id=golden_id)
-        assert golden.status == GoldenStatus.VERIFYING and not golden.error  # not given up
