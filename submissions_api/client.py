@@ -15,24 +15,29 @@ from grader.formats import feedback_text
 from grader.text import printable
 from submissions_api.store.models_grading import Status
 
-UPLOAD_TRIES = 3
+RETRY_DELAYS = (1, 2, 4, 8, 15)
+"""Seconds before each new try of an upload whose answer was lost: an API that died after
+committing it is restarted within them (about 30 s in all)."""
 
 
 def upload(client: httpx.Client, url: str, path: Path) -> httpx.Response:
     """POST the file, again (with the same Idempotency-Key) when the answer was lost on the way:
-    the server may have stored the first try, and answers the retry with that submission. A
-    server that could not be reached at all got nothing: that is said at once, in one line."""
+    the server may have stored the first try, and answers the retry with that submission; a
+    server that refuses connections after such a loss is restarting, so that is tried again
+    too. A server that could not be reached at the first try got nothing: that is said at
+    once, in one line."""
     headers = {"Idempotency-Key": str(uuid.uuid4())}
-    for tries in range(1, UPLOAD_TRIES + 1):
+    data = path.read_bytes()
+    for tries, delay in enumerate((*RETRY_DELAYS, None), start=1):
         try:
             return client.post(url, headers=headers, files={
-                "file": (path.name, path.read_bytes(), "application/x-tar")})
+                "file": (path.name, data, "application/x-tar")})
         except httpx.TransportError as exc:
-            if tries == UPLOAD_TRIES or isinstance(exc, httpx.ConnectError):
+            if delay is None or (tries == 1 and isinstance(exc, httpx.ConnectError)):
                 raise
-            print(f"mlpgrade: the upload got no answer ({exc}); sending it again (the server "
-                  "answers a repeat with the first submission)", file=sys.stderr)
-            time.sleep(tries)
+            print(f"mlpgrade: the upload got no answer ({exc}); sending it again in {delay} s "
+                  "(the server answers a repeat with the first submission)", file=sys.stderr)
+            time.sleep(delay)
     raise AssertionError("unreachable")
 
 

@@ -7,6 +7,9 @@ An assignment without an active set gets one from the golden job on the bulk que
 and renews the lease while it generates, runs the canary and activates, so a maker that dies is
 replaced within the lease. A grading that finds no active set never makes or waits for one: it is
 postponed (worker.grading, costing no retry) and asks for the job.
+
+A first golden set whose maker fails on a sick host (worker/health.py) is given up and its job
+sent again at once, for a host that is well, while this process waits for its own check.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from grader.golden.archive import materialize, pack_golden
 from grader.golden.canary import generate_golden, verify_golden
 from submissions_api.store import crud, golden_lifecycle, rubrics
 from submissions_api.store.models_golden import GoldenStatus
+from worker import health
 from worker.context import WorkerContext
 from worker.lease import golden_lease
 from worker.retry import Retry, next_attempt
@@ -139,6 +143,9 @@ def ensure_active(ctx: WorkerContext, *, assignment_id: int, owner: str) -> str:
             _make_and_activate(ctx, golden_id=golden_id)
     except Exception:
         log.exception("assignment %s: making golden set %s failed", assignment_id, golden_id)
+        if health.sick_after_failure(ctx):  # the set is given up (error): a well host makes
+            ctx.dispatcher.send_ensure_golden(assignment_id)  # the next one now
+            health.wait_until_well(ctx)
         return "failed"
     return f"golden set {golden_id} active"
 

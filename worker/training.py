@@ -5,7 +5,8 @@ It runs after the automatic tests, on the bulk queue, so the students' scores ne
 few seconds of training; once recorded it sends the run's similarity job (worker.similarity), so
 a grading sends one message for both. Recorded once per run (compare-and-set on a pending
 training run); our failures are retried with backoff (worker/retry.py), then recorded as failed
-with the reason for the TA.
+with the reason for the TA. A failure on a sick host (worker/health.py) costs the run no try: it
+is sent again at once, for a host that is well, while this process waits for its own check.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from grader.results import GradeReport
 from submissions_api import logs
 from submissions_api.store import crud, lifecycle, rubrics
 from submissions_api.store.models_grading import TrainingStatus
+from worker import health
 from worker.context import WorkerContext
 from worker.retry import Retry, next_attempt
 
@@ -64,6 +66,10 @@ def _train(ctx: WorkerContext, job: TrainingJob, *, run_id: int, tries: int) -> 
         failure = ""
     except Exception as exc:
         log.exception("training run of run %s failed on our side", run_id)
+        if health.sick_after_failure(ctx):  # the host's fault, not the hand-in's: no try used
+            ctx.dispatcher.send_training(run_id, tries)
+            health.wait_until_well(ctx)
+            return Outcome.RETRY
         decision = next_attempt(tries + 1, ctx.settings)
         if isinstance(decision, Retry):
             ctx.dispatcher.send_training(run_id, tries + 1, countdown=decision.delay)

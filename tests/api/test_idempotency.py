@@ -5,10 +5,12 @@ duplicate window, is answered with the first submission's receipt, not a new sub
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from fastapi.testclient import TestClient
 
+from submissions_api.deps import SESSION_COOKIE
 from submissions_api.jobs import Dispatcher
 from submissions_api.main import create_app
 from submissions_api.store.models_grading import Submission
@@ -82,3 +84,22 @@ def test_same_key_from_another_user_is_another_upload(client, users, sessions):
     a = upload(client, users, "alice", key="shared")
     b = upload(client, users, "bob", key="shared")
     assert a.json()["id"] != b.json()["id"] and count(sessions) == 2
+
+
+def test_upload_page_form_sent_twice_is_one_submission(client, users, sessions, dispatcher):
+    """The upload page carries one key per page shown: the browser sending its form again (a
+    reload of the POST, a second click after a lost answer) gets the first submission, even
+    outside the duplicate window; the page shown next carries a new key."""
+    dispatcher.settings = dataclasses.replace(dispatcher.settings, duplicate_window=0)
+    client.cookies.set(SESSION_COOKIE, users.tokens["alice"])
+    page = client.get("/assignments/hw1p1-s20").text
+    [key] = re.findall(r'name="idempotency_key" value="([^"]+)"', page)
+    sent = [client.post("/assignments/hw1p1-s20/upload", data={"idempotency_key": key},
+                        files={"file": ("handin.tar", TAR)}, follow_redirects=False)
+            for _ in range(2)]
+    assert [r.status_code for r in sent] == [303, 303]
+    assert sent[0].headers["location"] == sent[1].headers["location"]
+    assert count(sessions) == 1 and dispatcher.queue_size("live") == 1
+    [next_key] = re.findall(r'name="idempotency_key" value="([^"]+)"',
+                            client.get("/assignments/hw1p1-s20").text)
+    assert next_key != key
