@@ -12,8 +12,9 @@ from grader.fixtures import make_tar
 from grader.results import GradeReport
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import utcnow
-from submissions_api.store.models_grading import Status
+from submissions_api.store.models_grading import GradingRun, Status, TrainingStatus
 from tests.handins import make_handin_tar
+from tests.reports import made_report
 
 A = "/api/v1"
 TAR = make_handin_tar()
@@ -237,3 +238,20 @@ def test_a_pending_status_is_answered_once_it_changed_or_after_the_wait(client, 
     reply, took = status_json(client, users, "alice", sub_id, seen="queued/None")
     thread.join()
     assert reply.json()["state"] == "running/None" and 0.5 <= took < 5
+    with sessions() as session:  # graded, its training run to follow: the page waits for it
+        run = lifecycle.record_graded(session, submission=crud.get_submission(
+            session, submission_id=sub_id), attempt=1, owner="test", report=made_report(),
+            started_at=utcnow(), training=True)
+        session.commit()
+        run_id = run.id
+
+    def trained_later() -> None:
+        time.sleep(0.5)
+        with sessions() as session:
+            session.get(GradingRun, run_id).training = TrainingStatus.DONE
+            session.commit()
+    thread = threading.Thread(target=trained_later)
+    thread.start()
+    reply, took = status_json(client, users, "alice", sub_id, seen="graded/pending")
+    thread.join()
+    assert reply.json()["state"] == "graded/done" and 0.5 <= took < 5
