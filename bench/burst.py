@@ -137,7 +137,12 @@ class Service:
                    if k not in ("MLPGRADE_DATABASE_URL", "MLPGRADE_BROKER_URL")}
             self.procs: list[Proc] = [Proc([*MLPGRADE, "serve", "--port", str(port)], env,
                                            tmp / "serve.log")]
-            wait_for(self._healthy, 60, "mlpgrade serve", 0.2, tuple(self.procs))
+            # serve makes the golden sets the database lacks first (a minute each, more under load)
+            try:
+                wait_for(self._healthy, 300, "mlpgrade serve", 0.2, tuple(self.procs))
+            except BaseException:  # no caller holds this service yet to stop it
+                self.stop()
+                raise
             time.sleep(3)
             return
         self.procs = [start_api(self.env, tmp / "api.log", port)]

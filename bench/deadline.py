@@ -7,8 +7,10 @@ For each stack (`serve`: `mlpgrade serve` as installed, SQLite and the embedded 
 workers; `pg-redis`: the API, one live worker of `--slots` grading slots and one bulk worker on
 PostgreSQL + Redis) it uploads `--n` hand-ins of bench/burst.py's realistic mix (50 % correct,
 30 % buggy, 10 % crashing, 5 % sleeping forever, 5 % allocating 20 GiB) at a steady pace over
-`--spread` seconds from `--clients` students. After each upload its client polls the result
-once a second, as the result page does, until the score is visible; a TA loads the dashboard
+`--spread` seconds from `--clients` students. After each upload its client asks for the status
+as the result page does (pages.js: while queued with the state it shows, answered once that
+state changed or after services/changes.WAIT; while running once a second) until the score is
+visible; a TA loads the dashboard
 page, the class statistics and the gradebook every 5 s, and a probe asks `/health` 5 times a
 second (the floor of the API's latency in the same run).
 
@@ -18,7 +20,9 @@ CPU seconds a hand-in cost the whole service (API, workers, their sandboxes, the
 similarity jobs: the service's cpuacct cgroup plus its sandboxes' own) over the floor
 (bench/floor.py) measured in the same run; and whether every hand-in's verdict (score, each
 test's pass and status) equals that of the same hand-in graded alone on the idle service after
-the rush. Writes the tables into docs/benchmarks.md. Needs root (cgroup v1 cpuacct) for the
+the rush; and the CPU split by the processes that spent it (bench/service_cpu.py `split`: the
+API, the live worker, the bulk worker, each worker's sandboxes). Writes the tables into
+docs/benchmarks.md. Needs root (cgroup v1 cpuacct) for the
 CPU figure; without it the column says so. PostgreSQL and Redis: MLPGRADE_TEST_POSTGRES_URL and
 MLPGRADE_TEST_REDIS_URL, as the tests.
 """
@@ -52,6 +56,8 @@ SLUG = "hw1p1-s20"
 DONE = ("graded", "failed")
 TA_EVERY = 5.0
 HEALTH_EVERY = 0.2
+STATUS = "GET status.json (student, queued: waits for a change)"
+RUNNING = "GET status.json (student, running)"
 
 
 class Rush:
@@ -92,13 +98,23 @@ class Rush:
         if reply is None or not reply.is_success:
             return
         record["id"] = reply.json()["id"]
+        # what the result page does (pages.js `poll`): a second after it showed "queued", it
+        # asks for the status with the state it shows, which the server answers once that
+        # state changed (or after changes.WAIT, with a fresh line), then again 0.25 s later;
+        # while the grading runs, once a second without `seen` (the line's clock)
+        seen: str | None = "queued/None"
+        await asyncio.sleep(1.0)
         while True:
-            await asyncio.sleep(1.0)
-            reply = await self.timed("GET result (student, own)", client.get(
-                f"{self.api}/submissions/{record['id']}", headers=auth))
-            if reply is not None and reply.is_success and reply.json()["status"] in DONE:
-                record["visible"] = time.perf_counter()
-                return
+            reply = await self.timed(STATUS if seen else RUNNING, client.get(
+                f"{self.base}/submissions/{record['id']}/status.json",
+                params={"seen": seen} if seen else {}, cookies={SESSION_COOKIE: token}))
+            if reply is not None and reply.is_success:
+                data = reply.json()
+                if data["status"] in DONE:
+                    record["visible"] = time.perf_counter()
+                    return
+                seen = None if data["status"] == "running" else data["state"]
+            await asyncio.sleep(1.0 if seen is None else 0.25)
 
     async def ta(self, client: httpx.AsyncClient) -> None:
         auth = {"Authorization": f"Bearer {self.ta_token}"}
@@ -222,6 +238,7 @@ def one_stack(stack: str, args: argparse.Namespace, items, golden_home: Path,
         cpu.start([p.popen.pid for p in service.procs])
         asyncio.run(rush.run(items, args.clients, args.spread))
         cpu_seconds = cpu.stop()
+        split = cpu.split()
         ids = [u["id"] for u in rush.uploads if u["id"] is not None]
         trained = training_done(service, ids)
         rushed = verdicts(service, ids)
@@ -229,8 +246,8 @@ def one_stack(stack: str, args: argparse.Namespace, items, golden_home: Path,
         single = alone(service, items)
         kind_of = {u["id"]: u["kind"] for u in rush.uploads}
         differ = [i for i in ids if rushed[i] != single[kind_of[i]]]
-        return {"rush": rush, "cpu": cpu_seconds, "differ": differ, "verdicts": len(ids),
-                "times": times, "trained": trained}
+        return {"rush": rush, "cpu": cpu_seconds, "split": split, "differ": differ,
+                "verdicts": len(ids), "times": times, "trained": trained}
     finally:
         service.stop()
         cpu.remove()
@@ -262,9 +279,17 @@ def stack_tables(stack: str, r: dict, floor: float, n: int) -> list[str]:
     for name, times in sorted(rush.calls.items(), key=lambda kv: "!" if "health" in kv[0]
                               else kv[0]):
         p99 = percentile(times, 0.99)
+        ratio = "(waits)" if name == STATUS else f"{p99 / floor_p99:.1f}"
         lines.append(f"| {name} | {len(times)} | {rush.errors[name]} | "
                      f"{1000 * statistics.median(times):.0f} | {1000 * p99:.0f} | "
-                     f"{1000 * max(times):.0f} | {p99 / floor_p99:.1f} |")
+                     f"{1000 * max(times):.0f} | {ratio} |")
+    if r["split"]:
+        lines += ["", "| CPU spent by | s | s per hand-in | × floor | share |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        total = sum(r["split"].values()) or 1.0
+        for name, seconds in r["split"].items():
+            lines.append(f"| {name} | {seconds:.1f} | {seconds / n:.3f} | "
+                         f"{seconds / n / floor:.1f} | {100 * seconds / total:.0f} % |")
     return lines
 
 

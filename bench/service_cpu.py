@@ -2,7 +2,14 @@
 cgroup (what they start inherits it, exited processes included) plus the sandboxes' own cgroups
 (grader/sandbox/linux/cgroup.py moves a job's processes into `mlpgrade/<id>`, out of ours),
 found by walking the service's processes twice a second. Root and cgroup v1 cpuacct only;
-elsewhere `stop()` returns None."""
+elsewhere `stop()` returns None.
+
+Split by the process that spent it (`split()`): each of the service's processes is moved into a
+child cgroup of its role (ROLES: a `python -m worker --queues live|bulk` process and everything
+below it is that worker's, the rest the API's: `serve` itself, its API processes and their
+readers), so what a role's processes start, and what exits, stays counted there; the
+sandboxes' cgroups are counted by the worker they were found below (the bulk worker's are its
+training runs)."""
 
 from __future__ import annotations
 
@@ -14,9 +21,24 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from worker.admission import CPUACCT, cgroup_seconds, process_tree, slot_cgroup
+from worker.admission import CPUACCT, _processes, cgroup_seconds, slot_cgroup
 
 EVERY = 0.5
+API, LIVE, BULK = "API", "live worker", "bulk worker"
+ROLES = (API, LIVE, BULK)
+
+
+def _role(pid: int, inherited: str) -> str:
+    """The role of a process: a worker's by its command line, else its parent's."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return inherited
+    if b"worker" in argv and b"--queues" in argv:
+        queues = argv[argv.index(b"--queues") + 1] if argv.index(b"--queues") + 1 < len(argv) \
+            else b""
+        return BULK if queues == b"bulk" else LIVE
+    return inherited
 
 
 def _cpuacct_of(pid: int | str) -> str | None:
@@ -38,6 +60,13 @@ class ServiceCpu:
         except OSError:
             self.folder = None
         self.slots: dict[Path, tuple[float, float]] = {}  # cgroup → (seconds then, last seen)
+        self.slot_role: dict[Path, str] = {}
+        self.roles: dict[str, Path] = {}
+        if self.folder is not None:
+            for role in ROLES:
+                (self.folder / role.replace(" ", "-")).mkdir()
+                self.roles[role] = self.folder / role.replace(" ", "-")
+        self.moved: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -57,16 +86,37 @@ class ServiceCpu:
     def start(self, roots: list[int]) -> None:
         """From now: the base of the service's counter, and the slot cgroups' watch."""
         self.roots = roots
+        self._sample(first=True)  # every process in its role's cgroup, then the bases
         self.base = cgroup_seconds(self.folder) if self.folder else None
-        self._sample(first=True)
+        self.role_base = {role: cgroup_seconds(folder) or 0.0
+                          for role, folder in self.roles.items()}
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
+    def _tree(self) -> dict[int, str]:
+        """The service's processes now, each with its role."""
+        below, ticks = _processes()
+        found: dict[int, str] = {}
+        todo = [(root, API) for root in self.roots if root in ticks]
+        while todo:
+            pid, inherited = todo.pop()
+            if pid in found:
+                continue
+            found[pid] = role = _role(pid, inherited)
+            todo.extend((child, role) for child in below.get(pid, ()))
+        return found
+
     def _sample(self, first: bool = False) -> None:
-        tree = {pid for root in self.roots for pid in process_tree(root)}
-        for pid in tree:
+        for pid, role in self._tree().items():
             slot = slot_cgroup(pid)
-            if slot is not None and slot not in self.slots:
+            if slot is None:
+                if pid not in self.moved and role in self.roles:
+                    with contextlib.suppress(OSError):  # gone already
+                        (self.roles[role] / "cgroup.procs").write_text(str(pid))
+                        self.moved.add(pid)
+                continue
+            self.slot_role.setdefault(slot, role)
+            if slot not in self.slots:
                 used = cgroup_seconds(slot)
                 if used is not None:  # a slot made during the rush counts from its start
                     self.slots[slot] = (used if first else 0.0, used)
@@ -90,12 +140,28 @@ class ServiceCpu:
         own = (cgroup_seconds(self.folder) or 0.0) - self.base
         return own + sum(last - base for base, last in self.slots.values())
 
+    def split(self) -> dict[str, float]:
+        """After stop(): the seconds of each role's own processes, of each worker's sandboxes,
+        and what stayed in the service's cgroup unmoved (processes that started and ended
+        between two looks at the tree before their parent was moved)."""
+        if self.folder is None or self.base is None:
+            return {}
+        out = {role: (cgroup_seconds(folder) or 0.0) - self.role_base[role]
+               for role, folder in self.roles.items()}
+        for slot, (base, last) in self.slots.items():
+            name = f"{self.slot_role.get(slot, LIVE)}'s sandboxes"
+            out[name] = out.get(name, 0.0) + last - base
+        own = (cgroup_seconds(self.folder) or 0.0) - self.base
+        out["unmoved"] = own - sum(out[role] for role in self.roles)
+        return out
+
     def remove(self, wait: float = 30.0) -> None:
-        """Remove the cgroup once the service's last processes have left it."""
+        """Remove the cgroups once the service's last processes have left them."""
         deadline = time.monotonic() + wait
-        while self.folder is not None and time.monotonic() < deadline:
-            try:
-                self.folder.rmdir()
-                return
-            except OSError:  # busy: a stopped service's processes still exiting
-                time.sleep(0.5)
+        for folder in [*self.roles.values(), self.folder]:
+            while folder is not None and time.monotonic() < deadline:
+                try:
+                    folder.rmdir()
+                    break
+                except OSError:  # busy: a stopped service's processes still exiting
+                    time.sleep(0.5)

@@ -31,10 +31,16 @@ def finished_count(out_dir: Path, ids: Sequence[str]) -> int:
     return next((i for i, test_id in enumerate(ids) if f"{test_id}.json" not in names), len(ids))
 
 
+FIRST_LOOK = 1.0
+"""Seconds into a run before its first report: a shorter run (most hand-ins) reports nothing
+while it runs, since its result follows before a page asking each second would show its test."""
+
+
 @contextmanager
 def watch_outputs(out_dir: Path, ids: Sequence[str], progress: Progress | None,
-                  interval: float = 0.5) -> Iterator[None]:
-    """Report progress every `interval` seconds while the body (the sandboxed run) runs."""
+                  interval: float = 0.5, first: float = FIRST_LOOK) -> Iterator[None]:
+    """Report progress every `interval` seconds while the body (the sandboxed run) runs, from
+    `first` seconds into it."""
     if progress is None or not ids:
         yield
         return
@@ -52,6 +58,8 @@ def watch_outputs(out_dir: Path, ids: Sequence[str], progress: Progress | None,
                 log.warning("progress callback failed", exc_info=True)
 
     def watch() -> None:
+        if stop.wait(first):
+            return None  # over before its first report
         while True:
             look()
             if stop.wait(interval):

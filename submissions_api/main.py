@@ -33,6 +33,7 @@ from submissions_api.routes import (
     submissions,
     users,
 )
+from submissions_api.services import changes
 from submissions_api.settings import Settings, load_settings
 from submissions_api.store.db import session_factory
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, dispatcher: Dispatcher | None =
                   description="Grading service for the MyTorch MLP homework (11-785 HW1P1).")
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
+    app.state.changes = changes.Changes(app.state.sessions)
     app.state.dispatcher = dispatcher or Dispatcher(settings)
     outbox.notify_after_commit(settings.database_url, app.state.dispatcher.send_scores)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))

@@ -6,7 +6,10 @@ A worker of the bulk queue alone (regrades, training runs, golden sets) runs at 
 live workers it takes the CPU they leave, so a deadline's uploads are not graded at half speed
 while the training runs of earlier ones go on. Its verdicts do not change: limits are CPU time,
 and its share under full live load (about a tenth of a core at nice 10, against two live jobs on
-two cores) stays above what the wall clock takes for a hung test (under 5 %, grader/inside).
+two cores) stays above what the wall clock takes for a hung test (under 5 %, grader/inside). Its
+training runs and similarity jobs also wait while live gradings are queued or running (at most a
+minute each, worker/admission.py `after_live`): what they spend outside the niced sandboxes and
+the worker's share at nice 10 would otherwise still come out of the live gradings' cores.
 
 A worker of the live queue may have more grading slots (`--concurrency`) than `--cores`: a
 grading beyond the cores starts only while a running one sleeps (worker/admission.py).
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if {q.strip() for q in args.queues.split(",")} == {QueueKind.BULK}:
         os.nice(BULK_NICE)
+        admission.defer_bulk_jobs()
     else:  # before the pool forks: its processes inherit the gate
         admission.enable(admission.Admission(
             settings.home / "admission", args.cores,

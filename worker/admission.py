@@ -31,6 +31,9 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+from submissions_api.store import crud
 
 log = logging.getLogger(__name__)
 _gate: Admission | None = None
@@ -231,3 +234,39 @@ def enable(admission: Admission | None) -> None:
 def gate() -> contextlib.AbstractContextManager[None]:
     """The admission of one grading in this worker (none where not enabled)."""
     return _gate.admitted() if _gate is not None else contextlib.nullcontext()
+
+
+DEFER_MOST = 60.0
+"""Seconds a bulk job waits at most for the live queue to empty: under the reaper's
+`requeue_after` (120 s), and a bound, so that a live queue that never empties delays the bulk
+work, never stops it."""
+DEFER_POLL = 1.0
+_defer = False
+
+
+def defer_bulk_jobs() -> None:
+    """This worker serves the bulk queue alone: its jobs that can wait, wait for the live queue
+    (after_live). A worker that serves both queues does not: its slot would wait for gradings
+    it is itself to run."""
+    global _defer
+    _defer = True
+
+
+def after_live(sessions: Callable[[], Any], *, most: float = DEFER_MOST,
+               poll: float = DEFER_POLL) -> float:
+    """Wait while live gradings are queued or running (at most `most` seconds); the seconds
+    waited. The bulk jobs that can wait (training runs, similarity) call this before they
+    compute: during a deadline's rush they would take the cores the live gradings need, and
+    their nice level yields only part of them (a tenth of a core at nice 10 against two live
+    jobs, and none of what the API and the sandboxes' hosts spend at nice 0)."""
+    start = time.monotonic()
+    while _defer:
+        with sessions() as session:
+            busy = crud.live_work(session)
+        waited = time.monotonic() - start
+        if not busy or waited >= most:
+            if waited >= poll:
+                log.info("bulk job deferred %.0f s for the live queue", waited)
+            return waited
+        time.sleep(poll)
+    return 0.0

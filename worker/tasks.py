@@ -19,7 +19,9 @@ def grade_submission(submission_id: int, attempt: int) -> str:
 
 @app.task(name="worker.train_run")
 def train_run(run_id: int, tries: int = 0) -> str:
-    """The training run of a graded run (bulk queue); recorded once per run."""
+    """The training run of a graded run (bulk queue), once the live queue is empty (at most
+    admission.DEFER_MOST later); recorded once per run."""
+    admission.after_live(get_context(settings).sessions)
     return training.train_run(get_context(settings), run_id=run_id, tries=tries)
 
 
@@ -32,7 +34,9 @@ def prepare_golden_set(golden_id: int, action: str, tries: int = 0) -> str:
 
 @app.task(name="worker.similarity_index")
 def similarity_index(kind: str, ident: int) -> str:
-    """Compare a graded submission or an imported hand-in with its assignment's (bulk queue)."""
+    """Compare a graded submission or an imported hand-in with its assignment's (bulk queue),
+    once the live queue is empty (at most admission.DEFER_MOST later)."""
+    admission.after_live(get_context(settings).sessions)
     return similarity.index(get_context(settings), kind=kind, ident=ident)
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import File, Form, Request, Response, UploadFile
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from submissions_api.deps import DispatcherDep, PageUser, SessionDep, SettingsDep
 from submissions_api.errors import ServiceError
@@ -131,6 +132,22 @@ def _manual_extras(session: Session, user: User, sub: Submission, manual: list[d
 
 
 @router.get("/submissions/{submission_id}/status.json")
-def submission_status(submission_id: int, user: PageUser, session: SessionDep) -> dict:
-    """What the live status line polls while a submission is queued or running."""
-    return service.live_status(session, user, submission_id)
+async def submission_status(submission_id: int, request: Request, user: PageUser,
+                            session: SessionDep, seen: str | None = None) -> dict:
+    """What the live status line polls while a submission is queued or running. With `seen`
+    (the `state` of its last answer) the answer waits until the state changed, at most
+    changes.WAIT seconds (services/changes.py): a pending result costs one request per change,
+    not one a second."""
+    if seen:
+        await run_in_threadpool(_own, session, user, submission_id)  # before anything is told
+        await request.app.state.changes.wait(submission_id, seen)
+    return await run_in_threadpool(service.live_status, session, user, submission_id)
+
+
+def _own(session: Session, user: User, submission_id: int) -> None:
+    """Refuse (404/403) unless the caller may see the submission; the connection goes back to
+    the pool before the wait."""
+    try:
+        service.own_submission(session, user, submission_id)
+    finally:
+        session.rollback()

@@ -21,7 +21,7 @@ from submissions_api.grades import manual_items, manual_max_score
 from submissions_api.jobs import Dispatcher
 from submissions_api.schemas import SubmissionAccepted, SubmissionOut
 from submissions_api.security import is_staff, require_owner_or_staff, require_role
-from submissions_api.services import fetch
+from submissions_api.services import changes, fetch
 from submissions_api.services.estimates import Estimate, live_line, measure, queue_wait
 from submissions_api.services.feedback import with_causes
 from submissions_api.services.hints import hints_for_run
@@ -321,7 +321,9 @@ def live_status(session: Session, user: User, submission_id: int) -> dict[str, A
     sub = own_submission(session, user, submission_id)
     out = submission_view(session, sub, staff=False)
     run = crud.get_run(session, run_id=sub.current_run_id)
-    status = {"id": out.id, "status": out.status, "training": run.training if run else None,
+    training = run.training if run else None
+    status = {"id": out.id, "status": out.status, "training": training,
+              "state": changes.state(out.status, training),
               "queue_position": out.queue_position,
               **_wait_fields(wait_estimate(session, out.queue_position, sub.queue)),
               "score": out.score, "final_score": out.final_score, "max_score": out.max_score,

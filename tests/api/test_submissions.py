@@ -4,14 +4,17 @@ submission limit and cooldown (infrastructure failures do not count)."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from datetime import timedelta
 
 from grader.fixtures import make_tar
 from grader.results import GradeReport
 from submissions_api.store import crud, lifecycle
 from submissions_api.store.models import utcnow
-from submissions_api.store.models_grading import Status
+from submissions_api.store.models_grading import GradingRun, Status, TrainingStatus
 from tests.handins import make_handin_tar
+from tests.reports import made_report
 
 A = "/api/v1"
 TAR = make_handin_tar()
@@ -194,3 +197,61 @@ def test_student_view_hides_staff_details(client, users, sessions):
     assert student.json()["staff"] is None
     staff = client.get(f"{A}/submissions/{sub_id}", headers=users.headers("ta1")).text
     assert "SECRET-STDERR" in staff and "max_error" in staff
+
+
+def status_json(client, users, login, sub_id, seen=None):
+    """The result page's status line, as the page asks for it (its cookie; `seen`: the state
+    it shows), and the seconds the answer took."""
+    client.cookies.set("mlpgrade_token", users.tokens[login])
+    start = time.perf_counter()
+    reply = client.get(f"/submissions/{sub_id}/status.json", params={"seen": seen} if seen else {})
+    client.cookies.clear()
+    return reply, time.perf_counter() - start
+
+
+def test_a_pending_status_is_answered_once_it_changed_or_after_the_wait(client, users,
+                                                                        sessions):
+    """services/changes.py: the page's status.json with the state it shows (`seen`) waits for
+    that state to change (answered within a look or two of the change), or for the wait's end
+    (answered with the same state and a fresh line); another state is answered at once; another
+    student's submission is refused before any wait."""
+    client.app.state.changes.most = 2.0
+    sub_id = upload(client, users, "alice").json()["id"]
+    reply, _ = status_json(client, users, "alice", sub_id)
+    assert reply.status_code == 200 and reply.json()["state"] == "queued/None"
+    _, took = status_json(client, users, "alice", sub_id, seen="running/None")
+    assert took < 1.0  # it shows something else: at once
+    reply, took = status_json(client, users, "alice", sub_id, seen="queued/None")
+    assert reply.json()["state"] == "queued/None" and 2.0 <= took < 5  # nothing changed
+    refused, took = status_json(client, users, "bob", sub_id, seen="queued/None")
+    assert refused.status_code in (403, 404) and took < 1.0
+
+    def claimed_later() -> None:
+        time.sleep(0.5)
+        with sessions() as session:
+            assert lifecycle.claim_submission(session, submission_id=sub_id, attempt=1,
+                                              owner="test", lease_seconds=60)
+            session.commit()
+    client.app.state.changes.most = 30.0
+    thread = threading.Thread(target=claimed_later)
+    thread.start()
+    reply, took = status_json(client, users, "alice", sub_id, seen="queued/None")
+    thread.join()
+    assert reply.json()["state"] == "running/None" and 0.5 <= took < 5
+    with sessions() as session:  # graded, its training run to follow: the page waits for it
+        run = lifecycle.record_graded(session, submission=crud.get_submission(
+            session, submission_id=sub_id), attempt=1, owner="test", report=made_report(),
+            started_at=utcnow(), training=True)
+        session.commit()
+        run_id = run.id
+
+    def trained_later() -> None:
+        time.sleep(0.5)
+        with sessions() as session:
+            session.get(GradingRun, run_id).training = TrainingStatus.DONE
+            session.commit()
+    thread = threading.Thread(target=trained_later)
+    thread.start()
+    reply, took = status_json(client, users, "alice", sub_id, seen="graded/pending")
+    thread.join()
+    assert reply.json()["state"] == "graded/done" and 0.5 <= took < 5

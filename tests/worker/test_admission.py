@@ -13,14 +13,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from submissions_api.store import crud
+from submissions_api.store.models_grading import Status, Submission
 from tests.api.services import Proc, service_env
 from tests.e2e.stack import copy_home, start_stack
 from tests.handins import in_question_1, make_handin_tar
 from tests.sandbox.probes import make_backend, probe_job
+from worker import admission
 from worker.admission import IDLE, Admission, grading_cpu
 
 SPIN = "while True:\n    pass\n"
@@ -148,3 +151,33 @@ def pair(stack, edits) -> tuple[dict, dict]:
         out.append({"sub": sub, "status": sub["status"], "started": run.started_at,
                     "finished": run.finished_at})
     return out[0], out[1]
+
+
+def test_a_bulk_job_waits_while_live_gradings_wait_and_no_longer_than_its_bound(sessions,
+                                                                                monkeypatch):
+    """after_live: a bulk-only worker's job that can wait starts once the live queue is empty,
+    at the latest after `most`; a worker that serves both queues never waits (its slot would
+    wait for gradings it is itself to run)."""
+    assert admission.after_live(sessions, most=5, poll=0.05) == 0.0  # not a bulk-only worker
+    monkeypatch.setattr(admission, "_defer", True)
+    assert admission.after_live(sessions, most=5, poll=0.05) < 0.05  # nothing live: at once
+    with sessions() as session:
+        user = crud.create_user(session, login="rushing")
+        sub = crud.create_submission(session, user=user,
+                                     assignment=crud.get_assignment(session, slug="hw1p1-s20"),
+                                     data=b"tar", filename="handin.tar",
+                                     received_at=datetime.now(UTC), late=False, penalty=0.0)
+        session.commit()
+        sub_id = sub.id
+    assert 0.5 <= admission.after_live(sessions, most=0.5, poll=0.05) < 3  # the bound
+
+    def graded_later() -> None:
+        time.sleep(0.6)
+        with sessions() as session:
+            session.get(Submission, sub_id).status = Status.GRADED
+            session.commit()
+    thread = threading.Thread(target=graded_later)
+    thread.start()
+    waited = admission.after_live(sessions, most=30, poll=0.05)
+    thread.join()
+    assert 0.5 <= waited < 10  # the live queue emptied: the job starts

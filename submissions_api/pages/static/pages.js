@@ -9,12 +9,16 @@ function badge(status) {
   return span;
 }
 
+// While queued (or while the training run is pending) an ask sends the state it shows (`seen`):
+// the server answers once that state changed, or after ten seconds with a fresh line
+// (services/changes.py).
 function poll(el) {
   const url = el.dataset.live;
-  const tick = async () => {
+  const tick = async (seen) => {
     let data;
     try {
-      const reply = await fetch(url, {credentials: "same-origin", cache: "no-store"});
+      const ask = seen ? url + "?seen=" + encodeURIComponent(seen) : url;
+      const reply = await fetch(ask, {credentials: "same-origin", cache: "no-store"});
       if (!reply.ok) return setTimeout(tick, 3000);
       data = await reply.json();
     } catch (e) { return setTimeout(tick, 3000); }
@@ -25,15 +29,16 @@ function poll(el) {
       queue.textContent = data.line;
     }
     const grading = data.status === "queued" || data.status === "running";
-    const state = `${data.status}/${data.training ?? "None"}`;
     // a page that reloads does so once what it shows has changed (graded, training done)
-    if (!grading && el.dataset.reload && state !== el.dataset.state) return window.location.reload();
-    if (grading) return setTimeout(tick, 1000);
-    if (data.training === "pending") return setTimeout(tick, 2000);
+    if (!grading && el.dataset.reload && data.state !== el.dataset.state) return window.location.reload();
+    // running: the line's seconds and test move each second; queued or training: the next
+    // answer comes once that changes
+    if (data.status === "running") return setTimeout(tick, 1000);
+    if (grading || data.training === "pending") return setTimeout(() => tick(data.state), 250);
     const score = el.querySelector(".js-score");
     if (score && data.final_score !== null) score.textContent = data.score_text;
   };
-  setTimeout(tick, 1000);
+  setTimeout(() => tick(el.dataset.state), 1000);  // a page that shows a state waits for its change
 }
 
 function dropzone(zone) {

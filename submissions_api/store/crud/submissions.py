@@ -90,6 +90,13 @@ def queue_position(session: Session, *, submission: Submission) -> int:
     return int(ahead or 0) + 1
 
 
+def live_work(session: Session) -> bool:
+    """Whether a live grading is queued or running: the work a deadline's students wait for."""
+    return session.scalar(select(Submission.id).where(
+        Submission.status.in_((Status.QUEUED, Status.RUNNING)),
+        Submission.queue == QueueKind.LIVE).limit(1)) is not None
+
+
 def queue_positions(session: Session, *, submissions: Sequence[Submission]) -> dict[int, int]:
     """queue_position of each of `submissions` (by id), in one query for a whole list: the
     queued submissions of their queues, in order."""
