@@ -94,12 +94,10 @@ def write_frame(fd, obj):
 
 
 def warm_up():
-    """Import what hand-ins import, once: NumPy, and matplotlib (Agg) with its font list read
-    from a writable copy of the runtime's prebuilt cache; and `zipfile`, which NumPy imports
-    on a first `np.savez` (the runner's outputs)."""
-    import zipfile  # noqa: F401 - standard library: nothing of any job
-
+    """Import once what hand-ins import (NumPy; matplotlib (Agg), fonts from a writable copy of
+    the runtime's cache) and `zipfile`, which a first `np.savez` imports (the runner's outputs)."""
     import numpy  # noqa: F401 - imported once here, for every hand-in of the slot
+    importlib.import_module("zipfile")  # the standard library's: nothing of any job
     if importlib.util.find_spec("matplotlib") is None:
         return  # another assignment's runtime: nothing more to import
     os.environ["MPLCONFIGDIR"] = mlpgrade_warmup.writable_font_cache()  # before it is read

@@ -216,6 +216,8 @@ def test_fault_killed_golden_set_maker_is_replaced_within_its_lease(tmp_path, se
 @pytest.mark.timeout(300)
 def test_fault_cut_answer_after_commit_then_client_retry_is_one_submission(
         tmp_path, service_home, postgres_databases):
+    """Long because the fault is played twice, as the issue's run saw it: by a client that
+    retries with its Idempotency-Key, and by the real `mlpgrade submit`, each cut after commit."""
     arm = tmp_path / "arm"
     check_redis()
     env = hooked(service_env(copy_home(service_home, tmp_path / "home"),
