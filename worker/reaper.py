@@ -115,23 +115,34 @@ def _give_up_training(session: Session, run: GradingRun) -> bool:
     return True
 
 
+def _every(name: str, interval: float, step: Callable[[], object],
+           stop: threading.Event | None = None) -> threading.Thread:
+    """`step` every `interval` seconds in a daemon thread of this process, a failed pass logged
+    and the next one made; `stop` (tests) ends it."""
+    stop = stop or threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                step()
+            except Exception:
+                log.exception("%s pass failed", name)
+
+    thread = threading.Thread(target=loop, name=f"mlpgrade-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
 def start_reaper_thread(ctx_factory: Callable[[], WorkerContext], interval: float
                         ) -> threading.Thread:
     """Run `reap_once` every `interval` seconds in a daemon thread of this process, and re-grade
     what failed through our fault while no host is sick."""
-    def loop() -> None:
-        stop = threading.Event()
-        while not stop.wait(interval):
-            try:
-                ctx = ctx_factory()
-                reap_once(ctx)
-                regrade_failed(ctx)  # once no host is sick (worker/health.py)
-            except Exception:
-                log.exception("reaper pass failed")
+    def step() -> None:
+        ctx = ctx_factory()
+        reap_once(ctx)
+        regrade_failed(ctx)  # once no host is sick (worker/health.py)
 
-    thread = threading.Thread(target=loop, name="mlpgrade-reaper", daemon=True)
-    thread.start()
-    return thread
+    return _every("reaper", interval, step)
 
 
 def start_sender_thread(ctx_factory: Callable[[], WorkerContext], interval: float,
@@ -142,15 +153,4 @@ def start_sender_thread(ctx_factory: Callable[[], WorkerContext], interval: floa
     training run, a regrade of a class): this thread sends the score meanwhile, and one whose
     message was lost. The outbox's claims let both send at once, each row once. `stop` (tests)
     ends the thread."""
-    stop = stop or threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(interval):
-            try:
-                send_due_scores(ctx_factory())
-            except Exception:
-                log.exception("score passback pass failed")
-
-    thread = threading.Thread(target=loop, name="mlpgrade-scores", daemon=True)
-    thread.start()
-    return thread
+    return _every("scores", interval, lambda: send_due_scores(ctx_factory()), stop)
