@@ -104,7 +104,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser, sessio
                   remaining=service.remaining(session, sub.assignment, sub.user),
                   limit=sub.assignment.submission_limit, named=named,
                   code_links=sources.code_links(named), paths={f.path for f in named},
-                  source_css=sources.highlight_css() if named else "",
+                  highlight_css=sources.highlight_css(),
                   **_manual_extras(session, user, sub, out.manual, settings.upload_max_bytes))
 
 
@@ -127,8 +127,7 @@ def _manual_extras(session: Session, user: User, sub: Submission, manual: list[d
         return {"annotated": [], "requests": {}}
     return {"annotated": annotations.for_student(session, sub, max_bytes=max_bytes),
             "requests": regrade_requests.of_student(session, user, sub.assignment.slug,
-                                                    sub.user),
-            "highlight_css": sources.highlight_css()}
+                                                    sub.user)}
 
 
 @router.get("/submissions/{submission_id}/status.json")
