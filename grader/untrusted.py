@@ -68,9 +68,9 @@ def read_capped(path: Path, cap: int) -> bytes:
 #: A JSON string (unrolled: one pass of a character class between escapes).
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _STEPS = np.zeros(256, dtype=np.int64)
 _STEPS[list(b"[{")], _STEPS[list(b"]}")] = 1, -1
+_STEP = _STEPS.tolist()  # the same steps, for Python's own sum of a few brackets
 _FEW_BRACKETS = 4096
 
 
