@@ -45,3 +45,53 @@ def browser():
     (a second Playwright started in the same session fails)."""
     from tests.pages.conftest import chromium
     yield from chromium()
+
+
+#: (test, processes) for each test after which a sandbox process nobody holds appeared: a stray
+#: (a docker job's uid, or a slot uid no job holds) fails only the sandbox checks of its own
+#: job, so where each one came from is printed at the end of the session.
+STRAYS: list[tuple[str, str]] = []
+
+
+def _strays() -> set[int]:
+    """Live processes of the docker job uid or of a slot uid (one /proc scan: this runs around
+    every test), less those of slots a job holds."""
+    from grader.sandbox.image import USER_UID
+    from grader.sandbox.linux.uids import SLOT_UID_BASE, SLOTS, idle_slot_processes
+
+    uids = {USER_UID, *range(SLOT_UID_BASE, SLOT_UID_BASE + SLOTS)}
+    found = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                status = Path(entry.path, "status").read_text()
+            except OSError:
+                continue
+            uid = int(status.split("\nUid:", 1)[1].split()[0])
+            if uid in uids and "\nState:\tZ" not in status:
+                found[int(entry.name)] = uid
+    if any(uid != USER_UID for uid in found.values()):
+        idle = set(idle_slot_processes())
+        return {pid for pid, uid in found.items() if uid == USER_UID or pid in idle}
+    return set(found)
+
+
+_seen: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _note_strays(request):
+    yield
+    now = _strays()
+    new = sorted(now - _seen)
+    _seen.clear()
+    _seen.update(now)
+    if new:
+        from tests.sandbox.probes import describe
+
+        STRAYS.append((request.node.nodeid, describe(new)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    for nodeid, pids in STRAYS:
+        terminalreporter.write_line(f"sandbox processes left after {nodeid}: {pids}")

@@ -17,11 +17,8 @@ import pytest
 
 from grader.grade import grade_handin
 from grader.rubric import load_assignment
-from grader.sandbox.image import USER_UID as DOCKER_UID
-from grader.sandbox.linux.procs import processes_of
-from grader.sandbox.linux.uids import idle_slot_processes
 from tests.handins import make_handin_tar
-from tests.sandbox.probes import WARM_AND_COLD, make_backend
+from tests.sandbox.probes import WARM_AND_COLD, make_backend, nothing_left
 
 # A short per-test limit keeps hangs cheap and a smaller memory cap makes the out-of-memory
 # cases quick; everything else is the course's rubric.
@@ -50,12 +47,10 @@ def at_import(code: str, file: str = "hw1/mc.py") -> dict:
 
 
 def grade(edits, golden, backend, **kw):
-    report = grade_handin(make_handin_tar(edits, **kw), assignment=QUICK, golden=golden,
-                          sandbox=backend)
+    tar = make_handin_tar(edits, **kw)
     # docker: a container per job runs as the image's uid, a warm one as root as a slot's
-    left = idle_slot_processes() + (processes_of(DOCKER_UID) if backend.name == "docker" else [])
-    assert left == [], f"sandbox processes survived the job: {left}"
-    return report
+    with nothing_left(backend):
+        return grade_handin(tar, assignment=QUICK, golden=golden, sandbox=backend)
 
 
 def only_mcq_lost(report, status: str | None = None) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from grader.rubric import load_assignment
@@ -42,14 +44,38 @@ def make_backend(name: str) -> Sandbox:
     return get_sandbox(name)
 
 
-def leftover_processes(sandbox: Sandbox) -> list[int]:
-    """Processes of the sandbox's uids that outlived the job (the process backend has none of
-    its own: it runs as us)."""
+def sandbox_processes(sandbox: Sandbox) -> list[int]:
+    """Live processes of the sandbox's uids that no running job holds (the process backend has
+    none of its own: it runs as us)."""
     if sandbox.name == "bwrap":
         return idle_slot_processes()
     if sandbox.name == "docker":  # a warm container runs as a slot's uid
         return processes_of(DOCKER_UID) + idle_slot_processes()
     return []
+
+
+def describe(pids: list[int]) -> str:
+    """Each pid with its command line and cgroup (which container or slot it lives in)."""
+    rows = []
+    for pid in pids:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:120]
+            group = Path(f"/proc/{pid}/cgroup").read_text().strip().splitlines()[-1][:120]
+        except OSError:
+            cmd, group = b"(gone)", ""
+        rows.append(f"{pid} {cmd.decode(errors='replace').strip()} [{group}]")
+    return "; ".join(rows)
+
+
+@contextmanager
+def nothing_left(sandbox: Sandbox) -> Iterator[None]:
+    """Asserts that the block leaves no process of the sandbox's uids behind. Processes that
+    were there before it are not its own: another test's leak fails that test, not every later
+    one (they are named in the session's summary: tests/conftest.py)."""
+    before = set(sandbox_processes(sandbox))
+    yield
+    left = [pid for pid in sandbox_processes(sandbox) if pid not in before]
+    assert left == [], f"sandbox processes left behind: {describe(left)}"
 
 
 def probe_job(tmp_path: Path, code: str, limits: Limits = PROBE_LIMITS,
@@ -74,10 +100,8 @@ def probe_job(tmp_path: Path, code: str, limits: Limits = PROBE_LIMITS,
 
 
 def run_probe(sandbox: Sandbox, job: SandboxJob) -> SandboxResult:
-    result = sandbox.run(job)
-    left = leftover_processes(sandbox)
-    assert left == [], f"sandbox processes left behind: {left}"
-    return result
+    with nothing_left(sandbox):
+        return sandbox.run(job)
 
 
 def probe(sandbox: Sandbox, tmp_path: Path, code: str, limits: Limits = PROBE_LIMITS
