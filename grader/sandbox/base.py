@@ -132,6 +132,10 @@ CHILD_ENV: dict[str, str] = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
+    # NumPy's huge pages (madvise) cost a large array's first touch a compaction whose CPU time
+    # depends on the host's memory, not on the hand-in: a memory flood then ran out of CPU time
+    # on one host and out of memory on another (tests/hostile: memory_flood_under_the_courses_cap)
+    "NUMPY_MADVISE_HUGEPAGE": "0",
 }
 
 #: matplotlib's prebuilt font cache: this folder of the student runtime, `sys.prefix/mplconfig`

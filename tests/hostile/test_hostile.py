@@ -46,11 +46,11 @@ def at_import(code: str, file: str = "hw1/mc.py") -> dict:
     return {file: (first[file], textwrap.dedent(code).strip() + "\n" + first[file])}
 
 
-def grade(edits, golden, backend, **kw):
+def grade(edits, golden, backend, assignment=QUICK, **kw):
     tar = make_handin_tar(edits, **kw)
     # docker: a container per job runs as the image's uid, a warm one as root as a slot's
     with nothing_left(backend):
-        return grade_handin(tar, assignment=QUICK, golden=golden, sandbox=backend)
+        return grade_handin(tar, assignment=assignment, golden=golden, sandbox=backend)
 
 
 def only_mcq_lost(report, status: str | None = None) -> str:
@@ -141,6 +141,19 @@ def test_hostile_attack_is_contained(name, golden_s20, backend):
     only_mcq_lost(report, status)
     if verdict:
         assert report.sandbox["verdict"] == verdict, report.sandbox
+
+
+def test_hostile_memory_flood_under_the_courses_cap_is_out_of_memory_every_time(golden_s20,
+                                                                              backend):
+    """20 GiB of ones under the course's own limits (2 GiB, 3 s of CPU for the test), in a
+    slot's first job and the next: out of memory each time. NumPy asks for huge pages for large
+    arrays (madvise) and the kernel's compaction for them costs the job CPU time that depends
+    on the host's memory, not on the hand-in: the same hand-in ran out of CPU time (timeout)
+    in a fresh slot and in 16 of 20 cases at a deadline rush, and crashed out of memory
+    otherwise. The sandbox's environment turns NumPy's huge pages off (NUMPY_MADVISE_HUGEPAGE)."""
+    for _ in range(2):
+        only_mcq_lost(grade(in_question_1(ATTACKS["memory_20_gib"][0]), golden_s20, backend,
+                            assignment=S20), "crashed")
 
 
 def test_hostile_socket_feedback_says_permission(golden_s20, backend):
