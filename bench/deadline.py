@@ -214,6 +214,16 @@ def alone(service: Service, items: list[tuple[str, bytes]]) -> dict[str, tuple]:
     return out
 
 
+def difference(kind: str, rushed: tuple, single: tuple) -> str:
+    """How a verdict of the rush differs from the same hand-in's graded alone, in a line."""
+    (status, score, tests), (status1, score1, tests1) = rushed, single
+    alone_tests = {t[0]: t[1:] for t in tests1}
+    changed = [f"{t[0]} {alone_tests.get(t[0], ('absent',))[-1]} → {t[2]}" for t in tests
+               if alone_tests.get(t[0]) != t[1:]]
+    return (f"{kind}: {status} {score} in the rush, {status1} {score1} alone"
+            + (f" ({', '.join(changed)})" if changed else ""))
+
+
 def start_pg_redis(service: Service, slots: int, tmp: Path) -> None:
     """One live worker of `slots` grading slots and one bulk worker, as `serve` runs them."""
     python = sys.executable
@@ -246,7 +256,8 @@ def one_stack(stack: str, args: argparse.Namespace, items, golden_home: Path,
         single = alone(service, items)
         kind_of = {u["id"]: u["kind"] for u in rush.uploads}
         differ = [i for i in ids if rushed[i] != single[kind_of[i]]]
-        return {"rush": rush, "cpu": cpu_seconds, "split": split, "differ": differ,
+        how = Counter(difference(kind_of[i], rushed[i], single[kind_of[i]]) for i in differ)
+        return {"rush": rush, "cpu": cpu_seconds, "split": split, "differ": differ, "how": how,
                 "verdicts": len(ids), "times": times, "trained": trained}
     finally:
         service.stop()
@@ -272,8 +283,9 @@ def stack_tables(stack: str, r: dict, floor: float, n: int) -> list[str]:
              f"{percentile(times['queue'], 0.5):.1f} s, p95 {percentile(times['queue'], 0.95):.1f}"
              f" s; grading (start → recorded) p50 {percentile(times['grading'], 0.5):.1f} s, p95 "
              f"{percentile(times['grading'], 0.95):.1f} s; at most {times['at_once']} gradings at "
-             "once.", "",
-             "| endpoint | requests | errors | p50 ms | p99 ms | max ms | p99 ÷ /health p99 |",
+             "once."]
+    lines += [f"Differing verdicts: {count} × {how}." for how, count in r["how"].most_common()]
+    lines += ["", "| endpoint | requests | errors | p50 ms | p99 ms | max ms | p99 ÷ /health p99 |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     floor_p99 = percentile(rush.calls["GET /health (the floor)"], 0.99)
     for name, times in sorted(rush.calls.items(), key=lambda kv: "!" if "health" in kv[0]
