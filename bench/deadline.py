@@ -214,6 +214,16 @@ def alone(service: Service, items: list[tuple[str, bytes]]) -> dict[str, tuple]:
     return out
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat: what every
+    process used (the service, PostgreSQL and Redis, this bench's clients) and what all cores
+    offered."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / ticks, sum(fields[:8]) / ticks
+
+
 def difference(kind: str, rushed: tuple, single: tuple) -> str:
     """How a verdict of the rush differs from the same hand-in's graded alone, in a line."""
     (status, score, tests), (status1, score1, tests1) = rushed, single
@@ -246,8 +256,10 @@ def one_stack(stack: str, args: argparse.Namespace, items, golden_home: Path,
         ta_token = add_ta(service)
         rush = Rush(service, ta_token)
         cpu.start([p.popen.pid for p in service.procs])
+        machine = machine_busy()
         asyncio.run(rush.run(items, args.clients, args.spread))
         cpu_seconds = cpu.stop()
+        machine = tuple(b - a for a, b in zip(machine, machine_busy(), strict=True))
         split = cpu.split()
         ids = [u["id"] for u in rush.uploads if u["id"] is not None]
         trained = training_done(service, ids)
@@ -258,6 +270,7 @@ def one_stack(stack: str, args: argparse.Namespace, items, golden_home: Path,
         differ = [i for i in ids if rushed[i] != single[kind_of[i]]]
         how = Counter(difference(kind_of[i], rushed[i], single[kind_of[i]]) for i in differ)
         return {"rush": rush, "cpu": cpu_seconds, "split": split, "differ": differ, "how": how,
+                "machine": machine,
                 "verdicts": len(ids), "times": times, "trained": trained}
     finally:
         service.stop()
@@ -285,6 +298,12 @@ def stack_tables(stack: str, r: dict, floor: float, n: int) -> list[str]:
              f"{percentile(times['grading'], 0.95):.1f} s; at most {times['at_once']} gradings at "
              "once."]
     lines += [f"Differing verdicts: {count} × {how}." for how, count in r["how"].most_common()]
+    busy, offered = r["machine"]
+    if offered:
+        theirs = f", the service {r['cpu'] / busy:.0%} of it" if r["cpu"] is not None else ""
+        lines.append(f"The machine's cores were busy {busy:.0f} of {offered:.0f} core-seconds "
+                     f"({busy / offered:.0%}) from the first upload to the last score{theirs}; "
+                     "the rest is PostgreSQL, Redis and this bench's clients.")
     lines += ["", "| endpoint | requests | errors | p50 ms | p99 ms | max ms | p99 ÷ /health p99 |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     floor_p99 = percentile(rush.calls["GET /health (the floor)"], 0.99)
