@@ -79,8 +79,10 @@ def _strays() -> set[int]:
 _seen: set[int] = set()
 
 
-@pytest.fixture(autouse=True)
-def _note_strays(request):
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    """After a test and whatever fixtures end with it (a module's stack ends with its last
+    test): the sandbox processes that appeared since the last look."""
     yield
     now = _strays()
     new = sorted(now - _seen)
@@ -89,7 +91,7 @@ def _note_strays(request):
     if new:
         from tests.sandbox.probes import describe
 
-        STRAYS.append((request.node.nodeid, describe(new)))
+        STRAYS.append((item.nodeid, describe(new)))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from grader.sandbox.docker import LABEL
 from tests.api.services import REPO, free_port
 
 COMPOSE = REPO / "docker-compose.yml"
@@ -177,14 +178,17 @@ class ComposeStack:
 
     def down(self) -> None:
         """`down -v`, then the job containers a killed worker left behind (a worker removes its
-        own when it is alive) and the job folder."""
-        self.compose("down", "-v", "--remove-orphans", "-t", "5", check=False, timeout=300)
-        left = [c for c in subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"ancestor=mlpgrade-grading:{TAG}"],
-            capture_output=True, text=True).stdout.split() if self._in_jobs(c)]
-        if left:
-            subprocess.run(["docker", "rm", "-f", *left], capture_output=True)
-        shutil.rmtree(self.jobs, ignore_errors=True)
+        own when it is alive) and the job folder; the containers go even if `down` failed or
+        timed out (a stack's slot containers once outlived a CI run's whole suite)."""
+        try:
+            self.compose("down", "-v", "--remove-orphans", "-t", "5", check=False, timeout=300)
+        finally:
+            left = [c for c in subprocess.run(
+                ["docker", "ps", "-aq", "--filter", f"label={LABEL}"],
+                capture_output=True, text=True).stdout.split() if self._in_jobs(c)]
+            if left:
+                subprocess.run(["docker", "rm", "-f", *left], capture_output=True, timeout=300)
+            shutil.rmtree(self.jobs, ignore_errors=True)
 
     def _in_jobs(self, container: str) -> bool:
         out = subprocess.run(["docker", "inspect", "-f",
