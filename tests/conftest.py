@@ -54,26 +54,12 @@ STRAYS: list[tuple[str, str]] = []
 
 
 def _strays() -> set[int]:
-    """Live processes of the docker job uid or of a slot uid (one /proc scan: this runs around
-    every test), less those of slots a job holds."""
+    """Live processes of the docker job uid, and of slot uids no job holds."""
     from grader.sandbox.image import USER_UID
-    from grader.sandbox.linux.uids import SLOT_UID_BASE, SLOTS, idle_slot_processes
+    from grader.sandbox.linux.procs import processes_of
+    from grader.sandbox.linux.uids import idle_slot_processes
 
-    uids = {USER_UID, *range(SLOT_UID_BASE, SLOT_UID_BASE + SLOTS)}
-    found = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                status = Path(entry.path, "status").read_text()
-            except OSError:
-                continue
-            uid = int(status.split("\nUid:", 1)[1].split()[0])
-            if uid in uids and "\nState:\tZ" not in status:
-                found[int(entry.name)] = uid
-    if any(uid != USER_UID for uid in found.values()):
-        idle = set(idle_slot_processes())
-        return {pid for pid, uid in found.items() if uid == USER_UID or pid in idle}
-    return set(found)
+    return set(processes_of(USER_UID) + idle_slot_processes())
 
 
 _seen: set[int] = set()

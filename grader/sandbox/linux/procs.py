@@ -18,9 +18,9 @@ from pathlib import Path
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def processes_of(uid: int) -> list[int]:
-    """Live (not zombie) processes whose real uid is `uid`."""
-    return _live(r"^Uid:\s+(\d+)", uid)
+def processes_of(*uids: int) -> list[int]:
+    """Live (not zombie) processes whose real uid is one of `uids` (one pass over /proc)."""
+    return _live(r"^Uid:\s+(\d+)", *uids)
 
 
 def session_processes(sid: int) -> list[int]:
@@ -28,9 +28,9 @@ def session_processes(sid: int) -> list[int]:
     return _live(r"^NSsid:\s+(\d+)", sid)
 
 
-def _live(field: str, value: int) -> list[int]:
+def _live(field: str, *values: int) -> list[int]:
     """Live processes whose /proc/<pid>/status has `field` (a pattern, its first number) equal to
-    `value`."""
+    one of `values`."""
     pids = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -41,7 +41,7 @@ def _live(field: str, value: int) -> list[int]:
             continue
         match = re.search(field, status, re.M)
         state = re.search(r"^State:\s+(\S)", status, re.M)
-        if match and int(match.group(1)) == value and not (state and state.group(1) == "Z"):
+        if match and int(match.group(1)) in values and not (state and state.group(1) == "Z"):
             pids.append(int(entry.name))
     return pids
 

@@ -62,7 +62,7 @@ def kill_uid(uid: int, timeout: float = 5.0) -> None:
 
 def idle_slot_processes() -> list[int]:
     """Processes of slot uids whose slot nobody holds: what a finished job left behind."""
-    left = []
+    idle = []
     for index in range(SLOTS):
         path = LOCK_DIR / f"{index}.lock"
         if not path.exists():
@@ -73,7 +73,7 @@ def idle_slot_processes() -> list[int]:
         except BlockingIOError:
             continue  # a job is running in this slot right now
         else:
-            left += processes_of(SLOT_UID_BASE + index)
+            idle.append(SLOT_UID_BASE + index)
         finally:
             os.close(fd)
-    return left
+    return processes_of(*idle) if idle else []
