@@ -140,6 +140,12 @@ class ComposeStack:
         subprocess.run(["docker", "kill", "-s", "KILL", container], capture_output=True,
                        check=True)
 
+    def pause(self, container: str, frozen: bool) -> None:
+        """Freeze (or thaw) every process of a container: it holds what it holds, changes
+        nothing, and can be killed in that state."""
+        subprocess.run(["docker", "pause" if frozen else "unpause", container],
+                       capture_output=True, check=True)
+
     def add_students(self, n: int) -> list[str]:
         """n students through `mlpgrade users import` inside the API container; their tokens."""
         roster = "login,name,role\n" + "".join(
