@@ -15,7 +15,8 @@ A worker of the live queue may have more grading slots (`--concurrency`) than `-
 grading beyond the cores starts only while a running one sleeps (worker/admission.py).
 
 Every temporary file a worker's jobs make is under its scratch folder (worker/scratch.py): removed
-on a graceful stop, and by the next worker started on the host if this one is killed."""
+on a graceful stop, and by the next worker started on the host if this one is killed; so are the
+empty cgroups of its sandbox slots (grader/sandbox/linux/cgroup.py `sweep_cgroups`)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import warnings
 from celery.exceptions import SecurityWarning
 from celery.signals import worker_ready
 
+from grader.sandbox.linux.cgroup import cgroups_usable, sweep_cgroups
 from grader.settings import load_settings as load_grader_settings
 from submissions_api.jobs import Dispatcher
 from submissions_api.store.models_grading import QueueKind
@@ -95,13 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=SecurityWarning)
     declare_queues()
     scratch = claim_scratch()  # before any job: its temporary files go there
+    left = [*scratch.removed, *(sweep_cgroups() if cgroups_usable() else [])]
 
     @worker_ready.connect(weak=False)
     def _say_scratch(**_: object) -> None:  # once Celery set up the log's format (json or text)
         log.info("scratch folder %s", scratch.path)
-        if scratch.removed:
-            log.warning("removed what dead workers left: %s",
-                        [str(p) for p in scratch.removed])
+        if left:
+            log.warning("removed what dead workers left: %s", [str(p) for p in left])
 
     try:
         app.worker_main(argv)

@@ -19,6 +19,8 @@ from grader.errors import InfrastructureError
 from grader.sandbox.linux.procs import kill_until_none
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+PARENT = "mlpgrade"
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 
 
 def cgroups_usable() -> bool:
@@ -45,7 +47,7 @@ class JobCgroup:
     worker/__main__.py) yield to the live queue's only through this weight."""
 
     def __init__(self, memory_mb: int, processes: int) -> None:
-        self.name = f"mlpgrade/{uuid.uuid4().hex[:12]}"
+        self.name = f"{PARENT}/{os.getpid()}-{uuid.uuid4().hex[:12]}"  # its owner: sweep_cgroups
         self.v2 = not (CGROUP_ROOT / "memory").is_dir()
         self.dirs: dict[str, Path] = {}
         try:
@@ -70,7 +72,7 @@ class JobCgroup:
         _write(d / "cpu.weight.nice", str(os.getpriority(os.PRIO_PROCESS, 0)))
 
     def _make_v1(self, memory: int, processes: int) -> None:
-        for ctl in ("memory", "pids", "cpu", "cpuacct"):
+        for ctl in V1_CONTROLLERS:
             d = CGROUP_ROOT / ctl / self.name
             d.mkdir(parents=True)
             self.dirs[ctl] = d
@@ -148,6 +150,43 @@ class JobCgroup:
                     break
                 except OSError:
                     time.sleep(0.01)
+
+
+def sweep_cgroups() -> list[Path]:
+    """Remove the job cgroups a dead process made (the pid its name begins with is gone) that no
+    process is in. A box's owner removes its cgroup when the box closes; a worker killed with
+    -9 cannot, and its slots' processes die with it (bubblewrap's --die-with-parent), leaving
+    empty cgroups that the next worker started on the host removes (worker/__main__.py). A live
+    owner's cgroup is never touched, even empty (before its first process, or after its last
+    died and before the owner read its counters). The folders removed."""
+    removed = []
+    parents = ([CGROUP_ROOT / PARENT] if not (CGROUP_ROOT / "memory").is_dir()
+               else [CGROUP_ROOT / ctl / PARENT for ctl in V1_CONTROLLERS])
+    for parent in parents:
+        try:
+            children = [d for d in parent.iterdir() if d.is_dir()]
+        except OSError:
+            continue
+        for d in children:
+            owner = d.name.split("-", 1)[0]
+            if not owner.isdigit() or _alive(int(owner)):
+                continue
+            try:
+                d.rmdir()  # refused while a process or a child cgroup is in it
+            except OSError:
+                continue
+            removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write(path: Path, text: str) -> None:
