@@ -12,8 +12,10 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -67,8 +69,8 @@ def worker_argv(queues: str, concurrency: int, name: str | None = None,
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Refuse a data folder without the student runtime; else migrate, start the workers, say
-    where the service is, make missing golden sets, and serve until stopped."""
+    """Refuse a data folder without the student runtime; else migrate, start the workers, make
+    missing golden sets, serve until stopped, and say where the service is once it listens."""
     settings = load_settings()
     if not args.no_worker and (missing := missing_runtime()):
         print(f"mlpgrade: {missing}", file=sys.stderr)
@@ -85,7 +87,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         Dispatcher(settings).declare_queues()  # broker tables exist before workers race
         workers = [_spawn_worker("live", args.concurrency), _spawn_worker("bulk", 1)]
     url = settings.public_url or f"http://{args.host}:{args.port}"
-    print(f"mlpgrade service at {url}  (API docs {url}/docs)")
     print(f"data folder {settings.home}; database {_redact(settings.database_url)}")
     print(f"instructor token: {token}", flush=True)
     # before the first upload needs them; their progress is printed here
@@ -95,6 +96,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     api_workers = max(1, args.api_workers)
     if api_workers > 1:  # /metrics adds up the latency every API process measured
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_folder(settings.home))
+    threading.Thread(target=_say_when_listening, daemon=True, args=(
+        args.host, args.port, f"mlpgrade service at {url}  (API docs {url}/docs)")).start()
     try:
         uvicorn.run("submissions_api.main:create_app", factory=True, host=args.host,
                     port=args.port, log_config=log_config(settings.log_format),
@@ -103,6 +106,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _stop(workers)
         print("mlpgrade service stopped", flush=True)
     return ExitCode.OK
+
+
+def _say_when_listening(host: str, port: int, line: str, timeout: float = 600.0) -> None:
+    """Print `line` (the service's address) once the API accepts connections on the port: a
+    link printed before (while the golden sets were made, or the API processes started) was
+    refused when opened."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                print(line, flush=True)
+                return
+        except OSError:
+            time.sleep(0.1)
 
 
 def missing_runtime() -> str:

@@ -24,8 +24,10 @@ def test_serve_then_submit_reference_scores_95(tmp_path, service_home):
     try:
         token = wait_for(lambda: re.search(r"instructor token: (\S+)", log.read_text()), 60,
                          "serve to print a token", 0.2, (serve,)).group(1)
-        assert f"http://127.0.0.1:{port}" in log.read_text()
-        wait_for(lambda: _healthy(f"http://127.0.0.1:{port}"), 30, "the API", 0.2, (serve,))
+        # the address is printed once the API listens: opened at once, it answers
+        wait_for(lambda: f"mlpgrade service at http://127.0.0.1:{port}" in log.read_text(), 60,
+                 "serve to print its address", 0.05, (serve,))
+        assert _healthy(f"http://127.0.0.1:{port}"), log.read_text()
         assert (home / "service.db").is_file()
         tar = tmp_path / "handin.tar"
         tar.write_bytes(make_handin_tar())
