@@ -143,9 +143,8 @@ def ensure_active(ctx: WorkerContext, *, assignment_id: int, owner: str) -> str:
             _make_and_activate(ctx, golden_id=golden_id)
     except Exception:
         log.exception("assignment %s: making golden set %s failed", assignment_id, golden_id)
-        if health.sick_after_failure(ctx):  # the set is given up (error): a well host makes
-            ctx.dispatcher.send_ensure_golden(assignment_id)  # the next one now
-            health.wait_until_well(ctx)
+        # the set is given up (error): a well host makes the next one now
+        health.hand_over_if_sick(ctx, lambda: ctx.dispatcher.send_ensure_golden(assignment_id))
         return "failed"
     return f"golden set {golden_id} active"
 

@@ -13,6 +13,7 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from grader.settings import load_settings as grader_settings
@@ -75,6 +76,17 @@ def sick_after_failure(ctx: WorkerContext) -> str:
         except Exception:  # the database may be what is down: the check goes on
             log.exception("could not report this host sick")
     return reason
+
+
+def hand_over_if_sick(ctx: WorkerContext, send_again: Callable[[], object]) -> bool:
+    """After one of our failures in a job whose only record is its message (a training run, a
+    golden set): when this host is sick, the job is sent again for a well host, and this worker
+    holds until its check passes; True then."""
+    if not sick_after_failure(ctx):
+        return False
+    send_again()
+    wait_until_well(ctx)
+    return True
 
 
 def wait_until_well(ctx: WorkerContext) -> None:

@@ -66,9 +66,8 @@ def _train(ctx: WorkerContext, job: TrainingJob, *, run_id: int, tries: int) -> 
         failure = ""
     except Exception as exc:
         log.exception("training run of run %s failed on our side", run_id)
-        if health.sick_after_failure(ctx):  # the host's fault, not the hand-in's: no try used
-            ctx.dispatcher.send_training(run_id, tries)
-            health.wait_until_well(ctx)
+        # the host's fault, not the hand-in's: no try used
+        if health.hand_over_if_sick(ctx, lambda: ctx.dispatcher.send_training(run_id, tries)):
             return Outcome.RETRY
         decision = next_attempt(tries + 1, ctx.settings)
         if isinstance(decision, Retry):
