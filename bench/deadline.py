@@ -214,14 +214,22 @@ def alone(service: Service, items: list[tuple[str, bytes]]) -> dict[str, tuple]:
     return out
 
 
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat: what every
-    process used (the service, PostgreSQL and Redis, this bench's clients) and what all cores
-    offered."""
+def machine_busy() -> tuple[float, float, float]:
+    """(busy, total, disk-stalled) seconds of the whole machine so far: the CPU seconds every
+    process used (the service, PostgreSQL and Redis, this bench's clients) and all cores
+    offered (/proc/stat), and the seconds in which every process that had work waited on the
+    disk (/proc/pressure/io, "full"; 0 where the kernel has no pressure stall information).
+    A disk that stalls everything (a commit's fsync on a busy host) shows as seconds-long
+    outliers on every endpoint, /health's included."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     ticks = os.sysconf("SC_CLK_TCK")
     idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / ticks, sum(fields[:8]) / ticks
+    try:
+        full = Path("/proc/pressure/io").read_text().split("full", 1)[1]
+        stalled = int(full.rsplit("total=", 1)[1].split()[0]) / 1e6
+    except (OSError, IndexError, ValueError):
+        stalled = 0.0
+    return (sum(fields[:8]) - idle) / ticks, sum(fields[:8]) / ticks, stalled
 
 
 def difference(kind: str, rushed: tuple, single: tuple) -> str:
@@ -298,12 +306,14 @@ def stack_tables(stack: str, r: dict, floor: float, n: int) -> list[str]:
              f"{percentile(times['grading'], 0.95):.1f} s; at most {times['at_once']} gradings at "
              "once."]
     lines += [f"Differing verdicts: {count} × {how}." for how, count in r["how"].most_common()]
-    busy, offered = r["machine"]
+    busy, offered, stalled = r["machine"]
     if offered:
         theirs = f", the service {r['cpu'] / busy:.0%} of it" if r["cpu"] is not None else ""
         lines.append(f"The machine's cores were busy {busy:.0f} of {offered:.0f} core-seconds "
                      f"({busy / offered:.0%}) from the first upload to the last score{theirs}; "
-                     "the rest is PostgreSQL, Redis and this bench's clients.")
+                     "the rest is PostgreSQL, Redis and this bench's clients. Every process "
+                     f"with work waited on the disk for {stalled:.1f} s of it "
+                     "(/proc/pressure/io, full).")
     lines += ["", "| endpoint | requests | errors | p50 ms | p99 ms | max ms | p99 ÷ /health p99 |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     floor_p99 = percentile(rush.calls["GET /health (the floor)"], 0.99)
