@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from grader.sandbox.linux.procs import alive
 from submissions_api.store import crud
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class Admission:
             if not entry.name.isdigit():
                 continue
             pid = int(entry.name)
-            if pid != os.getpid() and _alive(pid):
+            if pid != os.getpid() and alive(pid):
                 pids.append(pid)
             else:
                 entry.unlink(missing_ok=True)
@@ -129,16 +130,6 @@ class Admission:
             return time.time() - (self.folder / str(pid)).stat().st_mtime
         except OSError:
             return 0.0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def grading_cpu(pid: int) -> float | None:

@@ -7,12 +7,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from grader.sandbox.linux.cgroup import JobCgroup, cgroups_usable, cpu_shares, sweep_cgroups
+from grader.sandbox.linux.cgroup import (
+    JobCgroup,
+    cgroups_usable,
+    cpu_shares,
+    remove_cgroups,
+    sweep_cgroups,
+)
 from tests.conftest import IN_CI
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,12 +78,4 @@ def test_a_killed_workers_empty_cgroups_are_swept_and_nothing_in_use_is():
     finally:
         mine.remove()
         os.kill(int(sleeper), 9)
-        for d in folders:
-            for _ in range(100):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.01)
+        remove_cgroups(folders)

@@ -13,10 +13,11 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from grader.errors import InfrastructureError
-from grader.sandbox.linux.procs import kill_until_none
+from grader.sandbox.linux.procs import alive, kill_until_none
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "mlpgrade"
@@ -141,15 +142,20 @@ class JobCgroup:
         kill_until_none(self.pids, timeout)
 
     def remove(self) -> None:
-        for d in sorted(set(self.dirs.values()), key=str, reverse=True):
-            for _ in range(100):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.01)
+        remove_cgroups(self.dirs.values())
+
+
+def remove_cgroups(folders: Iterable[Path]) -> None:
+    """Remove cgroup folders, each retried for up to a second while its last processes exit."""
+    for d in sorted(set(folders), key=str, reverse=True):
+        for _ in range(100):
+            try:
+                d.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.01)
 
 
 def sweep_cgroups() -> list[Path]:
@@ -169,7 +175,7 @@ def sweep_cgroups() -> list[Path]:
             continue
         for d in children:
             owner = d.name.split("-", 1)[0]
-            if not owner.isdigit() or _alive(int(owner)):
+            if not owner.isdigit() or alive(int(owner)):
                 continue
             try:
                 d.rmdir()  # refused while a process or a child cgroup is in it
@@ -177,16 +183,6 @@ def sweep_cgroups() -> list[Path]:
                 continue
             removed.append(d)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write(path: Path, text: str) -> None:

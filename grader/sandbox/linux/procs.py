@@ -18,6 +18,17 @@ from pathlib import Path
 PR_SET_CHILD_SUBREAPER = 36
 
 
+def alive(pid: int) -> bool:
+    """Whether a process of this pid exists (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def processes_of(*uids: int) -> list[int]:
     """Live (not zombie) processes whose real uid is one of `uids` (one pass over /proc)."""
     return _live(r"^Uid:\s+(\d+)", *uids)
