@@ -97,13 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=SecurityWarning)
     declare_queues()
     scratch = claim_scratch()  # before any job: its temporary files go there
-    left = [*scratch.removed, *(sweep_cgroups() if cgroups_usable() else [])]
+    # a cgroup once, by its name (not once per controller of cgroup v1)
+    left = [*map(str, scratch.removed), *sorted({
+        f"cgroup {d.parent.name}/{d.name}" for d in (sweep_cgroups() if cgroups_usable() else [])})]
 
     @worker_ready.connect(weak=False)
     def _say_scratch(**_: object) -> None:  # once Celery set up the log's format (json or text)
         log.info("scratch folder %s", scratch.path)
         if left:
-            log.warning("removed what dead workers left: %s", [str(p) for p in left])
+            log.warning("removed what dead workers left: %s", ", ".join(left))
 
     try:
         app.worker_main(argv)
