@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from grader.sandbox.linux.cgroup import PARENT
 from grader.sandbox.linux.procs import alive
 from submissions_api.store import crud
 
@@ -46,7 +47,7 @@ WINDOW = 0.5
 POLL = 0.05
 """Seconds between two looks for a free core while measuring."""
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
-SLOT_CGROUPS = "/mlpgrade/"
+SLOT_CGROUPS = f"/{PARENT}/"  # where JobCgroup makes a slot's cgroup
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -210,7 +211,7 @@ def _processes() -> tuple[dict[int, list[int]], dict[int, int]]:
 
 def slot_cgroup(pid: int) -> Path | None:
     """The folder of the sandbox slot's cgroup the process is in (grader/sandbox/linux/
-    cgroup.py: `mlpgrade/<id>`, v1 cpuacct or v2), or None."""
+    cgroup.py: `mlpgrade/<pid>-<id>`, v1 cpuacct or v2), or None."""
     try:
         for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
             _, controllers, path = line.split(":", 2)
